@@ -1,0 +1,84 @@
+import type { PluginInventory, PluginRecord } from '../../core/plugin-model.js';
+import { ServiceIds } from '../../core/service-ids.js';
+import { SDK_VERSION } from '../../core/plugin-contract.js';
+import type { CommandRun } from '../command-table.js';
+import { printJson, withApplication } from '../session.js';
+
+export interface PluginDescription {
+  readonly name: string;
+  readonly version: string | null;
+  readonly state: PluginRecord['state'];
+  readonly source: PluginRecord['source'];
+  readonly parent: string | null;
+  readonly root: string;
+  readonly children: readonly string[];
+  readonly description: string;
+  readonly directory: string;
+  readonly disabledBy: string | null;
+  /** `introspect<Name>` commands that run this plugin's chain (plugins and alias extensions). */
+  readonly commands: readonly string[];
+  readonly problems: readonly { code: string; message: string; where: string; hint?: string }[];
+}
+
+export function describeInventory(inventory: PluginInventory, aliases: ReadonlySet<string>): PluginDescription[] {
+  const out: PluginDescription[] = [];
+  for (const r of inventory.records.values()) {
+    const isCommand = r.state === 'enabled' && (r.parentName === undefined || aliases.has(r.name));
+    out.push({
+      name: r.name,
+      version: r.manifest?.version ?? null,
+      state: r.state,
+      source: r.source,
+      parent: r.parentName ?? null,
+      root: r.rootName,
+      children: r.children,
+      description: r.manifest?.description ?? '',
+      directory: r.directory,
+      disabledBy: r.disabledBy ?? null,
+      commands: isCommand ? [`introspect${r.name}`] : [],
+      problems: r.problems.map((p) => ({ ...p })),
+    });
+  }
+  return out.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+function renderTree(plugins: readonly PluginDescription[]): string {
+  const byName = new Map(plugins.map((p) => [p.name, p]));
+  const lines: string[] = [];
+  const visited = new Set<string>();
+  const walk = (p: PluginDescription, prefix: string, last: boolean, top: boolean): void => {
+    visited.add(p.name);
+    const branch = top ? '' : `${prefix}${last ? '└─ ' : '├─ '}`;
+    const state = p.state === 'disabled' && p.disabledBy && p.disabledBy !== 'user' ? `disabled (by ${p.disabledBy})` : p.state;
+    const tags = [p.source, ...p.commands.map((c) => (p.parent ? `alias ${c}` : c))].join(', ');
+    lines.push(`${branch}${p.name} ${p.version ?? '?'}  [${state}]  ${tags}${p.description ? `  - ${p.description}` : ''}`);
+    const childPrefix = top ? '   ' : `${prefix}${last ? '   ' : '│  '}`;
+    for (const problem of p.problems) {
+      lines.push(`${childPrefix}! ${problem.where}: ${problem.message}${problem.hint ? ` (hint: ${problem.hint})` : ''}`);
+    }
+    const kids = p.children.map((c) => byName.get(c)).filter((c): c is PluginDescription => c !== undefined && !visited.has(c.name));
+    kids.forEach((c, i) => walk(c, childPrefix, i === kids.length - 1, false));
+  };
+  for (const p of plugins) if (p.parent === null || !byName.has(p.parent)) walk(p, '', true, true);
+  // Members of a parent cycle have no root: show them at the top so their problems are seen.
+  for (const p of plugins) if (!visited.has(p.name)) walk(p, '', true, true);
+  return lines.join('\n');
+}
+
+export const run: CommandRun = async (opts, globals) =>
+  withApplication(globals, { activate: true }, async (app) => {
+    const inventory = await app.inventory();
+    const aliases = new Set(
+      app.collector().getServices(ServiceIds.IntrospectorPluginExtension).filter((e) => e.alias === true).map((e) => e.name),
+    );
+    const plugins = describeInventory(inventory, aliases);
+    const problems = inventory.problems.map((p) => ({ ...p }));
+    if (opts.json) {
+      printJson({ instance: app.layout.root, sdkVersion: SDK_VERSION, plugins, problems });
+    } else {
+      process.stdout.write(`instance ${app.layout.root} (plugin SDK ${SDK_VERSION})\n`);
+      process.stdout.write(plugins.length ? `${renderTree(plugins)}\n` : 'no plugins found\n');
+      for (const p of problems) process.stdout.write(`! ${p.where}: ${p.message}\n`);
+    }
+    return 0;
+  });

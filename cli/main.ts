@@ -1,0 +1,43 @@
+import { Command, Option } from 'commander';
+import { normalizeArgv } from './argv.js';
+import { COMMANDS, type CommandSpec, type GlobalOptions } from './command-table.js';
+import { reportError } from './report-error.js';
+
+const VERSION = '0.1.0';
+
+function addCommand(program: Command, spec: CommandSpec): void {
+  const cmd = program.command(spec.name).summary(spec.summary).description(spec.details ? `${spec.summary}\n\n${spec.details}` : spec.summary);
+  for (const o of spec.options) {
+    const option = new Option(o.flags, o.description);
+    if (o.required) option.makeOptionMandatory();
+    if (o.defaultValue !== undefined) option.default(o.defaultValue);
+    cmd.addOption(option);
+  }
+  cmd.action(async (opts: Record<string, unknown>, self: Command) => {
+    const globals = self.optsWithGlobals<GlobalOptions>();
+    const { run } = await spec.load();
+    process.exitCode = await run(opts, globals);
+  });
+}
+
+export function buildProgram(): Command {
+  const program = new Command('abctl')
+    .description('Capture an installed product from a reference host and re-create it, reconfigured, on new machines.')
+    .version(VERSION, '--version', 'print the abctl version')
+    .option('--instance <dir>', 'instance directory (default: $AB_INSTANCE, else ~/.abctl)')
+    .option('--debug', 'print stack traces of internal errors')
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText('after', '\nLong options may also be written with one dash, as in the reference CLI: -name value.');
+  for (const spec of COMMANDS) addCommand(program, spec);
+  return program;
+}
+
+export async function main(argv: readonly string[]): Promise<void> {
+  const args = normalizeArgv(argv);
+  const program = buildProgram();
+  try {
+    await program.parseAsync(args, { from: 'user' });
+  } catch (err) {
+    process.exitCode = reportError(err, args.includes('--debug'));
+  }
+}

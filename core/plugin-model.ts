@@ -1,0 +1,81 @@
+/**
+ * What the framework knows about a plugin directory before any of its code runs:
+ * the parsed `plugin.config`, where it came from, its place in the extension tree and
+ * its state. Pure data; built by `core/plugin-tree.ts` from what discovery read.
+ */
+
+/** Parsed and validated `plugin.config`. Optional keys have their documented defaults applied. */
+export interface PluginManifest {
+  readonly name: string;
+  readonly version: string;
+  /** Default: empty string. */
+  readonly description: string;
+  /** Informational only. */
+  readonly minProductVersion: string | undefined;
+  /** Informational only. */
+  readonly maxProductVersion: string | undefined;
+  /** Default: "1.0" (the first SDK). */
+  readonly minSdkVersion: string;
+  /** Set for extensions only. */
+  readonly parentName: string | undefined;
+  /** Extensions only; default: any parent version. */
+  readonly minParentVersion: string | undefined;
+  /** Entry module relative to the plugin directory; default "index.js". */
+  readonly main: string;
+}
+
+/** `bundled`: the project's own plugins/; `installed`: the instance's plugins/. */
+export type PluginSource = 'bundled' | 'installed';
+
+export type PluginState = 'enabled' | 'disabled' | 'broken';
+
+/** One thing wrong with a plugin, precise enough to fix: which file, which key, what to do. */
+export interface PluginProblem {
+  readonly code: string;
+  readonly message: string;
+  /** File (and key or line) the problem is in. */
+  readonly where: string;
+  readonly hint?: string;
+}
+
+/** A plugin directory as read from disk, before the tree is built. */
+export interface PluginDirectoryReading {
+  /** Directory name; the plugin's name when the manifest is valid. */
+  readonly dirName: string;
+  readonly directory: string;
+  readonly source: PluginSource;
+  /** Undefined when plugin.config is missing or invalid; `problems` says why. */
+  readonly manifest: PluginManifest | undefined;
+  readonly problems: readonly PluginProblem[];
+}
+
+export interface PluginRecord {
+  readonly name: string;
+  readonly directory: string;
+  readonly source: PluginSource;
+  readonly manifest: PluginManifest | undefined;
+  /** Manifest, tree and activation problems; non-empty means `broken`. */
+  readonly problems: PluginProblem[];
+  readonly parentName: string | undefined;
+  /** Direct children (extensions), sorted by name. */
+  readonly children: string[];
+  /** Name of the top-level plugin of this record's chain (itself for a plugin). */
+  readonly rootName: string;
+  state: PluginState;
+  /** Why it is disabled: `user` (disabled by name) or the ancestor whose disabling or breakage carries over. */
+  disabledBy: string | undefined;
+}
+
+/** All plugins known to one process: the result of discovery. */
+export interface PluginInventory {
+  /** Every record by name, including broken ones. */
+  readonly records: ReadonlyMap<string, PluginRecord>;
+  /** Problems that belong to no single plugin (unreadable plugin directory, ...). */
+  readonly problems: readonly PluginProblem[];
+  /**
+   * Later readings of a name some earlier reading already took (installed before bundled),
+   * kept as `broken` records outside `records`; their PLUGIN_DUPLICATE_NAME problem is
+   * also in `problems`.
+   */
+  readonly duplicates?: readonly PluginRecord[];
+}

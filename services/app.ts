@@ -1,0 +1,59 @@
+import 'reflect-metadata';
+import { Container } from 'inversify';
+import type { Collector } from '../core/plugin-contract.js';
+import type { PluginInventory } from '../core/plugin-model.js';
+import { InstanceLayout, instanceLayout } from './instance.js';
+import { pluginsModule } from './plugins/module.js';
+import { PluginInventoryService } from './plugins/plugin-inventory-service.js';
+import { PluginActivationService, ServiceRegistry, registryModule } from './registry/module.js';
+
+export interface ApplicationOptions {
+  readonly instanceRoot: string;
+  /** Overrides the project's own plugins/ (tests, benchmarks). */
+  readonly bundledPluginsDir?: string;
+}
+
+/**
+ * One abctl process's composition root: the DI container with one module per area, and
+ * the plugin lifecycle. `start()` activates every enabled plugin before any command logic
+ * runs, as the contract promises; `stop()` stops them all even when some stops fail.
+ */
+export class Application {
+  private started = false;
+
+  private constructor(readonly container: Container, readonly layout: InstanceLayout) {}
+
+  static create(options: ApplicationOptions): Application {
+    const layout = instanceLayout(options.instanceRoot, options.bundledPluginsDir);
+    const container = new Container();
+    container.bind<InstanceLayout>(InstanceLayout).toConstantValue(layout);
+    container.load(registryModule, pluginsModule);
+    return new Application(container, layout);
+  }
+
+  get<T>(id: symbol | (abstract new (...args: never[]) => T)): T {
+    return this.container.get<T>(id as never);
+  }
+
+  inventory(): Promise<PluginInventory> {
+    return this.get(PluginInventoryService).get();
+  }
+
+  /** Discovers and activates the enabled plugins; activation failures mark plugins broken in the inventory. */
+  async start(): Promise<PluginInventory> {
+    const inventory = await this.inventory();
+    await this.get(PluginActivationService).activate(inventory);
+    this.started = true;
+    return inventory;
+  }
+
+  collector(): Collector {
+    return this.get(ServiceRegistry).createCollector();
+  }
+
+  async stop(): Promise<readonly { plugin: string; message: string }[]> {
+    if (!this.started) return [];
+    this.started = false;
+    return this.get(PluginActivationService).stopAll();
+  }
+}

@@ -1,0 +1,39 @@
+import { mkdir } from 'node:fs/promises';
+import lockfile from 'proper-lockfile';
+import { UserError } from '../core/errors.js';
+
+/**
+ * Serialises mutating commands on one instance. Another abctl holding the lock makes us
+ * wait a little, then fail with a clear "busy" error instead of interleaving writes.
+ * A lock left by a crashed process goes stale after `staleMs` and is taken over.
+ */
+export async function withInstanceLock<T>(
+  instanceRoot: string,
+  what: string,
+  fn: () => Promise<T>,
+  opts: { waitMs?: number; staleMs?: number } = {},
+): Promise<T> {
+  await mkdir(instanceRoot, { recursive: true });
+  const waitMs = opts.waitMs ?? 10_000;
+  let release: () => Promise<void>;
+  try {
+    release = await lockfile.lock(instanceRoot, {
+      lockfilePath: `${instanceRoot}/.lock`,
+      stale: opts.staleMs ?? 30_000,
+      retries: { retries: Math.max(1, Math.ceil(waitMs / 100)), factor: 1, minTimeout: 100, maxTimeout: 100 },
+    });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ELOCKED') {
+      throw new UserError('INSTANCE_BUSY', `another abctl command is changing this instance; could not ${what}`, {
+        where: instanceRoot,
+        hint: 'wait for it to finish and run the command again',
+      });
+    }
+    throw err;
+  }
+  try {
+    return await fn();
+  } finally {
+    await release();
+  }
+}

@@ -1,0 +1,269 @@
+import { randomBytes } from 'node:crypto';
+import { cp, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { inject, injectable } from 'inversify';
+import { UserError } from '../../core/errors.js';
+import { SDK_VERSION } from '../../core/plugin-contract.js';
+import type { PluginDirectoryReading, PluginRecord } from '../../core/plugin-model.js';
+import { ancestorsOf, descendantsOf } from '../../core/plugin-tree.js';
+import { compareVersions } from '../../core/version.js';
+import { InstanceLayout } from '../instance.js';
+import { withInstanceLock } from '../instance-lock.js';
+import { PluginInventoryService } from './plugin-inventory-service.js';
+import { PluginUsage } from './plugin-usage.js';
+import { readProductPlugins } from './product-home.js';
+
+export type InstallAction = 'installed' | 'upgraded' | 'downgraded' | 'unchanged' | 'skipped' | 'refused';
+
+export interface InstallOutcome {
+  readonly name: string;
+  readonly version: string | undefined;
+  readonly action: InstallAction;
+  readonly previousVersion?: string;
+  readonly reason?: string;
+  readonly from: string;
+}
+
+export interface InstallOptions {
+  /** Install an older version over a newer one (still refused while its appliances exist). */
+  readonly allowDowngrade?: boolean;
+}
+
+const tag = (): string => randomBytes(4).toString('hex');
+
+/**
+ * Install, upgrade, delete, enable and disable plugins of one instance, under the rules of
+ * the SDK's installation guidelines. Every change runs under the instance lock; a plugin
+ * directory is copied beside its final place and renamed in, so a failed copy changes nothing.
+ */
+@injectable()
+export class PluginInstaller {
+  constructor(
+    @inject(InstanceLayout) private readonly layout: InstanceLayout,
+    @inject(PluginInventoryService) private readonly inventory: PluginInventoryService,
+    @inject(PluginUsage) private readonly usage: PluginUsage,
+  ) {}
+
+  async install(from: string, options: InstallOptions = {}): Promise<InstallOutcome[]> {
+    const home = resolve(from);
+    if (!(await stat(home).catch(() => undefined))?.isDirectory()) {
+      throw new UserError('INSTALL_SOURCE_MISSING', `${home} is not a directory`, {
+        hint: 'pass --from the product home (with plugins/introspector/<name>/) or a directory of plugin directories',
+      });
+    }
+    return withInstanceLock(this.layout.root, 'install plugins', async () => {
+      await this.recoverInterruptedReplace();
+      const { readings, problems } = await readProductPlugins(home);
+      if (readings.length === 0) {
+        const why = problems.map((p) => p.message).join('; ');
+        throw new UserError('INSTALL_NOTHING_FOUND', `no plugin directories found in ${home}${why ? `: ${why}` : ''}`, {
+          hint: 'a plugin directory holds a plugin.config; see docs/plugins.md for the layouts abctl reads',
+        });
+      }
+      const outcomes = await this.installReadings(readings, options);
+      this.inventory.invalidate();
+      return outcomes;
+    });
+  }
+
+  private async installReadings(readings: PluginDirectoryReading[], options: InstallOptions): Promise<InstallOutcome[]> {
+    const current = await this.inventory.get();
+    const outcomes: InstallOutcome[] = [];
+    // Versions that will be in effect once this batch is done: lets an extension ride in with its parent.
+    const effective = new Map<string, string>();
+    for (const r of current.records.values()) if (r.manifest && r.state !== 'broken') effective.set(r.name, r.manifest.version);
+
+    const refuse = (r: PluginDirectoryReading, reason: string): void => {
+      outcomes.push({ name: r.manifest?.name ?? r.dirName, version: r.manifest?.version, action: 'refused', reason, from: r.directory });
+    };
+
+    const valid: PluginDirectoryReading[] = [];
+    const seen = new Set<string>();
+    for (const r of readings) {
+      if (!r.manifest) refuse(r, r.problems.map((p) => `${p.where}: ${p.message}`).join('; '));
+      else if (seen.has(r.manifest.name)) refuse(r, `another directory in the same source is also named ${r.manifest.name}`);
+      else {
+        seen.add(r.manifest.name);
+        valid.push(r);
+      }
+    }
+
+    for (const r of orderParentsFirst(valid)) {
+      const m = r.manifest!;
+      if (compareVersions(m.minSdkVersion, SDK_VERSION) > 0) {
+        refuse(r, `requires plugin SDK ${m.minSdkVersion}; this abctl implements ${SDK_VERSION}`);
+        continue;
+      }
+      if (m.parentName !== undefined) {
+        const parentVersion = effective.get(m.parentName);
+        if (parentVersion === undefined) {
+          refuse(r, `its parent ${m.parentName} is not installed; install ${m.parentName} first`);
+          continue;
+        }
+        if (m.minParentVersion !== undefined && compareVersions(parentVersion, m.minParentVersion) < 0) {
+          refuse(r, `needs ${m.parentName} ${m.minParentVersion} or later; ${parentVersion} is installed`);
+          continue;
+        }
+      }
+      const existing = current.records.get(m.name);
+      const before = existing?.manifest?.version;
+      let action: InstallAction = 'installed';
+      if (before !== undefined && existing?.state !== 'broken') {
+        const cmp = compareVersions(m.version, before);
+        if (cmp === 0) {
+          outcomes.push({ name: m.name, version: m.version, action: 'unchanged', from: r.directory });
+          continue;
+        }
+        if (cmp < 0) {
+          if (!options.allowDowngrade) {
+            outcomes.push({
+              name: m.name, version: m.version, previousVersion: before, action: 'skipped', from: r.directory,
+              reason: `installed version ${before} is newer; pass --allow-downgrade to replace it`,
+            });
+            continue;
+          }
+          const inUse = await this.usage.appliancesCreatedBy(m.name);
+          if (inUse.length > 0) {
+            refuse(r, `cannot downgrade ${m.name} from ${before} to ${m.version}: appliances it created exist (${inUse.join(', ')})`);
+            continue;
+          }
+          action = 'downgraded';
+        } else {
+          action = 'upgraded';
+        }
+      }
+      await this.copyIn(r.directory, m.name);
+      effective.set(m.name, m.version);
+      outcomes.push({ name: m.name, version: m.version, action, from: r.directory, ...(before !== undefined ? { previousVersion: before } : {}) });
+    }
+    return outcomes;
+  }
+
+  /** Copy beside the target, then swap it in with renames. */
+  private async copyIn(source: string, name: string): Promise<void> {
+    await mkdir(this.layout.pluginsDir, { recursive: true });
+    const target = join(this.layout.pluginsDir, name);
+    const staging = join(this.layout.pluginsDir, `.staging-${name}-${tag()}`);
+    try {
+      await cp(source, staging, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
+    } catch (err) {
+      await rm(staging, { recursive: true, force: true });
+      throw new UserError('INSTALL_COPY_FAILED', `cannot copy ${source}: ${(err as Error).message}`, { cause: err });
+    }
+    const replaced = join(this.layout.pluginsDir, `.replaced-${name}`);
+    const hadOld = await stat(target).then(() => true, () => false);
+    if (hadOld) await rename(target, replaced);
+    await rename(staging, target);
+    if (hadOld) await rm(replaced, { recursive: true, force: true });
+  }
+
+  /** A crash between the two renames of `copyIn` leaves only `.replaced-<name>`: put it back. */
+  private async recoverInterruptedReplace(): Promise<void> {
+    const entries = await readdir(this.layout.pluginsDir).catch(() => [] as string[]);
+    for (const e of entries) {
+      const dir = join(this.layout.pluginsDir, e);
+      if (e.startsWith('.staging-')) await rm(dir, { recursive: true, force: true });
+      if (!e.startsWith('.replaced-')) continue;
+      const target = join(this.layout.pluginsDir, e.slice('.replaced-'.length));
+      if (await stat(target).then(() => true, () => false)) await rm(dir, { recursive: true, force: true });
+      else await rename(dir, target);
+    }
+  }
+
+  /** Deletes an installed plugin and every installed extension below it. */
+  async uninstall(name: string): Promise<{ removed: string[]; leftBroken: string[] }> {
+    return withInstanceLock(this.layout.root, `uninstall ${name}`, async () => {
+      const inv = await this.inventory.get();
+      const record = requireRecord(inv.records, name);
+      if (record.source !== 'installed') {
+        throw new UserError('PLUGIN_BUNDLED', `${name} ships with abctl and cannot be uninstalled`, {
+          where: record.directory,
+          hint: `disable it instead: abctl disablePlugin --name ${name}`,
+        });
+      }
+      const targets = [name, ...descendantsOf(inv, name)].map((n) => inv.records.get(n)!);
+      const installed = targets.filter((r) => r.source === 'installed');
+      const inUse: string[] = [];
+      for (const r of installed) {
+        for (const appliance of await this.usage.appliancesCreatedBy(r.name)) inUse.push(`${appliance} (by ${r.name})`);
+      }
+      if (inUse.length > 0) {
+        throw new UserError('PLUGIN_IN_USE', `cannot uninstall ${name}: the catalog has appliances created by it or its extensions: ${inUse.join(', ')}`, {
+          hint: 'delete those appliances first (abctl deleteAppliance)',
+        });
+      }
+      // Rename first so a half-done delete is never mistaken for an installed plugin.
+      for (const r of installed) {
+        const doomed = join(this.layout.pluginsDir, `.deleting-${r.name}-${tag()}`);
+        await rename(r.directory, doomed);
+        await rm(doomed, { recursive: true, force: true });
+      }
+      const removed = new Set(installed.map((r) => r.name));
+      const disabled = await this.inventory.state.readDisabled();
+      if ([...removed].some((n) => disabled.delete(n))) await this.inventory.state.writeDisabled(disabled);
+      this.inventory.invalidate();
+      return { removed: [...removed], leftBroken: targets.filter((r) => !removed.has(r.name)).map((r) => r.name) };
+    });
+  }
+
+  /** Disables a plugin and, recursively, every extension below it. */
+  async disable(name: string): Promise<string[]> {
+    return withInstanceLock(this.layout.root, `disable ${name}`, async () => {
+      const inv = await this.inventory.get();
+      requireRecord(inv.records, name);
+      const names = [name, ...descendantsOf(inv, name)];
+      const disabled = await this.inventory.state.readDisabled();
+      for (const n of names) disabled.add(n);
+      await this.inventory.state.writeDisabled(disabled);
+      this.inventory.invalidate();
+      return names;
+    });
+  }
+
+  /** Enables a plugin (and with `recursive`, its extensions); refused under a disabled parent. */
+  async enable(name: string, options: { recursive?: boolean } = {}): Promise<{ enabled: string[]; warnings: string[] }> {
+    return withInstanceLock(this.layout.root, `enable ${name}`, async () => {
+      const inv = await this.inventory.get();
+      const record = requireRecord(inv.records, name);
+      const disabled = await this.inventory.state.readDisabled();
+      const blocked = ancestorsOf(inv, name).find((a) => disabled.has(a));
+      if (blocked !== undefined) {
+        throw new UserError('PARENT_DISABLED', `cannot enable ${name}: its ancestor ${blocked} is disabled`, {
+          hint: `enable ${blocked} first: abctl enablePlugin --name ${blocked}`,
+        });
+      }
+      const names = options.recursive ? [name, ...descendantsOf(inv, name)] : [name];
+      for (const n of names) disabled.delete(n);
+      await this.inventory.state.writeDisabled(disabled);
+      this.inventory.invalidate();
+      const warnings = names
+        .map((n) => inv.records.get(n)!)
+        .filter((r) => r.problems.length > 0)
+        .map((r) => `${r.name} is enabled but broken: ${r.problems[0]!.message}`);
+      return { enabled: names, warnings };
+    });
+  }
+}
+
+function requireRecord(records: ReadonlyMap<string, PluginRecord>, name: string): PluginRecord {
+  const record = records.get(name);
+  if (!record) {
+    throw new UserError('PLUGIN_UNKNOWN', `no plugin named ${name}`, { hint: 'abctl describePlugins lists the plugins' });
+  }
+  return record;
+}
+
+/** Parents before children within one batch; members of a cycle keep input order (and get refused later). */
+function orderParentsFirst(readings: PluginDirectoryReading[]): PluginDirectoryReading[] {
+  const byName = new Map(readings.map((r) => [r.manifest!.name, r]));
+  const depth = (r: PluginDirectoryReading): number => {
+    let d = 0;
+    const seen = new Set<string>();
+    for (let p = r.manifest!.parentName; p !== undefined && byName.has(p) && !seen.has(p); p = byName.get(p)!.manifest!.parentName) {
+      seen.add(p);
+      d++;
+    }
+    return d;
+  };
+  return readings.map((r) => ({ r, d: depth(r) })).sort((a, b) => a.d - b.d).map(({ r }) => r);
+}
