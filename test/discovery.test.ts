@@ -153,7 +153,7 @@ describe('discoverPlugins', () => {
     expect(inv.problems.map((p) => p.code)).toEqual([DiscoveryProblemCode.DIR_UNREADABLE]);
   });
 
-  it('reads 1,000 plugin directories quickly', async () => {
+  it('reads 1,000 plugin directories in chains across both sources', async () => {
     const writes: Promise<string>[] = [];
     for (let i = 0; i < 1000; i++) {
       const name = `p${String(i).padStart(4, '0')}`;
@@ -161,15 +161,11 @@ describe('discoverPlugins', () => {
       writes.push(plugin(i < 500 ? installed : bundled, name, `name=${name}\nversion=1.${i}\n${parent}`));
     }
     await Promise.all(writes);
-    // Warm-up run (module loading, first-touch caches), then the measured one.
-    await discoverPlugins(dirs(), { disabled: new Set(), sdkVersion: '1.0' });
-    const t0 = performance.now();
+    // Timing lives in bench/discovery.mjs; this pins the result at that scale.
     const inv = await discoverPlugins(dirs(), { disabled: new Set(), sdkVersion: '1.0' });
-    const elapsed = performance.now() - t0;
     expect(inv.records.size).toBe(1000);
     expect([...inv.records.values()].every((r) => r.state === 'enabled')).toBe(true);
     expect(inv.records.get('p0049')?.rootName).toBe('p0000');
     expect(participantsOf(inv, 'p0950')).toHaveLength(50);
-    expect(elapsed).toBeLessThan(500);
   });
 });
