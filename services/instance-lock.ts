@@ -14,7 +14,8 @@ export async function withInstanceLock<T>(
   opts: { waitMs?: number; staleMs?: number } = {},
 ): Promise<T> {
   await mkdir(instanceRoot, { recursive: true });
-  const waitMs = opts.waitMs ?? 10_000;
+  // AB_LOCK_WAIT_MS lets scripts (and tests) choose how long to wait for a busy instance.
+  const waitMs = opts.waitMs ?? (Number(process.env.AB_LOCK_WAIT_MS) || 10_000);
   let release: () => Promise<void>;
   try {
     release = await lockfile.lock(instanceRoot, {

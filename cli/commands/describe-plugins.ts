@@ -74,7 +74,8 @@ export const run: CommandRun = async (opts, globals) =>
     const plugins = describeInventory(inventory, aliases);
     const problems = inventory.problems.map((p) => ({ ...p }));
     if (opts.json) {
-      printJson({ instance: app.layout.root, sdkVersion: SDK_VERSION, plugins, problems });
+      const duplicates = describeInventory({ records: new Map((inventory.duplicates ?? []).map((d) => [d.directory, d])), problems: [] }, aliases);
+      printJson({ instance: app.layout.root, sdkVersion: SDK_VERSION, plugins, duplicates, problems });
     } else {
       process.stdout.write(`instance ${app.layout.root} (plugin SDK ${SDK_VERSION})\n`);
       process.stdout.write(plugins.length ? `${renderTree(plugins)}\n` : 'no plugins found\n');

@@ -1,0 +1,122 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { COMMANDS } from '../cli/command-table.js';
+import { withInstanceLock } from '../services/instance-lock.js';
+import { projectRoot } from '../services/instance.js';
+import { tempDir, writePlugin } from './helpers/plugins.js';
+
+// These run the built CLI (`npm test` builds first), as a user would.
+const bin = join(projectRoot(), 'bin', 'abctl');
+let tmp: { path: string; cleanup: () => Promise<void> };
+let env: NodeJS.ProcessEnv;
+
+function abctl(args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
+  const r = spawnSync(process.execPath, [bin, ...args], { env: { ...env, ...extraEnv }, encoding: 'utf8' });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+function abctlAsync(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [bin, ...args], { env });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    p.on('close', (code) => resolve({ code, out, err }));
+  });
+}
+
+beforeEach(async () => {
+  tmp = await tempDir();
+  env = { ...process.env, AB_INSTANCE: join(tmp.path, 'instance') };
+  delete env.AB_BUNDLED_PLUGINS;
+});
+afterEach(() => tmp.cleanup());
+
+describe('abctl', () => {
+  it('lists every command in --help, and every command has its own --help', () => {
+    const top = abctl(['--help']);
+    expect(top.code).toBe(0);
+    for (const c of COMMANDS) {
+      expect(top.out).toContain(c.name);
+      const one = abctl([c.name, '--help']);
+      expect(one.code, c.name).toBe(0);
+      expect(one.out).toContain(`Usage: abctl ${c.name}`);
+      for (const o of c.options) expect(one.out).toContain(o.flags.split(' ')[0]);
+    }
+    expect(abctl(['help', 'installPlugins']).out).toContain('--from <dir>');
+  });
+
+  it('describes the bundled example plugin and its alias extension as JSON', () => {
+    const r = abctl(['describePlugins', '--json']);
+    expect(r.code).toBe(0);
+    const data = JSON.parse(r.out) as { plugins: { name: string; state: string; parent: string | null; commands: string[] }[] };
+    const byName = new Map(data.plugins.map((p) => [p.name, p]));
+    expect(byName.get('example')).toMatchObject({ state: 'enabled', parent: null, commands: ['introspectexample'] });
+    expect(byName.get('examplelogs')).toMatchObject({ state: 'enabled', parent: 'example', commands: ['introspectexamplelogs'] });
+  });
+
+  it('accepts the reference single-dash long options', () => {
+    expect(abctl(['disablePlugin', '-name', 'examplelogs']).code).toBe(0);
+    const text = abctl(['-instance', env.AB_INSTANCE!, 'describePlugins']).out;
+    expect(text).toMatch(/examplelogs 1\.0 {2}\[disabled\]/);
+  });
+
+  it('shows a broken plugin with file and cause while the others load, and exits 0', async () => {
+    const bundled = join(tmp.path, 'bundled');
+    await writePlugin(bundled, { name: 'good' });
+    await writePlugin(bundled, { name: 'bad', index: 'export const a = { start() { throw new Error("cannot reach the license server"); } };\n' });
+    await writePlugin(bundled, { name: 'badchild', parentName: 'bad' });
+    const r = abctl(['describePlugins'], { AB_BUNDLED_PLUGINS: bundled });
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/good 1\.0 {2}\[enabled\]/);
+    expect(r.out).toMatch(/bad 1\.0 {2}\[broken\]/);
+    expect(r.out).toContain(join(bundled, 'bad', 'index.js'));
+    expect(r.out).toContain('cannot reach the license server');
+    expect(r.out).toMatch(/badchild 1\.0 {2}\[broken\]/);
+  });
+
+  it('reports user errors with a hint and exit 1, usage errors with non-zero exit', () => {
+    const r = abctl(['enablePlugin', '--name', 'nope']);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('no plugin named nope');
+    expect(r.err).toContain('hint: abctl describePlugins');
+    const u = abctl(['installPlugins']);
+    expect(u.code).not.toBe(0);
+    expect(u.err).toMatch(/--from <dir>/);
+  });
+
+  it('installs from a product home and refuses an orphan extension, with exit 1', async () => {
+    const home = join(tmp.path, 'product');
+    await writePlugin(join(home, 'plugins', 'introspector'), { name: 'prod', version: '2.1' });
+    await writePlugin(join(home, 'plugins', 'introspector'), { name: 'orphan', parentName: 'missing' });
+    const r = abctl(['installPlugins', '--from', home, '--json']);
+    expect(r.code).toBe(1);
+    const { outcomes } = JSON.parse(r.out) as { outcomes: { name: string; action: string }[] };
+    expect(outcomes.map((o) => [o.name, o.action]).sort()).toEqual([
+      ['orphan', 'refused'],
+      ['prod', 'installed'],
+    ]);
+  });
+
+  it('serialises concurrent changes to one instance and reports a busy instance', async () => {
+    const homes = await Promise.all(
+      ['a', 'b', 'c', 'd'].map(async (n) => {
+        const home = join(tmp.path, `home-${n}`);
+        await writePlugin(home, { name: `plug${n}` });
+        return home;
+      }),
+    );
+    const results = await Promise.all(homes.map((h) => abctlAsync(['installPlugins', '--from', h])));
+    expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0]);
+    const names = (JSON.parse(abctl(['describePlugins', '--json']).out) as { plugins: { name: string }[] }).plugins.map((p) => p.name);
+    expect(names).toEqual(expect.arrayContaining(['pluga', 'plugb', 'plugc', 'plugd']));
+
+    await withInstanceLock(env.AB_INSTANCE!, 'hold the lock', async () => {
+      const busy = abctl(['disablePlugin', '--name', 'pluga'], { AB_LOCK_WAIT_MS: '300' });
+      expect(busy.code).toBe(1);
+      expect(busy.err).toMatch(/another abctl command is changing this instance/);
+    });
+  });
+});
