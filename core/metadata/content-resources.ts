@@ -1,0 +1,66 @@
+/**
+ * Content resources: files saved in the catalog at dehydration (usually turned into
+ * templates) and read back at rehydration. The model keeps only the name and where the
+ * file lives inside the catalog; the bytes are the catalog's business.
+ */
+import { checkContentResourceName } from './names.js';
+import { asObject, readOptionalString, readString } from './plain.js';
+import { checkRelativePath } from './relative-paths.js';
+import { contentResourceUri } from './file-refs.js';
+import { label, within } from './where.js';
+
+export interface ContentResourceInit {
+  /** Letters, digits and `- . _ ~` (it becomes part of a URI). */
+  readonly name: string;
+  /** Relative path inside the owner's catalog directory. */
+  readonly path: string;
+  readonly description?: string;
+}
+
+export interface ContentResourcePlain {
+  name: string;
+  path: string;
+  description: string;
+}
+
+export class ContentResource {
+  readonly name: string;
+  readonly path: string;
+  readonly description: string;
+
+  constructor(init: ContentResourceInit) {
+    const where = label('content resource', init.name);
+    checkContentResourceName(init.name, where);
+    this.name = init.name;
+    this.path = checkRelativePath('content resource path', init.path, where);
+    this.description = init.description ?? '';
+  }
+
+  /** The fileRef URI that points at this resource. */
+  get uri(): string {
+    return contentResourceUri(this.name);
+  }
+
+  toPlain(): ContentResourcePlain {
+    return { name: this.name, path: this.path, description: this.description };
+  }
+
+  toJSON(): ContentResourcePlain {
+    return this.toPlain();
+  }
+
+  toString(): string {
+    return `content resource ${this.name} (${this.path})`;
+  }
+
+  static fromPlain(value: unknown): ContentResource {
+    const o = asObject(value, 'content resource');
+    const name = readString(o, 'name');
+    const init = within(label('content resource', name), () => ({
+      name,
+      path: readString(o, 'path'),
+      description: readOptionalString(o, 'description') ?? '',
+    }));
+    return new ContentResource(init);
+  }
+}
