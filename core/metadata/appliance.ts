@@ -120,6 +120,8 @@ export class Appliance {
     for (const o of init.outputs ?? []) this.addOutput(o, 'framework');
     for (const c of init.contentResources ?? []) this.addContentResource(c, 'framework');
     for (const f of init.fileSets ?? []) this.addFileSet(f, 'framework');
+    // Public fields stay as built (the compiler's readonly is not enough at run time); edits go through methods.
+    Object.freeze(this);
   }
 
   get where(): string {

@@ -101,6 +101,8 @@ export class AtomicAssembly {
     for (const a of init.appliances ?? []) this.addAppliance(a, 'framework');
     for (const c of init.connections ?? []) this.connect(c.from, c.to, 'framework');
     for (const r of init.contentResources ?? []) this.addContentResource(r, 'framework');
+    // Public fields stay as built (the compiler's readonly is not enough at run time); edits go through methods.
+    Object.freeze(this);
   }
 
   get where(): string {
@@ -309,6 +311,8 @@ export class Assembly {
     for (const c of init.connections ?? []) this.connect(c.from, c.to, 'framework');
     const vnets = init.vnets?.length ? init.vnets : [{ name: DEFAULT_VNET_NAME }];
     for (const v of vnets) this.addVnet(v);
+    // Public fields stay as built (the compiler's readonly is not enough at run time); edits go through methods.
+    Object.freeze(this);
   }
 
   get where(): string {

@@ -34,6 +34,8 @@ export class ContentResource {
     this.name = init.name;
     this.path = checkRelativePath('content resource path', init.path, where);
     this.description = init.description ?? '';
+    // Public fields stay as built (the compiler's readonly is not enough at run time); edits go through methods.
+    Object.freeze(this);
   }
 
   /** The fileRef URI that points at this resource. */

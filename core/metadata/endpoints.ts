@@ -73,6 +73,8 @@ export class Input {
     checkPartName('interface', this.interfaceName, where);
     this.description = init.description ?? '';
     this.properties = adoptProperties(where, init.properties);
+    // Public fields stay as built (the compiler's readonly is not enough at run time); edits go through methods.
+    Object.freeze(this);
   }
 
   toPlain(): InputPlain {
@@ -152,6 +154,8 @@ export class Output {
     this.description = init.description ?? '';
     this.properties = adoptProperties(where, init.properties);
     this.connectionProperties = adoptProperties(`${where} connection`, init.connectionProperties);
+    // Public fields stay as built (the compiler's readonly is not enough at run time); edits go through methods.
+    Object.freeze(this);
   }
 
   toPlain(): OutputPlain {

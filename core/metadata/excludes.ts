@@ -43,6 +43,8 @@ export class ExcludeMatcher {
   constructor(patterns: readonly string[]) {
     this.patterns = Object.freeze(patterns.map((p) => checkExcludePattern(p)));
     this.#compiled = this.patterns.map((pattern) => ({ pattern, test: picomatch(pattern, MATCH_OPTIONS) }));
+    // Public fields stay as built (the compiler's readonly is not enough at run time); edits go through methods.
+    Object.freeze(this);
   }
 
   /**

@@ -50,6 +50,8 @@ export class ExternalResource {
     this.description = init.description ?? '';
     this.properties = adoptProperties(where, init.properties, 'user');
     for (const i of init.inputs ?? []) this.addInput(i, 'user');
+    // Public fields stay as built (the compiler's readonly is not enough at run time); edits go through methods.
+    Object.freeze(this);
   }
 
   get where(): string {

@@ -168,6 +168,8 @@ export class FileSetDefinition {
       }
       this.mountTarget = undefined;
     }
+    // Public fields stay as built (the compiler's readonly is not enough at run time); edits go through methods.
+    Object.freeze(this);
   }
 
   /**

@@ -65,6 +65,8 @@ export class NetworkInterface {
       seen.add(c.name);
     }
     this.children = Object.freeze(children);
+    // Public fields stay as built (the compiler's readonly is not enough at run time); edits go through methods.
+    Object.freeze(this);
   }
 
   /** This interface and its virtual children, parent first. */

@@ -113,6 +113,8 @@ export class Property {
     this.required = init.required ?? false;
     this.description = init.description ?? '';
     this.#value = init.value === undefined ? undefined : normalizePropertyValue(this.type, init.value, where);
+    // Public fields stay as built (the compiler's readonly is not enough at run time); edits go through methods.
+    Object.freeze(this);
   }
 
   /** The value as stored (clear text for passwords: the model keeps them in memory). */
@@ -214,6 +216,8 @@ export class PropertySet implements Iterable<Property> {
   constructor(owner?: string, initial: Iterable<Property | PropertyInit> = [], actor: Actor = 'plugin') {
     this.owner = owner;
     for (const p of initial) this.add(p, actor);
+    // Public fields stay as built (the compiler's readonly is not enough at run time); edits go through methods.
+    Object.freeze(this);
   }
 
   #where(name: string): string | undefined {

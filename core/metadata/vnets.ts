@@ -31,6 +31,8 @@ export class Vnet {
     this.name = init.name;
     if (init.cidr !== undefined) checkCidr(init.cidr, where);
     this.cidr = init.cidr;
+    // Public fields stay as built (the compiler's readonly is not enough at run time); edits go through methods.
+    Object.freeze(this);
   }
 
   toPlain(): VnetPlain {
