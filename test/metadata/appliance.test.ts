@@ -187,3 +187,16 @@ describe('file sets on appliances', () => {
     expectUserError(() => s.addFileSet({ name: 'x', root: '/x' }, 'plugin'), 'FILESET_SIBLING');
   });
 });
+
+describe('editable fields survive freezing', () => {
+  it('description and scalability change through their setters', () => {
+    const a = web();
+    a.description = 'front end';
+    a.setResources({ memoryMiB: 512 });
+    expect(a.description).toBe('front end');
+    expect(a.resources).toEqual({ memoryMiB: 512 });
+    expect(() => {
+      (a as { name: string }).name = 'x';
+    }).toThrow(TypeError);
+  });
+});
