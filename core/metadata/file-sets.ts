@@ -10,7 +10,7 @@
  */
 import { UserError } from '../errors.js';
 import type { Actor } from './actor.js';
-import { checkExcludePattern } from './excludes.js';
+import { checkExcludePattern, compileExcludes, type ExcludeMatcher } from './excludes.js';
 import { checkPartName } from './names.js';
 import { asObject, readBoolean, readEnum, readOptionalString, readString, readStringArray, type PlainObject } from './plain.js';
 import { INSPECT } from './redaction.js';
@@ -93,6 +93,7 @@ export class FileSetDefinition {
   readonly owner: string;
   readonly group: string;
   readonly mountTarget: MountTarget | undefined;
+  #matcher: ExcludeMatcher | undefined;
 
   /** Checks the rules that do not depend on the appliance (clustering is checked by the appliance). */
   constructor(init: FileSetDefinitionInit) {
@@ -170,6 +171,12 @@ export class FileSetDefinition {
     }
     // Public fields stay as built (the compiler's readonly is not enough at run time); edits go through methods.
     Object.freeze(this);
+  }
+
+  /** The excludes compiled once, for capture to test every file against. */
+  get excludeMatcher(): ExcludeMatcher {
+    this.#matcher ??= compileExcludes(this.excludes);
+    return this.#matcher;
   }
 
   /**

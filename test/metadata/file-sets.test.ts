@@ -93,3 +93,13 @@ describe('FileSetDefinition', () => {
     expect(FileSetDefinition.fromPlain(JSON.parse(JSON.stringify(d.toPlain()))).toPlain()).toEqual(d.toPlain());
   });
 });
+
+describe('FileSetDefinition.excludeMatcher', () => {
+  it('is compiled once and applies the excludes', () => {
+    const d = new FileSetDefinition({ ...base, excludes: ['work', 'temp/*', 'logs/*.log'] });
+    expect(d.excludeMatcher).toBe(d.excludeMatcher);
+    expect(d.excludeMatcher.excludes('work/x')).toBe(true);
+    expect(d.excludeMatcher.excludes('temp')).toBe(false);
+    expect(d.excludeMatcher.excludes('logs/catalina.log')).toBe(true);
+  });
+});
