@@ -1,0 +1,485 @@
+/**
+ * File set capture, local side: walk a definition's root, apply its excludes, write a tar
+ * stream and compress it into one archive that standard tools open.
+ *
+ * Archive layout (documented for rehydration and for people):
+ * - entry names are relative to the root with a `./` prefix, as `tar -C ROOT -cf - .` writes
+ *   them; the root itself is the first entry, `./`; directories end with `/`;
+ *   never absolute, never `..`;
+ * - regular files, directories (also empty ones) and symlinks (stored as links, never
+ *   followed; the target is kept verbatim, relative or absolute, dangling or not);
+ * - mode (permission bits with setuid/setgid/sticky) and mtime (whole seconds) as on the
+ *   source; owner and group as numeric ids of the source with no names (rehydration sets
+ *   owner/group from the definition);
+ * - hard-linked files are stored as separate files (simplest to restore, costs their size);
+ * - sockets, FIFOs and devices are skipped and listed in `skipped`, as are the default
+ *   secrets (DEFAULT_SECRET_PATHS) and names that are not valid UTF-8;
+ * - POSIX ustar headers, with a PAX header for paths/link targets over 100 bytes, sizes of
+ *   8 GiB and more, and large ids.
+ *
+ * Speed: the walk and the file reads run synchronously on the main thread, straight into
+ * 1 MiB blocks (no per-file promises, no copies); every full block goes to the codec, which
+ * compresses blocks in parallel off the main thread. The loop yields between blocks, so an
+ * abort or a progress callback waits at most one block.
+ */
+import { lstatSync, openSync, readSync, closeSync, readdirSync, readlinkSync, realpathSync, statSync, constants as fsc } from 'node:fs';
+import type { Stats } from 'node:fs';
+import { basename, dirname, resolve as resolvePath } from 'node:path';
+import type { Readable } from 'node:stream';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { UserError } from '../../core/errors.js';
+import { compileExcludes } from '../../core/metadata/index.js';
+import { ArchiveFile } from './archive-file.js';
+import { BLOCK_SIZE, CAPTURE_CODECS, checkLevel, createEncoder, requireZstd, type BlockEncoder, type CaptureCodec } from './encoders.js';
+import { SecretFilter, DEFAULT_SECRET_PATHS } from './secrets.js';
+import { BLOCK, encodeHeader, endOfArchive, type TarHeaderInput } from './tar-header.js';
+import { TarStreamScanner } from './tar-scanner.js';
+
+/**
+ * Decides which entries a capture leaves out. Gets the path relative to the root (`a/b`, no
+ * `./`) of one entry; a dropped directory is not walked. `ExcludeMatcher` from
+ * core/metadata (compileExcludes) is one.
+ */
+export interface ExcludeFilter {
+  dropsEntry(relPath: string): boolean;
+}
+
+export type SkipReason = 'socket' | 'fifo' | 'block-device' | 'character-device' | 'unknown-type' | 'secret' | 'name-not-utf8' | 'archive-output';
+
+export interface SkippedEntry {
+  /** Relative to the root, without `./`. */
+  readonly path: string;
+  readonly reason: SkipReason;
+}
+
+export interface CaptureProgress {
+  readonly files: number;
+  readonly directories: number;
+  readonly symlinks: number;
+  /** Uncompressed file content bytes so far. */
+  readonly bytes: number;
+  /** Compressed bytes written to the archive so far. */
+  readonly archiveBytes: number;
+}
+
+export interface CaptureResult {
+  /** Absolute path of the archive. */
+  readonly out: string;
+  readonly codec: CaptureCodec;
+  /** Regular files (hard links of a tar stream included). */
+  readonly files: number;
+  /** Directories, the root included. */
+  readonly directories: number;
+  readonly symlinks: number;
+  /** Uncompressed content bytes of the regular files. */
+  readonly bytes: number;
+  /** Size of the archive file. */
+  readonly archiveBytes: number;
+  /** sha256 of the archive file, hex. */
+  readonly sha256: string;
+  readonly skipped: readonly SkippedEntry[];
+}
+
+export interface CaptureOutputOptions {
+  /** Archive path; written atomically (a partial file next to it, renamed when complete). */
+  readonly out: string;
+  readonly codec: CaptureCodec;
+  /** gzip 0-9 (default 6), zstd 1-19 (default 3); none takes none. */
+  readonly level?: number;
+  /** Aborting removes the partial file and rejects with CAPTURE_ABORTED. */
+  readonly signal?: AbortSignal;
+  /** Called after each block (~1 MiB of tar stream). */
+  readonly onProgress?: (progress: CaptureProgress) => void;
+  /** gzip blocks compressed at once (default: cores + 2, at most the thread pool size). */
+  readonly concurrency?: number;
+  /** Mode of the archive file (default 0600: config files often hold passwords). */
+  readonly mode?: number;
+}
+
+export interface CaptureFileSetOptions extends CaptureOutputOptions {
+  /** The definition's root directory (a symlink to a directory is followed, only here). */
+  readonly root: string;
+  /** The definition's excludes, relative to root, or a compiled filter. */
+  readonly excludes?: readonly string[] | ExcludeFilter;
+  /** Default secrets the definition names explicitly (absolute paths): captured after all. */
+  readonly allowSecrets?: readonly string[];
+  /** Replaces DEFAULT_SECRET_PATHS (absolute paths, `*` within one segment). */
+  readonly secretPaths?: readonly string[];
+}
+
+export type CaptureFromTarStreamOptions = CaptureOutputOptions & {
+  /** Named in errors, e.g. `host:/opt/product`. */
+  readonly where?: string;
+};
+
+function checkCodec(codec: CaptureCodec, level: number | undefined): void {
+  if (!CAPTURE_CODECS.includes(codec)) {
+    throw new UserError('CAPTURE_CODEC_INVALID', `unknown capture codec "${String(codec)}"`, { hint: `use one of ${CAPTURE_CODECS.join(', ')}` });
+  }
+  checkLevel(codec, level);
+  // Fail before any file is created.
+  if (codec === 'zstd') requireZstd();
+}
+
+function aborted(signal: AbortSignal | undefined, where: string | undefined): UserError {
+  return new UserError('CAPTURE_ABORTED', 'capture aborted; no archive was written', { where, cause: signal?.reason });
+}
+
+/** Collects the tar stream into blocks and hands full blocks to the codec. */
+class BlockWriter {
+  #block = Buffer.allocUnsafe(BLOCK_SIZE);
+  #off = 0;
+  readonly #encoder: BlockEncoder;
+  readonly #file: ArchiveFile;
+  readonly #signal: AbortSignal | undefined;
+  readonly #where: string | undefined;
+  readonly #progress: (() => void) | undefined;
+
+  constructor(file: ArchiveFile, encoder: BlockEncoder, opts: { signal?: AbortSignal | undefined; where?: string | undefined; progress?: (() => void) | undefined }) {
+    this.#file = file;
+    this.#encoder = encoder;
+    this.#signal = opts.signal;
+    this.#where = opts.where;
+    this.#progress = opts.progress;
+  }
+
+  get archiveBytes(): number {
+    return this.#file.bytes;
+  }
+
+  get full(): boolean {
+    return this.#off === BLOCK_SIZE;
+  }
+
+  /** Copies as much of `data` (from `pos`) as fits in the block; returns the count. Check `full` after. */
+  appendPart(data: Buffer, pos: number): number {
+    const n = Math.min(BLOCK_SIZE - this.#off, data.length - pos);
+    data.copy(this.#block, this.#off, pos, pos + n);
+    this.#off += n;
+    return n;
+  }
+
+  /** Copies all of `data` in (headers); check `full` after. */
+  append(data: Buffer): void {
+    let pos = 0;
+    while (pos < data.length) {
+      const n = Math.min(BLOCK_SIZE - this.#off, data.length - pos);
+      data.copy(this.#block, this.#off, pos, pos + n);
+      this.#off += n;
+      pos += n;
+      if (pos < data.length) {
+        // Only PAX headers are larger than the room left; the rare extra block is handed over unawaited.
+        this.#handOver();
+      }
+    }
+  }
+
+  /** Reads up to `max` bytes from `fd` into the block; returns the count (0 at end of file). */
+  readFrom(fd: number, max: number): number {
+    const n = readSync(fd, this.#block, this.#off, Math.min(max, BLOCK_SIZE - this.#off), null);
+    this.#off += n;
+    return n;
+  }
+
+  /** Zero padding up to the next 512-byte boundary (never crosses a block: BLOCK_SIZE is a multiple of 512). */
+  pad(): void {
+    const rest = this.#off % BLOCK;
+    if (rest === 0) return;
+    this.#block.fill(0, this.#off, this.#off + BLOCK - rest);
+    this.#off += BLOCK - rest;
+  }
+
+  #pendingWait: Promise<void> | undefined;
+
+  #handOver(): void {
+    const block = this.#off === BLOCK_SIZE ? this.#block : this.#block.subarray(0, this.#off);
+    this.#block = Buffer.allocUnsafe(BLOCK_SIZE);
+    this.#off = 0;
+    const wait = this.#encoder.write(block);
+    if (wait) this.#pendingWait = this.#pendingWait ? this.#pendingWait.then(() => wait) : wait;
+  }
+
+  /** Hands the full block over, waits as the codec asks, yields to the event loop, checks abort. */
+  async flush(): Promise<void> {
+    this.#handOver();
+    const wait = this.#pendingWait;
+    this.#pendingWait = undefined;
+    // Without a wait from the codec, still let timers and I/O run (abort, progress display).
+    if (wait) await wait;
+    else await nextTurn();
+    if (this.#signal?.aborted) throw aborted(this.#signal, this.#where);
+    this.#progress?.();
+  }
+
+  async finish(): Promise<void> {
+    if (this.#off > 0) this.#handOver();
+    if (this.#pendingWait) await this.#pendingWait;
+    this.#pendingWait = undefined;
+    await this.#encoder.end();
+    if (this.#signal?.aborted) throw aborted(this.#signal, this.#where);
+  }
+}
+
+/** Runs `body` against a fresh partial archive; commits it on success, removes it on any failure. */
+async function withArchive(
+  opts: CaptureOutputOptions,
+  where: string | undefined,
+  progress: (writer: BlockWriter) => void,
+  body: (writer: BlockWriter) => Promise<void>,
+): Promise<{ sha256: string; archiveBytes: number; out: string }> {
+  const signal = opts.signal;
+  if (signal?.aborted) throw aborted(signal, where);
+  const file = ArchiveFile.create(opts.out, opts.mode);
+  let encoder: BlockEncoder | undefined;
+  try {
+    encoder = createEncoder(opts.codec, file, { level: opts.level, concurrency: opts.concurrency });
+    const writer: BlockWriter = new BlockWriter(file, encoder, { signal, where, progress: () => progress(writer) });
+    await body(writer);
+    await writer.finish();
+    const sha256 = file.commit();
+    return { sha256, archiveBytes: file.bytes, out: file.out };
+  } catch (err) {
+    encoder?.abort();
+    file.discard();
+    if (signal?.aborted && !(err instanceof UserError && err.code === 'CAPTURE_ABORTED')) throw aborted(signal, where);
+    throw err;
+  }
+}
+
+function sourceError(err: unknown, root: string, rel: string): UserError {
+  const code = (err as NodeJS.ErrnoException).code;
+  const where = rel === '' ? root : `${root}/${rel}`;
+  if (code === 'ENOENT' || code === 'ENOTDIR') {
+    return new UserError('CAPTURE_SOURCE_CHANGED', `${rel || '.'} disappeared during the capture`, {
+      where,
+      hint: 'stop the product (or exclude files it creates and removes) and capture again',
+      cause: err,
+    });
+  }
+  if (code === 'EACCES' || code === 'EPERM') {
+    return new UserError('CAPTURE_UNREADABLE', `cannot read ${rel || '.'}: permission denied`, {
+      where,
+      hint: 'capture as a user who can read the whole file set, or exclude this path',
+      cause: err,
+    });
+  }
+  return new UserError('CAPTURE_READ_FAILED', `cannot read ${rel || '.'}: ${(err as Error).message}`, { where, cause: err });
+}
+
+function otherType(st: Stats): SkipReason {
+  if (st.isSocket()) return 'socket';
+  if (st.isFIFO()) return 'fifo';
+  if (st.isBlockDevice()) return 'block-device';
+  if (st.isCharacterDevice()) return 'character-device';
+  return 'unknown-type';
+}
+
+function headerFor(st: Stats, path: string, type: TarHeaderInput['type'], linkname?: string): TarHeaderInput {
+  return {
+    path,
+    type,
+    mode: st.mode & 0o7777,
+    uid: st.uid,
+    gid: st.gid,
+    size: type === 'file' ? st.size : 0,
+    mtime: Math.floor(st.mtimeMs / 1000),
+    linkname,
+  };
+}
+
+/** Opening flags: never follow a symlink swapped in after the walk; never block on a FIFO swapped in. */
+const OPEN_FLAGS = fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK;
+
+/**
+ * Captures one file set definition (root + excludes) into a single archive.
+ * Fails with a UserError, leaving nothing at `out`, when the root is missing, a file
+ * vanishes, shrinks or cannot be read during the capture, or on abort.
+ */
+export async function captureFileSet(opts: CaptureFileSetOptions): Promise<CaptureResult> {
+  checkCodec(opts.codec, opts.level);
+  const root = resolvePath(opts.root);
+  let realRoot: string;
+  try {
+    realRoot = realpathSync(root);
+    if (!statSync(realRoot).isDirectory()) {
+      throw new UserError('CAPTURE_ROOT_INVALID', `file set root ${root} is not a directory`, { where: root });
+    }
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+    throw new UserError('CAPTURE_ROOT_INVALID', `file set root ${root} cannot be read: ${(err as Error).message}`, { where: root, cause: err });
+  }
+  const filter: ExcludeFilter | undefined =
+    opts.excludes === undefined ? undefined : Array.isArray(opts.excludes) ? compileExcludes(opts.excludes as readonly string[]) : (opts.excludes as ExcludeFilter);
+  const secrets = new SecretFilter(opts.secretPaths ?? DEFAULT_SECRET_PATHS, opts.allowSecrets ?? []);
+  const skipped: SkippedEntry[] = [];
+  const counts = { files: 0, directories: 0, symlinks: 0, bytes: 0 };
+  // The archive may be written inside the tree it captures; never read it back into itself.
+  const outAbs = resolvePath(opts.out);
+  let outReal = outAbs;
+  try {
+    outReal = `${realpathSync(dirname(outAbs))}/${basename(outAbs)}`;
+  } catch {
+    // the directory is missing: creating the archive fails with a clear error below
+  }
+  const isOutput = (abs: string): boolean => abs === outReal || abs.startsWith(`${outReal}.partial-`);
+
+  const progress = (w: BlockWriter): void => opts.onProgress?.({ ...counts, archiveBytes: w.archiveBytes });
+
+  const written = await withArchive(opts, root, progress, async (w) => {
+    const rootStat = statSync(realRoot);
+    w.append(encodeHeader(headerFor(rootStat, './', 'directory')));
+    counts.directories++;
+
+    const visit = async (absDir: string, relDir: string): Promise<void> => {
+      let raw: Buffer[];
+      try {
+        raw = readdirSync(absDir, { encoding: 'buffer' });
+      } catch (err) {
+        throw sourceError(err, root, relDir);
+      }
+      const names: string[] = [];
+      for (const r of raw) {
+        const name = r.toString('utf8');
+        // Linux names are bytes; a name that is not UTF-8 cannot be stored in a PAX path as is.
+        if (!Buffer.from(name, 'utf8').equals(r)) skipped.push({ path: relDir ? `${relDir}/${name}` : name, reason: 'name-not-utf8' });
+        else names.push(name);
+      }
+      // Sorted, so the same tree always gives the same archive (readdir order is arbitrary).
+      names.sort();
+      for (const name of names) {
+        const rel = relDir ? `${relDir}/${name}` : name;
+        if (filter?.dropsEntry(rel)) continue;
+        const abs = absDir === '/' ? `/${name}` : `${absDir}/${name}`;
+        let st: Stats;
+        try {
+          st = lstatSync(abs);
+        } catch (err) {
+          throw sourceError(err, root, rel);
+        }
+        if (!secrets.empty && secrets.test(abs)) {
+          skipped.push({ path: rel, reason: 'secret' });
+          continue;
+        }
+        if (st.isDirectory()) {
+          w.append(encodeHeader(headerFor(st, `./${rel}/`, 'directory')));
+          counts.directories++;
+          if (w.full) await w.flush();
+          await visit(abs, rel);
+        } else if (st.isFile()) {
+          if (isOutput(abs)) {
+            skipped.push({ path: rel, reason: 'archive-output' });
+            continue;
+          }
+          await copyFile(w, st, abs, rel);
+        } else if (st.isSymbolicLink()) {
+          let target: string;
+          try {
+            target = readlinkSync(abs);
+          } catch (err) {
+            throw sourceError(err, root, rel);
+          }
+          w.append(encodeHeader(headerFor(st, `./${rel}`, 'symlink', target)));
+          counts.symlinks++;
+          if (w.full) await w.flush();
+        } else {
+          skipped.push({ path: rel, reason: otherType(st) });
+        }
+      }
+    };
+
+    const copyFile = async (wr: BlockWriter, st: Stats, abs: string, rel: string): Promise<void> => {
+      let fd: number;
+      try {
+        fd = openSync(abs, OPEN_FLAGS);
+      } catch (err) {
+        throw sourceError(err, root, rel);
+      }
+      try {
+        wr.append(encodeHeader(headerFor(st, `./${rel}`, 'file')));
+        if (wr.full) await wr.flush();
+        // Exactly the size the header announced: a file that grows meanwhile is cut there.
+        let left = st.size;
+        while (left > 0) {
+          let n: number;
+          try {
+            n = wr.readFrom(fd, left);
+          } catch (err) {
+            throw sourceError(err, root, rel);
+          }
+          if (n === 0) {
+            throw new UserError('CAPTURE_SOURCE_CHANGED', `${rel} shrank during the capture`, {
+              where: `${root}/${rel}`,
+              hint: 'stop the product (or exclude files it rewrites) and capture again',
+            });
+          }
+          left -= n;
+          counts.bytes += n;
+          if (wr.full) await wr.flush();
+        }
+        wr.pad();
+        counts.files++;
+        if (wr.full) await wr.flush();
+      } finally {
+        closeSync(fd);
+      }
+    };
+
+    await visit(realRoot, '');
+    w.append(endOfArchive());
+  });
+
+  return { ...written, codec: opts.codec, ...counts, skipped };
+}
+
+/**
+ * Captures a tar stream produced elsewhere (a remote host's `tar -cf -` over SSH) into an
+ * archive: compressed here in parallel (gzip, zstd) or passed through (none), with the same
+ * atomic write and hashing. The stream must be an uncompressed tar archive; it is checked
+ * header by header and refused when it is not tar or is cut short. Counts come from the
+ * headers; `skipped` is empty (the producer chose the entries).
+ */
+export async function captureFromTarStream(input: Readable | AsyncIterable<Buffer | Uint8Array | string>, opts: CaptureFromTarStreamOptions): Promise<CaptureResult> {
+  checkCodec(opts.codec, opts.level);
+  const scanner = new TarStreamScanner(opts.where);
+  const progress = (w: BlockWriter): void =>
+    opts.onProgress?.({ files: scanner.files, directories: scanner.directories, symlinks: scanner.symlinks, bytes: scanner.bytes, archiveBytes: w.archiveBytes });
+  const destroy = (): void => {
+    const d = (input as { destroy?: (err?: Error) => void }).destroy;
+    if (typeof d === 'function') d.call(input);
+  };
+  const onAbort = (): void => destroy();
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const written = await withArchive(opts, opts.where, progress, async (w) => {
+      try {
+        for await (const piece of input) {
+          if (opts.signal?.aborted) throw aborted(opts.signal, opts.where);
+          const chunk = typeof piece === 'string' ? Buffer.from(piece, 'binary') : Buffer.isBuffer(piece) ? piece : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
+          scanner.push(chunk);
+          let pos = 0;
+          while (pos < chunk.length) {
+            pos += w.appendPart(chunk, pos);
+            if (w.full) await w.flush();
+          }
+        }
+      } catch (err) {
+        destroy();
+        if (opts.signal?.aborted) throw aborted(opts.signal, opts.where);
+        if (err instanceof UserError) throw err;
+        throw new UserError('CAPTURE_STREAM_FAILED', `reading the tar stream failed: ${(err as Error).message}`, { where: opts.where, cause: err });
+      }
+      scanner.end();
+    });
+    return {
+      ...written,
+      codec: opts.codec,
+      files: scanner.files,
+      directories: scanner.directories,
+      symlinks: scanner.symlinks,
+      bytes: scanner.bytes,
+      skipped: [],
+    };
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+  }
+}

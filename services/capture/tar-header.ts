@@ -1,0 +1,262 @@
+/**
+ * A small tar header encoder (POSIX ustar, plus a PAX extended header when a value does not
+ * fit a ustar field) and the matching decoder the stream scanner uses. Written by hand
+ * because the header is 512 bytes of fixed fields and a general tar library per entry is
+ * what made the archiver stream ~3x slower than GNU tar (DESIGN "Speed of capture").
+ *
+ * Layout of a ustar header (offset, length):
+ *   name 0/100  mode 100/8  uid 108/8  gid 116/8  size 124/12  mtime 136/12  chksum 148/8
+ *   typeflag 156/1  linkname 157/100  magic 257/6 "ustar\0"  version 263/2 "00"
+ *   uname 265/32  gname 297/32  devmajor 329/8  devminor 337/8  prefix 345/155
+ */
+
+export const BLOCK = 512;
+
+export type TarEntryType = 'file' | 'directory' | 'symlink' | 'hardlink';
+
+export interface TarHeaderInput {
+  /** Entry name as stored: `./a/b`, directories end with `/`. UTF-8. */
+  readonly path: string;
+  readonly type: TarEntryType;
+  /** Permission bits, including setuid/setgid/sticky (masked to 07777). */
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  /** Content size in bytes; 0 for anything but a regular file. */
+  readonly size: number;
+  /** Modification time, whole seconds since the epoch. */
+  readonly mtime: number;
+  /** Target of a symlink or hard link. */
+  readonly linkname?: string;
+  readonly uname?: string;
+  readonly gname?: string;
+}
+
+const TYPEFLAG: Record<TarEntryType, number> = { file: 0x30, hardlink: 0x31, symlink: 0x32, directory: 0x35 };
+
+/** Largest value an octal field of `width` bytes holds (width-1 digits, then a NUL). */
+function octalMax(width: number): number {
+  return 8 ** (width - 1) - 1;
+}
+
+function writeOctal(buf: Buffer, offset: number, width: number, value: number): void {
+  const digits = value.toString(8).padStart(width - 1, '0');
+  buf.write(digits, offset, width - 1, 'latin1');
+  buf[offset + width - 1] = 0;
+}
+
+/** One PAX record, `"<len> <key>=<value>\n"`, where len counts the whole record including itself. */
+export function paxRecord(key: string, value: string): string {
+  const rest = ` ${key}=${value}\n`;
+  const restBytes = Buffer.byteLength(rest);
+  let len = restBytes + 1;
+  // The length's own digits count too; adding a digit can carry into one more digit.
+  while (String(len).length + restBytes !== len) len = String(len).length + restBytes;
+  return `${len}${rest}`;
+}
+
+/** Copies `value` into a fixed field, cut at a UTF-8 character boundary so no half character is stored. */
+function writeString(buf: Buffer, offset: number, width: number, value: string): void {
+  const bytes = Buffer.from(value, 'utf8');
+  let n = Math.min(bytes.length, width);
+  while (n > 0 && n < bytes.length && ((bytes[n] ?? 0) & 0xc0) === 0x80) n--;
+  bytes.copy(buf, offset, 0, n);
+}
+
+function fillHeader(
+  buf: Buffer,
+  at: number,
+  h: {
+    name: string;
+    mode: number;
+    uid: number;
+    gid: number;
+    size: number;
+    mtime: number;
+    typeflag: number;
+    linkname: string;
+    uname: string;
+    gname: string;
+  },
+): void {
+  buf.fill(0, at, at + BLOCK);
+  writeString(buf, at, 100, h.name);
+  writeOctal(buf, at + 100, 8, h.mode);
+  writeOctal(buf, at + 108, 8, h.uid);
+  writeOctal(buf, at + 116, 8, h.gid);
+  writeOctal(buf, at + 124, 12, h.size);
+  writeOctal(buf, at + 136, 12, h.mtime);
+  buf[at + 156] = h.typeflag;
+  writeString(buf, at + 157, 100, h.linkname);
+  buf.write('ustar\u000000', at + 257, 8, 'latin1');
+  writeString(buf, at + 265, 32, h.uname);
+  writeString(buf, at + 297, 32, h.gname);
+  writeOctal(buf, at + 329, 8, 0);
+  writeOctal(buf, at + 337, 8, 0);
+  // Checksum: byte sum with the checksum field read as eight spaces; stored as 6 digits, NUL, space.
+  let sum = 8 * 0x20;
+  for (let i = at; i < at + 148; i++) sum += buf[i] ?? 0;
+  for (let i = at + 156; i < at + BLOCK; i++) sum += buf[i] ?? 0;
+  buf.write(sum.toString(8).padStart(6, '0'), at + 148, 6, 'latin1');
+  buf[at + 154] = 0;
+  buf[at + 155] = 0x20;
+}
+
+/** Rounds up to whole 512-byte blocks. */
+export function padded(size: number): number {
+  return Math.ceil(size / BLOCK) * BLOCK;
+}
+
+/**
+ * Encodes the header(s) for one entry: 512 bytes, or a PAX `x` entry first (header plus
+ * records) when the path or link target is longer than 100 bytes, or size, mtime, uid or
+ * gid overflow their octal fields (files of 8 GiB and more, ids above 2097151).
+ * The content (for files) and its padding are the caller's.
+ */
+export function encodeHeader(h: TarHeaderInput): Buffer {
+  const pax: string[] = [];
+  const linkname = h.linkname ?? '';
+  if (Buffer.byteLength(h.path) > 100) pax.push(paxRecord('path', h.path));
+  if (Buffer.byteLength(linkname) > 100) pax.push(paxRecord('linkpath', linkname));
+  const size = h.type === 'file' ? h.size : 0;
+  const fit = (v: number, width: number): boolean => Number.isInteger(v) && v >= 0 && v <= octalMax(width);
+  if (!fit(size, 12)) pax.push(paxRecord('size', String(size)));
+  if (!fit(h.mtime, 12)) pax.push(paxRecord('mtime', String(h.mtime)));
+  if (!fit(h.uid, 8)) pax.push(paxRecord('uid', String(h.uid)));
+  if (!fit(h.gid, 8)) pax.push(paxRecord('gid', String(h.gid)));
+
+  const main = {
+    name: h.path,
+    mode: h.mode & 0o7777,
+    uid: fit(h.uid, 8) ? h.uid : 0,
+    gid: fit(h.gid, 8) ? h.gid : 0,
+    size: fit(size, 12) ? size : 0,
+    mtime: fit(h.mtime, 12) ? h.mtime : 0,
+    typeflag: TYPEFLAG[h.type],
+    linkname,
+    uname: h.uname ?? '',
+    gname: h.gname ?? '',
+  };
+  if (pax.length === 0) {
+    const buf = Buffer.allocUnsafe(BLOCK);
+    fillHeader(buf, 0, main);
+    return buf;
+  }
+  const records = Buffer.from(pax.join(''), 'utf8');
+  const buf = Buffer.allocUnsafe(BLOCK + padded(records.length) + BLOCK);
+  // GNU tar names these `<dir>/PaxHeaders.<pid>/<base>`; any name works, readers skip it.
+  const base = h.path.replace(/\/+$/, '').split('/').pop() ?? 'entry';
+  fillHeader(buf, 0, {
+    name: `./PaxHeaders/${base}`,
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    size: records.length,
+    mtime: main.mtime,
+    typeflag: 0x78, // 'x'
+    linkname: '',
+    uname: '',
+    gname: '',
+  });
+  records.copy(buf, BLOCK);
+  buf.fill(0, BLOCK + records.length, BLOCK + padded(records.length));
+  fillHeader(buf, BLOCK + padded(records.length), main);
+  return buf;
+}
+
+/** The end-of-archive marker: two zero blocks. */
+export function endOfArchive(): Buffer {
+  return Buffer.alloc(2 * BLOCK);
+}
+
+// ---- decoding (used to scan tar streams received from remote hosts) ----
+
+export interface DecodedHeader {
+  readonly name: string;
+  readonly typeflag: string;
+  readonly size: number;
+  readonly linkname: string;
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly mtime: number;
+}
+
+function readString(buf: Buffer, offset: number, width: number): string {
+  let end = offset;
+  while (end < offset + width && buf[end] !== 0) end++;
+  return buf.toString('utf8', offset, end);
+}
+
+/** Octal (NUL/space padded) or GNU base-256 (high bit set) numeric field. */
+export function readNumber(buf: Buffer, offset: number, width: number): number {
+  const first = buf[offset] ?? 0;
+  if (first & 0x80) {
+    let v = first & 0x7f;
+    for (let i = 1; i < width; i++) v = v * 256 + (buf[offset + i] ?? 0);
+    return v;
+  }
+  const text = buf.toString('latin1', offset, offset + width).replace(/[\0 ]+$/, '').replace(/^[\0 ]+/, '');
+  if (text === '') return 0;
+  if (!/^[0-7]+$/.test(text)) return Number.NaN;
+  return parseInt(text, 8);
+}
+
+/** True for a header whose checksum matches (signed or unsigned sum, as readers accept both). */
+export function checksumOk(buf: Buffer, at = 0): boolean {
+  const stored = readNumber(buf, at + 148, 8);
+  let unsigned = 8 * 0x20;
+  let signed = 8 * 0x20;
+  for (let i = at; i < at + BLOCK; i++) {
+    if (i >= at + 148 && i < at + 156) continue;
+    const b = buf[i] ?? 0;
+    unsigned += b;
+    signed += b > 127 ? b - 256 : b;
+  }
+  return stored === unsigned || stored === signed;
+}
+
+export function isZeroBlock(buf: Buffer, at = 0): boolean {
+  for (let i = at; i < at + BLOCK; i++) if (buf[i] !== 0) return false;
+  return true;
+}
+
+export function decodeHeader(buf: Buffer, at = 0): DecodedHeader {
+  const b = buf.subarray(at, at + BLOCK);
+  let name = readString(b, 0, 100);
+  // ustar splits long names into prefix + name.
+  if (b.toString('latin1', 257, 262) === 'ustar') {
+    const prefix = readString(b, 345, 155);
+    if (prefix) name = `${prefix}/${name}`;
+  }
+  const flag = b[156] ?? 0;
+  return {
+    name,
+    typeflag: flag === 0 ? '0' : String.fromCharCode(flag),
+    size: readNumber(b, 124, 12),
+    linkname: readString(b, 157, 100),
+    mode: readNumber(b, 100, 8),
+    uid: readNumber(b, 108, 8),
+    gid: readNumber(b, 116, 8),
+    mtime: readNumber(b, 136, 12),
+  };
+}
+
+/** Parses PAX records into key/value pairs. Throws on a malformed record. */
+export function parsePax(data: Buffer): Map<string, string> {
+  const out = new Map<string, string>();
+  let pos = 0;
+  while (pos < data.length) {
+    if (data[pos] === 0) break;
+    const space = data.indexOf(0x20, pos);
+    if (space < 0) throw new Error('malformed PAX record');
+    const len = parseInt(data.toString('latin1', pos, space), 10);
+    if (!Number.isInteger(len) || len <= 0 || pos + len > data.length) throw new Error('malformed PAX record length');
+    const rec = data.toString('utf8', space + 1, pos + len - 1);
+    const eq = rec.indexOf('=');
+    if (eq < 0) throw new Error('malformed PAX record');
+    out.set(rec.slice(0, eq), rec.slice(eq + 1));
+    pos += len;
+  }
+  return out;
+}
