@@ -321,7 +321,7 @@ export async function captureFileSet(opts: CaptureFileSetOptions): Promise<Captu
   } catch {
     // the directory is missing: creating the archive fails with a clear error below
   }
-  const isOutput = (abs: string): boolean => abs === outReal || abs.startsWith(`${outReal}.partial-`);
+  const partialPrefix = `${outReal}.partial-`;
 
   const progress = (w: BlockWriter): void => opts.onProgress?.({ ...counts, archiveBytes: w.archiveBytes });
 
@@ -366,10 +366,12 @@ export async function captureFileSet(opts: CaptureFileSetOptions): Promise<Captu
           if (w.full) await w.flush();
           await visit(abs, rel);
         } else if (st.isFile()) {
-          if (isOutput(abs)) {
+          if (abs === outReal) {
             skipped.push({ path: rel, reason: 'archive-output' });
             continue;
           }
+          // Our own partial file (or one of an earlier, killed capture): not part of the file set.
+          if (abs.startsWith(partialPrefix)) continue;
           await copyFile(w, st, abs, rel);
         } else if (st.isSymbolicLink()) {
           let target: string;

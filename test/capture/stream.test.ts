@@ -1,0 +1,108 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { captureFromTarStream, type CaptureCodec } from '../../services/capture/index.js';
+import { extract, sha256, sha256sum, snapshot, tempDir } from './helpers.js';
+
+let dir: string;
+let cleanup: () => Promise<void>;
+beforeEach(async () => {
+  ({ dir, cleanup } = await tempDir('abctl-stream-'));
+});
+afterEach(async () => {
+  await cleanup();
+});
+
+function buildSource(): string {
+  const src = join(dir, 'src');
+  mkdirSync(join(src, 'conf'), { recursive: true });
+  mkdirSync(join(src, 'empty'));
+  writeFileSync(join(src, 'conf/app.conf'), 'x=1\n', { mode: 0o640 });
+  writeFileSync(join(src, 'big.bin'), randomBytes(2 * 1024 * 1024 + 7));
+  mkdirSync(join(src, 'l'.repeat(90)));
+  writeFileSync(join(src, 'l'.repeat(90), 'n'.repeat(80)), 'long path\n');
+  symlinkSync('conf/app.conf', join(src, 'link'));
+  return src;
+}
+
+/** A real `tar -cf -` as the remote side would run it, in pieces of at most 64 KiB. */
+function tarBytes(src: string, format = 'gnu'): Buffer {
+  return execFileSync('tar', [`--format=${format}`, '-cf', '-', '-C', src, '.'], { maxBuffer: 64 << 20 });
+}
+
+function pieces(buf: Buffer, size = 65536): Readable {
+  const parts: Buffer[] = [];
+  for (let i = 0; i < buf.length; i += size) parts.push(buf.subarray(i, i + size));
+  return Readable.from(parts);
+}
+
+const leftovers = (): string[] => readdirSync(dir).filter((n) => n !== 'src');
+
+describe('captureFromTarStream', () => {
+  for (const codec of ['gzip', 'zstd', 'none'] as CaptureCodec[]) {
+    it(`${codec}: a child's tar stdout becomes an archive the real tar extracts to the same tree`, async () => {
+      const src = buildSource();
+      const child = spawn('tar', ['-cf', '-', '-C', src, '.'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const out = join(dir, `a.${codec}`);
+      const r = await captureFromTarStream(child.stdout, { out, codec, where: 'localhost:src' });
+      const dest = join(dir, 'dest');
+      mkdirSync(dest);
+      extract(out, codec, dest);
+      expect(Object.fromEntries(snapshot(dest))).toEqual(Object.fromEntries(snapshot(src)));
+      // root + conf + empty + the long directory
+      expect(r).toMatchObject({ codec, files: 3, directories: 4, symlinks: 1, bytes: 2 * 1024 * 1024 + 7 + 4 + 10, skipped: [] });
+      expect(r.sha256).toBe(sha256sum(out));
+      expect(r.archiveBytes).toBe(statSync(out).size);
+    });
+  }
+
+  it('none passes the stream through byte for byte; PAX streams are counted too', async () => {
+    const src = buildSource();
+    for (const format of ['gnu', 'pax']) {
+      const bytes = tarBytes(src, format);
+      const out = join(dir, `a-${format}.tar`);
+      const r = await captureFromTarStream(pieces(bytes, 1000), { out, codec: 'none' });
+      expect(r.sha256).toBe(sha256(bytes));
+      expect(r.archiveBytes).toBe(bytes.length);
+      expect(r).toMatchObject({ files: 3, directories: 4, symlinks: 1 });
+    }
+  });
+
+  it('refuses a stream that is not tar, is empty or is cut short, leaving nothing', async () => {
+    const src = buildSource();
+    const out = join(dir, 'a.tgz');
+    await expect(captureFromTarStream(pieces(Buffer.from('Permission denied (publickey).\n'.repeat(100))), { out, codec: 'gzip' })).rejects.toMatchObject({
+      code: 'CAPTURE_STREAM_INVALID',
+    });
+    await expect(captureFromTarStream(pieces(Buffer.alloc(0)), { out, codec: 'gzip' })).rejects.toMatchObject({ code: 'CAPTURE_STREAM_INVALID' });
+    const bytes = tarBytes(src);
+    const cut = bytes.subarray(0, 512 * 20 + 100);
+    const err = await captureFromTarStream(pieces(cut), { out, codec: 'zstd', where: 'host:/opt/p' }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'CAPTURE_STREAM_INVALID', where: 'host:/opt/p' });
+    expect((err as Error).message).toContain('truncated');
+    expect(leftovers()).toEqual([]);
+  });
+
+  it('a failing input stream or an abort leaves nothing', async () => {
+    const src = buildSource();
+    const bytes = tarBytes(src);
+    const failing = new PassThrough();
+    failing.write(bytes.subarray(0, 1536 * 1024));
+    setTimeout(() => failing.destroy(new Error('ssh connection lost')), 20);
+    await expect(captureFromTarStream(failing, { out: join(dir, 'a.tgz'), codec: 'gzip' })).rejects.toMatchObject({ code: 'CAPTURE_STREAM_FAILED' });
+    expect(leftovers()).toEqual([]);
+
+    const stalled = new PassThrough();
+    stalled.write(bytes.subarray(0, 4096));
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 20);
+    await expect(captureFromTarStream(stalled, { out: join(dir, 'b.tgz'), codec: 'gzip', signal: ac.signal })).rejects.toMatchObject({
+      code: 'CAPTURE_ABORTED',
+    });
+    expect(stalled.destroyed).toBe(true);
+    expect(leftovers()).toEqual([]);
+  });
+});
