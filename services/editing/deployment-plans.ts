@@ -1,0 +1,127 @@
+/**
+ * Plan files on disk: writing a new plan for a catalog assembly, validating one, and
+ * setting a password in one. The plan logic itself is pure (core/deployment-plan); this
+ * adds the catalog, the instance key and the files.
+ *
+ * Passwords: a plan holds them encrypted with the instance's catalog key (the same
+ * AES-GCM key the catalog uses), so a plan is only readable by the instance that made it;
+ * a password without a value is written blank with a comment naming setPlanPassword.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { inject, injectable } from 'inversify';
+import writeFileAtomic from 'write-file-atomic';
+import { UserError } from '../../core/errors.js';
+import { Assembly, AtomicAssembly } from '../../core/metadata/index.js';
+import {
+  createDeploymentPlan,
+  formatPlan,
+  parsePlan,
+  setPlanPassword,
+  validateDeploymentPlan,
+  type DeploymentPlan,
+  type PlanProblem,
+  type SecretCodec,
+} from '../../core/deployment-plan/index.js';
+import { Catalog } from '../../catalog/index.js';
+import { SecretBox, isEncrypted } from '../../catalog/secrets.js';
+
+export interface PlanValidation {
+  readonly file: string;
+  readonly assembly: string;
+  readonly problems: readonly PlanProblem[];
+}
+
+function codec(box: SecretBox): SecretCodec {
+  return { encrypt: (c) => box.encrypt(c), decrypt: (s, where) => box.decrypt(s, where), isEncrypted };
+}
+
+function hasPasswordValues(plan: DeploymentPlan): boolean {
+  const walk = (n: DeploymentPlan['root']): boolean => n.properties.some((p) => p.type === 'password' && p.value !== undefined) || n.children.some(walk);
+  return walk(plan.root);
+}
+
+@injectable()
+export class DeploymentPlanService {
+  constructor(@inject(Catalog) private readonly catalog: Catalog) {}
+
+  async #deployable(name: string): Promise<Assembly> {
+    if (!(await this.catalog.hasAssembly(name))) {
+      const isAppliance = await this.catalog.hasAppliance(name);
+      throw new UserError('NOT_DEPLOYABLE', isAppliance ? `"${name}" is an appliance; only a top-level assembly has a deployment plan` : `there is no assembly "${name}" in the catalog`, {
+        where: `assembly "${name}"`,
+        hint: isAppliance ? `create an assembly, add "${name}" to it (abctl addToAssembly) and make the plan for the assembly` : 'see the assemblies with abctl describeAssemblies',
+      });
+    }
+    const a = await this.catalog.getAssembly(name);
+    if (a instanceof AtomicAssembly) {
+      throw new UserError('NOT_DEPLOYABLE', `"${name}" is an atomic assembly; only a (non-atomic) top-level assembly has a deployment plan`, {
+        where: a.where,
+        hint: `create an assembly, add "${name}" to it with abctl addToAssembly and make the plan for that assembly`,
+      });
+    }
+    return a;
+  }
+
+  async #box(create: boolean): Promise<SecretBox | undefined> {
+    return SecretBox.load(this.catalog.keyFile, create);
+  }
+
+  /** Builds the plan for `assembly` and writes it to `file` (refused if it exists, unless `force`). */
+  async create(assembly: string, file: string, opts: { force?: boolean } = {}): Promise<DeploymentPlan> {
+    const a = await this.#deployable(assembly);
+    const plan = createDeploymentPlan(a);
+    const out = resolve(file);
+    if (!opts.force && existsSync(out)) {
+      throw new UserError('PLAN_EXISTS', 'the plan file already exists; it is not overwritten', { where: out, hint: 'give another --out, or add --force to replace it' });
+    }
+    const box = hasPasswordValues(plan) ? await this.#box(false) : undefined;
+    const text = formatPlan(plan, { file, ...(box ? { secrets: codec(box) } : {}) });
+    await writeFileAtomic(out, text, { mode: 0o600 });
+    return plan;
+  }
+
+  async #read(file: string): Promise<DeploymentPlan> {
+    const path = resolve(file);
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (err) {
+      throw new UserError('PLAN_UNREADABLE', `cannot read the plan file: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, {
+        where: path,
+        hint: 'check the path, or write a plan with abctl createDeploymentPlan',
+      });
+    }
+    const box = await this.#box(false);
+    return parsePlan(text, file, box ? { secrets: codec(box) } : {});
+  }
+
+  /** Every problem of the plan in `file` for `assembly` (empty: usable). */
+  async validate(assembly: string, file: string, opts: { requireHosts?: boolean } = {}): Promise<PlanValidation> {
+    const a = await this.#deployable(assembly);
+    const plan = await this.#read(file);
+    const base = dirname(resolve(file));
+    const problems = validateDeploymentPlan(a, plan, {
+      requireHosts: opts.requireHosts ?? false,
+      fileExists: (p) => {
+        try {
+          return statSync(resolve(base, p)).isFile();
+        } catch {
+          return false;
+        }
+      },
+    });
+    return { file, assembly, problems };
+  }
+
+  /** Sets a password in the plan file, encrypted with the instance key. */
+  async setPassword(assembly: string, file: string, path: string, property: string, value: string): Promise<void> {
+    const a = await this.#deployable(assembly);
+    const plan = await this.#read(file);
+    const next = setPlanPassword(plan, a, path, property, value);
+    const box = await this.#box(true);
+    if (!box) throw new Error('internal error: catalog key not created');
+    await writeFileAtomic(resolve(file), formatPlan(next, { file, secrets: codec(box) }), { mode: 0o600 });
+  }
+}
