@@ -116,6 +116,9 @@ interface SeenDocument {
   readonly hash: string;
   /** `id \0 clear` -> stored ciphertext, to re-use for unchanged passwords. */
   readonly secrets: ReadonlyMap<string, string>;
+  readonly kind: StoredKind;
+  /** Stored children named by the document. */
+  readonly refs: readonly { kind: StoredKind; name: string }[];
 }
 
 interface LoadedDocument {
@@ -462,8 +465,9 @@ export class Catalog {
     if (!isStoredKind(doc.rootName) || !kinds.includes(doc.rootName)) {
       throw new UserError('CATALOG_FILE_INVALID', `the root element is <${doc.rootName}>, expected ${kinds.map((k) => `<${k}>`).join(' or ')}`, { where: file });
     }
-    this.#seen.set(file, { ino: info.ino, size: info.size, mtimeMs: info.mtimeMs, hash: sha(text), secrets });
-    return { kind: doc.rootName, plain: doc.plain, file };
+    const loaded: LoadedDocument = { kind: doc.rootName, plain: doc.plain, file };
+    this.#seen.set(file, { ino: info.ino, size: info.size, mtimeMs: info.mtimeMs, hash: sha(text), secrets, kind: loaded.kind, refs: memberRefs(loaded) });
+    return loaded;
   }
 
   /** Loads a stored object and everything stored beneath it, back into one plain form with `kind`. */
@@ -547,10 +551,22 @@ export class Catalog {
 
   /** Directories and kinds of the objects stored in a tree (documents only, no models). */
   async #shape(kinds: readonly StoredKind[], dirRel: string, into: TreeShape = new Map()): Promise<TreeShape> {
-    const doc = await this.#loadDocument(`${dirRel}/${documentName(kinds[0] ?? 'appliance')}`, kinds);
-    into.set(dirRel, doc.kind);
-    await Promise.all(memberRefs(doc).map((r) => this.#shape([r.kind], `${dirRel}/${childDir(doc.kind, r.name)}`, into)));
+    const seen = await this.#current(`${dirRel}/${documentName(kinds[0] ?? 'appliance')}`, kinds);
+    if (!seen) throw notFound('object', dirRel, this.dir);
+    into.set(dirRel, seen.kind);
+    await Promise.all(seen.refs.map((r) => this.#shape([r.kind], `${dirRel}/${childDir(seen.kind, r.name)}`, into)));
     return into;
+  }
+
+  /** What the document says now: from the cache when the file has not changed since, else read. Undefined if absent. */
+  async #current(rel: string, kinds: readonly StoredKind[]): Promise<SeenDocument | undefined> {
+    const file = join(this.dir, rel);
+    const info = await stat(file).catch(() => undefined);
+    if (!info) return undefined;
+    const seen = this.#seen.get(file);
+    if (seen && seen.ino === info.ino && seen.size === info.size && seen.mtimeMs === info.mtimeMs && kinds.includes(seen.kind)) return seen;
+    await this.#loadDocument(rel, kinds);
+    return this.#seen.get(file);
   }
 
   /** Walks `owner` (`top/member/...`) to its directory and kind. */
@@ -649,7 +665,7 @@ export class Catalog {
     const puts = changes.put ?? [];
     const deletes = changes.delete ?? [];
     const txn = new Transaction(this.dir);
-    const written: { rel: string; text: string; secrets: Map<string, string> }[] = [];
+    const written: { rel: string; text: string; secrets: Map<string, string>; kind: StoredKind; refs: { kind: StoredKind; name: string }[] }[] = [];
     let unchanged = 0;
 
     // --- checks: names, duplicates, objects in use
@@ -728,21 +744,32 @@ export class Catalog {
         stagedDirs.add(dirRel);
         txn.replace(dirRel);
       }
+      // New members (or ones whose kind changed) get their whole directory staged.
       for (const doc of docs) {
         const d = doc.rel.slice(0, doc.rel.lastIndexOf('/'));
         if (!isUnderStaged(doc.rel) && old.get(d) !== doc.kind) {
-          // A new member (or one whose kind changed): its whole directory is new.
           stagedDirs.add(d);
           txn.replace(d);
         }
-        const rendered = await this.#renderForWrite(doc, isUnderStaged(doc.rel));
-        if (rendered.unchanged) {
+      }
+      const rendered = new Array<{ text: string; unchanged: boolean; secrets: Map<string, string> }>(docs.length);
+      await eachLimit(
+        docs.map((doc, i) => [doc, i] as const),
+        32,
+        async ([doc, i]) => {
+          rendered[i] = await this.#renderForWrite(doc, isUnderStaged(doc.rel));
+        },
+      );
+      for (const [i, doc] of docs.entries()) {
+        const r = rendered[i];
+        if (!r) continue;
+        if (r.unchanged) {
           unchanged += 1;
           continue;
         }
         if (!isUnderStaged(doc.rel)) txn.replace(doc.rel);
-        txn.putFile(doc.rel, rendered.text);
-        written.push({ rel: doc.rel, text: rendered.text, secrets: rendered.secrets });
+        txn.putFile(doc.rel, r.text);
+        written.push({ rel: doc.rel, text: r.text, secrets: r.secrets, kind: doc.kind, refs: memberRefs({ kind: doc.kind, plain: doc.plain, file: '' }) });
       }
       for (const c of contentByOwner.get(o.name) ?? []) {
         const ownerPath = c.owner.split('/').slice(1);
@@ -762,7 +789,7 @@ export class Catalog {
 
     await txn.commit();
     for (const d of deleteDirs) this.#forget(d);
-    for (const w of written) await this.#remember(w.rel, w.text, w.secrets);
+    await eachLimit(written, 32, (w) => this.#remember(w));
     return { written: txn.written, deleted: txn.ops.filter((o) => o.type === 'delete').map((o) => o.target), unchanged };
   }
 
@@ -775,21 +802,8 @@ export class Catalog {
   /** Renders a document for writing, re-using stored ciphertext; tells whether the file already says this. */
   async #renderForWrite(doc: DocumentPart, isNew: boolean): Promise<{ text: string; unchanged: boolean; secrets: Map<string, string> }> {
     const file = join(this.dir, doc.rel);
-    let seen: SeenDocument | undefined;
-    if (!isNew) {
-      seen = this.#seen.get(file);
-      const info = await stat(file).catch(() => undefined);
-      if (!info) seen = undefined;
-      else if (!seen || seen.ino !== info.ino || seen.size !== info.size || seen.mtimeMs !== info.mtimeMs) {
-        seen = undefined;
-        try {
-          await this.#loadDocument(doc.rel, [doc.kind]);
-          seen = this.#seen.get(file);
-        } catch {
-          // Unreadable old file: it is simply replaced.
-        }
-      }
-    }
+    // An unreadable old file is simply replaced.
+    const seen = isNew ? undefined : await this.#current(doc.rel, [doc.kind]).catch(() => undefined);
     const secrets = new Map<string, string>();
     const text = renderDocument(doc.kind, doc.plain, {
       where: file,
@@ -809,10 +823,11 @@ export class Catalog {
     return this.#box;
   }
 
-  async #remember(rel: string, text: string, secrets: Map<string, string>): Promise<void> {
+  async #remember(w: { rel: string; text: string; secrets: Map<string, string>; kind: StoredKind; refs: { kind: StoredKind; name: string }[] }): Promise<void> {
+    const { rel, text, secrets } = w;
     const file = join(this.dir, rel);
     const info = await stat(file).catch(() => undefined);
-    if (info) this.#seen.set(file, { ino: info.ino, size: info.size, mtimeMs: info.mtimeMs, hash: sha(text), secrets });
+    if (info) this.#seen.set(file, { ino: info.ino, size: info.size, mtimeMs: info.mtimeMs, hash: sha(text), secrets, kind: w.kind, refs: w.refs });
   }
 
   #forget(dirRel: string): void {

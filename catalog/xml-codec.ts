@@ -179,13 +179,14 @@ export function renderDocument(rootName: string, obj: Plain, opts: RenderOptions
 
 // ------------------------------------------------------------------ reading
 
-/** One element as xml2js gives it with explicitChildren + preserveChildrenOrder. */
-interface XmlNode {
-  '#name': string;
-  $?: Record<string, string>;
-  $$?: XmlNode[];
-  _?: string;
-}
+/**
+ * One element as xml2js gives it with explicitArray and without explicitChildren: a
+ * string for an element with text only (or '' when empty), else attributes under `$`,
+ * text under `_` and each child name holding the list of those children. Grouping by
+ * name is safe here because every list uses a single item element name, and it is
+ * markedly cheaper than keeping document order for all children.
+ */
+type XmlNode = string | { $?: Record<string, string>; _?: string; [child: string]: unknown };
 
 export interface ParsedDocument {
   readonly rootName: string;
@@ -232,25 +233,36 @@ function scalar(text: string, type: string, key: string, path: string, where: st
   return text;
 }
 
-function readObject(node: XmlNode, path: string, opts: ParseOptions, skip: ReadonlySet<string>, parentId = ''): Plain {
-  const attrs = node.$ ?? {};
+function attrsOf(node: XmlNode): Record<string, string> {
+  return typeof node === 'string' ? {} : (node.$ ?? {});
+}
+
+function childrenOf(node: XmlNode): [string, XmlNode[]][] {
+  if (typeof node === 'string') return [];
+  const out: [string, XmlNode[]][] = [];
+  for (const key of Object.keys(node)) if (key !== '$' && key !== '_') out.push([key, node[key] as XmlNode[]]);
+  return out;
+}
+
+function readObject(node: XmlNode, name: string, path: string, opts: ParseOptions, skip: ReadonlySet<string>, parentId = ''): Plain {
+  const attrs = attrsOf(node);
   const hints = parseHints(attrs['ab:types'], path, opts.where);
   const obj: Plain = {};
-  for (const [key, text] of Object.entries(attrs)) {
+  for (const key of Object.keys(attrs)) {
     if (key.includes(':') || key === 'xmlns' || skip.has(key)) continue;
-    obj[key] = scalar(text, hints.get(key) ?? expectedScalar(key), key, path, opts.where);
+    obj[key] = scalar(attrs[key] ?? '', hints.get(key) ?? expectedScalar(key), key, path, opts.where);
   }
-  const id = idOf(parentId, node['#name'], obj);
+  const id = idOf(parentId, name, obj);
   if (obj['secret'] === true && typeof obj['value'] === 'string' && opts.secret) {
     obj['value'] = opts.secret(obj['value'], id);
   }
-  for (const child of node.$$ ?? []) {
-    const key = child['#name'];
+  for (const [key, list] of childrenOf(node)) {
     const childPath = `${path}/${key}`;
-    if (key in obj) throw invalid(`${childPath}: "${key}" is given twice`, opts.where);
-    const hint = child.$?.['ab:list'];
+    if (key in obj || list.length !== 1) throw invalid(`${childPath}: "${key}" is given more than once`, opts.where);
+    const child = list[0] as XmlNode;
+    const hint = attrsOf(child)['ab:list'];
     const isList = hint === undefined ? LIST_FIELDS.has(key) : hint === 'true';
-    obj[key] = isList ? readList(child, childPath, opts, `${id}/${key}`) : readObject(child, childPath, opts, EMPTY, id);
+    obj[key] = isList ? readList(child, childPath, opts, `${id}/${key}`) : readObject(child, key, childPath, opts, EMPTY, id);
   }
   return obj;
 }
@@ -259,13 +271,18 @@ const EMPTY: ReadonlySet<string> = new Set();
 
 function readList(node: XmlNode, path: string, opts: ParseOptions, id: string): unknown[] {
   const out: unknown[] = [];
-  for (const [i, item] of (node.$$ ?? []).entries()) {
-    const itemPath = `${path}/${item['#name']}[${i + 1}]`;
-    const a = item.$ ?? {};
-    if (a['ab:list'] === 'true') out.push(readList(item, itemPath, opts, `${id}/${item['#name']}`));
-    else if (a['ab:type'] !== undefined) out.push(scalar(item._ ?? '', a['ab:type'], 'value', itemPath, opts.where));
-    else if (item.$$ === undefined && item.$ === undefined) out.push(item._ ?? '');
-    else out.push(readObject(item, itemPath, opts, EMPTY, id));
+  for (const [name, items] of childrenOf(node)) {
+    for (const [i, item] of items.entries()) {
+      const itemPath = `${path}/${name}[${i + 1}]`;
+      if (typeof item === 'string') {
+        out.push(item);
+        continue;
+      }
+      const a = item.$ ?? {};
+      if (a['ab:list'] === 'true') out.push(readList(item, itemPath, opts, `${id}/${name}`));
+      else if (a['ab:type'] !== undefined) out.push(scalar(item._ ?? '', a['ab:type'], 'value', itemPath, opts.where));
+      else out.push(readObject(item, name, itemPath, opts, EMPTY, id));
+    }
   }
   return out;
 }
@@ -276,9 +293,9 @@ function readList(node: XmlNode, path: string, opts: ParseOptions, id: string): 
  */
 export function parseDocument(text: string, opts: ParseOptions): ParsedDocument {
   let root: Record<string, XmlNode> | undefined;
+  // explicitArray keeps every child a list, so a repeated field is noticed instead of overwritten.
   let failure: unknown;
-  // explicitChildren + preserveChildrenOrder keeps mixed lists (assembly members) in order.
-  const parser = new Parser({ explicitChildren: true, preserveChildrenOrder: true, explicitArray: true, charsAsChildren: false, async: false, strict: true, normalize: false, trim: false });
+  const parser = new Parser({ explicitArray: true, async: false, strict: true, normalize: false, trim: false, emptyTag: '' });
   parser.parseString(text, (err: unknown, result: unknown) => {
     failure = err;
     root = result as Record<string, XmlNode> | undefined;
@@ -292,7 +309,7 @@ export function parseDocument(text: string, opts: ParseOptions): ParsedDocument 
   if (!rootName || !node) throw invalid('the file has no root element', opts.where);
   const rootAttributes: Record<string, string> = {};
   const skip = new Set(opts.rootOnly ?? []);
-  for (const [k, v] of Object.entries(node.$ ?? {})) if (skip.has(k) || k.startsWith('xmlns')) rootAttributes[k] = v;
-  const plain = readObject(node, rootName, opts, skip);
+  for (const [k, v] of Object.entries(attrsOf(node))) if (skip.has(k) || k.startsWith('xmlns')) rootAttributes[k] = v;
+  const plain = readObject(node, rootName, rootName, opts, skip);
   return { rootName, rootAttributes, plain };
 }
