@@ -1,0 +1,692 @@
+/**
+ * The reference host is another machine, reached with ssh2: one connection per host object,
+ * one SFTP session (reused) for file reads, and exec channels for commands. The host key is
+ * checked against known_hosts before anything is sent, unless the user explicitly opts out.
+ */
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, type Readable } from 'node:stream';
+import ssh2 from 'ssh2';
+import type { AnyAuthMethod, ClientChannel, ConnectConfig, KeyboardInteractiveCallback, Prompt, SFTPWrapper, Stats as SftpStats } from 'ssh2';
+import { AbError, UserError } from '../../core/errors.js';
+import {
+  checkAbsolutePath,
+  checkArgv,
+  checkEnv,
+  checkTarPaths,
+  checkTimeout,
+  exitCodeForSignal,
+  explainFailure,
+  hasCommandVia,
+  hostError,
+  overflowError,
+  shellQuote,
+  tarArgs,
+  timeoutError,
+  typeFromMode,
+  whereOf,
+} from './common.js';
+import { findArgv, listingDepth, listingFs, normalizePatterns, parseListing, runGlob } from './glob.js';
+import { checkHostKey, fingerprint, hostKeyAlgorithms, keyTypeOf, knownKeyTypes, parseKnownHosts, type KnownHostEntry } from './known-hosts.js';
+import { OutputCollector, TarOutput } from './process-io.js';
+import {
+  DEFAULT_MAX_OUTPUT_BYTES,
+  DEFAULT_RUN_TIMEOUT_MS,
+  type GlobOptions,
+  type HostDirEntry,
+  type HostEntryType,
+  type HostStat,
+  type ReferenceHost,
+  type RunOptions,
+  type RunResult,
+  type TarStreamOptions,
+} from './reference-host.js';
+import { formatSshTarget, parseSshTarget, type SshTarget } from './ssh-target.js';
+
+// ssh2 is CommonJS: its named exports are only reachable through the default import.
+const { Client, utils: sshUtils } = ssh2;
+
+export interface HostLogger {
+  warn(message: string): void;
+  debug?(message: string): void;
+}
+
+export interface SshHostOptions {
+  /** Private key file(s) to offer, in order. Default: those of ~/.ssh/id_ed25519, id_ecdsa, id_rsa that exist and are not encrypted. */
+  readonly identityFile?: string | readonly string[];
+  /** Default ~/.ssh/known_hosts. */
+  readonly knownHostsFile?: string;
+  /** Accept any host key. Only for throw-away hosts: it allows a man in the middle. Logs a warning. */
+  readonly insecureSkipHostKeyCheck?: boolean;
+  /** ssh-agent socket; default $SSH_AUTH_SOCK; false to not use an agent. */
+  readonly agentSocket?: string | false;
+  /** Password authentication, from a file (first line) — never from argv. */
+  readonly passwordFile?: string;
+  /** Password authentication, from the environment variable of this name — never from argv. */
+  readonly passwordEnv?: string;
+  /** Handshake and authentication deadline; default 20 000 ms. */
+  readonly connectTimeoutMs?: number;
+  /** Commands and tar streams open at once on this connection; default 8 (OpenSSH allows 10 sessions, SFTP uses one). */
+  readonly maxChannels?: number;
+  /** Where ~/.ssh is; default the current user's home. */
+  readonly homeDir?: string;
+  readonly log?: HostLogger;
+}
+
+const stderrLogger: HostLogger = { warn: (m) => process.stderr.write(`warning: ${m}\n`) };
+
+/** Printed (with exit 254) when `cd` to RunOptions.cwd fails, to tell that apart from the command's own failure. */
+const CWD_FAILED = '__abctl_cwd_failed__';
+
+// SFTP status codes (draft-ietf-secsh-filexfer-02).
+const SFTP_NO_SUCH_FILE = 2;
+const SFTP_PERMISSION_DENIED = 3;
+
+function sftpCode(err: unknown): number | undefined {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+function toHostStat(s: SftpStats | { mode: number; uid: number; gid: number; size: number; mtime: number }, linkTarget?: string): HostStat {
+  return {
+    type: typeFromMode(s.mode),
+    size: s.size,
+    mode: s.mode & 0o7777,
+    uid: s.uid,
+    gid: s.gid,
+    mtimeMs: s.mtime * 1000,
+    ...(linkTarget === undefined ? {} : { linkTarget }),
+  };
+}
+
+/** A counting semaphore: exec channels beyond the server's MaxSessions would be refused. */
+class Slots {
+  private waiting: (() => void)[] = [];
+  constructor(private free: number) {}
+  async acquire(): Promise<() => void> {
+    if (this.free > 0) this.free--;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.free++;
+    };
+  }
+}
+
+interface AuthPlan {
+  readonly methods: AnyAuthMethod[];
+  /** For the failure message: what we offered. */
+  readonly offered: string[];
+}
+
+function readSecretFile(path: string, what: string, where: string): string {
+  try {
+    return readFileSync(path, 'utf8').split(/\r?\n/)[0] ?? '';
+  } catch (err) {
+    throw new UserError('SSH_PASSWORD_UNREADABLE', `cannot read the ${what} file ${path}: ${(err as Error).message}`, { where, cause: err });
+  }
+}
+
+function planAuth(target: SshTarget, options: SshHostOptions, home: string, log: HostLogger): AuthPlan {
+  const where = formatSshTarget(target);
+  const methods: AnyAuthMethod[] = [];
+  const offered: string[] = [];
+  const explicit = options.identityFile === undefined ? undefined : typeof options.identityFile === 'string' ? [options.identityFile] : [...options.identityFile];
+  const candidates = explicit ?? ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((n) => join(home, '.ssh', n));
+
+  for (const file of candidates) {
+    let text: Buffer;
+    try {
+      text = readFileSync(file);
+    } catch (err) {
+      if (explicit) {
+        throw new UserError('SSH_IDENTITY_FILE_UNREADABLE', `cannot read identity file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
+          where,
+          hint: 'pass the path of an existing private key (e.g. ~/.ssh/id_ed25519), readable by the user running abctl',
+          cause: err,
+        });
+      }
+      continue;
+    }
+    const parsed = sshUtils.parseKey(text);
+    const key = Array.isArray(parsed) ? parsed[0] : parsed;
+    if (key instanceof Error || key === undefined || !key.isPrivateKey()) {
+      const why = key instanceof Error ? key.message : 'it is not a private key';
+      const encrypted = /encrypted|passphrase/i.test(why);
+      if (explicit) {
+        throw new UserError('SSH_IDENTITY_FILE_INVALID', `identity file ${file} cannot be used: ${why}`, {
+          where,
+          hint: encrypted
+            ? `load it into ssh-agent (ssh-add ${file}) and run abctl with SSH_AUTH_SOCK set, instead of passing it directly`
+            : 'pass an OpenSSH or PEM private key file (not the .pub file)',
+        });
+      }
+      log.debug?.(`skipping ${file}: ${why}`);
+      continue;
+    }
+    methods.push({ type: 'publickey', username: target.user, key });
+    offered.push(`key ${file}`);
+  }
+
+  const agent = options.agentSocket === false ? undefined : options.agentSocket ?? process.env.SSH_AUTH_SOCK;
+  if (agent) {
+    methods.push({ type: 'agent', username: target.user, agent });
+    offered.push(`ssh-agent at ${agent}`);
+  }
+
+  let password: string | undefined;
+  if (options.passwordFile !== undefined) password = readSecretFile(options.passwordFile, 'password', where);
+  else if (options.passwordEnv !== undefined) {
+    password = process.env[options.passwordEnv];
+    if (password === undefined) {
+      throw new UserError('SSH_PASSWORD_MISSING', `environment variable ${options.passwordEnv} (the SSH password) is not set`, { where });
+    }
+  }
+  if (password !== undefined) {
+    const secret = password;
+    methods.push({ type: 'password', username: target.user, password: secret });
+    // Servers that do passwords through PAM ask via keyboard-interactive instead.
+    methods.push({
+      type: 'keyboard-interactive',
+      username: target.user,
+      prompt: (_name: string, _instructions: string, _lang: string, prompts: Prompt[], finish: KeyboardInteractiveCallback) =>
+        finish(prompts.map((p) => (p.echo ? '' : secret))),
+    });
+    offered.push('password');
+  }
+
+  if (methods.length === 0) {
+    throw new UserError('SSH_NO_CREDENTIALS', `no way to log in to ${where}: no identity file, no ssh-agent, no password`, {
+      where,
+      hint: 'pass --identity-file, or start ssh-agent and ssh-add your key, or create ~/.ssh/id_ed25519 (ssh-keygen -t ed25519) and authorize it on the host',
+    });
+  }
+  return { methods, offered };
+}
+
+function keyscanHint(target: SshTarget, knownHostsFile: string): string {
+  const port = target.port === 22 ? '' : `-p ${target.port} `;
+  return `if this is the right host, add its key: ssh-keyscan ${port}${target.host} >> ${knownHostsFile} (compare the fingerprint with ssh-keygen -lf on the host first)`;
+}
+
+export class SshHost implements ReferenceHost {
+  readonly kind = 'ssh' as const;
+  private sftpSession: Promise<SFTPWrapper> | undefined;
+  private closed = false;
+  private closePromise: Promise<void> | undefined;
+  private readonly slots: Slots;
+  private readonly name: string;
+
+  private constructor(
+    readonly target: SshTarget,
+    private readonly client: InstanceType<typeof Client>,
+    maxChannels: number,
+  ) {
+    this.name = formatSshTarget(target);
+    this.slots = new Slots(maxChannels);
+    client.on('close', () => {
+      this.closed = true;
+    });
+  }
+
+  /** Connects, checks the host key and logs in; throws a UserError saying what to fix. */
+  static async connect(spec: string | SshTarget, options: SshHostOptions = {}): Promise<SshHost> {
+    const target = typeof spec === 'string' ? parseSshTarget(spec) : spec;
+    const where = formatSshTarget(target);
+    const log = options.log ?? stderrLogger;
+    const home = options.homeDir ?? homedir();
+    const knownHostsFile = options.knownHostsFile ?? join(home, '.ssh', 'known_hosts');
+    const auth = planAuth(target, options, home, log);
+
+    let entries: KnownHostEntry[] = [];
+    let knownHostsMissing = false;
+    if (!options.insecureSkipHostKeyCheck) {
+      try {
+        entries = parseKnownHosts(readFileSync(knownHostsFile, 'utf8'));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+          throw new UserError('SSH_KNOWN_HOSTS_UNREADABLE', `cannot read known hosts file ${knownHostsFile}: ${(err as Error).message}`, { where, cause: err });
+        }
+        knownHostsMissing = true;
+      }
+    }
+
+    let hostKeyProblem: UserError | undefined;
+    const hostVerifier = (key: Buffer): boolean => {
+      const fp = fingerprint(key);
+      if (options.insecureSkipHostKeyCheck) {
+        log.warn(`host key of ${where} NOT checked (insecureSkipHostKeyCheck); it presented ${keyTypeOf(key)} ${fp}. Anyone between here and the host could read and change this session.`);
+        return true;
+      }
+      const verdict = checkHostKey(entries, target.host, target.port, key);
+      switch (verdict.status) {
+        case 'known':
+          return true;
+        case 'unknown':
+          hostKeyProblem = new UserError(
+            'SSH_HOST_KEY_UNKNOWN',
+            `host key of ${where} is not in ${knownHostsFile}${knownHostsMissing ? ' (the file does not exist)' : ''}; it presented ${keyTypeOf(key)} ${fp}`,
+            { where, hint: keyscanHint(target, knownHostsFile) },
+          );
+          return false;
+        case 'revoked':
+          hostKeyProblem = new UserError('SSH_HOST_KEY_REVOKED', `host key ${fp} of ${where} is marked @revoked in ${knownHostsFile}:${verdict.line}`, {
+            where,
+            hint: 'do not connect; ask the host administrator for the new key',
+          });
+          return false;
+        case 'mismatch':
+          hostKeyProblem = new UserError(
+            'SSH_HOST_KEY_MISMATCH',
+            `WARNING: HOST KEY OF ${where} HAS CHANGED. It presented ${keyTypeOf(key)} ${fp}, which differs from the ${verdict.knownTypes.join(', ')} key(s) recorded in ${knownHostsFile} (line ${verdict.lines.join(', ')}). Someone could be intercepting the connection (man in the middle), or the host was reinstalled.`,
+            {
+              where,
+              hint: `check with the host's administrator that ${fp} is its new key; only then remove the old entry (ssh-keygen -R ${target.port === 22 ? target.host : `'[${target.host}]:${target.port}'`} -f ${knownHostsFile}) and add the new one`,
+            },
+          );
+          return false;
+      }
+    };
+
+    const known = knownKeyTypes(entries, target.host, target.port);
+    const config: ConnectConfig = {
+      host: target.host,
+      port: target.port,
+      username: target.user,
+      hostVerifier,
+      authHandler: auth.methods,
+      readyTimeout: options.connectTimeoutMs ?? 20_000,
+      keepaliveInterval: 15_000,
+      ...(known.length > 0 ? { algorithms: { serverHostKey: hostKeyAlgorithms(known) } } : {}),
+      ...(log.debug ? { debug: (m: string) => log.debug?.(`ssh2: ${m}`) } : {}),
+    };
+
+    const client = new Client();
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error & { level?: string; code?: string }) => {
+        client.removeListener('ready', onReady);
+        client.end();
+        reject(hostKeyProblem ?? connectError(err, target, auth, options.connectTimeoutMs ?? 20_000));
+      };
+      const onReady = () => {
+        client.removeListener('error', onError);
+        resolve();
+      };
+      client.once('error', onError);
+      client.once('ready', onReady);
+      client.connect(config);
+    });
+    client.on('error', (err: Error) => log.debug?.(`ssh connection to ${where}: ${err.message}`));
+    return new SshHost(target, client, options.maxChannels ?? 8);
+  }
+
+  describe(): string {
+    return this.name;
+  }
+
+  private ensureOpen(): void {
+    if (this.closed) {
+      throw hostError('SSH_CONNECTION_CLOSED', `the SSH connection to ${this.name} is closed`, this.name, {
+        hint: 'the host or network ended it, or close() was called; open the reference host again',
+      });
+    }
+  }
+
+  private sftp(): Promise<SFTPWrapper> {
+    this.ensureOpen();
+    if (!this.sftpSession) {
+      this.sftpSession = new Promise<SFTPWrapper>((resolve, reject) => {
+        this.client.sftp((err, sftp) => {
+          if (err) {
+            this.sftpSession = undefined;
+            reject(
+              hostError('SSH_SFTP_UNAVAILABLE', `cannot start SFTP on ${this.name}: ${err.message}`, this.name, {
+                hint: 'enable the sftp subsystem in the host sshd_config (Subsystem sftp /usr/lib/openssh/sftp-server)',
+                cause: err,
+              }),
+            );
+          } else {
+            sftp.on('close', () => {
+              this.sftpSession = undefined;
+            });
+            resolve(sftp);
+          }
+        });
+      });
+    }
+    return this.sftpSession;
+  }
+
+  private async sftpCall<T>(fn: (sftp: SFTPWrapper, cb: (err: Error | undefined | null, value: T) => void) => void): Promise<T> {
+    const sftp = await this.sftp();
+    return new Promise<T>((resolve, reject) => fn(sftp, (err, value) => (err ? reject(err) : resolve(value))));
+  }
+
+  /**
+   * Only SFTP status replies say something about the path; anything else (our own errors,
+   * a dropped connection) must not be "explained" as a missing file.
+   */
+  private rethrowUnlessSftpStatus(err: unknown): void {
+    if (sftpCode(err) !== undefined) return;
+    if (err instanceof AbError) throw err;
+    this.ensureOpen();
+    throw hostError('SSH_CONNECTION_FAILED', `SFTP request to ${this.name} failed: ${(err as Error).message}`, this.name, {
+      hint: 'the connection may have dropped; open the reference host again',
+      cause: err,
+    });
+  }
+
+  async readFile(path: string): Promise<Buffer> {
+    const p = checkAbsolutePath(path, this.name);
+    // Stat first: opening a FIFO or device through sftp-server would block or never end.
+    const s = await this.stat(p);
+    if (!s) throw hostError('HOST_PATH_NOT_FOUND', `no such file: ${p}`, whereOf(this.name, p));
+    if (s.type !== 'file') throw hostError('HOST_NOT_A_FILE', `${p} is a ${s.type}, not a regular file`, whereOf(this.name, p));
+    try {
+      return await this.sftpCall<Buffer>((sftp, cb) => sftp.readFile(p, cb));
+    } catch (err) {
+      this.rethrowUnlessSftpStatus(err);
+      throw await explainFailure(this.name, p, 'file', sftpCode(err) === SFTP_PERMISSION_DENIED, err, (x) => this.stat(x));
+    }
+  }
+
+  async readText(path: string): Promise<string> {
+    return (await this.readFile(path)).toString('utf8');
+  }
+
+  async readdir(path: string): Promise<HostDirEntry[]> {
+    const p = checkAbsolutePath(path, this.name);
+    try {
+      const list = await this.sftpCall<{ filename: string; attrs: SftpStats }[]>((sftp, cb) => sftp.readdir(p, cb));
+      return list
+        .filter((e) => e.filename !== '.' && e.filename !== '..')
+        // sftp-server lstat()s each entry, so a symlink is reported as one, like a local readdir.
+        .map((e): HostDirEntry => ({ name: e.filename, type: typeFromMode(e.attrs.mode) }))
+        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    } catch (err) {
+      this.rethrowUnlessSftpStatus(err);
+      throw await explainFailure(this.name, p, 'directory', sftpCode(err) === SFTP_PERMISSION_DENIED, err, (x) => this.stat(x));
+    }
+  }
+
+  async stat(path: string): Promise<HostStat | undefined> {
+    return this.statWith(path, false);
+  }
+
+  async lstat(path: string): Promise<HostStat | undefined> {
+    return this.statWith(path, true);
+  }
+
+  private async statWith(path: string, noFollow: boolean): Promise<HostStat | undefined> {
+    const p = checkAbsolutePath(path, this.name);
+    try {
+      const s = await this.sftpCall<SftpStats>((sftp, cb) => (noFollow ? sftp.lstat(p, cb) : sftp.stat(p, cb)));
+      const linkTarget = noFollow && typeFromMode(s.mode) === 'symlink' ? await this.sftpCall<string>((sftp, cb) => sftp.readlink(p, cb)) : undefined;
+      return toHostStat(s, linkTarget);
+    } catch (err) {
+      this.rethrowUnlessSftpStatus(err);
+      if (sftpCode(err) === SFTP_NO_SUCH_FILE) return undefined;
+      throw await explainFailure(this.name, p, 'file', sftpCode(err) === SFTP_PERMISSION_DENIED, err, async () => undefined);
+    }
+  }
+
+  async exists(path: string): Promise<boolean> {
+    return (await this.stat(path)) !== undefined;
+  }
+
+  async glob(patterns: string | readonly string[], options: GlobOptions): Promise<string[]> {
+    const list = normalizePatterns(patterns, this.name);
+    const cwd = checkAbsolutePath(options.cwd, this.name, 'glob cwd');
+    const top = await this.stat(cwd);
+    if (!top) return [];
+    if (top.type !== 'directory') throw hostError('HOST_NOT_A_DIRECTORY', `glob cwd ${cwd} is a ${top.type}, not a directory`, whereOf(this.name, cwd));
+    // One `find` lists every candidate; fast-glob then walks that listing in memory.
+    const result = await this.exec(findArgv(listingDepth(list)), { cwd, env: { LC_ALL: 'C' }, timeoutMs: 5 * DEFAULT_RUN_TIMEOUT_MS });
+    if (result.exitCode !== 0 && result.stderr.trim() === '') {
+      throw hostError('HOST_GLOB_FAILED', `listing ${cwd} with find failed (exit ${result.exitCode})`, whereOf(this.name, cwd), {
+        hint: 'remote globbing needs GNU find (findutils) on the reference host',
+      });
+    }
+    const listing = parseListing(cwd, result.stdout, result.stderr, whereOf(this.name, cwd));
+    const targetType = async (abs: string): Promise<HostEntryType | undefined> => listing.entries.get(abs)?.targetType;
+    return runGlob(this.name, list, options, cwd, targetType, listingFs(listing));
+  }
+
+  async run(command: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+    const r = await this.exec(command, options);
+    return { exitCode: r.exitCode, stdout: r.stdout.toString('utf8'), stderr: r.stderr };
+  }
+
+  /** The remote command line: each argv element quoted for the login shell, which we assume is POSIX. */
+  private commandLine(command: readonly string[], options: RunOptions): string {
+    checkArgv(command, this.name);
+    const env = checkEnv(options.env, this.name);
+    // The login shell's pid goes first on stderr: sshd made it a process-group leader, and
+    // the command exec()s into it, so on timeout we can kill the group from a second channel.
+    // (ssh2's channel.signal() is not enough: sshd ignores signal requests for root logins.)
+    const parts: string[] = [`echo "$$" >&2;`];
+    for (const [k, v] of env) parts.push(`export ${k}=${shellQuote(v)};`);
+    if (options.cwd !== undefined) {
+      const cwd = checkAbsolutePath(options.cwd, this.name, 'cwd');
+      parts.push(`cd -- ${shellQuote(cwd)} 2>/dev/null || { echo ${CWD_FAILED} >&2; exit 254; };`);
+    }
+    // exec: the command replaces the shell, so a KILL signal on timeout reaches it directly.
+    // </dev/null: no stdin, as locally. We cannot close the channel's stdin instead, because
+    // ssh2 only sends signals on a channel whose writable side is still open.
+    parts.push(`exec ${command.map(shellQuote).join(' ')} </dev/null`);
+    return parts.join(' ');
+  }
+
+  private async openExec(line: string): Promise<{ channel: ClientChannel; release: () => void }> {
+    this.ensureOpen();
+    const release = await this.slots.acquire();
+    try {
+      this.ensureOpen();
+      const channel = await new Promise<ClientChannel>((resolve, reject) =>
+        this.client.exec(line, (err, ch) => (err ? reject(err) : resolve(ch))),
+      );
+      channel.once('close', release);
+      return { channel, release };
+    } catch (err) {
+      release();
+      if (err instanceof UserError) throw err;
+      throw hostError('HOST_COMMAND_FAILED', `cannot start a command on ${this.name}: ${(err as Error).message}`, this.name, { cause: err });
+    }
+  }
+
+  /** Strips the pid line (see commandLine) from a channel's stderr. */
+  private splitPid(channel: ClientChannel): { stderr: PassThrough; pid: Promise<number | undefined> } {
+    const stderr = new PassThrough();
+    let head: Buffer | undefined = Buffer.alloc(0);
+    let resolvePid: (pid: number | undefined) => void = () => {};
+    const pid = new Promise<number | undefined>((resolve) => (resolvePid = resolve));
+    channel.stderr.on('data', (chunk: Buffer) => {
+      if (head === undefined) {
+        stderr.write(chunk);
+        return;
+      }
+      head = Buffer.concat([head, chunk]);
+      const nl = head.indexOf(0x0a);
+      if (nl === -1) return;
+      const n = Number(head.subarray(0, nl).toString('latin1'));
+      resolvePid(Number.isInteger(n) && n > 1 ? n : undefined);
+      const rest = head.subarray(nl + 1);
+      head = undefined;
+      if (rest.length > 0) stderr.write(rest);
+    });
+    channel.stderr.once('end', () => {
+      resolvePid(undefined);
+      stderr.end();
+    });
+    channel.once('close', () => {
+      resolvePid(undefined);
+      if (!stderr.writableEnded) stderr.end();
+    });
+    return { stderr, pid };
+  }
+
+  /** Kills the remote process group from a separate channel, then drops the command's channel. */
+  private killRemote(channel: ClientChannel, pid: Promise<number | undefined>): void {
+    void pid.then((p) => {
+      if (p !== undefined && !this.closed) {
+        // procps kill understands "-- -pgid"; dash's builtin does not, hence the fallbacks.
+        const line = `/bin/kill -s KILL -- -${p} 2>/dev/null || /usr/bin/kill -s KILL -- -${p} 2>/dev/null || kill -s KILL ${p}`;
+        this.client.exec(line, (err, ch) => {
+          if (err) return;
+          ch.resume();
+          ch.stderr.resume();
+        });
+      }
+      channel.close();
+    });
+  }
+
+  private async exec(command: readonly string[], options: RunOptions): Promise<{ exitCode: number; stdout: Buffer; stderr: string }> {
+    const line = this.commandLine(command, options);
+    const timeoutMs = checkTimeout(options.timeoutMs, DEFAULT_RUN_TIMEOUT_MS, this.name);
+    const max = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+    const { channel } = await this.openExec(line);
+    const { stderr: errStream, pid } = this.splitPid(channel);
+    const output = new OutputCollector(max);
+    const result = await new Promise<{ exitCode: number | undefined; timedOut: boolean }>((resolve) => {
+      let exitCode: number | undefined;
+      let timedOut = false;
+      let killed = false;
+      const kill = () => {
+        if (killed) return;
+        killed = true;
+        this.killRemote(channel, pid);
+      };
+      const timer = setTimeout(() => {
+        timedOut = true;
+        kill();
+      }, timeoutMs);
+      channel.on('data', (chunk: Buffer) => {
+        if (!output.push('stdout', chunk)) kill();
+      });
+      errStream.on('data', (chunk: Buffer) => {
+        if (!output.push('stderr', chunk)) kill();
+      });
+      channel.on('exit', (code: number | null, signal?: string) => {
+        exitCode = code ?? exitCodeForSignal(signal ?? 'KILL');
+      });
+      // Wait for stderr to drain too, so no output is lost after 'close'.
+      let closed = false;
+      let drained = false;
+      const done = () => {
+        if (closed && drained) {
+          clearTimeout(timer);
+          resolve({ exitCode, timedOut });
+        }
+      };
+      errStream.once('end', () => {
+        drained = true;
+        done();
+      });
+      channel.once('close', () => {
+        closed = true;
+        done();
+      });
+    });
+    if (result.timedOut) throw timeoutError(this.name, command, timeoutMs);
+    if (output.overflowed) throw overflowError(this.name, command, max);
+    if (result.exitCode === undefined) {
+      this.ensureOpen();
+      throw hostError('HOST_COMMAND_FAILED', `command ${JSON.stringify(command.join(' '))} ended without an exit status`, this.name, {
+        hint: 'the connection may have dropped; try again',
+      });
+    }
+    const stderr = output.stderrText();
+    if (result.exitCode === 254 && stderr.trim() === CWD_FAILED && options.cwd !== undefined) {
+      const cwd = checkAbsolutePath(options.cwd, this.name, 'cwd');
+      const s = await this.stat(cwd);
+      if (!s) throw hostError('HOST_PATH_NOT_FOUND', `working directory ${cwd} does not exist`, whereOf(this.name, cwd));
+      if (s.type !== 'directory') throw hostError('HOST_NOT_A_DIRECTORY', `working directory ${cwd} is a ${s.type}`, whereOf(this.name, cwd));
+      throw hostError('HOST_PERMISSION_DENIED', `cannot enter working directory ${cwd}`, whereOf(this.name, cwd));
+    }
+    return { exitCode: result.exitCode, stdout: output.stdoutBuffer(), stderr };
+  }
+
+  async hasCommand(name: string): Promise<boolean> {
+    return hasCommandVia(this, name);
+  }
+
+  tarStream(root: string, options: TarStreamOptions = {}): Readable {
+    const r = checkAbsolutePath(root, this.name, 'tar root');
+    const paths = checkTarPaths(options.paths, this.name);
+    const line = this.commandLine(tarArgs(r, options.excludes ?? [], paths), {});
+    const out = new TarOutput(this.name, r, options.tolerateChangedFiles);
+    this.openExec(line).then(
+      ({ channel }) => {
+        let exitCode: number | undefined;
+        channel.on('exit', (code: number | null, signal?: string) => {
+          exitCode = code ?? exitCodeForSignal(signal ?? 'KILL');
+        });
+        const exit = new Promise<number>((resolve, reject) =>
+          channel.once('close', () =>
+            exitCode === undefined
+              ? reject(hostError('HOST_TAR_FAILED', `tar of ${r} ended without an exit status (connection lost?)`, this.name))
+              : resolve(exitCode),
+          ),
+        );
+        const { stderr, pid } = this.splitPid(channel);
+        out.attach({ stdout: channel, stderr, exit, kill: () => this.killRemote(channel, pid) });
+      },
+      (err: unknown) => out.fail(err instanceof Error ? err : new Error(String(err))),
+    );
+    return out.stream;
+  }
+
+  close(): Promise<void> {
+    if (!this.closePromise) {
+      this.closePromise = new Promise<void>((resolve) => {
+        if (this.closed) return resolve();
+        this.client.once('close', () => resolve());
+        this.client.end();
+      });
+      this.closed = true;
+    }
+    return this.closePromise;
+  }
+}
+
+function connectError(err: Error & { level?: string; code?: string }, target: SshTarget, auth: AuthPlan, timeoutMs: number): UserError {
+  const where = formatSshTarget(target);
+  if (err.level === 'client-authentication') {
+    return new UserError('SSH_AUTH_FAILED', `${target.user} could not log in to ${target.host}:${target.port}; tried ${auth.offered.join(', ')}`, {
+      where,
+      hint: `add the matching public key to ~${target.user}/.ssh/authorized_keys on the host, or pass the right --identity-file / load it into ssh-agent`,
+      cause: err,
+    });
+  }
+  const net: Record<string, [string, string]> = {
+    ECONNREFUSED: ['connection refused', `check that sshd runs on ${target.host} and listens on port ${target.port}`],
+    ENOTFOUND: ['host name not found', `check the spelling of ${target.host}, or use its IP address`],
+    EAI_AGAIN: ['host name lookup failed', 'check DNS, or use the IP address'],
+    EHOSTUNREACH: ['host unreachable', 'check the network route and firewall'],
+    ENETUNREACH: ['network unreachable', 'check the network route'],
+    ETIMEDOUT: ['connection timed out', `check that port ${target.port} is open in the firewall`],
+    ECONNRESET: ['connection reset by the host', 'check sshd logs on the host (MaxStartups, AllowUsers, TCP wrappers)'],
+  };
+  const known = err.code ? net[err.code] : undefined;
+  if (known) {
+    return new UserError('SSH_CONNECT_FAILED', `cannot connect to ${target.host}:${target.port}: ${known[0]}`, { where, hint: known[1], cause: err });
+  }
+  if (/timed out/i.test(err.message)) {
+    return new UserError('SSH_CONNECT_FAILED', `no SSH handshake with ${target.host}:${target.port} within ${timeoutMs} ms`, {
+      where,
+      hint: 'check that the port is an SSH server and reachable, or raise the connect timeout',
+      cause: err,
+    });
+  }
+  return new UserError('SSH_CONNECT_FAILED', `SSH connection to ${where} failed: ${err.message}`, {
+    where,
+    hint: 'check that the host runs an OpenSSH server on that port',
+    cause: err,
+  });
+}
