@@ -1,0 +1,162 @@
+/**
+ * A real OpenSSH sshd on a free loopback port, for tests of remote reference hosts.
+ * Everything (host key, client key, authorized_keys, known_hosts, pid file) lives in a temp
+ * dir; the only shared path is /run/sshd, which sshd insists on for privilege separation.
+ * If sshd is missing or will not start, startSshd throws with what to do: tests must fail
+ * loudly rather than skip (CI installs openssh-server from .ci/apt-packages).
+ */
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, connect } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export const SSHD = '/usr/sbin/sshd';
+export const SFTP_SERVER = '/usr/lib/openssh/sftp-server';
+
+export interface SshdHandle {
+  readonly port: number;
+  readonly user: string;
+  /** Private key authorized on this sshd. */
+  readonly identityFile: string;
+  /** A known_hosts file holding `[127.0.0.1]:PORT <host key>`. */
+  readonly knownHostsFile: string;
+  /** The host's public key line (`ssh-ed25519 AAAA...`). */
+  readonly hostPublicKey: string;
+  /** Temp dir holding all of the above; removed by stop(). */
+  readonly dir: string;
+  /** `user@127.0.0.1:port`. */
+  readonly target: string;
+  /** sshd's stderr so far (it runs with -e), for diagnosing failures. */
+  log(): string;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+async function keygen(file: string, comment: string): Promise<void> {
+  await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file]);
+}
+
+export async function startSshd(): Promise<SshdHandle> {
+  for (const [path, pkg] of [
+    [SSHD, 'openssh-server'],
+    [SFTP_SERVER, 'openssh-sftp-server'],
+  ] as const) {
+    if (!existsSync(path)) {
+      throw new Error(`${path} is missing, so the SSH tests cannot run a real sshd. Install it: apt-get install -y ${pkg} (CI installs it from .ci/apt-packages)`);
+    }
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'abctl-sshd-'));
+  const user = userInfo().username;
+  const hostKey = join(dir, 'ssh_host_ed25519_key');
+  const identityFile = join(dir, 'client_ed25519');
+  await keygen(hostKey, 'abctl-test-host');
+  await keygen(identityFile, 'abctl-test-client');
+  await writeFile(join(dir, 'authorized_keys'), await readFile(`${identityFile}.pub`));
+
+  // Privilege separation directory; sshd refuses to start without it.
+  await mkdir('/run/sshd', { recursive: true, mode: 0o755 });
+
+  const port = await freePort();
+  const config = join(dir, 'sshd_config');
+  await writeFile(
+    config,
+    [
+      'ListenAddress 127.0.0.1',
+      `Port ${port}`,
+      `HostKey ${hostKey}`,
+      `PidFile ${join(dir, 'sshd.pid')}`,
+      `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'PubkeyAuthentication yes',
+      'PermitRootLogin prohibit-password',
+      'UsePAM no',
+      'StrictModes no',
+      'LogLevel VERBOSE',
+      `Subsystem sftp ${SFTP_SERVER}`,
+      '',
+    ].join('\n'),
+  );
+
+  let stderr = '';
+  let exited: string | undefined;
+  // sshd re-executes itself, so it must be started by absolute path.
+  const child: ChildProcess = spawn(SSHD, ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString('utf8');
+  });
+  // If the test process dies without stop(), do not leave sshd behind.
+  const killOnExit = () => child.kill('SIGTERM');
+  process.once('exit', killOnExit);
+  const exitedPromise = new Promise<void>((resolve) => {
+    child.once('exit', (code, signal) => {
+      exited = `exited with ${code ?? signal}`;
+      resolve();
+    });
+    child.once('error', (err) => {
+      exited = `could not be started: ${err.message}`;
+      resolve();
+    });
+  });
+
+  const deadline = Date.now() + 15_000;
+  while (!(await accepts(port))) {
+    if (exited !== undefined || Date.now() > deadline) {
+      child.kill('SIGTERM');
+      process.removeListener('exit', killOnExit);
+      await rm(dir, { recursive: true, force: true });
+      throw new Error(`sshd on 127.0.0.1:${port} ${exited ?? 'did not accept connections in time'}; its output:\n${stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+
+  const hostPublicKey = (await readFile(`${hostKey}.pub`, 'utf8')).trim().split(/\s+/).slice(0, 2).join(' ');
+  const knownHostsFile = join(dir, 'known_hosts');
+  await writeFile(knownHostsFile, `[127.0.0.1]:${port} ${hostPublicKey}\n`);
+
+  return {
+    port,
+    user,
+    identityFile,
+    knownHostsFile,
+    hostPublicKey,
+    dir,
+    target: `${user}@127.0.0.1:${port}`,
+    log: () => stderr,
+    async stop() {
+      process.removeListener('exit', killOnExit);
+      if (exited === undefined) {
+        child.kill('SIGTERM');
+        await exitedPromise;
+      }
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
