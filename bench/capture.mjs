@@ -1,0 +1,267 @@
+#!/usr/bin/env node
+// File set capture speed against GNU tar, in the same run, on a synthetic tree (~20k files, ~220 MB).
+// Usage: npm run build && node bench/capture.mjs
+//   BENCH_FILES=N BENCH_MB=M  tree size (CI smoke: BENCH_FILES=500 BENCH_MB=5)
+//   BENCH_ROUNDS=R            rounds per tool, median reported (default 3)
+// The tree is cached under .bench/ (git-ignored) and reused. Targets (DESIGN "Speed of capture"):
+// our gzip at most 1.0x the time of `tar -czf`; our zstd at least 3x faster than `tar -czf`.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, rm, symlink, writeFile, stat, readFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { loadavg, tmpdir, availableParallelism } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
+const { captureFileSet } = await import(join(repo, 'dist/services/capture/index.js'));
+
+// ---- synthetic tree ----
+// The mix mimics an installed product: many small text-like files (configs, sources, scripts)
+// in nested directories, some larger text files, some incompressible binaries (jars, images),
+// symlinks (relative, absolute, dangling), empty directories, and parts the excludes drop:
+// logs/*.log (files only), cache (whole directory), tmp/* (contents; tmp stays).
+
+function rng(seed) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A pool of code/config-like text; files are random windows of it (compresses ~3-5x, like real text). */
+function textPool(rand, bytes) {
+  const syll = ['con', 'fig', 'ser', 'ver', 'data', 'base', 'port', 'host', 'name', 'user', 'path', 'log', 'level', 'id',
+    'max', 'min', 'time', 'out', 'pool', 'size', 'cache', 'app', 'web', 'http', 'ssl', 'key', 'val', 'list', 'map', 'set'];
+  const words = [];
+  for (let i = 0; i < 400; i++) {
+    let w = '';
+    const n = 1 + Math.floor(rand() * 3);
+    for (let j = 0; j < n; j++) w += syll[Math.floor(rand() * syll.length)];
+    words.push(w);
+  }
+  const parts = [];
+  let len = 0;
+  while (len < bytes) {
+    const indent = '  '.repeat(Math.floor(rand() * 4));
+    const kind = rand();
+    let line;
+    const w = () => words[Math.floor(rand() * words.length)];
+    if (kind < 0.3) line = `${indent}${w()}.${w()}=${w()}_${Math.floor(rand() * 100)}`;
+    else if (kind < 0.6) line = `${indent}if (${w()} != null && ${w()}.${w()}(${Math.floor(rand() * 1000)})) { ${w()}(); }`;
+    else if (kind < 0.8) line = `${indent}<${w()} ${w()}="${w()}" ${w()}="${Math.floor(rand() * 64) * 1024}"/>`;
+    else line = `${indent}# ${w()} ${w()} ${w()} ${w()} ${w()} ${Math.floor(rand() * 4096).toString(16)}`;
+    parts.push(line);
+    len += line.length + 1;
+  }
+  return Buffer.from(parts.join('\n'));
+}
+
+/**
+ * Builds (or reuses) the tree and returns { root, excludes, tarExcludes, files, bytes }.
+ * `files` is the approximate number of regular files, `mb` the approximate total size.
+ */
+async function benchTree(cacheDir, files = 20000, mb = 220) {
+  const root = join(cacheDir, `capture-tree-${files}-${mb}`);
+  const excludes = ['logs/*.log', 'cache', 'tmp/*'];
+  // GNU tar names entries ./x when run as `tar -C root .`; anchored patterns give the same drops.
+  const tarExcludes = ['./logs/*.log', './cache', './tmp/*'];
+  const result = { root, excludes, tarExcludes };
+  try {
+    const info = JSON.parse(await readFile(join(cacheDir, `capture-tree-${files}-${mb}.json`), 'utf8'));
+    await stat(root);
+    return { ...result, ...info };
+  } catch {
+    // not built yet
+  }
+  await rm(root, { recursive: true, force: true });
+  const rand = rng(files * 7919 + mb);
+  const pool = textPool(rand, 16 * 1024 * 1024);
+  const total = mb * 1024 * 1024;
+  // Budget: ~55% small text files, ~20% large text, ~20% random binaries, ~5% logs (excluded).
+  const nLogs = Math.max(4, Math.round(files * 0.01));
+  const nBin = Math.max(2, Math.round(files * 0.002));
+  const nBigText = Math.max(2, Math.round(files * 0.003));
+  const nSmall = Math.max(10, files - nLogs - nBin - nBigText - Math.round(files * 0.02));
+  const nCacheTmp = files - nLogs - nBin - nBigText - nSmall;
+  const avgSmall = Math.max(64, Math.floor((total * 0.55) / nSmall));
+  const avgBigText = Math.floor((total * 0.2) / nBigText);
+  const avgBin = Math.floor((total * 0.2) / nBin);
+  const avgLog = Math.floor((total * 0.05) / nLogs);
+
+  const dirs = [''];
+  const made = new Set();
+  async function ensureDir(rel) {
+    if (made.has(rel)) return;
+    made.add(rel);
+    await mkdir(join(root, rel), { recursive: true });
+  }
+  // Nested directories: depth 1-5, ~60 files per directory.
+  const nDirs = Math.max(3, Math.round(nSmall / 60));
+  for (let i = 1; i < nDirs; i++) {
+    const parent = dirs[Math.floor(rand() * dirs.length)];
+    const depth = parent === '' ? 0 : parent.split('/').length;
+    const base = depth >= 5 ? dirs[Math.floor(rand() * Math.min(dirs.length, 10))] : parent;
+    dirs.push(base === '' ? `d${i}` : `${base}/d${i}`);
+  }
+  const slice = (n) => {
+    const start = Math.floor(rand() * Math.max(1, pool.length - n));
+    return pool.subarray(start, start + n);
+  };
+  let bytes = 0;
+  let count = 0;
+  const pending = [];
+  const flush = async (force) => {
+    if (pending.length >= 256 || (force && pending.length)) await Promise.all(pending.splice(0));
+  };
+  const put = async (rel, data, mode) => {
+    pending.push(writeFile(join(root, rel), data, { mode }));
+    bytes += data.length;
+    count++;
+    await flush(false);
+  };
+  for (const d of dirs) await ensureDir(d);
+  const exts = ['.xml', '.properties', '.conf', '.java', '.sh', '.txt', '.json', '.html'];
+  for (let i = 0; i < nSmall; i++) {
+    const d = dirs[i % dirs.length];
+    const ext = exts[Math.floor(rand() * exts.length)];
+    const size = Math.max(16, Math.floor(avgSmall * (0.1 + rand() * 1.8)));
+    await put(`${d ? d + '/' : ''}f${i}${ext}`, slice(size), ext === '.sh' ? 0o755 : 0o644);
+  }
+  await ensureDir('share/doc');
+  for (let i = 0; i < nBigText; i++) {
+    await put(`share/doc/manual${i}.txt`, slice(Math.floor(avgBigText * (0.5 + rand()))), 0o644);
+  }
+  await ensureDir('lib');
+  for (let i = 0; i < nBin; i++) {
+    await put(`lib/blob${i}.jar`, randomBytes(Math.floor(avgBin * (0.5 + rand()))), 0o644);
+  }
+  await ensureDir('logs');
+  for (let i = 0; i < nLogs; i++) await put(`logs/server${i}.log`, slice(Math.floor(avgLog * (0.5 + rand()))), 0o640);
+  await put('logs/README', Buffer.from('log directory is kept, *.log files are not\n'), 0o644);
+  await ensureDir('cache/a/b');
+  await ensureDir('tmp/work');
+  for (let i = 0; i < nCacheTmp; i++) {
+    await put(i % 2 ? `cache/a/b/c${i}.bin` : `tmp/work/t${i}.tmp`, slice(1000 + Math.floor(rand() * 4000)), 0o644);
+  }
+  for (let i = 0; i < 20; i++) await ensureDir(`empty/e${i}`);
+  await flush(true);
+  // Symlinks: relative, absolute, dangling, to directories.
+  for (let i = 0; i < 50; i++) {
+    const d = dirs[(i * 7) % dirs.length];
+    const at = join(root, d, `link${i}`);
+    if (i % 5 === 0) await symlink('/etc/hostname', at);
+    else if (i % 5 === 1) await symlink('does/not/exist', at);
+    else if (i % 5 === 2) await symlink('..', at);
+    else await symlink(`f${(i * 13) % nSmall}.txt`, at);
+  }
+  const info = { files: count, bytes };
+  await writeFile(join(cacheDir, `capture-tree-${files}-${mb}.json`), JSON.stringify(info));
+  return { ...result, ...info, fresh: true };
+}
+
+// ---- measuring ----
+
+const files = Number(process.env.BENCH_FILES ?? 20000);
+const mb = Number(process.env.BENCH_MB ?? 220);
+const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
+const cacheDir = join(repo, '.bench');
+await mkdir(cacheDir, { recursive: true });
+
+let t0 = performance.now();
+const tree = await benchTree(cacheDir, files, mb);
+const built = performance.now() - t0;
+const work = await mkdtemp(join(tmpdir(), 'abctl-bench-capture-'));
+
+function sh(cmd) {
+  const r = spawnSync('sh', ['-c', cmd], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${cmd}: exit ${r.status}: ${r.stderr}`);
+}
+const q = (s) => `'${s.replace(/'/g, `'\\''`)}'`;
+const tarExcl = tree.tarExcludes.map((e) => `--exclude=${q(e)}`).join(' ');
+
+const tools = {
+  'tar -czf': { codec: 'gzip', file: 'tar.tgz', run: (out) => sh(`tar -C ${q(tree.root)} ${tarExcl} -czf ${q(out)} .`) },
+  'abctl gzip': { codec: 'gzip', file: 'ours.tgz', run: (out) => captureFileSet({ root: tree.root, excludes: tree.excludes, out, codec: 'gzip' }) },
+  "tar -I 'zstd -T0 -3'": { codec: 'zstd', file: 'tar.tzst', run: (out) => sh(`tar -C ${q(tree.root)} ${tarExcl} -I 'zstd -T0 -3' -cf ${q(out)} .`) },
+  'abctl zstd': { codec: 'zstd', file: 'ours.tzst', run: (out) => captureFileSet({ root: tree.root, excludes: tree.excludes, out, codec: 'zstd' }) },
+  'tar -cf': { codec: 'none', file: 'tar.tar', run: (out) => sh(`tar -C ${q(tree.root)} ${tarExcl} -cf ${q(out)} .`) },
+  'abctl none': { codec: 'none', file: 'ours.tar', run: (out) => captureFileSet({ root: tree.root, excludes: tree.excludes, out, codec: 'none' }) },
+};
+
+try {
+  // Warm the page cache (GNU tar skips reading when writing to /dev/null, hence the pipe).
+  sh(`tar -C ${q(tree.root)} -cf - . | cat > /dev/null`);
+  const samples = Object.fromEntries(Object.keys(tools).map((k) => [k, []]));
+  const results = {};
+  // Rounds interleave the tools, so a burst of load elsewhere hits all of them alike.
+  for (let r = 0; r < rounds; r++) {
+    for (const [name, tool] of Object.entries(tools)) {
+      const out = join(work, tool.file);
+      await rm(out, { force: true });
+      t0 = performance.now();
+      const res = await tool.run(out);
+      samples[name].push(performance.now() - t0);
+      if (res) results[name] = res;
+    }
+  }
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const times = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)]));
+  const sizes = {};
+  for (const [name, tool] of Object.entries(tools)) sizes[name] = (await stat(join(work, tool.file))).size;
+
+  // Same file list as tar's, for every codec; same content and metadata after extraction (gzip).
+  const list = (file, codec) => {
+    const flag = codec === 'gzip' ? ['-tzf'] : codec === 'zstd' ? ['--zstd', '-tf'] : ['-tf'];
+    return execFileSync('tar', [...flag, join(work, file)], { encoding: 'utf8', maxBuffer: 256 << 20 }).split('\n').filter(Boolean).sort();
+  };
+  const checks = [];
+  for (const codec of ['gzip', 'zstd', 'none']) {
+    const [theirs, ours] = Object.values(tools).filter((t) => t.codec === codec);
+    const a = list(theirs.file, codec);
+    const b = list(ours.file, codec);
+    const same = a.length === b.length && a.every((x, i) => x === b[i]);
+    checks.push(`${codec}: ${b.length} entries, ${same ? 'same list as tar' : 'LIST DIFFERS from tar'}`);
+    if (!same) process.exitCode = 1;
+  }
+  const xa = join(work, 'x-tar');
+  const xb = join(work, 'x-ours');
+  await mkdir(xa);
+  await mkdir(xb);
+  sh(`tar -xzpf ${q(join(work, 'tar.tgz'))} -C ${q(xa)} && tar -xzpf ${q(join(work, 'ours.tgz'))} -C ${q(xb)}`);
+  const meta = (d) => `cd ${q(d)} && find . -printf '%p %y %m %s %T@ %l\\n' | sort`;
+  // bash, for the process substitution
+  const ok = spawnSync('bash', ['-c', `diff -r --no-dereference ${q(xa)} ${q(xb)} >/dev/null && diff <(${meta(xa)}) <(${meta(xb)}) >/dev/null`]).status === 0;
+  checks.push(`gzip: extracted trees ${ok ? 'identical (content, type, mode, size, mtime, link targets)' : 'DIFFER'}`);
+  if (!ok) process.exitCode = 1;
+  sh(`gzip -t ${q(join(work, 'ours.tgz'))} && zstd -tq ${q(join(work, 'ours.tzst'))}`);
+  checks.push('gzip -t and zstd -t accept our archives');
+
+  const base = times['tar -czf'];
+  const fmt = (ms) => `${(ms / 1000).toFixed(2)} s`;
+  const MB = (n) => `${(n / 1048576).toFixed(1)} MB`;
+  const ours = results['abctl gzip'];
+  console.log(`capture bench: ${ours.files} files, ${ours.directories} dirs, ${ours.symlinks} symlinks, ${MB(ours.bytes)} captured` +
+    ` (tree ${tree.files} files ${MB(tree.bytes)}, ${tree.fresh ? `built in ${fmt(built)}` : 'cached in .bench/'}), excludes ${tree.excludes.join(' ')}`);
+  console.log(`${availableParallelism()} cores, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}, median of ${rounds} round(s), warm cache`);
+  console.log('');
+  console.log(`${'tool'.padEnd(22)}${'time'.padStart(9)}${'vs tar -czf'.padStart(13)}${'archive'.padStart(11)}${'size vs tar -czf'.padStart(18)}`);
+  for (const name of Object.keys(tools)) {
+    const rel = times[name] / base;
+    console.log(
+      `${name.padEnd(22)}${fmt(times[name]).padStart(9)}${`${rel.toFixed(2)}x`.padStart(13)}${MB(sizes[name]).padStart(11)}${`${(sizes[name] / sizes['tar -czf']).toFixed(3)}x`.padStart(18)}`,
+    );
+  }
+  console.log('');
+  const g = times['abctl gzip'] / base;
+  const z = base / times['abctl zstd'];
+  console.log(`abctl gzip / tar -czf time = ${g.toFixed(2)}  (target <= 1.0: ${g <= 1 ? 'met' : 'NOT met'})`);
+  console.log(`tar -czf / abctl zstd time = ${z.toFixed(1)}x faster  (target >= 3x: ${z >= 3 ? 'met' : 'NOT met'})`);
+  console.log(`abctl zstd / tar -I zstd time = ${(times['abctl zstd'] / times["tar -I 'zstd -T0 -3'"]).toFixed(2)}`);
+  for (const c of checks) console.log(`check: ${c}`);
+} finally {
+  await rm(work, { recursive: true, force: true });
+}
