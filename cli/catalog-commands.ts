@@ -1,0 +1,189 @@
+/**
+ * Catalog, assembly editing and deployment plan commands, described statically like
+ * COMMANDS (help needs no code); each implementation is imported when it runs.
+ */
+import type { CommandSpec, OptionSpec } from './command-table.js';
+
+const json: OptionSpec = { flags: '--json', description: 'print machine-readable JSON instead of text' };
+const assembly: OptionSpec = { flags: '--assembly <name>', description: 'assembly in the catalog', required: true };
+
+const describe = () => import('./commands/catalog/describe.js');
+const edit = () => import('./commands/catalog/edit.js');
+const props = () => import('./commands/catalog/properties.js');
+const plans = () => import('./commands/catalog/plans.js');
+
+/** Options naming the object a property belongs to (see docs/assemblies.md, "Object paths"). */
+const target: readonly OptionSpec[] = [
+  { flags: '--assembly <name>', description: 'assembly in the catalog (atomic or not) holding the object' },
+  { flags: '--appliance <path>', description: 'with --assembly: member path inside it (web, tier/web); alone: an appliance in the catalog' },
+  { flags: '--path <path>', description: 'object path below --appliance/--assembly: member names joined by /, then input/NAME, output/NAME or interface/NAME' },
+  { flags: '--input <name>', description: 'an input of that appliance (same as --path input/NAME)' },
+  { flags: '--output <name>', description: 'an output of that appliance' },
+  { flags: '--interface <name>', description: 'an interface of that appliance' },
+  { flags: '--property <name>', description: 'property name', required: true },
+];
+
+const PATHS =
+  'The object is named by --assembly and/or --appliance plus --path/--input/--output/--interface, e.g.\n' +
+  '  --assembly shop --appliance web --input http --property port\n' +
+  '  --assembly shop --path tier/db/input/sql --property user\n' +
+  '  --appliance web --property heap.mb          (an appliance in the catalog, outside any assembly)\n' +
+  'Only user properties can be changed; system properties are read-only, fileRef properties are set in the deployment plan.';
+
+export const CATALOG_COMMANDS: readonly CommandSpec[] = [
+  {
+    name: 'describeCatalog',
+    summary: 'list the appliances and assemblies in the catalog',
+    details: 'Files that cannot be read are listed with the reason; the rest of the catalog is still shown.',
+    options: [json],
+    load: () => describe().then((m) => ({ run: m.describeCatalog })),
+  },
+  {
+    name: 'describeAppliances',
+    summary: 'show appliances with their properties, endpoints, interfaces and file sets',
+    details: 'Password values are shown as ********.',
+    options: [{ flags: '--name <appliance>', description: 'show only this appliance' }, json],
+    load: () => describe().then((m) => ({ run: m.describeAppliances })),
+  },
+  {
+    name: 'describeAssemblies',
+    summary: 'show assemblies with their members, connections, vnets and properties',
+    details: 'Password values are shown as ********.',
+    options: [{ flags: '--name <assembly>', description: 'show only this assembly' }, json],
+    load: () => describe().then((m) => ({ run: m.describeAssemblies })),
+  },
+  {
+    name: 'createAssembly',
+    summary: 'create an empty assembly',
+    details: 'Appliances and assemblies share one namespace in the catalog.',
+    options: [{ flags: '--name <assembly>', description: 'name of the new assembly (at most 40 characters)', required: true }, { flags: '--description <text>', description: 'what it is for' }, json],
+    load: () => edit().then((m) => ({ run: m.createAssembly })),
+  },
+  {
+    name: 'addToAssembly',
+    summary: 'add a copy of a catalog appliance, atomic assembly or assembly to an assembly',
+    details: 'The member is a copy: later changes to the catalog object do not change the assembly. Atomic assemblies cannot be added to.',
+    options: [
+      assembly,
+      { flags: '--name <object>', description: 'appliance, atomic assembly or assembly to add', required: true },
+      { flags: '--as <name>', description: 'name of the member (default: the object name; use it to add the same appliance twice)' },
+      { flags: '--into <path>', description: 'sub-assembly of --assembly to add it to (member names joined by /)' },
+      json,
+    ],
+    load: () => edit().then((m) => ({ run: m.addToAssembly })),
+  },
+  {
+    name: 'removeFromAssembly',
+    summary: 'remove a member from an assembly, with the connections that touch it',
+    options: [assembly, { flags: '--member <path>', description: 'member to remove: its name, or tier/web inside sub-assembly tier', required: true }, json],
+    load: () => edit().then((m) => ({ run: m.removeFromAssembly })),
+  },
+  {
+    name: 'connectEndpoints',
+    summary: 'connect an output to an input in an assembly',
+    details:
+      'Endpoints are member/endpoint (paths may go into sub-assemblies: tier/db/sql). The input must have every connection property the output names;\n' +
+      'otherwise the command says which are missing. To connect to something outside the assembly, use createExternalResource.',
+    options: [assembly, { flags: '--from <output>', description: 'output, as member/output', required: true }, { flags: '--to <input>', description: 'input, as member/input', required: true }, json],
+    load: () => edit().then((m) => ({ run: m.connectEndpoints })),
+  },
+  {
+    name: 'disconnectEndpoints',
+    summary: 'remove the connection that starts at an output',
+    options: [assembly, { flags: '--from <output>', description: 'output, as member/output', required: true }, json],
+    load: () => edit().then((m) => ({ run: m.disconnectEndpoints })),
+  },
+  {
+    name: 'createExternalResource',
+    summary: 'add a placeholder for something outside the assembly and connect an output to it',
+    details: "Its input gets the output's connection properties (values and required flags included), so fill those in with setProperty or the deployment plan.",
+    options: [
+      assembly,
+      { flags: '--output <output>', description: 'output to connect, as member/output', required: true },
+      { flags: '--name <name>', description: 'name of the external resource', required: true },
+      { flags: '--type <type>', description: 'type, starting with External (default External)' },
+      { flags: '--description <text>', description: 'what it stands for' },
+      json,
+    ],
+    load: () => edit().then((m) => ({ run: m.createExternalResource })),
+  },
+  {
+    name: 'addVnet',
+    summary: 'add a virtual network to an assembly',
+    options: [assembly, { flags: '--name <vnet>', description: 'vnet name', required: true }, { flags: '--cidr <cidr>', description: 'address range, e.g. 10.0.0.0/24' }, json],
+    load: () => edit().then((m) => ({ run: m.addVnet })),
+  },
+  {
+    name: 'setProperty',
+    summary: 'set the value of a user property',
+    details: `${PATHS}\nPassword values are never taken from the command line: use --value-file, $AB_PROPERTY_VALUE, or answer the prompt.`,
+    options: [
+      ...target,
+      { flags: '--value <value>', description: 'new value (not for passwords)' },
+      { flags: '--value-file <file>', description: 'read the value from the first line of this file' },
+      json,
+    ],
+    load: () => props().then((m) => ({ run: m.setProperty })),
+  },
+  {
+    name: 'unsetProperty',
+    summary: 'clear the value of a user property (back to "no value")',
+    details: PATHS,
+    options: [...target, json],
+    load: () => props().then((m) => ({ run: m.unsetProperty })),
+  },
+  {
+    name: 'deleteAppliance',
+    summary: 'delete an appliance from the catalog',
+    details: 'Refused while an assembly holds it; the error names the assemblies.',
+    options: [{ flags: '--name <appliance>', description: 'appliance to delete', required: true }, json],
+    load: () => edit().then((m) => ({ run: m.deleteAppliance })),
+  },
+  {
+    name: 'deleteAssembly',
+    summary: 'delete an assembly (or atomic assembly) from the catalog',
+    details: 'An atomic assembly is refused while an assembly holds it.',
+    options: [{ flags: '--name <assembly>', description: 'assembly to delete', required: true }, json],
+    load: () => edit().then((m) => ({ run: m.deleteAssembly })),
+  },
+  {
+    name: 'createDeploymentPlan',
+    summary: "write a deployment plan for an assembly: user properties, fileRefs, instance counts, synthetic properties, hosts",
+    details:
+      'Only a (non-atomic) assembly has a plan. Passwords are written encrypted with the instance key, or blank (set them with setPlanPassword).\n' +
+      'Afterwards it lists what still has to be filled in.',
+    options: [
+      assembly,
+      { flags: '--out <file>', description: 'plan file to write', required: true },
+      { flags: '--force', description: 'replace the file if it exists' },
+      json,
+    ],
+    load: () => plans().then((m) => ({ run: m.createDeploymentPlan })),
+  },
+  {
+    name: 'validateDeploymentPlan',
+    summary: 'check a deployment plan against its assembly and list every problem',
+    details: 'Exits with 1 when there is any problem: required values missing, overrides that are not allowed, bad values, counts out of bounds.',
+    options: [
+      assembly,
+      { flags: '--plan <file>', description: 'plan file to check', required: true },
+      { flags: '--require-hosts', description: 'also require a target host for every instance' },
+      json,
+    ],
+    load: () => plans().then((m) => ({ run: m.validateDeploymentPlan })),
+  },
+  {
+    name: 'setPlanPassword',
+    summary: 'set a password property in a deployment plan (stored encrypted)',
+    details: 'The value comes from --value-file, $AB_PROPERTY_VALUE or a prompt without echo, never from the command line.',
+    options: [
+      assembly,
+      { flags: '--plan <file>', description: 'plan file to change', required: true },
+      { flags: '--path <path>', description: 'object path in the assembly (web, tier/db, corp-ldap/input/ldap); default: the assembly' },
+      { flags: '--property <name>', description: 'password property name', required: true },
+      { flags: '--value-file <file>', description: 'read the password from the first line of this file' },
+      json,
+    ],
+    load: () => plans().then((m) => ({ run: m.setPlanPassword })),
+  },
+];

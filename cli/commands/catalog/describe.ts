@@ -1,0 +1,66 @@
+import type { Appliance, Assembly, AtomicAssembly } from '../../../core/metadata/index.js';
+import type { CatalogProblem } from '../../../catalog/index.js';
+import type { CommandRun } from '../../command-table.js';
+import { printJson } from '../../session.js';
+import { str, withCatalog } from './context.js';
+import { renderAppliance, renderAssembly } from './render.js';
+
+function printProblems(problems: readonly CatalogProblem[]): void {
+  for (const p of problems) process.stdout.write(`! ${p.file}: ${p.message}${p.hint ? ` (hint: ${p.hint})` : ''}\n`);
+}
+
+export const describeCatalog: CommandRun = (opts, globals) =>
+  withCatalog(globals, async ({ catalog }) => {
+    const summary = await catalog.describe();
+    if (opts.json) {
+      printJson({ catalog: catalog.dir, ...summary });
+      return 0;
+    }
+    const out: string[] = [`catalog ${catalog.dir}`];
+    out.push(summary.appliances.length ? 'appliances:' : 'appliances: none');
+    for (const a of summary.appliances) {
+      out.push(`  ${a.name}  (type ${a.type}, created by ${a.creator}; ${a.properties} properties, ${a.fileSets} file sets, ${a.contentResources} content resources)`);
+    }
+    out.push(summary.assemblies.length ? 'assemblies:' : 'assemblies: none');
+    for (const a of summary.assemblies) {
+      out.push(`  ${a.name}  (${a.kind === 'atomicAssembly' ? `atomic, created by ${a.creator}` : 'assembly'}; ${a.members} members)`);
+    }
+    process.stdout.write(`${out.join('\n')}\n`);
+    printProblems(summary.problems);
+    return 0;
+  });
+
+export const describeAppliances: CommandRun = (opts, globals) =>
+  withCatalog(globals, async ({ catalog }) => {
+    const name = str(opts, 'name');
+    let items: Appliance[];
+    let problems: CatalogProblem[] = [];
+    if (name !== undefined) items = [await catalog.getAppliance(name)];
+    else ({ items, problems } = await catalog.listAppliances());
+    if (opts.json) {
+      // toJSON masks password values.
+      printJson({ appliances: items.map((a) => a.toJSON()), problems });
+      return 0;
+    }
+    if (items.length === 0 && problems.length === 0) process.stdout.write('no appliances in the catalog\n');
+    for (const a of items) process.stdout.write(`${renderAppliance(a).join('\n')}\n`);
+    printProblems(problems);
+    return 0;
+  });
+
+export const describeAssemblies: CommandRun = (opts, globals) =>
+  withCatalog(globals, async ({ catalog }) => {
+    const name = str(opts, 'name');
+    let items: (Assembly | AtomicAssembly)[];
+    let problems: CatalogProblem[] = [];
+    if (name !== undefined) items = [await catalog.getAssembly(name)];
+    else ({ items, problems } = await catalog.listAssemblies());
+    if (opts.json) {
+      printJson({ assemblies: items.map((a) => a.toJSON()), problems });
+      return 0;
+    }
+    if (items.length === 0 && problems.length === 0) process.stdout.write('no assemblies in the catalog\n');
+    for (const a of items) process.stdout.write(`${renderAssembly(a).join('\n')}\n`);
+    printProblems(problems);
+    return 0;
+  });

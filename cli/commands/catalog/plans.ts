@@ -1,0 +1,56 @@
+import { describePlanProblem } from '../../../core/deployment-plan/index.js';
+import { promptHidden } from '../../../services/secrets/password-input.js';
+import type { CommandRun } from '../../command-table.js';
+import { printJson } from '../../session.js';
+import { req, str, withCatalog } from './context.js';
+import { readPropertyValue } from './value-input.js';
+
+export const createDeploymentPlan: CommandRun = (opts, globals) =>
+  withCatalog(globals, async ({ plans }) => {
+    const assembly = req(opts, 'assembly');
+    const out = req(opts, 'out');
+    await plans.create(assembly, out, { force: Boolean(opts.force) });
+    const v = await plans.validate(assembly, out);
+    if (opts.json) {
+      printJson({ assembly, plan: out, problems: v.problems });
+      return 0;
+    }
+    process.stdout.write(`wrote the deployment plan for assembly ${assembly} to ${out}\n`);
+    if (v.problems.length) {
+      process.stdout.write(`${v.problems.length} thing${v.problems.length === 1 ? '' : 's'} still to fill in before deployment (abctl validateDeploymentPlan lists them again):\n`);
+      for (const p of v.problems) process.stdout.write(`  ${describePlanProblem(p, out).replace(/\n/g, '\n  ')}\n`);
+    }
+    return 0;
+  });
+
+export const validateDeploymentPlan: CommandRun = (opts, globals) =>
+  withCatalog(globals, async ({ plans }) => {
+    const plan = req(opts, 'plan');
+    const v = await plans.validate(req(opts, 'assembly'), plan, { requireHosts: Boolean(opts.requireHosts) });
+    if (opts.json) printJson({ assembly: v.assembly, plan, valid: v.problems.length === 0, problems: v.problems });
+    else if (v.problems.length === 0) process.stdout.write(`${plan}: the plan is valid for assembly ${v.assembly}\n`);
+    else {
+      process.stdout.write(`${plan}: ${v.problems.length} problem${v.problems.length === 1 ? '' : 's'}:\n`);
+      for (const p of v.problems) process.stdout.write(`${describePlanProblem(p, plan)}\n`);
+    }
+    return v.problems.length === 0 ? 0 : 1;
+  });
+
+export const setPlanPassword: CommandRun = (opts, globals) =>
+  withCatalog(globals, async ({ plans }) => {
+    const assembly = req(opts, 'assembly');
+    const plan = req(opts, 'plan');
+    const path = str(opts, 'path') ?? '';
+    const property = req(opts, 'property');
+    const value = await readPropertyValue(`password "${property}"${path ? ` of ${path}` : ''}`, true, {
+      value: undefined,
+      file: str(opts, 'valueFile'),
+      env: process.env,
+      interactive: Boolean(process.stdin.isTTY && process.stderr.isTTY),
+      prompt: promptHidden,
+    });
+    await plans.setPassword(assembly, plan, path, property, value);
+    if (opts.json) printJson({ assembly, plan, path, property, set: true });
+    else process.stdout.write(`${plan}: set password ${property}${path ? ` of ${path}` : ''} (stored encrypted)\n`);
+    return 0;
+  });

@@ -1,0 +1,80 @@
+/**
+ * Text views of catalog objects for the describe commands. Values come from the model's
+ * toString()/toJSON(), which mask passwords, so nothing here can print one in clear.
+ */
+import {
+  Appliance,
+  Assembly,
+  AtomicAssembly,
+  ExternalResource,
+  formatEndpointRef,
+  type AssemblyMember,
+  type Property,
+  type PropertySet,
+} from '../../../core/metadata/index.js';
+
+function propertyLine(p: Property): string {
+  const tags = [p.type, p.category, ...(p.required ? ['required'] : [])].join(', ');
+  return `${p.toString()}  [${tags}]${p.description ? `  - ${p.description}` : ''}`;
+}
+
+function properties(out: string[], set: PropertySet, indent: string, title = 'properties'): void {
+  if (set.size === 0) return;
+  out.push(`${indent}${title}:`);
+  for (const p of set) out.push(`${indent}  ${propertyLine(p)}`);
+}
+
+export function renderAppliance(a: Appliance, indent = ''): string[] {
+  const out: string[] = [];
+  const s = a.scalability;
+  out.push(`${indent}appliance ${a.name}  (type ${a.type}, created by ${a.creator})${a.description ? `  - ${a.description}` : ''}`);
+  const i = `${indent}  `;
+  const res = [a.resources.memoryMiB ? `${a.resources.memoryMiB} MiB` : '', a.resources.cpus ? `${a.resources.cpus} CPUs` : ''].filter(Boolean).join(', ');
+  out.push(`${i}instances: min ${s.min}, target ${s.target}, max ${s.max}, absolute max ${s.absoluteMax}${res ? `; needs ${res}` : ''}`);
+  if (a.isSibling) out.push(`${i}file sets: those of ${a.fileSetsFrom} (sibling)`);
+  properties(out, a.properties, i);
+  out.push(`${i}interfaces: ${a.interfaces.map((x) => x.toString().replace(/^physical interface /, '')).join(', ')}`);
+  for (const x of a.interfaces.flatMap((f) => f.flatten())) properties(out, x.properties, `${i}  `, `interface ${x.name} properties`);
+  for (const inp of a.inputs) {
+    out.push(`${i}input ${inp.name}: ${inp.protocols.join('/')} port ${inp.port ?? '-'} on ${inp.interfaceName}`);
+    properties(out, inp.properties, `${i}  `);
+  }
+  for (const o of a.outputs) {
+    const needs = o.connectionProperties.names();
+    out.push(`${i}output ${o.name}: ${o.protocol}${needs.length ? `, needs ${needs.join(', ')}` : ''}`);
+    properties(out, o.properties, `${i}  `);
+  }
+  for (const f of a.fileSets) out.push(`${i}${f.toString()}${f.excludes.length ? `; excludes ${f.excludes.join(', ')}` : ''}`);
+  if (a.contentResources.length) out.push(`${i}content resources: ${a.contentResources.map((c) => c.name).join(', ')}`);
+  return out;
+}
+
+function renderMember(m: AssemblyMember | Assembly, indent: string): string[] {
+  if (m instanceof Appliance) return renderAppliance(m, indent);
+  if (m instanceof ExternalResource) {
+    const out = [`${indent}external resource ${m.name}  (type ${m.type})${m.description ? `  - ${m.description}` : ''}`];
+    properties(out, m.properties, `${indent}  `);
+    for (const inp of m.inputs) {
+      out.push(`${indent}  input ${inp.name}: ${inp.protocols.join('/')}`);
+      properties(out, inp.properties, `${indent}    `);
+    }
+    return out;
+  }
+  if (m instanceof AtomicAssembly) {
+    const out = [`${indent}atomic assembly ${m.name}  (created by ${m.creator}; not editable)${m.description ? `  - ${m.description}` : ''}`];
+    properties(out, m.properties, `${indent}  `);
+    for (const a of m.appliances) out.push(...renderAppliance(a, `${indent}  `));
+    for (const c of m.connections) out.push(`${indent}  connection ${formatEndpointRef(c.from)} -> ${formatEndpointRef(c.to)}`);
+    return out;
+  }
+  const out = [`${indent}assembly ${m.name}${m.description ? `  - ${m.description}` : ''}`];
+  properties(out, m.properties, `${indent}  `);
+  for (const x of m.members) out.push(...renderMember(x, `${indent}  `));
+  for (const c of m.connections) out.push(`${indent}  connection ${formatEndpointRef(c.from)} -> ${formatEndpointRef(c.to)}`);
+  out.push(`${indent}  vnets: ${m.vnets.map((v) => v.toString().replace(/^vnet /, '')).join(', ')}`);
+  return out;
+}
+
+export function renderAssembly(a: Assembly | AtomicAssembly): string[] {
+  return renderMember(a, '');
+}
