@@ -14,7 +14,9 @@ const total = Number(process.env.BENCH_PLUGINS ?? 1000);
 const chain = 10; // every 10th plugin is a root; the others extend the previous one
 
 async function generate(dir, count) {
-  const writes = [];
+  await mkdir(dir, { recursive: true });
+  // Plugins are ESM; outside a "type": "module" package Node would read index.js as CommonJS.
+  const writes = [writeFile(join(dir, 'package.json'), '{ "type": "module" }\n')];
   for (let i = 0; i < count; i++) {
     const name = `p${String(i).padStart(5, '0')}`;
     const parent = i % chain === 0 ? undefined : `p${String(i - 1).padStart(5, '0')}`;

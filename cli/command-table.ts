@@ -3,6 +3,8 @@
  * plugin code and no DI container (inversify alone costs ~120 ms to import). Each command's
  * implementation module is imported only when it runs.
  */
+import { CATALOG_COMMANDS } from './catalog-commands.js';
+
 export interface OptionSpec {
   /** commander flags, e.g. `--from <dir>`. */
   readonly flags: string;
@@ -31,7 +33,7 @@ export interface CommandSpec {
 const json: OptionSpec = { flags: '--json', description: 'print machine-readable JSON instead of text' };
 const pluginName: OptionSpec = { flags: '--name <plugin>', description: 'plugin or extension name', required: true };
 
-export const COMMANDS: readonly CommandSpec[] = [
+const PLUGIN_COMMANDS: readonly CommandSpec[] = [
   {
     name: 'describePlugins',
     summary: 'show every plugin and extension as a tree with version, state, parent and aliases',
@@ -73,3 +75,33 @@ export const COMMANDS: readonly CommandSpec[] = [
     load: () => import('./commands/plugin-state.js').then((m) => ({ run: m.disable })),
   },
 ];
+
+const INTROSPECTION_COMMANDS: readonly CommandSpec[] = [
+  {
+    name: 'captureFileSets',
+    summary: 'capture (or capture again) the file sets of an introspected appliance',
+    details: 'Reads the files from the reference host the appliance was introspected on; the previous archives stay until the new ones are complete.',
+    options: [
+      { flags: '--appliance <name>', description: 'appliance (or atomic assembly) in the catalog', required: true },
+      { flags: '--codec <codec>', description: 'archive compression: gzip, zstd or none', defaultValue: 'gzip' },
+      { flags: '--host <user@host[:port]>', description: 'reference host, when it is not the one recorded at introspection' },
+      { flags: '--identity-file <file>', description: 'SSH private key' },
+      { flags: '--known-hosts <file>', description: 'known_hosts file to check the host key against' },
+      json,
+    ],
+    load: () => import('./commands/capture-file-sets.js'),
+  },
+  {
+    name: 'discover',
+    summary: 'list the product installations each plugin finds on a host, with the parameters to introspect them',
+    options: [
+      { flags: '--host <user@host[:port]>', description: 'host to look at over SSH (default: this machine)' },
+      { flags: '--identity-file <file>', description: 'SSH private key' },
+      { flags: '--known-hosts <file>', description: 'known_hosts file to check the host key against' },
+      json,
+    ],
+    load: () => import('./commands/discover.js'),
+  },
+];
+
+export const COMMANDS: readonly CommandSpec[] = [...PLUGIN_COMMANDS, ...INTROSPECTION_COMMANDS, ...CATALOG_COMMANDS];

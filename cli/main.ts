@@ -27,15 +27,40 @@ export function buildProgram(): Command {
     .option('--instance <dir>', 'instance directory (default: $AB_INSTANCE, else ~/.abctl)')
     .option('--debug', 'print stack traces of internal errors')
     .showHelpAfterError('(run with --help for usage)')
-    .addHelpText('after', '\nLong options may also be written with one dash, as in the reference CLI: -name value.');
+    .addHelpText(
+      'after',
+      '\nIntrospection commands come from the plugins: introspect<name> for every enabled plugin and alias\n' +
+        'extension (abctl describePlugins lists them; abctl introspect<name> --help shows their options).\n' +
+        'Long options may also be written with one dash, as in the reference CLI: -name value.',
+    );
   for (const spec of COMMANDS) addCommand(program, spec);
   return program;
 }
 
+/** Global options that take a value, so the command word can be found without parsing. */
+const GLOBAL_VALUE_OPTIONS = new Set(['--instance']);
+
+/** The command word and its position, skipping global options before it. */
+export function findCommand(args: readonly string[]): { index: number; name: string } | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (GLOBAL_VALUE_OPTIONS.has(a)) i++;
+    else if (!a.startsWith('-')) return { index: i, name: a };
+  }
+  return undefined;
+}
+
 export async function main(argv: readonly string[]): Promise<void> {
   const args = normalizeArgv(argv);
-  const program = buildProgram();
   try {
+    // introspect<name> commands exist only once the plugins are known: built on demand.
+    const command = findCommand(args);
+    if (command && /^introspect./.test(command.name) && !COMMANDS.some((c) => c.name === command.name)) {
+      const { runIntrospectCommand } = await import('./commands/introspect.js');
+      process.exitCode = await runIntrospectCommand(args.slice(0, command.index), command.name, args.slice(command.index + 1));
+      return;
+    }
+    const program = buildProgram();
     await program.parseAsync(args, { from: 'user' });
   } catch (err) {
     process.exitCode = reportError(err, args.includes('--debug'));

@@ -3,7 +3,11 @@
  * framework hands it. This file is public API (see docs/plugin-contract.md); change it
  * only compatibly, and bump SDK_VERSION when a plugin could tell the difference.
  */
+import type { Appliance, ApplianceInit, AtomicAssembly, ContentResource } from './metadata/index.js';
+import type { ReferenceHost } from './reference-host.js';
 import type { ServiceId, ServiceIdLike } from './service-ids.js';
+
+export type { ReferenceHost } from './reference-host.js';
 
 /** Version of the plugin SDK this framework implements; `minSdkVersion` is checked against it. */
 export const SDK_VERSION = '1.0';
@@ -83,16 +87,83 @@ export interface JobParameterDefinition {
 export type JobParameterValues = Readonly<Record<string, string | number | boolean | undefined>>;
 
 /**
- * The service every plugin registers under `IntrospectorPlugin`. Dehydration and
- * rehydration hooks are described with the introspection contract.
+ * Progress of long work: `percent` 0-100, or -1 for "working, share unknown". The CLI
+ * shows it beside the framework's own progress (a bar on a terminal, nothing when piped).
  */
+export type ProgressReporter = (percent: number, message?: string) => void;
+
+/** A content resource's bytes, handed to the framework at dehydration; stored in the catalog. */
+export interface ContentResourceData {
+  /** Letters, digits and `- . _ ~`; unique per appliance. */
+  readonly name: string;
+  readonly content: string | Uint8Array;
+  readonly description?: string;
+  /** Also expose it as a user fileRef property of this name (`contentresource:<name>`). */
+  readonly exposeAs?: string;
+}
+
+/**
+ * What `dehydrate` receives. One context per participant (the plugin, then each extension
+ * after its parent); all of them see the same result being built.
+ */
+export interface DehydrateContext {
+  /** The plugin or extension this context belongs to. */
+  readonly pluginName: string;
+  /** Values of every job parameter of the plugin and its extensions. */
+  readonly parameters: JobParameterValues;
+  /** Read-only access to the reference host (this machine or SSH). */
+  readonly host: ReferenceHost;
+  /** A directory on the abctl machine for scratch files; removed after the introspection. */
+  readonly tmpDir: string;
+  readonly log: PluginLogger;
+  readonly progress: ProgressReporter;
+  /** Appliances created so far (by the plugin, and by extensions that were allowed to). */
+  readonly appliances: readonly Appliance[];
+  /** The atomic assembly, when the plugin created one. */
+  readonly atomicAssembly: AtomicAssembly | undefined;
+  /**
+   * Creates the introspection's appliance. The framework sets `creator` (the root plugin)
+   * and defaults `type` to it; a default interface is added when none is given. Edit it with
+   * its methods, passing the actor `'plugin'`. Extensions may call this only when the root
+   * plugin sets `allowExtensionsToCreateAppliances`, and then only inside an atomic assembly.
+   */
+  createAppliance(init: Omit<ApplianceInit, 'creator'>): Appliance;
+  /** Creates an atomic assembly; add its appliances with `createAppliance` (siblings share the first's file sets). */
+  createAtomicAssembly(init: { readonly name: string; readonly description?: string }): AtomicAssembly;
+  /** Saves bytes as a content resource of an appliance created in this introspection. */
+  addContentResource(appliance: Appliance | string, resource: ContentResourceData): ContentResource;
+}
+
+/** The service every plugin registers under `IntrospectorPlugin`. */
 export interface IntrospectorPlugin {
   /** Must equal the `name` in plugin.config. */
   readonly name: string;
-  /** Parameters of `abctl introspect<name>`. */
+  /** Parameters of `abctl introspect<name>` (extensions add theirs). */
   jobParameters?(): readonly JobParameterDefinition[];
+  /**
+   * Reads the product through `context.host` and describes it. Must not change the
+   * reference host. Extensions run after their parent and may find nothing to do.
+   */
+  dehydrate?(context: DehydrateContext): void | Promise<void>;
   /** Whether extensions below this plugin may create appliances or assemblies; default false. */
   readonly allowExtensionsToCreateAppliances?: boolean;
+  /**
+   * Optional discovery hook: the installations of the product on a host, each with the job
+   * parameter values that introspect it (`abctl discover`).
+   */
+  discover?(context: DiscoverContext): readonly DiscoveredInstallation[] | Promise<readonly DiscoveredInstallation[]>;
+}
+
+export interface DiscoverContext {
+  readonly host: ReferenceHost;
+  readonly log: PluginLogger;
+  readonly progress: ProgressReporter;
+}
+
+export interface DiscoveredInstallation {
+  /** Short human description, e.g. "minihttpd 0.3 in /opt/minihttpd". */
+  readonly description: string;
+  readonly parameters: JobParameterValues;
 }
 
 /** Registered under `IntrospectorPluginExtension`; runs after its parent in every operation. */

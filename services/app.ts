@@ -2,7 +2,11 @@ import 'reflect-metadata';
 import { Container } from 'inversify';
 import type { Collector } from '../core/plugin-contract.js';
 import type { PluginInventory } from '../core/plugin-model.js';
+import { catalogModule } from '../catalog/module.js';
+import { captureModule } from './capture/module.js';
+import { hostModule } from './host/module.js';
 import { InstanceLayout, instanceLayout } from './instance.js';
+import { introspectionModule } from './introspection/module.js';
 import { pluginsModule } from './plugins/module.js';
 import { PluginInventoryService } from './plugins/plugin-inventory-service.js';
 import { PluginActivationService, ServiceRegistry, registryModule } from './registry/module.js';
@@ -27,7 +31,8 @@ export class Application {
     const layout = instanceLayout(options.instanceRoot, options.bundledPluginsDir);
     const container = new Container();
     container.bind<InstanceLayout>(InstanceLayout).toConstantValue(layout);
-    container.load(registryModule, pluginsModule);
+    // catalogModule after pluginsModule: it replaces the catalog-less PluginUsage.
+    container.load(registryModule, pluginsModule, catalogModule, hostModule, captureModule, introspectionModule);
     return new Application(container, layout);
   }
 

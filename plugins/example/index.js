@@ -1,23 +1,127 @@
-// Entry module of the example plugin. Plain JavaScript, no build step: every exported
-// activator is started by abctl before any command runs.
+// The example plugin: introspects minihttpd (examples/minihttpd), a small static web server.
+// Plain JavaScript with no build step; copy this directory to start a plugin of your own.
+// The contract is described in docs/plugin-contract.md.
 
 /** @typedef {import('../../core/plugin-contract.js').ServiceContext} ServiceContext */
+/** @typedef {import('../../core/plugin-contract.js').DehydrateContext} DehydrateContext */
+
+const NAME = 'example';
+
+/** Reads `key=value` lines; minihttpd's own format (no continuations or escapes). */
+export function parseProperties(text) {
+  const out = new Map();
+  for (const line of text.split('\n')) {
+    const t = line.trim();
+    if (!t || t.startsWith('#') || !t.includes('=')) continue;
+    out.set(t.slice(0, t.indexOf('=')).trim(), t.slice(t.indexOf('=') + 1).trim());
+  }
+  return out;
+}
+
+/** The values a deployment may change become template variables of the config file. */
+const TEMPLATED = { 'server.name': 'server_name', 'bind.address': 'bind_address', port: 'port', 'admin.password': 'admin_password' };
+
+export function toTemplate(text) {
+  return text
+    .split('\n')
+    .map((line) => {
+      const key = line.includes('=') && !line.trim().startsWith('#') ? line.slice(0, line.indexOf('=')).trim() : undefined;
+      return key && TEMPLATED[key] ? `${key}={{${TEMPLATED[key]}}}` : line;
+    })
+    .join('\n');
+}
+
+async function readConfig(host, home) {
+  const file = `${home}/conf/server.properties`;
+  if (!(await host.exists(file))) {
+    throw new Error(`${file} not found: is ${home} a minihttpd installation? (--home points at the directory holding bin/ and conf/)`);
+  }
+  return { file, text: await host.readText(file) };
+}
 
 const plugin = {
-  name: 'example',
+  name: NAME,
   allowExtensionsToCreateAppliances: false,
+
   jobParameters() {
-    return [
-      { name: 'home', type: 'path', description: 'directory the example product is installed in', required: true },
-    ];
+    return [{ name: 'home', type: 'path', description: 'directory minihttpd is installed in', required: true }];
+  },
+
+  /** @param {DehydrateContext} ctx */
+  async dehydrate(ctx) {
+    const home = String(ctx.parameters.home).replace(/\/+$/, '');
+    ctx.progress(10, 'reading configuration');
+    const { text } = await readConfig(ctx.host, home);
+    const conf = parseProperties(text);
+    const version = (await ctx.host.exists(`${home}/VERSION`)) ? (await ctx.host.readText(`${home}/VERSION`)).trim() : 'unknown';
+    const port = Number(conf.get('port') ?? 8080);
+
+    ctx.progress(40, 'describing the appliance');
+    const appliance = ctx.createAppliance({
+      name: conf.get('server.name') ?? 'minihttpd',
+      description: `minihttpd ${version} from ${home}`,
+      resources: { memoryMiB: 256, cpus: 1 },
+      properties: [
+        { name: 'server.name', type: 'string', category: 'user', required: true, value: conf.get('server.name') ?? 'minihttpd', description: 'name the server reports on /health' },
+        { name: 'bind.address', type: 'string', category: 'user', required: true, value: conf.get('bind.address') ?? '0.0.0.0', description: 'address to listen on' },
+        { name: 'port', type: 'int', category: 'user', required: true, value: String(port), description: 'HTTP port' },
+        { name: 'admin.password', type: 'password', category: 'user', required: true, value: conf.get('admin.password'), description: 'administrator password' },
+        { name: 'product.home', type: 'string', category: 'system', value: home, description: 'installation directory (the same on every deployed machine)' },
+        { name: 'product.version', type: 'string', category: 'system', value: version, description: 'minihttpd version' },
+      ],
+      inputs: [{ name: 'http', port, protocols: ['http'], description: 'web content and /health' }],
+      fileSets: [{ name: 'home', root: home, excludes: ['logs/*.log', 'run', 'tmp'], owner: 'root', group: 'root' }],
+    });
+
+    ctx.progress(70, 'saving the configuration template');
+    ctx.addContentResource(appliance, { name: 'server.properties', content: toTemplate(text), description: 'conf/server.properties as a template' });
+    ctx.progress(100, 'done');
+  },
+
+  /** Lists minihttpd installations under the usual roots, with the --home that introspects each. */
+  async discover(ctx) {
+    const found = [];
+    for (const base of ['/opt', '/srv', '/usr/local', ...(process.env.AB_EXAMPLE_SEARCH ?? '').split(':').filter(Boolean)]) {
+      for (const hit of await ctx.host.glob('*/bin/minihttpd.mjs', { cwd: base })) {
+        const home = `${base}/${hit.slice(0, hit.indexOf('/bin/'))}`;
+        const version = (await ctx.host.exists(`${home}/VERSION`)) ? (await ctx.host.readText(`${home}/VERSION`)).trim() : 'unknown';
+        found.push({ description: `minihttpd ${version} in ${home}`, parameters: { home } });
+      }
+    }
+    return found;
   },
 };
 
 /** Tells the upgrade check where the product (and any newer plugin it ships) lives. */
 const locator = {
-  pluginOrExtensionName: 'example',
+  pluginOrExtensionName: NAME,
   productInstallHomes(parameters) {
     return typeof parameters.home === 'string' ? [parameters.home] : [];
+  },
+};
+
+/** Capturing a running server could archive half-written files: refuse while it runs. */
+const captureCheck = {
+  pluginName: NAME,
+  async validateCapture({ fileSetRoots }) {
+    for (const root of fileSetRoots) {
+      const pidFile = `${root}/run/minihttpd.pid`;
+      let pid;
+      try {
+        pid = Number.parseInt(await import('node:fs/promises').then((fs) => fs.readFile(pidFile, 'utf8')), 10);
+      } catch {
+        continue;
+      }
+      if (Number.isInteger(pid) && pid > 0) {
+        try {
+          process.kill(pid, 0);
+          return `minihttpd is running (pid ${pid}); stop it before capturing its files`;
+        } catch {
+          // A stale pid file: the server is not running.
+        }
+      }
+    }
+    return undefined;
   },
 };
 
@@ -28,6 +132,7 @@ export const activator = {
     this.registrations = [
       context.registerService(context.ids.IntrospectorPlugin, plugin),
       context.registerService(context.ids.IntrospectorPluginLocator, locator),
+      context.registerService(context.ids.PackagerValidationPlugin, captureCheck),
     ];
   },
   stop() {

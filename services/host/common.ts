@@ -92,9 +92,13 @@ export function shellQuote(arg: string): string {
   return `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
+/** Switches that change how the exclude patterns after them match; nothing else may pass. */
+const EXCLUDE_SWITCHES = /^--(?:no-)?(?:anchored|wildcards|wildcards-match-slash|ignore-case)$/;
+
 export function tarArgs(root: string, excludes: readonly string[], paths: readonly string[]): string[] {
+  const args = excludes.map((e) => (e.startsWith('--exclude=') || EXCLUDE_SWITCHES.test(e) ? e : `--exclude=${e}`));
   // Excludes must come before the members: GNU tar ignores (and warns about) later ones.
-  return ['tar', '-C', root, '-cf', '-', ...excludes.map((e) => `--exclude=${e}`), '--', ...paths];
+  return ['tar', '-C', root, '-cf', '-', ...args, '--', ...paths];
 }
 
 export function checkTarPaths(paths: readonly string[] | undefined, host: string): readonly string[] {

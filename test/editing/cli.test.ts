@@ -4,15 +4,12 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Catalog } from '../../catalog/index.js';
 import { CATALOG_COMMANDS } from '../../cli/catalog-commands.js';
-import { COMMANDS } from '../../cli/command-table.js';
 import { instanceLayout, projectRoot } from '../../services/instance.js';
 import { tempDir } from '../helpers/plugins.js';
 import { dbAppliance, webAppliance, wlsDomain } from '../metadata/fixtures.js';
 
-// The built CLI (`npm test` builds first), as a user runs it. Until command-table.ts lists the
-// catalog commands, a launcher registers them in the same built program.
-const wired = CATALOG_COMMANDS.every((c) => COMMANDS.some((x) => x.name === c.name));
-const entry = wired ? join(projectRoot(), 'bin', 'abctl') : join(projectRoot(), 'test', 'editing', 'abctl-launcher.mjs');
+// The built CLI (`npm test` builds first), as a user runs it.
+const entry = join(projectRoot(), 'bin', 'abctl');
 
 let tmp: { path: string; cleanup: () => Promise<void> };
 let env: NodeJS.ProcessEnv;

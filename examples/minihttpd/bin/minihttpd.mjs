@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // minihttpd: the example product abctl's example plugin introspects. A static file server
 // configured by conf/server.properties; /health answers "ok" so deployments can be pinged.
-import { createReadStream, appendFileSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { createReadStream, appendFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { dirname, extname, join, normalize, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,7 +35,16 @@ const server = createServer((req, res) => {
   res.setHeader('content-type', types[extname(file)] ?? 'application/octet-stream');
   createReadStream(file).pipe(res);
 });
+// The pid file tells tools (abctl's capture check among them) that the server is running.
+const pidFile = join(home, 'run', 'minihttpd.pid');
 server.listen(Number(conf.port ?? 8080), conf['bind.address'] ?? '127.0.0.1', () => {
+  mkdirSync(dirname(pidFile), { recursive: true });
+  writeFileSync(pidFile, `${process.pid}\n`);
   process.stdout.write(`minihttpd listening on ${conf['bind.address']}:${conf.port}\n`);
 });
-for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => server.close(() => process.exit(0)));
+for (const sig of ['SIGTERM', 'SIGINT']) {
+  process.on(sig, () => {
+    rmSync(pidFile, { force: true });
+    server.close(() => process.exit(0));
+  });
+}

@@ -1,0 +1,138 @@
+import { PluginError, UserError } from '../../core/errors.js';
+import {
+  Appliance,
+  AtomicAssembly,
+  ContentResource,
+  type ApplianceInit,
+} from '../../core/metadata/index.js';
+import type {
+  ContentResourceData,
+  DehydrateContext,
+  JobParameterValues,
+  PluginLogger,
+  ProgressReporter,
+  ReferenceHost,
+} from '../../core/plugin-contract.js';
+
+/** What one introspection produced, before anything is written to the catalog. */
+export interface DehydrationResult {
+  readonly appliances: readonly Appliance[];
+  readonly atomicAssembly: AtomicAssembly | undefined;
+  /** Content resource bytes by appliance name, then resource name. */
+  readonly content: ReadonlyMap<string, ReadonlyMap<string, Uint8Array>>;
+}
+
+export interface RunSettings {
+  /** The root plugin: every appliance's creator. */
+  readonly rootPlugin: string;
+  readonly allowExtensionsToCreateAppliances: boolean;
+  readonly parameters: JobParameterValues;
+  readonly host: ReferenceHost;
+  readonly tmpDir: string;
+  /** `--name`: replaces the name the plugin gives its appliance or atomic assembly. */
+  readonly requestedName?: string | undefined;
+}
+
+/**
+ * The state shared by the plugin and its extensions during one dehydration. Each participant
+ * gets its own context (so the framework knows who is calling) over this one result.
+ */
+export class DehydrationRun {
+  private readonly appliances: Appliance[] = [];
+  private atomic: AtomicAssembly | undefined;
+  private readonly content = new Map<string, Map<string, Uint8Array>>();
+
+  constructor(private readonly settings: RunSettings) {}
+
+  contextFor(pluginName: string, log: PluginLogger, progress: ProgressReporter): DehydrateContext {
+    const run = this;
+    const isRoot = pluginName === this.settings.rootPlugin;
+    return Object.freeze({
+      pluginName,
+      parameters: this.settings.parameters,
+      host: this.settings.host,
+      tmpDir: this.settings.tmpDir,
+      log,
+      progress,
+      get appliances() {
+        return run.currentAppliances();
+      },
+      get atomicAssembly() {
+        return run.atomic;
+      },
+      createAppliance: (init: Omit<ApplianceInit, 'creator'>) => run.createAppliance(pluginName, isRoot, init),
+      createAtomicAssembly: (init: { name: string; description?: string }) => run.createAtomicAssembly(pluginName, isRoot, init),
+      addContentResource: (appliance: Appliance | string, data: ContentResourceData) => run.addContentResource(pluginName, appliance, data),
+    });
+  }
+
+  result(): DehydrationResult {
+    return { appliances: this.currentAppliances(), atomicAssembly: this.atomic, content: this.content };
+  }
+
+  private currentAppliances(): readonly Appliance[] {
+    return this.atomic ? this.atomic.appliances : [...this.appliances];
+  }
+
+  private refuseExtension(pluginName: string, isRoot: boolean, what: string): void {
+    if (isRoot) return;
+    if (!this.settings.allowExtensionsToCreateAppliances) {
+      throw new PluginError(pluginName, 'EXTENSION_CANNOT_CREATE', `extension ${pluginName} tried to ${what}, which ${this.settings.rootPlugin} does not allow`, {
+        hint: `an extension adds to the metadata its parent creates; ${this.settings.rootPlugin} would have to set allowExtensionsToCreateAppliances`,
+      });
+    }
+  }
+
+  private createAppliance(pluginName: string, isRoot: boolean, init: Omit<ApplianceInit, 'creator'>): Appliance {
+    this.refuseExtension(pluginName, isRoot, `create appliance "${init.name}"`);
+    const full: ApplianceInit = { ...init, creator: this.settings.rootPlugin };
+    if (this.atomic) return this.atomic.addAppliance(full, 'plugin');
+    if (!isRoot) {
+      throw new PluginError(pluginName, 'EXTENSION_CANNOT_CREATE', `extension ${pluginName} can add appliances only to an atomic assembly, and ${this.settings.rootPlugin} created none`);
+    }
+    if (this.appliances.length > 0) {
+      throw new PluginError(pluginName, 'DEHYDRATION_SHAPE', `${pluginName} already created appliance "${this.appliances[0]!.name}"; an introspection yields one appliance or one atomic assembly`, {
+        hint: 'create an atomic assembly first, then its appliances',
+      });
+    }
+    const appliance = new Appliance(this.settings.requestedName ? { ...full, name: this.settings.requestedName } : full);
+    this.appliances.push(appliance);
+    return appliance;
+  }
+
+  private createAtomicAssembly(pluginName: string, isRoot: boolean, init: { name: string; description?: string }): AtomicAssembly {
+    this.refuseExtension(pluginName, isRoot, `create atomic assembly "${init.name}"`);
+    if (this.atomic || this.appliances.length > 0) {
+      throw new PluginError(pluginName, 'DEHYDRATION_SHAPE', 'an introspection yields one appliance or one atomic assembly, and one was already created');
+    }
+    this.atomic = new AtomicAssembly({ ...init, name: this.settings.requestedName ?? init.name, creator: this.settings.rootPlugin });
+    return this.atomic;
+  }
+
+  private addContentResource(pluginName: string, target: Appliance | string, data: ContentResourceData): ContentResource {
+    const name = typeof target === 'string' ? target : target.name;
+    const appliance = this.currentAppliances().find((a) => a.name === name);
+    if (!appliance) {
+      throw new PluginError(pluginName, 'APPLIANCE_UNKNOWN', `no appliance "${name}" was created in this introspection`);
+    }
+    const bytes = typeof data.content === 'string' ? Buffer.from(data.content, 'utf8') : data.content;
+    const resource = appliance.addContentResource(
+      { name: data.name, path: data.name, ...(data.description !== undefined ? { description: data.description } : {}) },
+      'plugin',
+    );
+    let forAppliance = this.content.get(name);
+    if (!forAppliance) this.content.set(name, (forAppliance = new Map()));
+    forAppliance.set(data.name, bytes);
+    if (data.exposeAs !== undefined) appliance.exposeContentResource(data.name, data.exposeAs);
+    return resource;
+  }
+}
+
+/** Checks after the whole chain ran: the introspection must have produced something. */
+export function checkResult(result: DehydrationResult, rootPlugin: string): void {
+  if (result.appliances.length === 0) {
+    throw new UserError('DEHYDRATION_EMPTY', `${rootPlugin} created no appliance`, {
+      hint: 'check the job parameters (does the product home hold the product?)',
+    });
+  }
+}
