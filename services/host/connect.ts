@@ -7,7 +7,7 @@
 import { injectable } from 'inversify';
 import { LocalHost } from './local-host.js';
 import type { ReferenceHost } from './reference-host.js';
-import { SshHost, type SshHostOptions } from './ssh-host.js';
+import type { SshHostOptions } from './ssh-host.js';
 
 export type ReferenceHostOptions = SshHostOptions;
 
@@ -18,6 +18,8 @@ export function isLocalSpec(spec: string | undefined): boolean {
 /** Opens (and for SSH connects and authenticates) a reference host; close() it when done. */
 export async function openReferenceHost(spec: string | undefined, options: ReferenceHostOptions = {}): Promise<ReferenceHost> {
   if (isLocalSpec(spec)) return new LocalHost();
+  // ssh2 is loaded only when a job really goes remote: most commands never need it.
+  const { SshHost } = await import('./ssh-host.js');
   return SshHost.connect(spec as string, options);
 }
 
