@@ -1,9 +1,9 @@
 import type { FileSetDefinition } from '../../core/metadata/index.js';
 import type { ReferenceHost } from '../../core/reference-host.js';
-import { captureFileSet, captureFromTarStream, type CaptureProgress, type CaptureResult } from './capture.js';
+import { captureFileSet, captureFromTarStream, type CaptureProgress, type CaptureResult, type SkipReason, type SkippedEntry } from './capture.js';
 import type { CaptureCodec } from './encoders.js';
 import { DEFAULT_SECRET_PATHS } from './secrets.js';
-import { tarExcludeArgs } from './tar-excludes.js';
+import { literalExcludeArgs, resolveTarExcludes } from './tar-excludes.js';
 
 export interface DefinitionCaptureOptions {
   readonly out: string;
@@ -15,6 +15,28 @@ export interface DefinitionCaptureOptions {
 /** A default secret is captured only when a definition's root is that very path. */
 function namedSecrets(def: FileSetDefinition): string[] {
   return DEFAULT_SECRET_PATHS.filter((s) => s === def.root);
+}
+
+const SPECIAL_TYPES: Readonly<Record<string, SkipReason>> = { p: 'fifo', s: 'socket', b: 'block-device', c: 'character-device' };
+
+/**
+ * FIFOs, sockets and devices under the root that the excludes keep. The local walker skips
+ * them; GNU tar would archive FIFOs and devices, so a remote capture excludes them by name
+ * to give the same archive (and reports them as skipped, as the walker does).
+ */
+async function specialFiles(host: ReferenceHost, def: FileSetDefinition): Promise<SkippedEntry[]> {
+  const r = await host.run(['find', def.root, '(', '-type', 'p', '-o', '-type', 's', '-o', '-type', 'b', '-o', '-type', 'c', ')', '-printf', '%y %P\\0'], {
+    env: { LC_ALL: 'C' },
+    timeoutMs: 150_000,
+  });
+  // A non-zero exit (missing root, unreadable directory) still lists what find saw; tar reports the problem.
+  const out: SkippedEntry[] = [];
+  for (const item of r.stdout.split('\0')) {
+    const reason = SPECIAL_TYPES[item.slice(0, 1)];
+    const path = item.slice(2);
+    if (reason && path && !def.excludeMatcher.excludes(path)) out.push({ path, reason });
+  }
+  return out;
 }
 
 /**
@@ -32,6 +54,8 @@ export async function captureDefinition(host: ReferenceHost, def: FileSetDefinit
   if (host.kind === 'local') {
     return captureFileSet({ ...common, root: def.root, excludes: def.excludeMatcher, allowSecrets: namedSecrets(def) });
   }
-  const stream = host.tarStream(def.root, { excludes: tarExcludeArgs(def.root, def.excludes, namedSecrets(def)) });
-  return captureFromTarStream(stream, { ...common, where: `${host.describe()}:${def.root}` });
+  const [excludes, special] = await Promise.all([resolveTarExcludes(host, def.root, def.excludes, namedSecrets(def)), specialFiles(host, def)]);
+  const stream = host.tarStream(def.root, { excludes: [...excludes, ...literalExcludeArgs(special.map((s) => s.path))] });
+  const result = await captureFromTarStream(stream, { ...common, where: `${host.describe()}:${def.root}` });
+  return { ...result, skipped: special };
 }

@@ -86,7 +86,11 @@ export class DehydrationRun {
   private createAppliance(pluginName: string, isRoot: boolean, init: Omit<ApplianceInit, 'creator'>): Appliance {
     this.refuseExtension(pluginName, isRoot, `create appliance "${init.name}"`);
     const full: ApplianceInit = { ...init, creator: this.settings.rootPlugin };
-    if (this.atomic) return this.atomic.addAppliance(full, 'plugin');
+    if (this.atomic) {
+      // As the contract says: every appliance after the first is its sibling (shares its file sets).
+      const primary = this.atomic.appliances[0];
+      return this.atomic.addAppliance(primary && full.fileSetsFrom === undefined ? { ...full, fileSetsFrom: primary.name } : full, 'plugin');
+    }
     if (!isRoot) {
       throw new PluginError(pluginName, 'EXTENSION_CANNOT_CREATE', `extension ${pluginName} can add appliances only to an atomic assembly, and ${this.settings.rootPlugin} created none`);
     }
