@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { UserError } from '../../core/errors.js';
 import { environmentVariableFor, resolveParameterValues, type DeclaredParameter, type RawValue } from '../../core/job-parameters.js';
 import type { GlobalOptions } from '../command-table.js';
 import { createProgressView } from '../progress.js';
@@ -72,25 +73,43 @@ export async function runIntrospectCommand(globalArgs: readonly string[], comman
     const opts = cmd.opts<Record<string, string | boolean | undefined>>();
 
     const raw = new Map<string, RawValue>();
+    // Passwords nobody can type in (no terminal): reported with every other missing parameter at once.
+    const unavailable: UserError[] = [];
     for (const p of prepared.parameters) {
       const given = opts[key(p.name)];
       if (p.type === 'password') {
         if (given !== undefined) raw.set(p.name, { value: String(given), origin: 'argv' });
         else {
           const file = opts[key(`${p.name}-file`)];
-          const v = await readPasswordParameter(p, {
-            file: typeof file === 'string' ? file : undefined,
-            env: process.env,
-            interactive: !!process.stdin.isTTY && !!process.stderr.isTTY,
-            prompt: promptHidden,
-          });
-          if (v) raw.set(p.name, v);
+          try {
+            const v = await readPasswordParameter(p, {
+              file: typeof file === 'string' ? file : undefined,
+              env: process.env,
+              interactive: !!process.stdin.isTTY && !!process.stderr.isTTY,
+              prompt: promptHidden,
+            });
+            if (v) raw.set(p.name, v);
+          } catch (err) {
+            if (!(err instanceof UserError && err.code === 'PASSWORD_UNAVAILABLE')) throw err;
+            unavailable.push(err);
+          }
         }
       } else if (given !== undefined && !(p.defaultValue !== undefined && given === String(p.defaultValue) && cmd.getOptionValueSource(key(p.name)) === 'default')) {
         raw.set(p.name, { value: String(given), origin: 'argv' });
       }
     }
-    const values = resolveParameterValues(prepared.parameters, raw);
+    let values: ReturnType<typeof resolveParameterValues>;
+    try {
+      values = resolveParameterValues(prepared.parameters, raw);
+    } catch (err) {
+      if (unavailable.length === 0 || !(err instanceof UserError) || err.code !== 'JOB_PARAMETER_MISSING') throw err;
+      // Only one password missing: its own error says why (no terminal). More: one list, and why.
+      const missing = prepared.parameters.filter((p) => p.required && !raw.has(p.name) && p.defaultValue === undefined);
+      if (unavailable.length === 1 && missing.length === 1) throw unavailable[0];
+      throw new UserError(err.code, err.message, {
+        hint: `there is no terminal to ask for the password${unavailable.length > 1 ? 's' : ''}: ${unavailable.map((u) => u.hint).join('; ')}`,
+      });
+    }
 
     const view = createProgressView();
     const controller = new AbortController();
