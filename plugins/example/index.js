@@ -31,6 +31,7 @@ export function toTemplate(text) {
     .join('\n');
 }
 
+// docs:begin read-config
 async function readConfig(host, home) {
   const file = `${home}/conf/server.properties`;
   if (!(await host.exists(file))) {
@@ -38,7 +39,9 @@ async function readConfig(host, home) {
   }
   return { file, text: await host.readText(file) };
 }
+// docs:end read-config
 
+// docs:begin plugin-service
 const plugin = {
   name: NAME,
   allowExtensionsToCreateAppliances: false,
@@ -46,7 +49,9 @@ const plugin = {
   jobParameters() {
     return [{ name: 'home', type: 'path', description: 'directory minihttpd is installed in', required: true }];
   },
+  // docs:end plugin-service
 
+  // docs:begin dehydrate-read
   /** @param {DehydrateContext} ctx */
   async dehydrate(ctx) {
     const home = String(ctx.parameters.home).replace(/\/+$/, '');
@@ -55,7 +60,9 @@ const plugin = {
     const conf = parseProperties(text);
     const version = (await ctx.host.exists(`${home}/VERSION`)) ? (await ctx.host.readText(`${home}/VERSION`)).trim() : 'unknown';
     const port = Number(conf.get('port') ?? 8080);
+    // docs:end dehydrate-read
 
+    // docs:begin create-appliance
     ctx.progress(40, 'describing the appliance');
     const appliance = ctx.createAppliance({
       name: conf.get('server.name') ?? 'minihttpd',
@@ -72,12 +79,16 @@ const plugin = {
       inputs: [{ name: 'http', port, protocols: ['http'], description: 'web content and /health' }],
       fileSets: [{ name: 'home', root: home, excludes: ['logs/*.log', 'run', 'tmp'], owner: 'root', group: 'root' }],
     });
+    // docs:end create-appliance
 
+    // docs:begin content-resource
     ctx.progress(70, 'saving the configuration template');
     ctx.addContentResource(appliance, { name: 'server.properties', content: toTemplate(text), description: 'conf/server.properties as a template' });
     ctx.progress(100, 'done');
   },
+  // docs:end content-resource
 
+  // docs:begin discover
   /** Lists minihttpd installations under the usual roots, with the --home that introspects each. */
   async discover(ctx) {
     const found = [];
@@ -90,8 +101,10 @@ const plugin = {
     }
     return found;
   },
+  // docs:end discover
 };
 
+// docs:begin locator
 /** Tells the upgrade check where the product (and any newer plugin it ships) lives. */
 const locator = {
   pluginOrExtensionName: NAME,
@@ -99,7 +112,9 @@ const locator = {
     return typeof parameters.home === 'string' ? [parameters.home] : [];
   },
 };
+// docs:end locator
 
+// docs:begin capture-check
 /** Capturing a running server could archive half-written files: refuse while it runs. */
 const captureCheck = {
   pluginName: NAME,
@@ -124,7 +139,9 @@ const captureCheck = {
     return undefined;
   },
 };
+// docs:end capture-check
 
+// docs:begin activator
 export const activator = {
   /** @param {ServiceContext} context */
   start(context) {
@@ -140,3 +157,4 @@ export const activator = {
     this.registrations = [];
   },
 };
+// docs:end activator

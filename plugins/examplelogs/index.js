@@ -4,6 +4,7 @@
 
 /** @typedef {import('../../core/plugin-contract.js').DehydrateContext} DehydrateContext */
 
+// docs:begin extension-service
 const extension = {
   name: 'examplelogs',
   parentName: 'example',
@@ -13,7 +14,9 @@ const extension = {
   jobParameters() {
     return [{ name: 'keep-logs', type: 'boolean', description: 'capture the log files too', defaultValue: false }];
   },
+  // docs:end extension-service
 
+  // docs:begin extension-dehydrate
   /** @param {DehydrateContext} ctx */
   async dehydrate(ctx) {
     const [appliance] = ctx.appliances;
@@ -34,8 +37,10 @@ const extension = {
       if (home) appliance.updateFileSet('home', { excludes: home.excludes.filter((e) => e !== 'logs/*.log') }, 'plugin');
     }
   },
+  // docs:end extension-dehydrate
 };
 
+// docs:begin extension-activator
 export default class LogsActivator {
   start(context) {
     this.registration = context.registerService(context.ids.IntrospectorPluginExtension, extension);
@@ -45,3 +50,4 @@ export default class LogsActivator {
     this.registration?.unregister();
   }
 }
+// docs:end extension-activator
