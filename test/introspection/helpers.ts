@@ -206,3 +206,58 @@ export async function copyMinihttpd(dest: string, port?: number): Promise<string
   }
   return dest;
 }
+
+/** The excludes of the product tree below: the three forms, nested ones, and one for a symlink. */
+export const TREE_EXCLUDES = ['foo', 'bar/*', 'logs/*.log', 'conf/cache', 'data/tmp/*', '**/*.swp'] as const;
+
+/**
+ * A small product installation with every case a capture must get right: the exclude forms,
+ * modes 0750/0640/0755, relative/absolute/dangling symlinks, empty directories, a FIFO
+ * (skipped), a dot file, a name with spaces, and a file big enough for several 1 MiB blocks.
+ */
+export async function buildProductTree(root: string): Promise<void> {
+  const { chmod, mkdir: mk, symlink } = await import('node:fs/promises');
+  const file = async (rel: string, data: string | Buffer, mode = 0o644): Promise<void> => {
+    await mk(join(root, rel, '..'), { recursive: true });
+    await writeFile(join(root, rel), data);
+    await chmod(join(root, rel), mode);
+  };
+  await file('foo/a.txt', 'foo a');
+  await file('foo/sub/b.txt', 'foo b');
+  await file('bar/x.txt', 'bar x');
+  await file('bar/sub/y.txt', 'bar y');
+  await file('bar/.hidden', 'bar hidden');
+  await file('logs/server.log', 'log line\n');
+  await file('logs/README', 'logs are not captured\n');
+  await file('logs/archive/old.log', 'kept: *.log does not cross /\n');
+  await file('conf/app.conf', 'port=8080\n', 0o640);
+  await file('conf/cache/c1', 'cache');
+  await file('conf/.app.conf.swp', 'editor swap');
+  await file('data/tmp/t1', 'tmp');
+  await file('data/tmp/deeper/t2', 'tmp');
+  await file('data/keep.dat', Buffer.alloc(3 * 1024 * 1024 + 123, 7));
+  await file('bin/run.sh', '#!/bin/sh\necho run\n', 0o755);
+  await file('name with spaces.txt', 'spaces\n');
+  await chmod(join(root, 'bin'), 0o750);
+  await mk(join(root, 'empty/deeper'), { recursive: true });
+  await symlink('conf/app.conf', join(root, 'rel-link'));
+  await symlink('/etc/hostname', join(root, 'abs-link'));
+  await symlink('does/not/exist', join(root, 'dangling'));
+  await symlink('../conf', join(root, 'bin/conf-dir-link'));
+  execFileSync('mkfifo', [join(root, 'data', 'pipe')]);
+}
+
+/** What an archive of buildProductTree with TREE_EXCLUDES must hold (paths without ./). */
+export const EXPECTED_TREE_ENTRIES: readonly string[] = [
+  'abs-link', 'bar', 'bin', 'bin/conf-dir-link', 'bin/run.sh', 'conf', 'conf/app.conf', 'dangling', 'data', 'data/keep.dat', 'data/tmp',
+  'empty', 'empty/deeper', 'logs', 'logs/README', 'logs/archive', 'logs/archive/old.log', 'name with spaces.txt', 'rel-link',
+];
+
+/** A root plugin that describes the tree at --root with TREE_EXCLUDES (and nothing else). */
+export async function writeTreePlugin(dir: string, name = 'tree'): Promise<void> {
+  await writeTestPlugin(dir, {
+    name,
+    params: [{ name: 'root', type: 'path', description: 'product tree', required: true }],
+    dehydrate: `ctx.createAppliance({ name: 'product', fileSets: [{ name: 'home', root: String(ctx.parameters.root), excludes: ${JSON.stringify(TREE_EXCLUDES)} }] });`,
+  });
+}

@@ -1,0 +1,193 @@
+/**
+ * File set capture through introspection, on this machine: each exclude form, modes,
+ * symlinks and empty directories checked by extracting the catalog's archive with the real
+ * tar; deferred capture and recapture; interrupted captures leave the catalog as it was.
+ */
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AbError } from '../../core/errors.js';
+import { Catalog } from '../../catalog/catalog.js';
+import type { Application } from '../../services/app.js';
+import { FileSetCaptureService } from '../../services/introspection/capture-service.js';
+import { IntrospectionService, quiet } from '../../services/introspection/introspection-service.js';
+import { tempDir } from '../helpers/plugins.js';
+import {
+  EXPECTED_TREE_ENTRIES,
+  abctl,
+  buildProductTree,
+  catalogFingerprint,
+  cliEnv,
+  extractTo,
+  openApp,
+  tarListing,
+  treeOf,
+  writeTreePlugin,
+} from './helpers.js';
+
+let tmp: { path: string; cleanup: () => Promise<void> };
+let instance: string;
+let bundled: string;
+let product: string;
+let app: Application | undefined;
+
+beforeEach(async () => {
+  tmp = await tempDir('abctl-introspect-capture-');
+  instance = join(tmp.path, 'instance');
+  bundled = join(tmp.path, 'plugins');
+  product = join(tmp.path, 'product');
+  await mkdir(bundled);
+  await buildProductTree(product);
+  await writeTreePlugin(bundled);
+});
+afterEach(async () => {
+  await app?.stop();
+  app = undefined;
+  await tmp.cleanup();
+});
+
+async function start(): Promise<Application> {
+  app = await openApp(instance, bundled);
+  return app;
+}
+
+async function archivePath(): Promise<string> {
+  return app!.get(Catalog).fileSetArchivePath('product', 'home');
+}
+
+describe('capture through introspection', () => {
+  it('applies each exclude form and keeps modes, symlinks and empty directories', async () => {
+    await start();
+    const service = app!.get(IntrospectionService);
+    const summary = await service.introspect(await service.prepare('tree'), { root: product });
+    expect(summary.captured).toHaveLength(1);
+    // The FIFO is skipped and said so.
+    expect(summary.warnings).toEqual(['product/home: skipped data/pipe (fifo)']);
+
+    const archive = await archivePath();
+    expect(await app!.get(Catalog).verifyFileSet('product', 'home')).toBe(true);
+    const listing = tarListing(archive);
+    expect(listing.map((e) => e.name).filter((n) => n !== '.')).toEqual(EXPECTED_TREE_ENTRIES.map((n) => `./${n}`));
+
+    const out = join(tmp.path, 'extracted');
+    await mkdir(out);
+    extractTo(archive, out);
+    const got = treeOf(out);
+    const source = treeOf(product);
+    expect([...got.keys()]).toEqual([...EXPECTED_TREE_ENTRIES]);
+    // Same type, mode, content or link target as the source, entry by entry.
+    for (const [name, value] of got) expect(value, name).toBe(source.get(name));
+    expect(got.get('bin')).toBe('dir 750');
+    expect(got.get('conf/app.conf')).toMatch(/^file 640 /);
+    expect(got.get('bin/run.sh')).toMatch(/^file 755 /);
+    expect(got.get('rel-link')).toBe('link conf/app.conf');
+    expect(got.get('abs-link')).toBe('link /etc/hostname');
+    expect(got.get('dangling')).toBe('link does/not/exist');
+    // `foo` is absent; `bar/*` and `data/tmp/*` leave empty directories; `logs/*.log` only drops the top .log.
+    expect(readdirSync(join(out, 'bar'))).toEqual([]);
+    expect(readdirSync(join(out, 'data', 'tmp'))).toEqual([]);
+    expect(readdirSync(join(out, 'empty'))).toEqual(['deeper']);
+    expect(existsSync(join(out, 'foo'))).toBe(false);
+  });
+});
+
+describe('deferred capture and recapture', () => {
+  it('stores metadata only with --defer-capture; captureFileSets captures later and again, replacing the archive', async () => {
+    const env = cliEnv(instance, bundled);
+    const r = abctl(['introspecttree', '--root', product, '--defer-capture'], env);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('file sets not captured yet');
+    expect(readdirSync(join(instance, 'catalog', 'appliances', 'product'))).not.toContain('filesets');
+
+    const first = abctl(['captureFileSets', '--appliance', 'product', '--json'], env);
+    expect(first.code).toBe(0);
+    const [c1] = (JSON.parse(first.out) as { captured: { fileSet: string; sha256: string }[] }).captured;
+    expect(c1?.fileSet).toBe('home');
+
+    await writeFile(join(product, 'conf', 'added.conf'), 'new\n');
+    const second = abctl(['captureFileSets', '--appliance', 'product', '--json'], env);
+    expect(second.code).toBe(0);
+    const [c2] = (JSON.parse(second.out) as { captured: { sha256: string }[] }).captured;
+    expect(c2?.sha256).not.toBe(c1?.sha256);
+
+    await start();
+    const archive = await archivePath();
+    expect(tarListing(archive).map((e) => e.name)).toContain('./conf/added.conf');
+    expect(await app!.get(Catalog).verifyFileSet('product', 'home')).toBe(true);
+    // One archive and its record; no partial files next to them, nothing left in tmp.
+    expect(readdirSync(join(archive, '..')).sort()).toEqual(['archives.xml', 'home.tar.gz']);
+    expect(existsSync(join(instance, 'tmp')) ? readdirSync(join(instance, 'tmp')) : []).toEqual([]);
+
+    const unknown = abctl(['captureFileSets', '--appliance', 'nope'], env);
+    expect(unknown.code).toBe(1);
+    expect(unknown.err).toContain('no appliance or atomic assembly named "nope"');
+  });
+
+  async function capturedOnce(): Promise<{ fingerprint: Map<string, string>; archive: string; bytes: Buffer }> {
+    await start();
+    const service = app!.get(IntrospectionService);
+    await service.introspect(await service.prepare('tree'), { root: product });
+    const archive = await archivePath();
+    return { fingerprint: catalogFingerprint(instance), archive, bytes: await readFile(archive) };
+  }
+
+  async function expectUntouched(before: { fingerprint: Map<string, string>; archive: string; bytes: Buffer }): Promise<void> {
+    expect(catalogFingerprint(instance)).toEqual(before.fingerprint);
+    expect((await readFile(before.archive)).equals(before.bytes)).toBe(true);
+    expect(await app!.get(Catalog).verifyFileSet('product', 'home')).toBe(true);
+    expect(existsSync(join(instance, 'tmp')) ? readdirSync(join(instance, 'tmp')) : []).toEqual([]);
+  }
+
+  it('an aborted recapture leaves no partial archive and the previous one intact', async () => {
+    const before = await capturedOnce();
+    await writeFile(join(product, 'conf', 'added.conf'), 'new\n');
+    const controller = new AbortController();
+    const err = await app!
+      .get(FileSetCaptureService)
+      .capture('product', {
+        signal: controller.signal,
+        // Abort once the first 1 MiB block is out: the capture is then midway.
+        progress: { ...quiet, capture: () => controller.abort(new Error('interrupted by the test')) },
+      })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(err).toBeInstanceOf(AbError);
+    expect((err as AbError).code).toBe('CAPTURE_ABORTED');
+    await expectUntouched(before);
+  });
+
+  it('a source file vanishing midway fails the recapture and leaves the previous archive', async () => {
+    const before = await capturedOnce();
+    // Sorted walk: name with spaces.txt comes after data/keep.dat (several blocks, so progress fires first).
+    const late = join(product, 'name with spaces.txt');
+    const err = await app!
+      .get(FileSetCaptureService)
+      .capture('product', { progress: { ...quiet, capture: () => rmSync(late, { force: true }) } })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(err).toBeInstanceOf(AbError);
+    expect((err as AbError).code).toBe('CAPTURE_SOURCE_CHANGED');
+    expect((err as AbError).message).toContain('name with spaces.txt disappeared during the capture');
+    await expectUntouched(before);
+  });
+
+  it('an aborted introspection writes nothing at all', async () => {
+    await start();
+    const service = app!.get(IntrospectionService);
+    const controller = new AbortController();
+    const err = await service
+      .introspect(await service.prepare('tree'), { root: product }, { signal: controller.signal, progress: { ...quiet, capture: () => controller.abort() } })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect((err as AbError).code).toBe('CAPTURE_ABORTED');
+    expect(catalogFingerprint(instance)).toEqual(new Map());
+  });
+});
