@@ -52,6 +52,8 @@ export function findCommand(args: readonly string[]): { index: number; name: str
 
 export async function main(argv: readonly string[]): Promise<void> {
   const args = normalizeArgv(argv);
+  // One switch for everything that logs: framework stack traces and plugins' debug lines.
+  if (args.includes('--debug')) process.env.AB_DEBUG = '1';
   try {
     // introspect<name> commands exist only once the plugins are known: built on demand.
     const command = findCommand(args);

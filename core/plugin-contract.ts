@@ -5,7 +5,7 @@
  */
 import type { Appliance, ApplianceInit, AtomicAssembly, ContentResource } from './metadata/index.js';
 import type { ReferenceHost } from './reference-host.js';
-import type { ServiceId, ServiceIdLike } from './service-ids.js';
+import type { ServiceId, ServiceIdLike, ServiceIds } from './service-ids.js';
 
 export type { ReferenceHost } from './reference-host.js';
 
@@ -53,8 +53,8 @@ export interface PluginIdentity {
 /** Passed to every activator's `start` and `stop`. */
 export interface ServiceContext {
   readonly plugin: PluginIdentity;
-  /** Framework service ids, for plugins that do not import this package. */
-  readonly ids: Readonly<Record<string, ServiceId<unknown>>>;
+  /** Framework service ids, typed, for plugins that do not import this package. */
+  readonly ids: typeof ServiceIds;
   readonly log: PluginLogger;
   registerService<T>(id: ServiceIdLike<T>, service: T, options?: RegisterOptions): ServiceRegistration<T>;
   createCollector(): Collector;

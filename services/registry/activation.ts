@@ -161,7 +161,8 @@ export class PluginActivationService {
     for (const record of candidates.values()) loads.set(record.name, loadEntry(record));
 
     const sink = options.logSink ?? writeStderr;
-    const debug = options.debug ?? false;
+    // --debug (which sets AB_DEBUG) turns on plugins' debug lines too.
+    const debug = options.debug ?? process.env.AB_DEBUG === '1';
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const active: string[] = [];
     const broken = new Set<string>();
