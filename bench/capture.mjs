@@ -3,8 +3,10 @@
 // Usage: npm run build && node bench/capture.mjs
 //   BENCH_FILES=N BENCH_MB=M  tree size (CI smoke: BENCH_FILES=500 BENCH_MB=5)
 //   BENCH_ROUNDS=R            rounds per tool, median reported (default 3)
+//   BENCH_REMOTE=0            skip the remote part (it starts a real sshd on loopback)
 // The tree is cached under .bench/ (git-ignored) and reused. Targets (DESIGN "Speed of capture"):
-// our gzip at most 1.0x the time of `tar -czf`; our zstd at least 3x faster than `tar -czf`.
+// our gzip at most 1.0x the time of `tar -czf`; our zstd at least 3x faster than `tar -czf`;
+// remote: our capture over SSH (gzip) at most 1.1x `ssh host tar -czf - ... > file`.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, symlink, writeFile, stat, readFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
@@ -14,6 +16,10 @@ import { fileURLToPath } from 'node:url';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { captureFileSet } = await import(join(repo, 'dist/services/capture/index.js'));
+const { captureDefinition } = await import(join(repo, 'dist/services/capture/definition-capture.js'));
+const { FileSetDefinition } = await import(join(repo, 'dist/core/metadata/index.js'));
+const { SshHost } = await import(join(repo, 'dist/services/host/ssh-host.js'));
+const { startSshd } = await import('./lib/sshd.mjs');
 
 // ---- synthetic tree ----
 // The mix mimics an installed product: many small text-like files (configs, sources, scripts)
@@ -262,6 +268,75 @@ try {
   console.log(`tar -czf / abctl zstd time = ${z.toFixed(1)}x faster  (target >= 3x: ${z >= 3 ? 'met' : 'NOT met'})`);
   console.log(`abctl zstd / tar -I zstd time = ${(times['abctl zstd'] / times["tar -I 'zstd -T0 -3'"]).toFixed(2)}`);
   for (const c of checks) console.log(`check: ${c}`);
+  if (process.env.BENCH_REMOTE !== '0') await remote();
 } finally {
   await rm(work, { recursive: true, force: true });
+}
+
+/**
+ * The remote path, against a real sshd on loopback (so both sides share these 2 cores):
+ * OpenSSH's client running `tar -czf -` on the host into a local file, against our capture
+ * through SshHost (remote `tar -cf -`, compressed here in parallel gzip members). Both
+ * include connecting and authenticating, as a user's run does.
+ */
+async function remote() {
+  const sshd = await startSshd();
+  try {
+    const sshArgs = ['-p', String(sshd.port), '-i', sshd.identityFile, '-o', `UserKnownHostsFile=${sshd.knownHostsFile}`,
+      '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', `${sshd.user}@127.0.0.1`];
+    // The remote command goes through the login shell: quote every word.
+    const remoteTar = `tar -C ${q(tree.root)} --anchored ${tarExcl} -czf - .`;
+    const sshCmd = `ssh ${sshArgs.map(q).join(' ')} ${q(remoteTar)}`;
+    const def = new FileSetDefinition({ name: 'home', root: tree.root, excludes: tree.excludes });
+    const rtools = {
+      'ssh + tar -czf': { file: 'ssh-tar.tgz', run: (out) => sh(`${sshCmd} > ${q(out)}`) },
+      'abctl ssh gzip': {
+        file: 'ssh-ours.tgz',
+        run: async (out) => {
+          const host = await SshHost.connect(sshd.target, { identityFile: sshd.identityFile, knownHostsFile: sshd.knownHostsFile, agentSocket: false });
+          try {
+            return await captureDefinition(host, def, { out, codec: 'gzip' });
+          } finally {
+            await host.close();
+          }
+        },
+      },
+    };
+    const samples = Object.fromEntries(Object.keys(rtools).map((k) => [k, []]));
+    let ours;
+    for (let r = 0; r < rounds; r++) {
+      for (const [name, tool] of Object.entries(rtools)) {
+        const out = join(work, tool.file);
+        await rm(out, { force: true });
+        const t = performance.now();
+        const res = await tool.run(out);
+        samples[name].push(performance.now() - t);
+        if (res) ours = res;
+      }
+    }
+    const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    const times = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)]));
+    const sizes = {};
+    for (const [name, tool] of Object.entries(rtools)) sizes[name] = (await stat(join(work, tool.file))).size;
+    const list = (file) => execFileSync('tar', ['-tzf', join(work, file)], { encoding: 'utf8', maxBuffer: 256 << 20 }).split('\n').filter(Boolean).sort();
+    const a = list(rtools['ssh + tar -czf'].file);
+    const b = list(rtools['abctl ssh gzip'].file);
+    const same = a.length === b.length && a.every((x, i) => x === b[i]);
+    if (!same) process.exitCode = 1;
+
+    const base = times['ssh + tar -czf'];
+    const fmt = (ms) => `${(ms / 1000).toFixed(2)} s`;
+    const MB = (n) => `${(n / 1048576).toFixed(1)} MB`;
+    console.log('');
+    console.log(`remote: sshd on 127.0.0.1:${sshd.port} (same machine), ${ours.files} files captured, median of ${rounds} round(s), connection setup included`);
+    console.log(`${'tool'.padEnd(22)}${'time'.padStart(9)}${'vs ssh+tar'.padStart(13)}${'archive'.padStart(11)}`);
+    for (const name of Object.keys(rtools)) {
+      console.log(`${name.padEnd(22)}${fmt(times[name]).padStart(9)}${`${(times[name] / base).toFixed(2)}x`.padStart(13)}${MB(sizes[name]).padStart(11)}`);
+    }
+    const ratio = times['abctl ssh gzip'] / base;
+    console.log(`abctl ssh gzip / ssh + tar -czf time = ${ratio.toFixed(2)}  (target <= 1.1: ${ratio <= 1.1 ? 'met' : 'NOT met'})`);
+    console.log(`check: remote gzip: ${b.length} entries, ${same ? 'same list as ssh + tar' : 'LIST DIFFERS from ssh + tar'}`);
+  } finally {
+    await sshd.stop();
+  }
 }
