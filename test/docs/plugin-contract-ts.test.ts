@@ -35,7 +35,7 @@ describe('a TypeScript plugin compiled as the doc says', () => {
     // Type-only imports vanish: the compiled plugin needs nothing from abctl.
     expect(await readFile(join(pluginDir, 'index.js'), 'utf8')).not.toMatch(/\bimport\b/);
 
-    const env = { ...process.env, AB_BUNDLED_PLUGINS: join(tmp, 'plugins') };
+    const env: NodeJS.ProcessEnv = { ...process.env, AB_BUNDLED_PLUGINS: join(tmp, 'plugins') };
     delete env.AB_INSTANCE;
     const abctl = (args: string[]) => spawnSync(process.execPath, [bin, '--instance', join(tmp, 'instance'), ...args], { env, encoding: 'utf8' });
 
