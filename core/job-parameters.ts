@@ -13,7 +13,7 @@ const NAME = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
 
 /** Options the framework itself owns on every introspect command. */
 export const RESERVED_OPTION_NAMES: ReadonlySet<string> = new Set([
-  'help', 'json', 'host', 'instance', 'debug', 'appliance', 'defer-capture', 'codec', 'insecure-skip-host-key-check',
+  'help', 'json', 'host', 'instance', 'debug', 'appliance', 'name', 'defer-capture', 'codec', 'insecure-skip-host-key-check',
   'identity-file', 'known-hosts',
 ]);
 

@@ -188,10 +188,12 @@ export interface ValidationMessage {
 /** Runs before file set capture; returning a message aborts the capture with it. */
 export interface PackagerValidationPlugin {
   readonly pluginName: string;
-  validateCapture(request: { readonly applianceName: string; readonly fileSetRoots: readonly string[] }):
-    | string
-    | undefined
-    | Promise<string | undefined>;
+  validateCapture(request: {
+    readonly applianceName: string;
+    readonly fileSetRoots: readonly string[];
+    /** The reference host the files are captured from (read-only, like during dehydration). */
+    readonly host: ReferenceHost;
+  }): string | undefined | Promise<string | undefined>;
 }
 
 /** Checks an introspected appliance's platform/OS facts; warnings are shown unless something is rejected. */

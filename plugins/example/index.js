@@ -118,22 +118,14 @@ const locator = {
 /** Capturing a running server could archive half-written files: refuse while it runs. */
 const captureCheck = {
   pluginName: NAME,
-  async validateCapture({ fileSetRoots }) {
+  async validateCapture({ fileSetRoots, host }) {
     for (const root of fileSetRoots) {
       const pidFile = `${root}/run/minihttpd.pid`;
-      let pid;
-      try {
-        pid = Number.parseInt(await import('node:fs/promises').then((fs) => fs.readFile(pidFile, 'utf8')), 10);
-      } catch {
-        continue;
-      }
-      if (Number.isInteger(pid) && pid > 0) {
-        try {
-          process.kill(pid, 0);
-          return `minihttpd is running (pid ${pid}); stop it before capturing its files`;
-        } catch {
-          // A stale pid file: the server is not running.
-        }
+      if (!(await host.exists(pidFile))) continue;
+      const pid = Number.parseInt(await host.readText(pidFile), 10);
+      // /proc/<pid> exists while the process runs; a stale pid file is no reason to refuse.
+      if (Number.isInteger(pid) && pid > 0 && (await host.exists(`/proc/${pid}`))) {
+        return `minihttpd is running (pid ${pid}); stop it before capturing its files`;
       }
     }
     return undefined;

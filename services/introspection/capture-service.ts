@@ -69,7 +69,7 @@ export class FileSetCaptureService {
       const out: CapturedArchive[] = [];
       for (const appliance of appliances) {
         for (const def of capturedDefinitions(appliance)) {
-          await runPackagerValidation(this.registry, participants, appliance.name, [def.root]);
+          await runPackagerValidation(this.registry, participants, appliance.name, [def.root], host);
           const file = join(jobDir, `${appliance.name}-${def.name}.archive`);
           const label = `${appliance.name}/${def.name}`;
           const r = await captureDefinition(host, def, {

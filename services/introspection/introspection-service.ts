@@ -123,7 +123,7 @@ export class IntrospectionService {
     const warnings: string[] = [];
     try {
       parameters = absolutePaths(prepared.parameters, parameters, host);
-      const result = await this.dehydrate(prepared, parameters, host, jobDir, progress, options.name);
+      const result = await this.dehydrate(prepared, parameters, host, jobDir, progress, options.name, options.signal);
       const root = result.atomicAssembly ?? result.appliances[0]!;
       if (await this.nameTaken(root.name)) {
         throw new UserError('CATALOG_NAME_TAKEN', `the catalog already has an appliance or assembly named "${root.name}"`, {
@@ -152,6 +152,7 @@ export class IntrospectionService {
         }
       }
 
+      stopIfAborted(options.signal);
       await this.store(result, archives);
       return summarize(prepared, host, result, captured, !!options.deferCapture, warnings);
     } finally {
@@ -167,6 +168,7 @@ export class IntrospectionService {
     jobDir: string,
     progress: IntrospectionProgress,
     requestedName: string | undefined,
+    signal: AbortSignal | undefined,
   ): Promise<DehydrationResult> {
     const root = prepared.participants[0]!;
     const run = new DehydrationRun({
@@ -179,6 +181,7 @@ export class IntrospectionService {
     });
     // Strictly one after the other: each extension sees what its parent (and earlier ones) built.
     for (const p of prepared.participants) {
+      stopIfAborted(signal);
       if (!p.service.dehydrate) {
         if (p.isRoot) throw new PluginError(p.name, 'PLUGIN_CONTRACT', `${p.name} has no dehydrate method`);
         continue;
@@ -234,7 +237,7 @@ export class IntrospectionService {
     options: IntrospectOptions,
     progress: IntrospectionProgress,
   ) {
-    await runPackagerValidation(this.registry, participants, applianceName, [def.root]);
+    await runPackagerValidation(this.registry, participants, applianceName, [def.root], host);
     const label = `${applianceName}/${def.name}`;
     return captureDefinition(host, def, {
       out: file,
@@ -262,13 +265,26 @@ export class IntrospectionService {
   }
 }
 
+/** Ctrl-C between steps: stop before the next plugin runs or anything is stored. */
+function stopIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) {
+    throw new UserError('INTROSPECTION_ABORTED', 'introspection interrupted; nothing was stored in the catalog', { cause: signal.reason });
+  }
+}
+
 /** Runs the packager validation plugins of the participants; the first message aborts the capture. */
-export async function runPackagerValidation(registry: ServiceRegistry, participants: readonly string[], applianceName: string, roots: readonly string[]): Promise<void> {
+export async function runPackagerValidation(
+  registry: ServiceRegistry,
+  participants: readonly string[],
+  applianceName: string,
+  roots: readonly string[],
+  host: ReferenceHost,
+): Promise<void> {
   for (const v of registry.createCollector().getServices(ServiceIds.PackagerValidationPlugin)) {
     if (!participants.includes(v.pluginName)) continue;
     let message: string | undefined;
     try {
-      message = await v.validateCapture({ applianceName, fileSetRoots: roots });
+      message = await v.validateCapture({ applianceName, fileSetRoots: roots, host });
     } catch (err) {
       throw asPluginError(v.pluginName, 'validateCapture', err);
     }
@@ -326,10 +342,21 @@ function callPlugin<T>(plugin: string, method: string, fn: () => T): T {
   }
 }
 
-/** A plugin's own UserError keeps its message; anything else is reported as that plugin's failure. */
+/**
+ * A plugin's own error with a `code` (a UserError, or any Error carrying `code` and maybe
+ * `hint`/`where`: plain-JS plugins cannot import our classes) keeps its message and hint;
+ * anything else is reported as that plugin's failure.
+ */
 function asPluginError(plugin: string, method: string, err: unknown): Error {
   if (err instanceof PluginError) return err;
-  if (err instanceof UserError) return new PluginError(plugin, err.code, err.message, { ...(err.hint ? { hint: err.hint } : {}), ...(err.where ? { where: err.where } : {}), cause: err });
+  if (err instanceof Error && typeof (err as { code?: unknown }).code === 'string' && !(err as NodeJS.ErrnoException).syscall) {
+    const { code, hint, where } = err as Error & { code: string; hint?: unknown; where?: unknown };
+    return new PluginError(plugin, code, err.message, {
+      ...(typeof hint === 'string' ? { hint } : {}),
+      ...(typeof where === 'string' ? { where } : {}),
+      cause: err,
+    });
+  }
   return new PluginError(plugin, 'PLUGIN_FAILED', `${method} failed: ${errorText(err)}`, { cause: err });
 }
 

@@ -1,0 +1,107 @@
+/**
+ * Contract details a plain-JavaScript plugin relies on: errors carry a code and hint without
+ * importing abctl, capture checks read through the reference host, and abctl's own option
+ * names cannot be taken by job parameters.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { PluginError, UserError } from '../../core/errors.js';
+import type { Application } from '../../services/app.js';
+import { IntrospectionService } from '../../services/introspection/introspection-service.js';
+import { tempDir } from '../helpers/plugins.js';
+import { catalogFingerprint, openApp, writeTestPlugin } from './helpers.js';
+
+let tmp: { path: string; cleanup: () => Promise<void> };
+let instance: string;
+let bundled: string;
+let app: Application | undefined;
+
+beforeEach(async () => {
+  tmp = await tempDir('abctl-contract-');
+  instance = join(tmp.path, 'instance');
+  bundled = join(tmp.path, 'plugins');
+  await mkdir(bundled);
+});
+afterEach(async () => {
+  await app?.stop();
+  app = undefined;
+  await tmp.cleanup();
+});
+
+async function service(): Promise<IntrospectionService> {
+  app = await openApp(instance, bundled);
+  return app.get(IntrospectionService);
+}
+
+describe('plugin contract', () => {
+  it('keeps the code and hint of a plain Error a plugin throws', async () => {
+    await writeTestPlugin(bundled, {
+      name: 'plain',
+      dehydrate: `throw Object.assign(new Error('conf/app.conf is missing'), { code: 'APP_CONF_MISSING', hint: 'point --app at an installation' });`,
+    });
+    const s = await service();
+    const err = await s.introspect(await s.prepare('plain'), {}).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PluginError);
+    expect(err).toMatchObject({ plugin: 'plain', code: 'APP_CONF_MISSING', message: 'conf/app.conf is missing', hint: 'point --app at an installation' });
+  });
+
+  it('reports a system error from a plugin as that plugin failing, not as its own code', async () => {
+    await writeTestPlugin(bundled, { name: 'sys', dehydrate: `await fs.readFile('/nonexistent/abctl-file');` });
+    const s = await service();
+    const err = await s.introspect(await s.prepare('sys'), {}).catch((e: unknown) => e);
+    expect(err).toMatchObject({ plugin: 'sys', code: 'PLUGIN_FAILED' });
+    expect((err as Error).message).toMatch(/^dehydrate failed: .*ENOENT/);
+  });
+
+  it('hands packager validation the reference host, and its refusal stores nothing', async () => {
+    const product = join(tmp.path, 'product');
+    await mkdir(join(product, 'run'), { recursive: true });
+    await writeFile(join(product, 'run', 'state'), 'busy\n');
+    await writeTestPlugin(bundled, {
+      name: 'checked',
+      dehydrate: `ctx.createAppliance({ name: 'app', fileSets: [{ name: 'home', root: ${JSON.stringify(product)} }] });`,
+      start: `context.registerService(context.ids.PackagerValidationPlugin, {
+        pluginName: 'checked',
+        async validateCapture({ fileSetRoots, host }) {
+          const state = (await host.readText(fileSetRoots[0] + '/run/state')).trim();
+          return state === 'busy' ? 'product is busy (read through the ' + host.kind + ' host)' : undefined;
+        },
+      });`,
+    });
+    const s = await service();
+    const before = catalogFingerprint(instance);
+    const err = await s.introspect(await s.prepare('checked'), {}).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as UserError).message).toBe('checked refused the capture of app: product is busy (read through the local host)');
+    expect(catalogFingerprint(instance)).toEqual(before);
+
+    await writeFile(join(product, 'run', 'state'), 'idle\n');
+    const summary = await s.introspect(await s.prepare('checked'), {});
+    expect(summary.captured.map((c) => c.fileSet)).toEqual(['home']);
+  });
+
+  it('refuses job parameters named like abctl options of the introspect command', async () => {
+    await writeTestPlugin(bundled, { name: 'clash', params: [{ name: 'name', type: 'string', description: 'x' }] });
+    const s = await service();
+    await expect(s.prepare('clash')).rejects.toThrow(/"name" is reserved/);
+  });
+
+  it('stops between participants when interrupted and stores nothing', async () => {
+    await writeTestPlugin(bundled, { name: 'slow' });
+    await writeTestPlugin(bundled, { name: 'slowext', parentName: 'slow', dehydrate: `throw new Error('must not run');` });
+    const s = await service();
+    const controller = new AbortController();
+    const prepared = await s.prepare('slow');
+    // Abort as soon as the root has run: the extension must not start.
+    const root = prepared.participants[0]!.service as { dehydrate: (ctx: unknown) => Promise<void> };
+    const original = root.dehydrate.bind(root);
+    root.dehydrate = async (ctx) => {
+      await original(ctx);
+      controller.abort(new Error('interrupted'));
+    };
+    const err = await s.introspect(prepared, {}, { signal: controller.signal }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'INTROSPECTION_ABORTED' });
+    expect(catalogFingerprint(instance).size).toBe(0);
+  });
+});
