@@ -15,9 +15,9 @@
  *
  * Writing builds the text directly (with escaping): xmlbuilder's object tree costs several
  * times more than the string for catalogs of thousands of files. Reading always goes
- * through a real XML parser (xml2js).
+ * through a real, strict XML parser (saxes).
  */
-import { Parser } from 'xml2js';
+import { SaxesParser } from 'saxes';
 import { UserError } from '../core/errors.js';
 
 export type Plain = Record<string, unknown>;
@@ -179,15 +179,6 @@ export function renderDocument(rootName: string, obj: Plain, opts: RenderOptions
 
 // ------------------------------------------------------------------ reading
 
-/**
- * One element as xml2js gives it with explicitArray and without explicitChildren: a
- * string for an element with text only (or '' when empty), else attributes under `$`,
- * text under `_` and each child name holding the list of those children. Grouping by
- * name is safe here because every list uses a single item element name, and it is
- * markedly cheaper than keeping document order for all children.
- */
-type XmlNode = string | { $?: Record<string, string>; _?: string; [child: string]: unknown };
-
 export interface ParsedDocument {
   readonly rootName: string;
   /** Root attributes that are not fields of the object (formatVersion, xmlns:*). */
@@ -209,9 +200,9 @@ function invalid(message: string, where: string): UserError {
   });
 }
 
-function parseHints(attr: string | undefined, path: string, where: string): Map<string, string> {
+function parseHints(attr: string | undefined, path: string, where: string): Map<string, string> | undefined {
+  if (!attr) return undefined;
   const map = new Map<string, string>();
-  if (!attr) return map;
   for (const part of attr.trim().split(/\s+/)) {
     const [k, t] = part.split(':');
     if (!k || (t !== 'number' && t !== 'boolean' && t !== 'string')) throw invalid(`${path}: bad ab:types entry "${part}"`, where);
@@ -220,96 +211,236 @@ function parseHints(attr: string | undefined, path: string, where: string): Map<
   return map;
 }
 
-function scalar(text: string, type: string, key: string, path: string, where: string): string | number | boolean {
+/** `at` is the element, named in a message only when the value is bad. */
+function scalar(text: string, type: string, key: string, at: Frame, where: string): string | number | boolean {
   if (type === 'number') {
     const n = Number(text);
-    if (text.trim() === '' || !Number.isFinite(n)) throw invalid(`${path}: attribute ${key}="${text}" must be a number`, where);
+    if (text.trim() === '' || !Number.isFinite(n)) throw invalid(`${pathOf(at)}: attribute ${key}="${text}" must be a number`, where);
     return n;
   }
   if (type === 'boolean') {
-    if (text !== 'true' && text !== 'false') throw invalid(`${path}: attribute ${key}="${text}" must be true or false`, where);
+    if (text !== 'true' && text !== 'false') throw invalid(`${pathOf(at)}: attribute ${key}="${text}" must be true or false`, where);
     return text === 'true';
   }
   return text;
 }
 
-function attrsOf(node: XmlNode): Record<string, string> {
-  return typeof node === 'string' ? {} : (node.$ ?? {});
+/** `__proto__` as a field name would change the object's prototype instead of adding a field. */
+function checkKey(key: string, frame: Frame, where: string): void {
+  if (key === '__proto__') throw invalid(`${pathOf(frame)}: "__proto__" cannot be a field name`, where);
 }
 
-function childrenOf(node: XmlNode): [string, XmlNode[]][] {
-  if (typeof node === 'string') return [];
-  const out: [string, XmlNode[]][] = [];
-  for (const key of Object.keys(node)) if (key !== '$' && key !== '_') out.push([key, node[key] as XmlNode[]]);
-  return out;
+/**
+ * What an open element is becoming:
+ * - `object`: its attributes are fields, each child element a field;
+ * - `list`: each child element is one item;
+ * - `item`: a list item without attributes: a string (its text, layout included) unless a
+ *   child element turns up, which makes it an object;
+ * - `scalar`: a list item with `ab:type`, its text converted at the end.
+ * Paths (for messages) and ids (for secrets) are built from the parent chain only when
+ * needed: building them for every element was a good part of the conversion time.
+ */
+interface FrameBase {
+  readonly parent: Frame | undefined;
+  readonly name: string;
+  /** Position among same-named items of a list (1-based); 0 outside lists. */
+  readonly n: number;
+}
+interface ItemFrame extends FrameBase {
+  readonly list: unknown[];
+  readonly index: number;
+  readonly type: string;
+  text: string;
+  cdata: boolean;
+}
+type Frame =
+  | (FrameBase & { readonly kind: 'object'; readonly obj: Plain })
+  | (FrameBase & { readonly kind: 'list'; readonly list: unknown[]; counts: Map<string, number> | undefined })
+  | (ItemFrame & { readonly kind: 'item' })
+  | (ItemFrame & { readonly kind: 'scalar' });
+
+/** Where in the document: `appliance/properties/property[3]`. */
+function pathOf(f: Frame): string {
+  if (!f.parent) return f.name;
+  return f.n > 0 ? `${pathOf(f.parent)}/${f.name}[${f.n}]` : `${pathOf(f.parent)}/${f.name}`;
 }
 
-function readObject(node: XmlNode, name: string, path: string, opts: ParseOptions, skip: ReadonlySet<string>, parentId = ''): Plain {
-  const attrs = attrsOf(node);
-  const hints = parseHints(attrs['ab:types'], path, opts.where);
-  const obj: Plain = {};
-  for (const key of Object.keys(attrs)) {
+/** Identity for secret bookkeeping, the same as the writer's (element names plus `[name]` of named objects). */
+function idOfFrame(f: Frame): string {
+  const base = f.parent ? idOfFrame(f.parent) : '';
+  return f.kind === 'object' ? idOf(base, f.name, f.obj) : `${base}/${f.name}`;
+}
+
+/**
+ * Fills an object frame's fields from its attributes (typed by the tables or the `ab:types`
+ * hint), secrets opened. Returns how many attributes the element has, hints included.
+ */
+function fillFromAttributes(frame: Frame & { kind: 'object' }, attrs: Readonly<Record<string, string>>, opts: ParseOptions, skip: ReadonlySet<string>): number {
+  const obj = frame.obj;
+  const hintAttr = attrs['ab:types'];
+  const hints = hintAttr === undefined ? undefined : parseHints(hintAttr, pathOf(frame), opts.where);
+  let count = 0;
+  for (const key in attrs) {
+    count++;
     if (key.includes(':') || key === 'xmlns' || skip.has(key)) continue;
-    obj[key] = scalar(attrs[key] ?? '', hints.get(key) ?? expectedScalar(key), key, path, opts.where);
+    checkKey(key, frame, opts.where);
+    const text = attrs[key] ?? '';
+    const type = hints?.get(key) ?? SCALAR_TYPES.get(key);
+    obj[key] = type === undefined ? text : scalar(text, type, key, frame, opts.where);
   }
-  const id = idOf(parentId, name, obj);
-  if (obj['secret'] === true && typeof obj['value'] === 'string' && opts.secret) {
-    obj['value'] = opts.secret(obj['value'], id);
-  }
-  for (const [key, list] of childrenOf(node)) {
-    const childPath = `${path}/${key}`;
-    if (key in obj || list.length !== 1) throw invalid(`${childPath}: "${key}" is given more than once`, opts.where);
-    const child = list[0] as XmlNode;
-    const hint = attrsOf(child)['ab:list'];
-    const isList = hint === undefined ? LIST_FIELDS.has(key) : hint === 'true';
-    obj[key] = isList ? readList(child, childPath, opts, `${id}/${key}`) : readObject(child, key, childPath, opts, EMPTY, id);
-  }
-  return obj;
+  if (obj['secret'] === true && typeof obj['value'] === 'string' && opts.secret) obj['value'] = opts.secret(obj['value'], idOfFrame(frame));
+  return count;
 }
 
 const EMPTY: ReadonlySet<string> = new Set();
 
-function readList(node: XmlNode, path: string, opts: ParseOptions, id: string): unknown[] {
-  const out: unknown[] = [];
-  for (const [name, items] of childrenOf(node)) {
-    for (const [i, item] of items.entries()) {
-      const itemPath = `${path}/${name}[${i + 1}]`;
-      if (typeof item === 'string') {
-        out.push(item);
-        continue;
-      }
-      const a = item.$ ?? {};
-      if (a['ab:list'] === 'true') out.push(readList(item, itemPath, opts, `${id}/${name}`));
-      else if (a['ab:type'] !== undefined) out.push(scalar(item._ ?? '', a['ab:type'], 'value', itemPath, opts.where));
-      else out.push(readObject(item, name, itemPath, opts, EMPTY, id));
-    }
+/** Attribute names whose values are not strings, by type (the reader's view of NUMBER_FIELDS and BOOLEAN_FIELDS). */
+const SCALAR_TYPES: ReadonlyMap<string, string> = new Map([...[...NUMBER_FIELDS].map((k) => [k, 'number'] as const), ...[...BOOLEAN_FIELDS].map((k) => [k, 'boolean'] as const)]);
+
+/** Text that counts for a typed item: whitespace-only text is layout, unless it came from CDATA. */
+function contentText(f: { text: string; cdata: boolean }): string {
+  return f.cdata || /\S/.test(f.text) ? f.text : '';
+}
+
+/** The frame for a child element `name` of the open frame `parent` (which may become an object first). */
+function openChild(parent: Frame, stack: Frame[], name: string, attrs: Readonly<Record<string, string>>, opts: ParseOptions): Frame {
+  if (parent.kind === 'item' || parent.kind === 'scalar') {
+    // A list item with child elements is an object after all (a typed one never is).
+    if (parent.kind === 'scalar') throw invalid(`${pathOf(parent)}: a typed list item cannot have child elements`, opts.where);
+    const upgraded: Frame = { kind: 'object', parent: parent.parent, name: parent.name, n: parent.n, obj: {} };
+    parent.list[parent.index] = upgraded.obj;
+    stack[stack.length - 1] = upgraded;
+    return openChild(upgraded, stack, name, attrs, opts);
   }
-  return out;
+  if (parent.kind === 'object') {
+    if (name in parent.obj) throw invalid(`${pathOf(parent)}/${name}: "${name}" is given more than once`, opts.where);
+    const hint = attrs['ab:list'];
+    if (hint === undefined ? LIST_FIELDS.has(name) : hint === 'true') {
+      const frame: Frame = { kind: 'list', parent, name, n: 0, list: [], counts: undefined };
+      checkKey(name, frame, opts.where);
+      parent.obj[name] = frame.list;
+      return frame;
+    }
+    const frame: Frame = { kind: 'object', parent, name, n: 0, obj: {} };
+    checkKey(name, frame, opts.where);
+    parent.obj[name] = frame.obj;
+    fillFromAttributes(frame, attrs, opts, EMPTY);
+    return frame;
+  }
+  const counts = (parent.counts ??= new Map());
+  const n = (counts.get(name) ?? 0) + 1;
+  counts.set(name, n);
+  const list = parent.list;
+  if (attrs['ab:list'] === 'true') {
+    const frame: Frame = { kind: 'list', parent, name, n, list: [], counts: undefined };
+    list.push(frame.list);
+    return frame;
+  }
+  const type = attrs['ab:type'];
+  if (type !== undefined) {
+    list.push(undefined);
+    return { kind: 'scalar', parent, name, n, list, index: list.length - 1, type, text: '', cdata: false };
+  }
+  const frame: Frame = { kind: 'object', parent, name, n, obj: {} };
+  if (fillFromAttributes(frame, attrs, opts, EMPTY) === 0) {
+    // No attributes at all: a string item, unless child elements turn up.
+    list.push('');
+    return { kind: 'item', parent, name, n, list, index: list.length - 1, type: 'string', text: '', cdata: false };
+  }
+  list.push(frame.obj);
+  return frame;
+}
+
+function closeFrame(f: Frame, where: string): void {
+  if (f.kind === 'item') f.list[f.index] = f.text;
+  else if (f.kind === 'scalar') f.list[f.index] = scalar(contentText(f), f.type, 'value', f, where);
+}
+
+/** The first XML syntax error of `text`, with its line and column. */
+function syntaxError(text: string, where: string): UserError {
+  const parser = new SaxesParser({ position: true });
+  let found: UserError | undefined;
+  parser.on('error', (err: Error) => {
+    // saxes prefixes "line:column: "; say it the way people read it.
+    const message = err.message.replace(/^\d+:\d+: /, '').replace(/\.$/, '');
+    found = invalid(`not well-formed XML: ${message}, Line: ${parser.line}, Column: ${parser.column}`, where);
+    throw found;
+  });
+  try {
+    parser.write(text).close();
+  } catch (err) {
+    if (err !== found) throw err;
+  }
+  return found ?? invalid('not well-formed XML', where);
 }
 
 /**
  * Parses one catalog document. XML syntax errors come back as CATALOG_FILE_INVALID naming
  * the file, with the parser's line and column.
+ *
+ * The parser is saxes, a strict XML 1.0 parser (well-formedness, undefined entities,
+ * duplicate attributes, characters XML forbids). Elements become plain values while the
+ * parser runs, without an intermediate tree: for the catalog's thousands of small
+ * documents this is several times faster than xml2js (see docs/catalog.md). A syntax
+ * error anywhere in the file wins over a content error found earlier, so a broken file
+ * is always reported as broken XML.
  */
 export function parseDocument(text: string, opts: ParseOptions): ParsedDocument {
-  let root: Record<string, XmlNode> | undefined;
-  // explicitArray keeps every child a list, so a repeated field is noticed instead of overwritten.
-  let failure: unknown;
-  const parser = new Parser({ explicitArray: true, async: false, strict: true, normalize: false, trim: false, emptyTag: '' });
-  parser.parseString(text, (err: unknown, result: unknown) => {
-    failure = err;
-    root = result as Record<string, XmlNode> | undefined;
-  });
-  if (failure) {
-    const msg = failure instanceof Error ? failure.message : String(failure);
-    throw invalid(`not well-formed XML: ${msg.replace(/\n/g, ', ')}`, opts.where);
-  }
-  if (!root || typeof root !== 'object') throw invalid('the file is empty', opts.where);
-  const [rootName, node] = Object.entries(root)[0] ?? [];
-  if (!rootName || !node) throw invalid('the file has no root element', opts.where);
-  const rootAttributes: Record<string, string> = {};
+  if (text.trim() === '') throw invalid('the file is empty', opts.where);
+  // Position tracking costs ~10% of the parse; only a broken file needs it, so that is parsed again with it.
+  const parser = new SaxesParser({ position: false });
   const skip = new Set(opts.rootOnly ?? []);
-  for (const [k, v] of Object.entries(attrsOf(node))) if (skip.has(k) || k.startsWith('xmlns')) rootAttributes[k] = v;
-  const plain = readObject(node, rootName, rootName, opts, skip);
+  const stack: Frame[] = [];
+  let rootName: string | undefined;
+  let plain: Plain | undefined;
+  const rootAttributes: Record<string, string> = {};
+  let contentError: unknown;
+  parser.on('error', () => {
+    throw syntaxError(text, opts.where);
+  });
+  parser.on('opentag', (tag) => {
+    if (contentError !== undefined) return;
+    const attrs = tag.attributes as Record<string, string>;
+    try {
+      const parent = stack[stack.length - 1];
+      if (parent) {
+        stack.push(openChild(parent, stack, tag.name, attrs, opts));
+        return;
+      }
+      rootName = tag.name;
+      for (const k in attrs) if (skip.has(k) || k.startsWith('xmlns')) rootAttributes[k] = attrs[k] ?? '';
+      const frame: Frame = { kind: 'object', parent: undefined, name: tag.name, n: 0, obj: {} };
+      fillFromAttributes(frame, attrs, opts, skip);
+      plain = frame.obj;
+      stack.push(frame);
+    } catch (err) {
+      contentError = err;
+    }
+  });
+  // saxes reports a self-closing tag as an open and a close, like any other element.
+  parser.on('closetag', () => {
+    if (contentError !== undefined) return;
+    const f = stack.pop();
+    try {
+      if (f) closeFrame(f, opts.where);
+    } catch (err) {
+      contentError = err;
+    }
+  });
+  // Text matters only in list items; elsewhere it is layout (or stray text, ignored as before).
+  parser.on('text', (t) => {
+    const f = stack[stack.length - 1];
+    if (f && (f.kind === 'item' || f.kind === 'scalar')) f.text += t;
+  });
+  parser.on('cdata', (t) => {
+    const f = stack[stack.length - 1];
+    if (f && (f.kind === 'item' || f.kind === 'scalar')) {
+      f.text += t;
+      f.cdata = true;
+    }
+  });
+  parser.write(text).close();
+  if (contentError !== undefined) throw contentError;
+  if (rootName === undefined || plain === undefined) throw invalid('the file has no root element', opts.where);
   return { rootName, rootAttributes, plain };
 }
