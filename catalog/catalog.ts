@@ -14,7 +14,7 @@
 import { createHash, hash } from 'node:crypto';
 import { closeSync, createReadStream, fstatSync, openSync, readFileSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { AbError, UserError } from '../core/errors.js';
 import { Appliance, type AppliancePlain } from '../core/metadata/appliance.js';
 import { Assembly, AtomicAssembly, type AssemblyPlain, type AtomicAssemblyPlain } from '../core/metadata/assembly.js';
@@ -81,10 +81,16 @@ export interface CommitReport {
 }
 
 /** A captured file set as recorded in `filesets/archives.xml`. */
+/** How a file set archive is compressed; decides its file name (`.tar.gz`, `.tar.zst`, `.tar`). */
+export type ArchiveCodec = 'gzip' | 'zstd' | 'none';
+
+const ARCHIVE_SUFFIX: Readonly<Record<ArchiveCodec, string>> = { gzip: '.tar.gz', zstd: '.tar.zst', none: '.tar' };
+
 export interface FileSetArchive {
   readonly name: string;
   /** Absolute path of the archive. */
   readonly path: string;
+  readonly codec: ArchiveCodec;
   readonly size: number;
   readonly sha256: string;
   readonly capturedAt: string;
@@ -230,11 +236,15 @@ export class Catalog {
     });
   }
 
-  /** Where the archive of `fileSet` lives: in the owning appliance's dir (siblings use their primary's). */
+  /**
+   * Where the archive of `fileSet` lives: in the owning appliance's dir (siblings use their
+   * primary's); the recorded file when it was captured, else where a gzip capture would go.
+   */
   async fileSetArchivePath(owner: string, fileSet: string): Promise<string> {
     return this.#read(async () => {
       const { dirRel } = await this.#fileSetOwner(owner, fileSet);
-      return join(this.dir, dirRel, FILESETS_DIR, `${dirName(fileSet)}.tar.gz`);
+      const recorded = (await this.#readArchives(dirRel)).find((a) => a.name === fileSet);
+      return recorded?.path ?? join(this.dir, dirRel, FILESETS_DIR, `${dirName(fileSet)}${ARCHIVE_SUFFIX.gzip}`);
     });
   }
 
@@ -347,21 +357,35 @@ export class Catalog {
    * Moves a captured archive (e.g. from the instance tmp dir) into the catalog and records
    * its size and sha256 in the owner's `filesets/archives.xml`, in one commit.
    */
-  async recordFileSet(owner: string, fileSet: string, archiveFile: string): Promise<FileSetArchive> {
+  async recordFileSet(owner: string, fileSet: string, archiveFile: string, options: { codec?: ArchiveCodec } = {}): Promise<FileSetArchive> {
+    const codec = options.codec ?? 'gzip';
     return this.#locked(`record file set "${fileSet}"`, async () => {
       const { dirRel } = await this.#fileSetOwner(owner, fileSet);
       const { size, sha256 } = await hashFile(archiveFile);
-      const rel = `${dirRel}/${FILESETS_DIR}/${dirName(fileSet)}.tar.gz`;
-      const record: FileSetArchive = { name: fileSet, path: join(this.dir, rel), size, sha256, capturedAt: new Date().toISOString() };
-      const others = (await this.#readArchives(dirRel)).filter((a) => a.name !== fileSet);
-      const archives = [...others, record].sort((a, b) => a.name.localeCompare(b.name));
+      const file = `${dirName(fileSet)}${ARCHIVE_SUFFIX[codec]}`;
+      const rel = `${dirRel}/${FILESETS_DIR}/${file}`;
+      const record: FileSetArchive = { name: fileSet, path: join(this.dir, rel), codec, size, sha256, capturedAt: new Date().toISOString() };
+      const existing = await this.#readArchives(dirRel);
+      const previous = existing.find((a) => a.name === fileSet);
+      const archives = [...existing.filter((a) => a.name !== fileSet), record].sort((a, b) => a.name.localeCompare(b.name));
       const docRel = `${dirRel}/${FILESETS_DIR}/${ARCHIVES_DOCUMENT}`;
       const text = renderDocument(
         'fileSetArchives',
-        { archives: archives.map((a) => ({ name: a.name, file: `${dirName(a.name)}.tar.gz`, size: a.size, sha256: a.sha256, capturedAt: a.capturedAt })) },
+        {
+          archives: archives.map((a) => ({
+            name: a.name,
+            file: basename(a.path),
+            codec: a.codec,
+            size: a.size,
+            sha256: a.sha256,
+            capturedAt: a.capturedAt,
+          })),
+        },
         { where: join(this.dir, docRel), rootAttributes: { formatVersion: CURRENT_FORMAT_VERSION } },
       );
       const txn = new Transaction(this.dir);
+      // A capture with another codec leaves a differently named file: the old one goes in the same commit.
+      if (previous && previous.path !== record.path) txn.delete(`${dirRel}/${FILESETS_DIR}/${basename(previous.path)}`);
       txn.replace(rel);
       txn.moveIn(rel, archiveFile);
       txn.replace(docRel);
@@ -639,6 +663,8 @@ export class Catalog {
     return list.map((a) => ({
       name: String(a['name']),
       path: join(this.dir, dirRel, FILESETS_DIR, String(a['file']).replace(/\//g, '')),
+      // Records written before the codec was stored are gzip: that was the only archive name then.
+      codec: a['codec'] === 'zstd' || a['codec'] === 'none' ? a['codec'] : 'gzip',
       size: Number(a['size']),
       sha256: String(a['sha256']),
       capturedAt: String(a['capturedAt']),

@@ -20,7 +20,8 @@ export async function withInstanceLock<T>(
   try {
     release = await lockfile.lock(instanceRoot, {
       lockfilePath: `${instanceRoot}/.lock`,
-      stale: opts.staleMs ?? 30_000,
+      // proper-lockfile refreshes a held lock every stale/2, so 10 s lets a crashed holder go quickly.
+      stale: opts.staleMs ?? 10_000,
       retries: { retries: Math.max(1, Math.ceil(waitMs / 100)), factor: 1, minTimeout: 100, maxTimeout: 100 },
     });
   } catch (err) {

@@ -78,7 +78,7 @@ export class FileSetCaptureService {
             ...(request.signal ? { signal: request.signal } : {}),
             onProgress: (p) => progress.capture(label, p),
           });
-          await this.catalog.recordFileSet(owner(appliance.name), def.name, file);
+          await this.catalog.recordFileSet(owner(appliance.name), def.name, file, { codec: r.codec });
           out.push({ appliance: appliance.name, fileSet: def.name, files: r.files, bytes: r.bytes, archiveBytes: r.archiveBytes, sha256: r.sha256 });
         }
       }

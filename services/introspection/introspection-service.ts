@@ -78,6 +78,14 @@ export interface IntrospectionSummary {
   readonly warnings: readonly string[];
 }
 
+/** An archive captured into the job's tmp dir, waiting for the catalog commit. */
+interface StagedArchive {
+  readonly appliance: string;
+  readonly def: FileSetDefinition;
+  readonly file: string;
+  readonly codec: CaptureCodec;
+}
+
 export const quiet: IntrospectionProgress = { plugin() {}, capture() {}, warn() {} };
 
 /**
@@ -138,14 +146,14 @@ export class IntrospectionService {
       }
       warnings.push(...(await this.validatePlatform(host, participants.map((p) => p.name), progress)));
 
-      const archives: { appliance: string; def: FileSetDefinition; file: string }[] = [];
+      const archives: StagedArchive[] = [];
       const captured: CapturedArchive[] = [];
       if (!options.deferCapture) {
         for (const appliance of result.appliances) {
           for (const def of capturedDefinitions(appliance)) {
             const file = join(jobDir, `${appliance.name}-${def.name}.archive`);
             const r = await this.captureOne(host, participants.map((p) => p.name), appliance.name, def, file, options, progress);
-            archives.push({ appliance: appliance.name, def, file });
+            archives.push({ appliance: appliance.name, def, file, codec: r.codec });
             captured.push({ appliance: appliance.name, fileSet: def.name, files: r.files, bytes: r.bytes, archiveBytes: r.archiveBytes, sha256: r.sha256 });
             for (const s of r.skipped) warnings.push(`${appliance.name}/${def.name}: skipped ${s.path} (${s.reason})`);
           }
@@ -248,7 +256,7 @@ export class IntrospectionService {
   }
 
   /** One commit for metadata and content; archives follow, and a failure there undoes the commit. */
-  private async store(result: DehydrationResult, archives: readonly { appliance: string; def: FileSetDefinition; file: string }[]): Promise<void> {
+  private async store(result: DehydrationResult, archives: readonly StagedArchive[]): Promise<void> {
     const atomic = result.atomicAssembly;
     const owner = (appliance: string): string => (atomic ? `${atomic.name}/${appliance}` : appliance);
     const content = [...result.content].flatMap(([appliance, resources]) =>
@@ -257,7 +265,7 @@ export class IntrospectionService {
     const top: Appliance | AtomicAssembly = atomic ?? result.appliances[0]!;
     await this.catalog.commit({ put: [top], content });
     try {
-      for (const a of archives) await this.catalog.recordFileSet(owner(a.appliance), a.def.name, a.file);
+      for (const a of archives) await this.catalog.recordFileSet(owner(a.appliance), a.def.name, a.file, { codec: a.codec });
     } catch (err) {
       await this.catalog.commit({ delete: [atomic ? { assembly: atomic.name } : { appliance: top.name }] }).catch(() => undefined);
       throw err;

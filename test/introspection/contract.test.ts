@@ -3,11 +3,15 @@
  * importing abctl, capture checks read through the reference host, and abctl's own option
  * names cannot be taken by job parameters.
  */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PluginError, UserError } from '../../core/errors.js';
+import { Catalog } from '../../catalog/catalog.js';
 import type { Application } from '../../services/app.js';
+import { FileSetCaptureService } from '../../services/introspection/capture-service.js';
 import { IntrospectionService } from '../../services/introspection/introspection-service.js';
 import { tempDir } from '../helpers/plugins.js';
 import { catalogFingerprint, openApp, writeTestPlugin } from './helpers.js';
@@ -79,6 +83,27 @@ describe('plugin contract', () => {
     await writeFile(join(product, 'run', 'state'), 'idle\n');
     const summary = await s.introspect(await s.prepare('checked'), {});
     expect(summary.captured.map((c) => c.fileSet)).toEqual(['home']);
+  });
+
+  it('names archives after their codec and drops the old file when a recapture changes it', async () => {
+    const product = join(tmp.path, 'product');
+    await mkdir(join(product, 'conf'), { recursive: true });
+    await writeFile(join(product, 'conf', 'a.conf'), 'x=1\n');
+    await writeTestPlugin(bundled, { name: 'zipped', dehydrate: `ctx.createAppliance({ name: 'app', fileSets: [{ name: 'home', root: ${JSON.stringify(product)} }] });` });
+    const s = await service();
+    await s.introspect(await s.prepare('zipped'), {}, { codec: 'zstd' });
+    const catalog = app!.get(Catalog);
+    const zst = await catalog.fileSetArchivePath('app', 'home');
+    expect(zst).toMatch(/home\.tar\.zst$/);
+    expect(execFileSync('tar', ['--zstd', '-tf', zst], { encoding: 'utf8' })).toContain('./conf/a.conf');
+    expect((await catalog.fileSetArchives('app')).map((a) => a.codec)).toEqual(['zstd']);
+
+    await app!.get(FileSetCaptureService).capture('app', { codec: 'none' });
+    const tar = await catalog.fileSetArchivePath('app', 'home');
+    expect(tar).toMatch(/home\.tar$/);
+    expect(existsSync(zst)).toBe(false);
+    expect(execFileSync('tar', ['-tf', tar], { encoding: 'utf8' })).toContain('./conf/a.conf');
+    expect(await catalog.verifyFileSet('app', 'home')).toBe(true);
   });
 
   it('refuses job parameters named like abctl options of the introspect command', async () => {
