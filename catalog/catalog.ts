@@ -69,6 +69,11 @@ export interface CatalogChanges {
   readonly put?: readonly CatalogObject[];
   readonly content?: readonly ContentWrite[];
   readonly delete?: readonly CatalogRef[];
+  /**
+   * The puts must be new objects: checked under the lock, so two processes creating the same
+   * name cannot silently overwrite each other (introspection uses this).
+   */
+  readonly createOnly?: boolean;
 }
 
 export interface CommitReport {
@@ -709,6 +714,12 @@ export class Catalog {
       const d = topDir(kind, o.name);
       if (putDirs.has(d)) throw new UserError('CATALOG_DUPLICATE', `"${o.name}" is put twice in one change`, { where: this.dir });
       putDirs.add(d);
+      if (changes.createOnly && (await exists(join(this.dir, d)))) {
+        throw new UserError('CATALOG_NAME_TAKEN', `the catalog already has an ${kind === 'appliance' ? 'appliance' : 'assembly'} named "${o.name}"`, {
+          where: join(this.dir, d),
+          hint: 'choose another name, or delete the existing one first',
+        });
+      }
       const otherKind = kind === 'appliance' ? 'assembly' : 'appliance';
       const other = topDir(otherKind, o.name);
       const otherDeleted = deletes.some((r) => ('appliance' in r ? topDir('appliance', r.appliance) : topDir('assembly', r.assembly)) === other);

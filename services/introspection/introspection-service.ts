@@ -263,7 +263,8 @@ export class IntrospectionService {
       [...resources].map(([resource, data]) => ({ owner: owner(appliance), resource, data })),
     );
     const top: Appliance | AtomicAssembly = atomic ?? result.appliances[0]!;
-    await this.catalog.commit({ put: [top], content });
+    // createOnly: the early name check ran without the lock; this one settles races.
+    await this.catalog.commit({ put: [top], content, createOnly: true });
     try {
       for (const a of archives) await this.catalog.recordFileSet(owner(a.appliance), a.def.name, a.file, { codec: a.codec });
     } catch (err) {

@@ -358,3 +358,13 @@ describe('plugin usage', () => {
     expect(await catalog.describe()).toEqual({ appliances: [], assemblies: [], problems: [] });
   });
 });
+
+describe('createOnly commits', () => {
+  it('refuse to replace an existing object, so two creators cannot overwrite each other', async () => {
+    await catalog.commit({ put: [sampleAppliance('web')], createOnly: true });
+    const before = await snapshot(root);
+    await expectUserError(catalog.commit({ put: [sampleAppliance('web', { creator: 'other' })], createOnly: true }), 'CATALOG_NAME_TAKEN');
+    expect(await snapshot(root)).toEqual(before);
+    expect((await catalog.getAppliance('web')).creator).toBe('tomcat');
+  });
+});
