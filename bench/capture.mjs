@@ -19,7 +19,7 @@ const { captureFileSet } = await import(join(repo, 'dist/services/capture/index.
 const { captureDefinition } = await import(join(repo, 'dist/services/capture/definition-capture.js'));
 const { FileSetDefinition } = await import(join(repo, 'dist/core/metadata/index.js'));
 const { SshHost } = await import(join(repo, 'dist/services/host/ssh-host.js'));
-const { startSshd } = await import('./lib/sshd.mjs');
+const { startSshd } = await import('../test/support/sshd.mjs');
 
 // ---- synthetic tree ----
 // The mix mimics an installed product: many small text-like files (configs, sources, scripts)

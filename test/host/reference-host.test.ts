@@ -14,7 +14,7 @@ import { AbError } from '../../core/errors.js';
 import { LocalHost } from '../../services/host/local-host.js';
 import type { ReferenceHost } from '../../services/host/reference-host.js';
 import { SshHost } from '../../services/host/ssh-host.js';
-import { startSshd, type SshdHandle } from '../support/sshd.js';
+import { startSshd, type SshdHandle } from '../support/sshd.mjs';
 
 const exec = promisify(execFile);
 

@@ -16,7 +16,7 @@ import { isLocalSpec, openReferenceHost } from '../../services/host/connect.js';
 import { fingerprint } from '../../services/host/known-hosts.js';
 import { hostModule, ReferenceHostFactory } from '../../services/host/module.js';
 import { SshHost, type SshHostOptions } from '../../services/host/ssh-host.js';
-import { startSshd, type SshdHandle } from '../support/sshd.js';
+import { startSshd, type SshdHandle } from '../support/sshd.mjs';
 
 const exec = promisify(execFile);
 

@@ -1,6 +1,6 @@
 /**
  * REMOTE == LOCAL: the same product tree introspected on this machine and through a real
- * sshd on loopback (test/support/sshd.ts) must give the same metadata (apart from the
+ * sshd on loopback (test/support/sshd.mjs) must give the same metadata (apart from the
  * recorded reference host), the same archive listing and the same file contents, for the
  * exclude forms, symlinks, empty directories and modes. Also deferred capture from the
  * recorded SSH host, an aborted remote recapture, and discovery over SSH.
@@ -14,7 +14,7 @@ import type { Application } from '../../services/app.js';
 import { FileSetCaptureService } from '../../services/introspection/capture-service.js';
 import { IntrospectionService, REFERENCE_HOST_PROPERTY, quiet, type IntrospectionSummary } from '../../services/introspection/introspection-service.js';
 import { tempDir } from '../helpers/plugins.js';
-import { startSshd, type SshdHandle } from '../support/sshd.js';
+import { startSshd, type SshdHandle } from '../support/sshd.mjs';
 import {
   EXPECTED_TREE_ENTRIES,
   abctl,

@@ -4,8 +4,9 @@
  * dir; the only shared path is /run/sshd, which sshd insists on for privilege separation.
  * If sshd is missing or will not start, startSshd throws with what to do: tests must fail
  * loudly rather than skip (CI installs openssh-server from .ci/apt-packages).
+ * Plain JavaScript (types in sshd.d.mts) so that bench/capture.mjs starts the same sshd.
  */
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { spawn, execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, connect } from 'node:net';
@@ -18,25 +19,7 @@ const run = promisify(execFile);
 export const SSHD = '/usr/sbin/sshd';
 export const SFTP_SERVER = '/usr/lib/openssh/sftp-server';
 
-export interface SshdHandle {
-  readonly port: number;
-  readonly user: string;
-  /** Private key authorized on this sshd. */
-  readonly identityFile: string;
-  /** A known_hosts file holding `[127.0.0.1]:PORT <host key>`. */
-  readonly knownHostsFile: string;
-  /** The host's public key line (`ssh-ed25519 AAAA...`). */
-  readonly hostPublicKey: string;
-  /** Temp dir holding all of the above; removed by stop(). */
-  readonly dir: string;
-  /** `user@127.0.0.1:port`. */
-  readonly target: string;
-  /** sshd's stderr so far (it runs with -e), for diagnosing failures. */
-  log(): string;
-  stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
+async function freePort() {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -48,7 +31,7 @@ async function freePort(): Promise<number> {
   });
 }
 
-function accepts(port: number): Promise<boolean> {
+function accepts(port) {
   return new Promise((resolve) => {
     const socket = connect({ host: '127.0.0.1', port });
     socket.once('connect', () => {
@@ -59,15 +42,16 @@ function accepts(port: number): Promise<boolean> {
   });
 }
 
-async function keygen(file: string, comment: string): Promise<void> {
+async function keygen(file, comment) {
   await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file]);
 }
 
-export async function startSshd(): Promise<SshdHandle> {
+/** @returns {Promise<import('./sshd.d.mts').SshdHandle>} */
+export async function startSshd() {
   for (const [path, pkg] of [
     [SSHD, 'openssh-server'],
     [SFTP_SERVER, 'openssh-sftp-server'],
-  ] as const) {
+  ]) {
     if (!existsSync(path)) {
       throw new Error(`${path} is missing, so the SSH tests cannot run a real sshd. Install it: apt-get install -y ${pkg} (CI installs it from .ci/apt-packages)`);
     }
@@ -106,23 +90,24 @@ export async function startSshd(): Promise<SshdHandle> {
   );
 
   let stderr = '';
-  let exited: string | undefined;
+  /** @type {string | undefined} */
+  let exited;
   // sshd re-executes itself, so it must be started by absolute path.
-  const child: ChildProcess = spawn(SSHD, ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
-  child.stderr?.on('data', (d: Buffer) => {
+  const child = spawn(SSHD, ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  child.stderr.on('data', (d) => {
     stderr += d.toString('utf8');
   });
   // If the test process dies without stop(), do not leave sshd behind.
   const killOnExit = () => child.kill('SIGTERM');
   process.once('exit', killOnExit);
-  const exitedPromise = new Promise<void>((resolve) => {
+  const exitedPromise = new Promise((resolve) => {
     child.once('exit', (code, signal) => {
       exited = `exited with ${code ?? signal}`;
-      resolve();
+      resolve(undefined);
     });
     child.once('error', (err) => {
       exited = `could not be started: ${err.message}`;
-      resolve();
+      resolve(undefined);
     });
   });
 
