@@ -122,15 +122,16 @@ export class IntrospectionService {
     const inventory = await this.plugins.get();
     const collector = this.registry.createCollector();
 
-    const candidates = await findUpgradeCandidates(inventory, collector, rootPlugin, parameters);
-    if (candidates.length > 0) throw upgradeRequiredError(candidates);
-
     const jobDir = join(this.layout.tmpDir, `introspect-${rootPlugin}-${randomBytes(4).toString('hex')}`);
     await mkdir(jobDir, { recursive: true, mode: 0o700 });
     const host = await this.hosts.open(options.host, options.hostOptions ?? {});
     const warnings: string[] = [];
     try {
       parameters = absolutePaths(prepared.parameters, parameters, host);
+      // Newer plugins shipped with the product are looked for where the product is: on the reference host.
+      const candidates = await findUpgradeCandidates(inventory, collector, rootPlugin, parameters, host);
+      if (candidates.length > 0) throw upgradeRequiredError(candidates, host.kind === 'local' ? undefined : host.describe());
+
       const result = await this.dehydrate(prepared, parameters, host, jobDir, progress, options.name, options.signal);
       const root = result.atomicAssembly ?? result.appliances[0]!;
       if (await this.nameTaken(root.name)) {

@@ -1,6 +1,9 @@
 import { stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { PluginDirectoryReading } from '../../core/plugin-model.js';
+import { posix } from 'node:path';
+import { parsePluginConfig } from '../../core/plugin-manifest.js';
+import type { PluginManifest, PluginDirectoryReading } from '../../core/plugin-model.js';
+import type { ReferenceHost } from '../../core/reference-host.js';
 import { readPluginDirectories } from './discovery.js';
 
 /** Where a product installation keeps the plugins it ships (documented in docs/plugins.md). */
@@ -38,4 +41,30 @@ export async function readProductPlugins(home: string): Promise<{
   }
   const { readings, problems } = await readPluginDirectories([{ path: home, source: 'installed' }]);
   return { layout: 'flat', readings, problems };
+}
+
+/**
+ * The manifests a product home ships, read through a reference host (the product may be on
+ * another machine). Same layouts, in the same order of preference, as readProductPlugins.
+ * Unreadable or invalid manifests are skipped: this serves the upgrade check, not installation.
+ */
+export async function readProductManifestsOnHost(host: ReferenceHost, home: string): Promise<{ manifest: PluginManifest; directory: string }[]> {
+  const layouts: [pattern: string, base: (hit: string) => string][] = [
+    [`${PRODUCT_PLUGIN_SUBDIR}/*/plugin.config`, (hit) => posix.dirname(hit)],
+    ['plugin.config', () => '.'],
+    ['*/plugin.config', (hit) => posix.dirname(hit)],
+  ];
+  for (const [pattern, base] of layouts) {
+    const hits = await host.glob(pattern, { cwd: home }).catch(() => [] as string[]);
+    if (hits.length === 0) continue;
+    const found: { manifest: PluginManifest; directory: string }[] = [];
+    for (const hit of hits) {
+      const directory = posix.join(home, base(hit));
+      const text = await host.readText(posix.join(home, hit)).catch(() => undefined);
+      const manifest = text === undefined ? undefined : parsePluginConfig(text, { file: posix.join(home, hit), dirName: posix.basename(directory) }).manifest;
+      if (manifest) found.push({ manifest, directory });
+    }
+    return found;
+  }
+  return [];
 }

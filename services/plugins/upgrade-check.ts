@@ -1,11 +1,12 @@
 import { resolve } from 'node:path';
 import { PluginError, UserError } from '../../core/errors.js';
 import type { Collector, JobParameterValues } from '../../core/plugin-contract.js';
-import type { PluginInventory } from '../../core/plugin-model.js';
+import type { PluginDirectoryReading, PluginInventory } from '../../core/plugin-model.js';
 import { participantsOf } from '../../core/plugin-tree.js';
 import { ServiceIds } from '../../core/service-ids.js';
 import { compareVersions } from '../../core/version.js';
-import { readProductPlugins } from './product-home.js';
+import type { ReferenceHost } from '../../core/reference-host.js';
+import { readProductManifestsOnHost, readProductPlugins } from './product-home.js';
 
 export interface UpgradeCandidate {
   readonly name: string;
@@ -18,13 +19,15 @@ export interface UpgradeCandidate {
 
 /**
  * Before an introspection: ask the locators of the participating plugin and extensions
- * where their products live, and look there for newer versions of those plugins.
+ * where their products live, and look there for newer versions of those plugins. With a
+ * reference host, the product homes are read on that host (local or SSH).
  */
 export async function findUpgradeCandidates(
   inventory: PluginInventory,
   collector: Collector,
   rootName: string,
   parameters: JobParameterValues,
+  host?: ReferenceHost,
 ): Promise<UpgradeCandidate[]> {
   const participants = participantsOf(inventory, rootName);
   const installed = new Map<string, string>();
@@ -45,17 +48,20 @@ export async function findUpgradeCandidates(
       throw new PluginError(locator.pluginOrExtensionName, 'LOCATOR_FAILED',
         `the locator of ${locator.pluginOrExtensionName} could not name its product home: ${(err as Error).message}`, { cause: err });
     }
-    for (const home of found) homes.add(resolve(home));
+    for (const home of found) homes.add(host && host.kind !== 'local' ? home : resolve(home));
   }
 
   const candidates: UpgradeCandidate[] = [];
   for (const home of homes) {
-    const { readings } = await readProductPlugins(home).catch(() => ({ readings: [] }));
-    for (const r of readings) {
-      const m = r.manifest;
-      const current = m && installed.get(m.name);
-      if (m && current !== undefined && compareVersions(m.version, current) > 0) {
-        candidates.push({ name: m.name, installedVersion: current, availableVersion: m.version, productHome: home, directory: r.directory });
+    const shipped = host
+      ? await readProductManifestsOnHost(host, home)
+      : (await readProductPlugins(home).catch(() => ({ readings: [] as PluginDirectoryReading[] }))).readings.flatMap((r) =>
+          r.manifest ? [{ manifest: r.manifest, directory: r.directory }] : [],
+        );
+    for (const { manifest: m, directory } of shipped) {
+      const current = installed.get(m.name);
+      if (current !== undefined && compareVersions(m.version, current) > 0) {
+        candidates.push({ name: m.name, installedVersion: current, availableVersion: m.version, productHome: home, directory });
       }
     }
   }
@@ -63,10 +69,11 @@ export async function findUpgradeCandidates(
 }
 
 /** The introspection stops with this when any participating plugin has a newer version at its product. */
-export function upgradeRequiredError(candidates: readonly UpgradeCandidate[]): UserError {
-  const lines = candidates.map((c) => `${c.name} ${c.installedVersion} -> ${c.availableVersion} (in ${c.directory})`);
+export function upgradeRequiredError(candidates: readonly UpgradeCandidate[], remoteHost?: string): UserError {
+  const lines = candidates.map((c) => `${c.name} ${c.installedVersion} -> ${c.availableVersion} (in ${c.directory}${remoteHost ? ` on ${remoteHost}` : ''})`);
   const homes = [...new Set(candidates.map((c) => c.productHome))];
-  return new UserError('PLUGIN_UPGRADE_REQUIRED', `newer plugin versions ship with the product being introspected:\n  ${lines.join('\n  ')}`, {
-    hint: `upgrade first: ${homes.map((h) => `abctl installPlugins --from ${h}`).join(' && ')}`,
-  });
+  const hint = remoteHost
+    ? `copy ${homes.join(', ')} from ${remoteHost} (at least its plugins/introspector) and run abctl installPlugins --from <the copy>`
+    : `upgrade first: ${homes.map((h) => `abctl installPlugins --from ${h}`).join(' && ')}`;
+  return new UserError('PLUGIN_UPGRADE_REQUIRED', `newer plugin versions ship with the product being introspected:\n  ${lines.join('\n  ')}`, { hint });
 }

@@ -195,3 +195,19 @@ describe('discover over SSH', () => {
     expect(text.out).toContain(`abctl introspectexample --home ${home} --host ${sshd.target}`);
   });
 });
+
+describe('upgrade check over SSH', () => {
+  it('reads the product home on the reference host and stops when it ships a newer plugin', async () => {
+    const home = await copyMinihttpd(join(tmp.path, 'mh-upgrade'));
+    await mkdir(join(home, 'plugins', 'introspector', 'example'), { recursive: true });
+    await writeFile(join(home, 'plugins', 'introspector', 'example', 'plugin.config'), 'name=example\nversion=9.1\n');
+    const instance = join(tmp.path, 'upgrade-remote');
+    const env = cliEnv(instance, examplePlugins);
+    const ssh = ['--host', sshd.target, '--identity-file', sshd.identityFile, '--known-hosts', sshd.knownHostsFile];
+    const r = abctl(['introspectexample', '--home', home, ...ssh], env);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`example 1.0 -> 9.1 (in ${join(home, 'plugins', 'introspector', 'example')} on ${sshd.target})`);
+    expect(r.err).toContain(`copy ${home} from ${sshd.target}`);
+    expect(abctl(['describeCatalog', '--json'], env).out).not.toContain('minihttpd');
+  });
+});
