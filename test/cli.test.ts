@@ -51,10 +51,11 @@ describe('abctl', () => {
   it('describes the bundled example plugin and its alias extension as JSON', () => {
     const r = abctl(['describePlugins', '--json']);
     expect(r.code).toBe(0);
-    const data = JSON.parse(r.out) as { plugins: { name: string; state: string; parent: string | null; commands: string[] }[] };
+    const data = JSON.parse(r.out) as { plugins: { name: string; state: string; parent: string | null; alias: boolean; commands: string[] }[] };
     const byName = new Map(data.plugins.map((p) => [p.name, p]));
     expect(byName.get('example')).toMatchObject({ state: 'enabled', parent: null, commands: ['introspectexample'] });
-    expect(byName.get('examplelogs')).toMatchObject({ state: 'enabled', parent: 'example', commands: ['introspectexamplelogs'] });
+    expect(byName.get('examplelogs')).toMatchObject({ state: 'enabled', parent: 'example', alias: true, commands: ['introspectexamplelogs'] });
+    expect(byName.get('example')).toMatchObject({ alias: false });
   });
 
   it('accepts the reference single-dash long options', () => {

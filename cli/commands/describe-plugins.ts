@@ -15,6 +15,8 @@ export interface PluginDescription {
   readonly description: string;
   readonly directory: string;
   readonly disabledBy: string | null;
+  /** An extension that offers its own introspect command (running its root's whole chain). */
+  readonly alias: boolean;
   /** `introspect<Name>` commands that run this plugin's chain (plugins and alias extensions). */
   readonly commands: readonly string[];
   readonly problems: readonly { code: string; message: string; where: string; hint?: string }[];
@@ -35,6 +37,7 @@ export function describeInventory(inventory: PluginInventory, aliases: ReadonlyS
       description: r.manifest?.description ?? '',
       directory: r.directory,
       disabledBy: r.disabledBy ?? null,
+      alias: r.parentName !== undefined && aliases.has(r.name),
       commands: isCommand ? [`introspect${r.name}`] : [],
       problems: r.problems.map((p) => ({ ...p })),
     });
