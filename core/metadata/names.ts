@@ -43,6 +43,8 @@ function checkChars(what: string, value: string, allowed: RegExp, ruleText: stri
   if (value.length === 0) {
     throw new UserError('NAME_INVALID', `${what} must not be empty`, { where, hint: `use ${ruleText}` });
   }
+  // Fast path: one whole-string test; the character walk below only runs to word the error.
+  if ((allowed === NAME_CHAR ? ALLOWED_NAME : allowed === CONTENT_RESOURCE_CHAR ? CONTENT_RESOURCE_NAME : undefined)?.test(value)) return;
   const bad = firstBadChar(value, allowed);
   if (bad) {
     throw new UserError(

@@ -59,26 +59,29 @@ export function isSecretType(type: PropertyType): boolean {
 const INT = /^[+-]?\d+$/;
 
 /** Canonical string for `input` as a value of `type`, or a PROPERTY_VALUE_INVALID error. */
-export function normalizePropertyValue(type: PropertyType, input: PropertyInput, where?: string): string {
+/** The error for a value that does not fit its type (built only when one is found). */
+function invalidValue(type: PropertyType, input: PropertyInput, rule: string, where: string | undefined): UserError {
   const shown = isSecretType(type) ? REDACTED : JSON.stringify(input);
-  const invalid = (rule: string, hint?: string) =>
-    new UserError('PROPERTY_VALUE_INVALID', `value ${shown} is not valid for type ${type}: ${rule}`, { where, hint });
+  return new UserError('PROPERTY_VALUE_INVALID', `value ${shown} is not valid for type ${type}: ${rule}`, { where, hint: undefined });
+}
+
+export function normalizePropertyValue(type: PropertyType, input: PropertyInput, where?: string): string {
   switch (type) {
     case 'string':
     case 'password':
       return String(input);
     case 'int': {
       const n = typeof input === 'number' ? input : typeof input === 'string' && INT.test(input) ? Number(input) : NaN;
-      if (!Number.isSafeInteger(n)) throw invalid('it must be a whole number (e.g. 8080)');
+      if (!Number.isSafeInteger(n)) throw invalidValue(type, input, 'it must be a whole number (e.g. 8080)', where);
       return String(n);
     }
     case 'boolean': {
       if (typeof input === 'boolean') return String(input);
       if (input === 'true' || input === 'false') return input;
-      throw invalid('it must be true or false');
+      throw invalidValue(type, input, 'it must be true or false', where);
     }
     case 'fileRef': {
-      if (typeof input !== 'string') throw invalid('it must be a URI string');
+      if (typeof input !== 'string') throw invalidValue(type, input, 'it must be a URI string', where);
       checkFileRefUri(input, where);
       return input;
     }
@@ -268,14 +271,13 @@ export class PropertySet implements Iterable<Property> {
   /** Adds a new property. Users may add user properties only; reserved names are the framework's. */
   add(property: Property | PropertyInit, actor: Actor): Property {
     const p = property instanceof Property ? property : within(this.owner, () => new Property(property));
-    const where = this.#where(p.name);
-    if (actor !== 'framework') checkPropertyName(p.name, { where });
+    if (actor !== 'framework') checkPropertyName(p.name, { where: this.#where(p.name) });
     if (this.#props.has(p.name)) {
-      throw new UserError('PROPERTY_DUPLICATE', `property "${p.name}" already exists; property names are unique per object`, { where });
+      throw new UserError('PROPERTY_DUPLICATE', `property "${p.name}" already exists; property names are unique per object`, { where: this.#where(p.name) });
     }
     if (actor === 'user' && p.category === 'system') {
       throw new UserError('PROPERTY_READ_ONLY', `users cannot add system property "${p.name}": system properties are set by plugins`, {
-        where,
+        where: this.#where(p.name),
         hint: 'add it as a user property',
       });
     }
@@ -351,7 +353,11 @@ export class PropertySet implements Iterable<Property> {
 
   /** Independent copy (properties are immutable, so sharing them is safe). */
   copy(owner: string | undefined = this.owner): PropertySet {
-    return new PropertySet(owner, this.#props.values(), 'framework');
+    // Every property here passed add() already, and adding them as the framework checks
+    // nothing more (names unique, no actor rules): cloning the map is the same result.
+    const out = new PropertySet(owner);
+    for (const [k, v] of this.#props) out.#props.set(k, v);
+    return out;
   }
 
   toPlain(): PropertyPlain[] {
