@@ -12,7 +12,7 @@
  * raced a commit, read again under the lock.
  */
 import { createHash, hash } from 'node:crypto';
-import { closeSync, createReadStream, fstatSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, createReadStream, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { AbError, UserError } from '../core/errors.js';
@@ -834,7 +834,7 @@ export class Catalog {
 
     await txn.commit();
     for (const d of deleteDirs) this.#forget(d);
-    await eachLimit(written, 32, (w) => this.#remember(w));
+    for (const w of written) this.#remember(w);
     return { written: txn.written, deleted: txn.ops.filter((o) => o.type === 'delete').map((o) => o.target), unchanged };
   }
 
@@ -868,10 +868,15 @@ export class Catalog {
     return this.#box;
   }
 
-  async #remember(w: { rel: string; text: string; secrets: Map<string, string>; kind: StoredKind; refs: { kind: StoredKind; name: string }[] }): Promise<void> {
+  #remember(w: { rel: string; text: string; secrets: Map<string, string>; kind: StoredKind; refs: { kind: StoredKind; name: string }[] }): void {
     const { rel, text, secrets } = w;
     const file = join(this.dir, rel);
-    const info = await stat(file).catch(() => undefined);
+    let info;
+    try {
+      info = statSync(file);
+    } catch {
+      info = undefined;
+    }
     if (info) this.#seen.set(file, { ino: info.ino, size: info.size, mtimeMs: info.mtimeMs, hash: sha(text), secrets, kind: w.kind, refs: w.refs });
   }
 

@@ -69,9 +69,13 @@ const ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '
 const NEEDS_ESCAPE = /[&<>"\n\r\t]/;
 // XML 1.0 cannot carry these at all, not even as character references.
 const FORBIDDEN = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
+/** Either of the above. */
+const SPECIAL = /[&<>"\u0000-\u001F\uFFFE\uFFFF]/;
 
 /** Attribute-safe text (also used for text content, where escaping quotes is harmless). */
 export function escapeXml(text: string, where: string): string {
+  // Most values need nothing: one test for both cases.
+  if (!SPECIAL.test(text)) return text;
   if (FORBIDDEN.test(text)) {
     const ch = FORBIDDEN.exec(text)?.[0] ?? '';
     throw new UserError('CATALOG_VALUE_INVALID', `the value contains control character U+${ch.charCodeAt(0).toString(16).padStart(4, '0').toUpperCase()}, which XML cannot store`, {
