@@ -19,14 +19,23 @@ import { checkRelativePath } from './relative-paths.js';
 
 const MATCH_OPTIONS = { dot: true, nonegate: true } as const;
 
+/**
+ * Patterns picomatch already compiled without error (compiling is deterministic): the
+ * same few excludes come back for every appliance a large catalog reads. Bounded.
+ */
+const COMPILED_OK = new Set<string>();
+
 /** Checks and normalizes one exclude (relative, no `..`, no leading `/`; a trailing `/` is dropped). */
 export function checkExcludePattern(pattern: string, where?: string): string {
   const normalized = checkRelativePath('exclude', pattern, where);
+  if (COMPILED_OK.has(normalized)) return normalized;
   try {
     picomatch(normalized, MATCH_OPTIONS);
   } catch (err) {
     throw new UserError('PATH_INVALID', `exclude "${pattern}" is not a valid glob pattern`, { where, cause: err });
   }
+  if (COMPILED_OK.size >= 1000) COMPILED_OK.clear();
+  COMPILED_OK.add(normalized);
   return normalized;
 }
 
