@@ -598,8 +598,14 @@ export class Catalog {
   /** What the document says now: from the cache when the file has not changed since, else read. Undefined if absent. */
   async #current(rel: string, kinds: readonly StoredKind[]): Promise<SeenDocument | undefined> {
     const file = join(this.dir, rel);
-    const info = await stat(file).catch(() => undefined);
-    if (!info) return undefined;
+    // Synchronous like #loadDocument: a put checks every document of the object, and an async
+    // stat per document is a thread-pool round trip each.
+    let info;
+    try {
+      info = statSync(file);
+    } catch {
+      return undefined;
+    }
     const seen = this.#seen.get(file);
     if (seen && seen.ino === info.ino && seen.size === info.size && seen.mtimeMs === info.mtimeMs && kinds.includes(seen.kind)) return seen;
     await this.#loadDocument(rel, kinds);

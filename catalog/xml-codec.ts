@@ -66,7 +66,6 @@ const ITEM_NAMES: Readonly<Record<string, string>> = {
 // ------------------------------------------------------------------ writing
 
 const ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', '\n': '&#10;', '\r': '&#13;', '\t': '&#9;' };
-const NEEDS_ESCAPE = /[&<>"\n\r\t]/;
 // XML 1.0 cannot carry these at all, not even as character references.
 const FORBIDDEN = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
 /** Either of the above. */
@@ -83,9 +82,25 @@ export function escapeXml(text: string, where: string): string {
       hint: 'remove the control character from the value',
     });
   }
-  if (!NEEDS_ESCAPE.test(text)) return text;
-  return text.replace(/[&<>"\n\r\t]/g, (c) => ESCAPES[c] ?? c);
+  // One pass over the text, copying the runs between escaped characters (the
+  // replace-with-callback this replaces was a large part of rendering values like `a <&> "b"`).
+  let out = '';
+  let last = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 62 || !ESCAPE_CODES[c]) continue;
+    out += text.slice(last, i) + ESCAPE_CODES[c];
+    last = i + 1;
+  }
+  return last === 0 ? text : out + text.slice(last);
 }
+
+/** ESCAPES by character code (all of them are below `?`). */
+const ESCAPE_CODES: readonly (string | undefined)[] = (() => {
+  const table = new Array<string | undefined>(63).fill(undefined);
+  for (const [ch, rep] of Object.entries(ESCAPES)) table[ch.charCodeAt(0)] = rep;
+  return table;
+})();
 
 function kindOf(v: unknown): 'string' | 'number' | 'boolean' | 'list' | 'object' | 'none' {
   if (v === undefined || v === null) return 'none';
@@ -97,8 +112,8 @@ function kindOf(v: unknown): 'string' | 'number' | 'boolean' | 'list' | 'object'
 }
 
 /** Expected scalar type of an attribute named `key` when no hint says otherwise. */
-function expectedScalar(key: string): 'string' | 'number' | 'boolean' {
-  return NUMBER_FIELDS.has(key) ? 'number' : BOOLEAN_FIELDS.has(key) ? 'boolean' : 'string';
+function expectedScalar(key: string): string {
+  return SCALAR_TYPES.get(key) ?? 'string';
 }
 
 export interface RenderOptions {
