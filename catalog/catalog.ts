@@ -17,7 +17,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { AbError, UserError } from '../core/errors.js';
 import { Appliance, type AppliancePlain } from '../core/metadata/appliance.js';
-import { Assembly, AtomicAssembly, type AssemblyPlain, type AtomicAssemblyPlain } from '../core/metadata/assembly.js';
+import { Assembly, AtomicAssembly, memberFromPlain, type AssemblyMember, type AssemblyPlain, type AtomicAssemblyPlain } from '../core/metadata/assembly.js';
 import { withInstanceLock } from '../services/instance-lock.js';
 import {
   ARCHIVES_DOCUMENT,
@@ -210,6 +210,18 @@ export class Catalog {
 
   async getAssembly(name: string): Promise<CatalogAssembly> {
     return this.#read(async () => {
+      const d = topDir('assembly', name);
+      if (!(await exists(join(this.dir, d, documentName('assembly'))))) throw notFound('assembly', name, this.dir);
+      // Fast path: an assembly's appliance members are converted as soon as each is read, so
+      // their plain trees die young (less GC, lower peak memory). Any failure takes the
+      // plain path below, which reports exactly what it always did, in the same order.
+      try {
+        const prebuilt: AssemblyMember[] = [];
+        const p = await this.#loadTree(['assembly', 'atomicAssembly'], d, prebuilt);
+        if (p.kind === 'assembly') return Assembly.fromPlainWith(p.plain, (list) => list.map((m, i) => prebuilt[i] ?? memberFromPlain(m)));
+      } catch {
+        // fall through
+      }
       const p = await this.#loadTopOrThrow('assembly', name);
       return this.#model(p, () => (p.plain['kind'] === 'atomicAssembly' ? AtomicAssembly.fromPlain(p.plain) : Assembly.fromPlain(p.plain)));
     });
@@ -503,7 +515,8 @@ export class Catalog {
   }
 
   /** Loads a stored object and everything stored beneath it, back into one plain form with `kind`. */
-  async #loadTree(kinds: readonly StoredKind[], dirRel: string): Promise<LoadedDocument> {
+  /** `prebuilt` (top level only): appliance members of an assembly are converted into it by position, and their slot in the plain list is left null. */
+  async #loadTree(kinds: readonly StoredKind[], dirRel: string, prebuilt?: AssemblyMember[]): Promise<LoadedDocument> {
     const doc = await this.#loadDocument(`${dirRel}/${documentName(kinds[0] ?? 'appliance')}`, kinds);
     const plain: Plain = { kind: doc.kind, ...doc.plain };
     if (doc.kind !== 'appliance') {
@@ -522,7 +535,10 @@ export class Catalog {
         if (child.plain['name'] !== ref.name) {
           throw new UserError('CATALOG_FILE_INVALID', `member "${ref.name}" is stored under a file naming it "${String(child.plain['name'])}"`, { where: child.file });
         }
-        members.push(child.plain);
+        if (prebuilt && doc.kind === 'assembly' && child.kind === 'appliance') {
+          prebuilt[members.length] = memberFromPlain(child.plain);
+          members.push(null);
+        } else members.push(child.plain);
       }
       plain[key] = members;
     }

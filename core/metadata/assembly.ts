@@ -497,6 +497,15 @@ export class Assembly {
   }
 
   static fromPlain(value: unknown): Assembly {
+    return Assembly.fromPlainWith(value, (list) => list.map((m) => memberFromPlain(m)));
+  }
+
+  /**
+   * fromPlain with the conversion of the `members` list given, called at the same point.
+   * For readers that convert members as they read them (the catalog converts each member
+   * from its own document with memberFromPlain, so its plain tree need not be kept).
+   */
+  static fromPlainWith(value: unknown, members: (list: unknown[]) => AssemblyMember[]): Assembly {
     const o = asObject(value, 'assembly');
     const name = readString(o, 'name');
     const init = within(label('assembly', name), () => {
@@ -506,7 +515,7 @@ export class Assembly {
       return {
         description: readOptionalString(o, 'description') ?? '',
         properties: readProperties(o, 'properties', undefined),
-        members: readArray(o, 'members').map((m) => memberFromPlain(m)),
+        members: members(readArray(o, 'members')),
         vnets: readArray(o, 'vnets').map((v) => Vnet.fromPlain(v)),
       };
     });
