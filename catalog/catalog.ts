@@ -723,9 +723,19 @@ export class Catalog {
   // ================================================================== commit
 
   async #commit(changes: CatalogChanges): Promise<CommitReport> {
+    const txn = new Transaction(this.dir);
+    try {
+      return await this.#stageAndCommit(changes, txn);
+    } catch (err) {
+      // Staged writes start before the commit; a change that fails before committing leaves none.
+      await txn.abort();
+      throw err;
+    }
+  }
+
+  async #stageAndCommit(changes: CatalogChanges, txn: Transaction): Promise<CommitReport> {
     const puts = changes.put ?? [];
     const deletes = changes.delete ?? [];
-    const txn = new Transaction(this.dir);
     const written: { rel: string; text: string; secrets: Map<string, string>; kind: StoredKind; refs: { kind: StoredKind; name: string }[] }[] = [];
     let unchanged = 0;
 
@@ -819,17 +829,12 @@ export class Catalog {
           txn.replace(d);
         }
       }
-      const rendered = new Array<{ text: string; unchanged: boolean; secrets: Map<string, string> }>(docs.length);
-      await eachLimit(
-        docs.map((doc, i) => [doc, i] as const),
-        32,
-        async ([doc, i]) => {
-          rendered[i] = await this.#renderForWrite(doc, isUnderStaged(doc.rel));
-        },
-      );
+      // Rendered in order; each changed document's staged write starts at once (putFile), so
+      // the file system creates files while the next documents are rendered.
       for (const [i, doc] of docs.entries()) {
-        const r = rendered[i];
-        if (!r) continue;
+        // Let finished writes call back and queued ones start.
+        if (i % 8 === 7) await new Promise((resolve) => setImmediate(resolve));
+        const r = await this.#renderForWrite(doc, isUnderStaged(doc.rel));
         if (r.unchanged) {
           unchanged += 1;
           continue;

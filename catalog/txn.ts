@@ -42,26 +42,6 @@ async function exists(p: string): Promise<boolean> {
   }
 }
 
-/**
- * Writes the staged files, not yet durable (syncStaged does that for all of them at once),
- * creating parent directories; several at a time, so the file system's own latency
- * (creating thousands of directories and files) overlaps.
- */
-async function writeStaged(dir: string, files: readonly { rel: string; data: string | Uint8Array }[]): Promise<void> {
-  const made = new Map<string, Promise<unknown>>();
-  await eachLimit(files, 16, async (f) => {
-    const file = join(dir, f.rel);
-    const parent = dirname(file);
-    let mk = made.get(parent);
-    if (!mk) {
-      mk = mkdir(parent, { recursive: true });
-      made.set(parent, mk);
-    }
-    await mk;
-    await writeFile(file, f.data, { mode: 0o644 });
-  });
-}
-
 /** fdatasync of one written file. */
 async function syncFile(file: string): Promise<void> {
   const fh = await open(file, 'r');
@@ -164,9 +144,70 @@ export class Transaction {
     this.#ops.push({ type: 'replace', target });
   }
 
-  /** Writes one file into staging; its final place is `rel`. */
+  /**
+   * Writes one file into staging; its final place is `rel`. The write starts at once (at most
+   * 16 in flight), so the file system works while the caller renders the next documents;
+   * commit() waits for all of them, abort() removes them.
+   */
   putFile(rel: string, data: string | Uint8Array): void {
-    this.#files.push({ rel, data });
+    const f = { rel, data };
+    this.#files.push(f);
+    this.#queue.push(f);
+    this.#pump();
+  }
+
+  readonly #queue: { rel: string; data: string | Uint8Array }[] = [];
+  readonly #made = new Map<string, Promise<unknown>>();
+  #inflight = 0;
+  #idle: (() => void) | undefined;
+  #writeError: unknown;
+  #writeFailed = false;
+  #committing = false;
+
+  #pump(): void {
+    while (this.#inflight < 16 && this.#queue.length > 0) {
+      const f = this.#queue.shift() as { rel: string; data: string | Uint8Array };
+      this.#inflight += 1;
+      this.#writeOne(f)
+        .catch((err: unknown) => {
+          if (!this.#writeFailed) {
+            this.#writeFailed = true;
+            this.#writeError = err;
+          }
+        })
+        .finally(() => {
+          this.#inflight -= 1;
+          this.#pump();
+          if (this.#inflight === 0 && this.#queue.length === 0) this.#idle?.();
+        });
+    }
+  }
+
+  async #writeOne(f: { rel: string; data: string | Uint8Array }): Promise<void> {
+    if (this.#writeFailed) return;
+    const file = join(this.stagingDir, f.rel);
+    const parent = dirname(file);
+    let mk = this.#made.get(parent);
+    if (!mk) {
+      mk = mkdir(parent, { recursive: true });
+      this.#made.set(parent, mk);
+    }
+    await mk;
+    await writeFile(file, f.data, { mode: 0o644 });
+  }
+
+  /** Waits until every file given so far is written; throws the first write error. */
+  async #flushWrites(): Promise<void> {
+    if (this.#inflight > 0 || this.#queue.length > 0) await new Promise<void>((resolve) => (this.#idle = resolve));
+    this.#idle = undefined;
+    if (this.#writeFailed) throw this.#writeError;
+  }
+
+  /** Drops a transaction that will not be committed: waits for its staged writes, removes staging. */
+  async abort(): Promise<void> {
+    if (this.#committing) return; // commit() cleans up or leaves it to recover()
+    await this.#flushWrites().catch(() => undefined);
+    if (this.#files.length > 0) await rm(this.stagingDir, { recursive: true, force: true });
   }
 
   /** Moves an existing file (e.g. a captured archive in the instance tmp dir) into staging; its final place is `rel`. */
@@ -185,14 +226,19 @@ export class Transaction {
 
   /** Stages, passes the commit point, applies, cleans up. */
   async commit(): Promise<void> {
-    if (this.isEmpty) return;
+    if (this.isEmpty) {
+      await this.abort();
+      return;
+    }
+    this.#committing = true;
     try {
       await mkdir(this.stagingDir, { recursive: true });
-      await writeStaged(this.stagingDir, this.#files);
+      await this.#flushWrites();
       await syncStaged(this.stagingDir, this.#files);
       for (const m of this.#moves) await moveFile(m.from, join(this.stagingDir, m.rel));
       await pauseAt('staged');
     } catch (err) {
+      await this.#flushWrites().catch(() => undefined);
       await rm(this.stagingDir, { recursive: true, force: true });
       throw err;
     }

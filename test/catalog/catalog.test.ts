@@ -293,6 +293,18 @@ describe('commit', () => {
     expect(await snapshot(catalog.dir)).toEqual(before);
   });
 
+  it('a put that fails while its documents are being staged leaves no staging behind', async () => {
+    await catalog.putAppliance(sampleAppliance('web'));
+    const before = await snapshot(catalog.dir);
+    // Documents are staged as they are rendered: the bad value in the last member comes after the others were written.
+    const members = Array.from({ length: 40 }, (_, i) => sampleAppliance(`m${i}`));
+    const bad = sampleAppliance('m40');
+    bad.properties.set('motd', 'bell \u0007', 'user');
+    await expectUserError(catalog.putAssembly(new Assembly({ name: 'big', members: [...members, bad] })), 'CATALOG_VALUE_INVALID');
+    expect(await snapshot(catalog.dir)).toEqual(before);
+    expect((await readdir(catalog.dir)).filter((e) => e.startsWith('.staging-'))).toEqual([]);
+  });
+
   it('leftovers of an interrupted commit are cleaned up on the next operation', async () => {
     await catalog.putAppliance(sampleAppliance('web'));
     await mkdir(join(catalog.dir, '.staging-dead/appliances/ghost'), { recursive: true });
