@@ -13,7 +13,7 @@
  */
 import { createHash, hash } from 'node:crypto';
 import { closeSync, createReadStream, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { AbError, UserError } from '../core/errors.js';
 import { Appliance, type AppliancePlain } from '../core/metadata/appliance.js';
@@ -36,7 +36,7 @@ import {
   type StoredKind,
 } from './format.js';
 import { SecretBox, SECRET_PREFIX } from './secrets.js';
-import { eachLimit, GENERATION_FILE, needsRecovery, recover, Transaction } from './txn.js';
+import { eachLimit, exists, GENERATION_FILE, needsRecovery, recover, Transaction } from './txn.js';
 import { parseDocument, renderDocument, type Plain } from './xml-codec.js';
 
 export type CatalogObject = Appliance | AtomicAssembly | Assembly;
@@ -914,15 +914,6 @@ export class Catalog {
 }
 
 // ================================================================== helpers
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function boxlessClear(file: string): never {
   throw new UserError('CATALOG_SECRET_INVALID', 'a password value is not encrypted (expected enc:v1:...)', {

@@ -33,7 +33,7 @@ const JOURNAL = '.txn-';
 /** Bumped after every applied commit, so lock-free readers can tell that they raced one. */
 export const GENERATION_FILE = '.generation';
 
-async function exists(p: string): Promise<boolean> {
+export async function exists(p: string): Promise<boolean> {
   try {
     await stat(p);
     return true;

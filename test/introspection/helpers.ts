@@ -7,9 +7,9 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { cp, readFile, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Application } from '../../services/app.js';
+export { freePort } from '../support/sshd.mjs';
 import { projectRoot } from '../../services/instance.js';
 import { writePlugin } from '../helpers/plugins.js';
 
@@ -183,18 +183,6 @@ export function treeOf(root: string): Map<string, string> {
 
 export function extractTo(archive: string, into: string): void {
   execFileSync('tar', ['-xzpf', archive, '-C', into], { stdio: ['ignore', 'ignore', 'pipe'] });
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** A copy of examples/minihttpd at `dest`, listening on `port` when started. */

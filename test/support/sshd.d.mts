@@ -20,5 +20,8 @@ export interface SshdHandle {
 export declare const SSHD: string;
 export declare const SFTP_SERVER: string;
 
+/** A TCP port nobody listens on right now (loopback). */
+export declare function freePort(): Promise<number>;
+
 /** Starts a private sshd on a free loopback port; stop() removes everything. */
 export declare function startSshd(): Promise<SshdHandle>;

@@ -19,7 +19,8 @@ const run = promisify(execFile);
 export const SSHD = '/usr/sbin/sshd';
 export const SFTP_SERVER = '/usr/lib/openssh/sftp-server';
 
-async function freePort() {
+/** A TCP port nobody listens on right now (loopback). */
+export async function freePort() {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
