@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { normalizeArgv } from './argv.js';
 import { COMMANDS, type CommandSpec, type GlobalOptions } from './command-table.js';
+import { introspectionHelp } from './help-plugins.js';
 import { reportError } from './report-error.js';
 
 const VERSION = '0.1.0';
@@ -63,6 +64,10 @@ export async function main(argv: readonly string[]): Promise<void> {
       return;
     }
     const program = buildProgram();
+    if (!command || command.name === 'help' && args.length === command.index + 1) {
+      const instance = args[args.indexOf('--instance') + 1];
+      program.addHelpText('after', await introspectionHelp(args.includes('--instance') ? instance : undefined));
+    }
     await program.parseAsync(args, { from: 'user' });
   } catch (err) {
     process.exitCode = reportError(err, args.includes('--debug'));

@@ -48,6 +48,14 @@ describe('abctl', () => {
     expect(abctl(['help', 'installPlugins']).out).toContain('--from <dir>');
   });
 
+  it('lists the introspect commands of the enabled plugins in the top-level help', () => {
+    expect(abctl(['--help']).out).toMatch(/^ {2}introspectexample +Example product/m);
+    expect(abctl(['disablePlugin', '--name', 'example']).code).toBe(0);
+    const after = abctl(['--help']).out;
+    expect(after).not.toMatch(/^ {2}introspectexample/m);
+    expect(after).toContain('No enabled plugin on this instance');
+  });
+
   it('describes the bundled example plugin and its alias extension as JSON', () => {
     const r = abctl(['describePlugins', '--json']);
     expect(r.code).toBe(0);

@@ -1,6 +1,5 @@
 import { readFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import writeFileAtomic from 'write-file-atomic';
 import { UserError } from '../../core/errors.js';
 
 /** Format version of plugin-state.json; readers accept this and every earlier one. */
@@ -51,6 +50,8 @@ export class PluginStateStore {
   async writeDisabled(disabled: ReadonlySet<string>): Promise<void> {
     await mkdir(join(this.file, '..'), { recursive: true });
     const body = { format: STATE_FORMAT, disabled: [...disabled].sort() };
+    // Loaded here: reading the state (every command, --help too) must not pay for it.
+    const { default: writeFileAtomic } = await import('write-file-atomic');
     await writeFileAtomic(this.file, `${JSON.stringify(body, null, 2)}\n`);
   }
 }
