@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inject, injectable } from 'inversify';
 import { UserError, errorText } from '../../core/errors.js';
@@ -12,6 +11,7 @@ import { captureDefinition } from '../capture/definition-capture.js';
 import type { CaptureCodec } from '../capture/encoders.js';
 import { ReferenceHostFactory, type ReferenceHostOptions } from '../host/connect.js';
 import { InstanceLayout } from '../instance.js';
+import { createJobDir } from './job-dir.js';
 import { PluginInventoryService } from '../plugins/plugin-inventory-service.js';
 import { ServiceRegistry } from '../registry/service-registry.js';
 import {
@@ -62,8 +62,7 @@ export class FileSetCaptureService {
     const participants = inventory.records.get(creator)?.state === 'enabled' ? participantsOf(inventory, creator) : [];
     if (participants.length === 0) progress.warn(`plugin ${creator} is not enabled: its capture checks do not run`);
 
-    const jobDir = join(this.layout.tmpDir, `capture-${randomBytes(4).toString('hex')}`);
-    await mkdir(jobDir, { recursive: true, mode: 0o700 });
+    const jobDir = await createJobDir(this.layout.tmpDir, 'capture');
     const host = await this.hosts.open(spec, request.hostOptions ?? {});
     try {
       const out: CapturedArchive[] = [];

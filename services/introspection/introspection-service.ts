@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { inject, injectable } from 'inversify';
 import { PluginError, UserError, errorText } from '../../core/errors.js';
@@ -14,6 +13,7 @@ import type { CaptureCodec } from '../capture/encoders.js';
 import type { CaptureProgress } from '../capture/capture.js';
 import { ReferenceHostFactory, type ReferenceHostOptions } from '../host/connect.js';
 import { InstanceLayout } from '../instance.js';
+import { createJobDir } from './job-dir.js';
 import { PluginInventoryService } from '../plugins/plugin-inventory-service.js';
 import { findUpgradeCandidates, upgradeRequiredError } from '../plugins/upgrade-check.js';
 import { ServiceRegistry } from '../registry/service-registry.js';
@@ -122,8 +122,7 @@ export class IntrospectionService {
     const inventory = await this.plugins.get();
     const collector = this.registry.createCollector();
 
-    const jobDir = join(this.layout.tmpDir, `introspect-${rootPlugin}-${randomBytes(4).toString('hex')}`);
-    await mkdir(jobDir, { recursive: true, mode: 0o700 });
+    const jobDir = await createJobDir(this.layout.tmpDir, 'introspect');
     const host = await this.hosts.open(options.host, options.hostOptions ?? {});
     const warnings: string[] = [];
     try {

@@ -106,6 +106,20 @@ describe('plugin contract', () => {
     expect(await catalog.verifyFileSet('app', 'home')).toBe(true);
   });
 
+  it('removes the scratch dirs of killed jobs (with their partial archives) and keeps live ones', async () => {
+    await writeTestPlugin(bundled, { name: 'plain2' });
+    // A pid far above pid_max cannot be running; our own pid is.
+    const dead = join(instance, 'tmp', 'capture-4194999-deadbeef');
+    const live = join(instance, 'tmp', `introspect-${process.pid}-cafe0123`);
+    await mkdir(dead, { recursive: true });
+    await writeFile(join(dead, 'home.archive.partial-1234'), 'half an archive');
+    await mkdir(live, { recursive: true });
+    const s = await service();
+    await s.introspect(await s.prepare('plain2'), { app: 'swept' });
+    expect(existsSync(dead)).toBe(false);
+    expect(existsSync(live)).toBe(true);
+  });
+
   it('refuses job parameters named like abctl options of the introspect command', async () => {
     await writeTestPlugin(bundled, { name: 'clash', params: [{ name: 'name', type: 'string', description: 'x' }] });
     const s = await service();
