@@ -3,7 +3,9 @@ import {
   Appliance,
   AtomicAssembly,
   ContentResource,
+  isReservedPropertyName,
   type ApplianceInit,
+  type PropertySet,
 } from '../../core/metadata/index.js';
 import type {
   ContentResourceData,
@@ -132,11 +134,35 @@ export class DehydrationRun {
   }
 }
 
-/** Checks after the whole chain ran: the introspection must have produced something. */
+/**
+ * Checks after the whole chain ran: something was produced, and no plugin used names reserved
+ * for abctl (plugins pass their actor themselves, so one claiming to be the framework is
+ * caught here rather than trusted).
+ */
 export function checkResult(result: DehydrationResult, rootPlugin: string): void {
   if (result.appliances.length === 0) {
     throw new UserError('DEHYDRATION_EMPTY', `${rootPlugin} created no appliance`, {
       hint: 'check the job parameters (does the product home hold the product?)',
     });
+  }
+  for (const a of result.appliances) {
+    const sets: [string, PropertySet][] = [
+      [`appliance "${a.name}"`, a.properties],
+      ...a.inputs.map((i): [string, PropertySet] => [`appliance "${a.name}" > input "${i.name}"`, i.properties]),
+      ...a.outputs.flatMap((o): [string, PropertySet][] => [
+        [`appliance "${a.name}" > output "${o.name}"`, o.properties],
+        [`appliance "${a.name}" > output "${o.name}" connection`, o.connectionProperties],
+      ]),
+      ...a.interfaces.flatMap((i) => i.flatten()).map((i): [string, PropertySet] => [`appliance "${a.name}" > interface "${i.name}"`, i.properties]),
+    ];
+    for (const [where, set] of sets) {
+      const reserved = set.names().find((n) => isReservedPropertyName(n));
+      if (reserved !== undefined) {
+        throw new PluginError(rootPlugin, 'PROPERTY_NAME_RESERVED', `property "${reserved}" uses a prefix reserved for abctl (OVAB, Ovab, ovab)`, {
+          where,
+          hint: 'rename the property; plugins edit metadata as the actor "plugin"',
+        });
+      }
+    }
   }
 }

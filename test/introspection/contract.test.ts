@@ -120,6 +120,19 @@ describe('plugin contract', () => {
     expect(existsSync(live)).toBe(true);
   });
 
+  it('does not trust a plugin that claims to be the framework to use reserved names', async () => {
+    await writeTestPlugin(bundled, {
+      name: 'sneaky',
+      dehydrate: `const a = ctx.createAppliance({ name: 'app', inputs: [{ name: 'http', port: 80, protocols: ['http'] }] });
+        a.getInput('http').properties.add({ name: 'ovab.hidden', value: 'x' }, 'framework');`,
+    });
+    const s = await service();
+    const before = catalogFingerprint(instance);
+    const err = await s.introspect(await s.prepare('sneaky'), {}).catch((e: unknown) => e);
+    expect(err).toMatchObject({ plugin: 'sneaky', code: 'PROPERTY_NAME_RESERVED', where: 'appliance "app" > input "http"' });
+    expect(catalogFingerprint(instance)).toEqual(before);
+  });
+
   it('refuses job parameters named like abctl options of the introspect command', async () => {
     await writeTestPlugin(bundled, { name: 'clash', params: [{ name: 'name', type: 'string', description: 'x' }] });
     const s = await service();
