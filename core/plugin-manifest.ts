@@ -382,11 +382,3 @@ function lineLocator(src: string): (offset: number) => number {
     return lo + 1;
   };
 }
-
-/** The documented defaults, e.g. for scaffolding and `--help`. */
-export function describePluginConfigKeys(): string {
-  return PLUGIN_CONFIG_KEYS.map((k) => {
-    const when = k.required ? 'required' : k.defaultValue === undefined ? 'optional' : `default "${k.defaultValue}"`;
-    return `${k.key} (${when}): ${k.description}`;
-  }).join('\n');
-}

@@ -3,7 +3,6 @@ import { Container } from 'inversify';
 import type { Collector } from '../core/plugin-contract.js';
 import type { PluginInventory } from '../core/plugin-model.js';
 import { catalogModule } from '../catalog/module.js';
-import { captureModule } from './capture/module.js';
 import { hostModule } from './host/module.js';
 import { InstanceLayout, instanceLayout } from './instance.js';
 import { introspectionModule } from './introspection/module.js';
@@ -32,7 +31,7 @@ export class Application {
     const container = new Container();
     container.bind<InstanceLayout>(InstanceLayout).toConstantValue(layout);
     // catalogModule after pluginsModule: it replaces the catalog-less PluginUsage.
-    container.load(registryModule, pluginsModule, catalogModule, hostModule, captureModule, introspectionModule);
+    container.load(registryModule, pluginsModule, catalogModule, hostModule, introspectionModule);
     return new Application(container, layout);
   }
 

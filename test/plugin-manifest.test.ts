@@ -1,6 +1,5 @@
 import { describe, it, expect } from 'vitest';
 import {
-  describePluginConfigKeys,
   explainPluginName,
   isPluginName,
   ManifestProblemCode,
@@ -263,9 +262,7 @@ describe('plugin names and the key table', () => {
       'minParentVersion',
       'main',
     ]);
-    const text = describePluginConfigKeys();
-    expect(text).toContain('name (required)');
-    expect(text).toContain('minSdkVersion (default "1.0")');
-    expect(text).toContain('main (default "index.js")');
+    expect(PLUGIN_CONFIG_KEYS.filter((k) => k.required).map((k) => k.key)).toEqual(['name', 'version']);
+    expect(Object.fromEntries(PLUGIN_CONFIG_KEYS.map((k) => [k.key, k.defaultValue]))).toMatchObject({ minSdkVersion: '1.0', main: 'index.js', description: '' });
   });
 });
