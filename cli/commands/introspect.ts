@@ -23,11 +23,11 @@ function optionFor(p: DeclaredParameter): Option[] {
         new Option(`--${p.name} <password>`).hideHelp(),
       ];
     case 'boolean':
-      return [new Option(`--${p.name} [true|false]`, `${p.description} ${by}`).preset('true')];
+      return [new Option(`--${p.name} [true|false]`, `${p.description} ${by}${p.defaultValue !== undefined ? ` (default: ${String(p.defaultValue)})` : ''}`).preset('true')];
     default: {
-      const o = new Option(`--${p.name} <${p.type === 'integer' ? 'n' : p.type === 'path' ? 'path' : 'value'}>`, `${p.description} ${by}${required}`);
-      if (p.defaultValue !== undefined) o.default(String(p.defaultValue));
-      return [o];
+      // The default is only shown here; resolveParameterValues applies it, typed.
+      const shown = p.defaultValue !== undefined ? ` (default: ${String(p.defaultValue)})` : '';
+      return [new Option(`--${p.name} <${p.type === 'integer' ? 'n' : p.type === 'path' ? 'path' : 'value'}>`, `${p.description} ${by}${required}${shown}`)];
     }
   }
 }
@@ -94,7 +94,7 @@ export async function runIntrospectCommand(globalArgs: readonly string[], comman
             unavailable.push(err);
           }
         }
-      } else if (given !== undefined && !(p.defaultValue !== undefined && given === String(p.defaultValue) && cmd.getOptionValueSource(key(p.name)) === 'default')) {
+      } else if (given !== undefined) {
         raw.set(p.name, { value: String(given), origin: 'argv' });
       }
     }
