@@ -26,13 +26,25 @@ export function createProgressView(stream: NodeJS.WriteStream = process.stderr):
   let tick = 0;
   let shown = false;
   let captureStart = 0;
-  const draw = (line: string, force = false): void => {
-    const now = Date.now();
-    if (!force && now - last < 100) return;
-    last = now;
+  // A line that came too soon after the last one is drawn a little later, not dropped:
+  // the final state (100%, the last counters) must reach the screen.
+  let pending: string | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const paint = (line: string): void => {
+    last = Date.now();
     shown = true;
     const width = (stream.columns || 100) - 1;
     stream.write(`\r\x1b[K${line.slice(0, width)}`);
+  };
+  const draw = (line: string): void => {
+    const wait = 100 - (Date.now() - last);
+    if (wait <= 0) return paint(line);
+    pending = line;
+    timer ??= setTimeout(() => {
+      timer = undefined;
+      if (pending !== undefined) paint(pending);
+      pending = undefined;
+    }, wait).unref();
   };
   return {
     plugin(name, percent, message) {
@@ -47,6 +59,9 @@ export function createProgressView(stream: NodeJS.WriteStream = process.stderr):
       draw(`${head} capture ${label}: ${files} files, ${mib(bytes)}, ${rate}`);
     },
     done() {
+      clearTimeout(timer);
+      timer = undefined;
+      pending = undefined;
       if (shown) stream.write('\r\x1b[K');
       shown = false;
       captureStart = 0;
