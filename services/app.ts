@@ -3,6 +3,7 @@ import { Container } from 'inversify';
 import type { Collector } from '../core/plugin-contract.js';
 import type { PluginInventory } from '../core/plugin-model.js';
 import { catalogModule } from '../catalog/module.js';
+import { editingModule } from './editing/module.js';
 import { hostModule } from './host/module.js';
 import { InstanceLayout, instanceLayout } from './instance.js';
 import { introspectionModule } from './introspection/module.js';
@@ -31,7 +32,7 @@ export class Application {
     const container = new Container();
     container.bind<InstanceLayout>(InstanceLayout).toConstantValue(layout);
     // catalogModule after pluginsModule: it replaces the catalog-less PluginUsage.
-    container.load(registryModule, pluginsModule, catalogModule, hostModule, introspectionModule);
+    container.load(registryModule, pluginsModule, catalogModule, hostModule, introspectionModule, editingModule);
     return new Application(container, layout);
   }
 

@@ -1,7 +1,6 @@
 /**
  * What the catalog commands share: the catalog and editing services from the
- * application's container (the modules are loaded here when app.ts does not load them
- * yet), and value input for properties.
+ * application's container, and value input for properties.
  */
 import type { Catalog } from '../../../catalog/index.js';
 import type { DeploymentPlanService, EditingService, PropertyTarget } from '../../../services/editing/index.js';
@@ -18,13 +17,7 @@ export interface CatalogServices {
 /** Editing needs no plugin code, so plugins are not activated (commands stay fast). */
 export async function withCatalog<T>(globals: GlobalOptions, fn: (s: CatalogServices) => Promise<T>): Promise<T> {
   return withApplication(globals, { activate: false }, async (app) => {
-    const [{ Catalog }, { catalogModule }, editing] = await Promise.all([
-      import('../../../catalog/index.js'),
-      import('../../../catalog/module.js'),
-      import('../../../services/editing/index.js'),
-    ]);
-    if (!app.container.isBound(Catalog)) app.container.load(catalogModule);
-    if (!app.container.isBound(editing.EditingService)) app.container.load(editing.editingModule);
+    const [{ Catalog }, editing] = await Promise.all([import('../../../catalog/index.js'), import('../../../services/editing/index.js')]);
     return fn({ catalog: app.get(Catalog), editing: app.get(editing.EditingService), plans: app.get(editing.DeploymentPlanService) });
   });
 }
