@@ -1,4 +1,4 @@
-import { AbError, PluginError, errorText } from '../core/errors.js';
+import { AbError, PluginError, environmentError, errorText } from '../core/errors.js';
 
 /**
  * Prints an error for a person and picks the exit code: 1 for anything a user or a plugin
@@ -10,8 +10,9 @@ export function reportError(err: unknown, debug: boolean): number {
     if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
     return 1;
   }
-  if (err instanceof AbError) {
-    process.stderr.write(`error: ${errorText(err)}\n`);
+  const user = err instanceof AbError ? err : environmentError(err);
+  if (user) {
+    process.stderr.write(`error: ${errorText(user)}\n`);
     return 1;
   }
   process.stderr.write(`internal error: ${errorText(err)}\n`);

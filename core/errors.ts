@@ -47,3 +47,50 @@ export function errorText(err: unknown): string {
   }
   return String(err);
 }
+
+/** errno codes that describe the machine (permissions, space, paths), not a bug in abctl. */
+const ENVIRONMENT_CODES: Readonly<Record<string, string>> = {
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  ENOTDIR: 'a part of the path is a file, not a directory',
+  EISDIR: 'is a directory, a file was expected',
+  ENOENT: 'no such file or directory',
+  EMFILE: 'too many open files',
+  ENFILE: 'too many open files in the system',
+  ENAMETOOLONG: 'file name too long',
+  ELOOP: 'too many levels of symbolic links',
+  EIO: 'input/output error',
+};
+
+const ENVIRONMENT_HINTS: Readonly<Record<string, string>> = {
+  EACCES: 'check the owner and mode of that path, or run abctl as a user who may write there',
+  EPERM: 'check the owner and mode of that path, or run abctl as a user who may write there',
+  EROFS: 'use an instance directory on a writable file system (--instance DIR or AB_INSTANCE)',
+  ENOSPC: 'free some space on that file system, or use an instance directory elsewhere (--instance DIR)',
+  EDQUOT: 'free some space within your quota, or use an instance directory elsewhere (--instance DIR)',
+  ENOTDIR: 'the instance directory (--instance, AB_INSTANCE) and the paths you give must be directories',
+  EMFILE: 'raise the open-file limit (ulimit -n) and try again',
+  ENFILE: 'close other programs or raise the system-wide open-file limit, then try again',
+};
+
+/**
+ * A Node system error caused by the environment (permissions, full disk, a file where a
+ * directory belongs) as a UserError naming the path; undefined for anything else. `path` names
+ * the file when the error itself does not (a failed write reports ENOSPC without a path).
+ */
+export function environmentError(err: unknown, path?: string): UserError | undefined {
+  if (!(err instanceof Error)) return undefined;
+  const e = err as NodeJS.ErrnoException;
+  const what = typeof e.code === 'string' ? ENVIRONMENT_CODES[e.code] : undefined;
+  if (!what || typeof e.syscall !== 'string') return undefined;
+  const where = e.path ?? path;
+  const hint = ENVIRONMENT_HINTS[e.code!];
+  return new UserError(`ENV_${e.code!}`, `${what} (${e.syscall})`, {
+    ...(where ? { where } : {}),
+    ...(hint ? { hint } : {}),
+    cause: err,
+  });
+}
