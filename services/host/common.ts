@@ -2,7 +2,7 @@
 import { constants as osConstants } from 'node:os';
 import { posix } from 'node:path';
 import { UserError } from '../../core/errors.js';
-import type { HostEntryType, ReferenceHost } from './reference-host.js';
+import type { HostEntryType, ReferenceHost } from '../../core/reference-host.js';
 
 const S_IFMT = 0o170000;
 const S_IFREG = 0o100000;

@@ -6,7 +6,7 @@
  */
 import { injectable } from 'inversify';
 import { LocalHost } from './local-host.js';
-import type { ReferenceHost } from './reference-host.js';
+import type { ReferenceHost } from '../../core/reference-host.js';
 import type { SshHostOptions } from './ssh-host.js';
 
 export type ReferenceHostOptions = SshHostOptions;

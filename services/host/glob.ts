@@ -9,7 +9,7 @@ import type { Dirent, Stats } from 'node:fs';
 import { posix } from 'node:path';
 import fg from 'fast-glob';
 import { hostError } from './common.js';
-import type { GlobOptions, HostEntryType } from './reference-host.js';
+import type { GlobOptions, HostEntryType } from '../../core/reference-host.js';
 
 export function normalizePatterns(patterns: string | readonly string[], host: string): string[] {
   const list = typeof patterns === 'string' ? [patterns] : [...patterns];

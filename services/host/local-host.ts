@@ -32,7 +32,7 @@ import {
   type RunOptions,
   type RunResult,
   type TarStreamOptions,
-} from './reference-host.js';
+} from '../../core/reference-host.js';
 
 const NAME = 'local';
 

@@ -13,7 +13,7 @@ export type {
   RunOptions,
   RunResult,
   TarStreamOptions,
-} from './reference-host.js';
+} from '../../core/reference-host.js';
 export type { HostLogger, SshHostOptions } from './ssh-host.js';
 
 /**

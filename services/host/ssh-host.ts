@@ -41,7 +41,7 @@ import {
   type RunOptions,
   type RunResult,
   type TarStreamOptions,
-} from './reference-host.js';
+} from '../../core/reference-host.js';
 import { formatSshTarget, parseSshTarget, type SshTarget } from './ssh-target.js';
 
 // ssh2 is CommonJS: its named exports are only reachable through the default import.

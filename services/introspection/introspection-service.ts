@@ -8,9 +8,9 @@ import type { JobParameterValues, PluginLogger, ValidationMessage } from '../../
 import type { ReferenceHost } from '../../core/reference-host.js';
 import { ServiceIds } from '../../core/service-ids.js';
 import { Catalog } from '../../catalog/catalog.js';
-import { captureDefinition } from '../capture/definition-capture.js';
-import type { CaptureCodec } from '../capture/encoders.js';
-import type { CaptureProgress } from '../capture/capture.js';
+import { captureDefinition } from '../archive/definition-capture.js';
+import type { CaptureCodec } from '../archive/encoders.js';
+import type { CaptureProgress } from '../archive/capture.js';
 import { ReferenceHostFactory, type ReferenceHostOptions } from '../host/connect.js';
 import { InstanceLayout } from '../instance.js';
 import { createJobDir } from './job-dir.js';

@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AbError } from '../../core/errors.js';
 import { LocalHost } from '../../services/host/local-host.js';
-import type { ReferenceHost } from '../../services/host/reference-host.js';
+import type { ReferenceHost } from '../../core/reference-host.js';
 import { SshHost } from '../../services/host/ssh-host.js';
 import { startSshd, type SshdHandle } from '../support/sshd.mjs';
 

@@ -2,8 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { decodeHeader, encodeHeader, paxRecord, parsePax, type TarHeaderInput } from '../../services/capture/index.js';
-import { checksumOk, readNumber } from '../../services/capture/tar-header.js';
+import { checksumOk, decodeHeader, encodeHeader, paxRecord, parsePax, readNumber, type TarHeaderInput } from '../../services/archive/tar-header.js';
 import { tempDir } from './helpers.js';
 
 let dir: string;

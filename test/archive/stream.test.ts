@@ -4,7 +4,8 @@ import { mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { captureFromTarStream, type CaptureCodec } from '../../services/capture/index.js';
+import { captureFromTarStream } from '../../services/archive/capture.js';
+import type { CaptureCodec } from '../../services/archive/encoders.js';
 import { extract, sha256, sha256sum, snapshot, tempDir } from './helpers.js';
 
 let dir: string;

@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UserError } from '../../core/errors.js';
 import { compileExcludes } from '../../core/metadata/index.js';
-import { DEFAULT_SECRET_PATHS, captureFileSet, type CaptureCodec } from '../../services/capture/index.js';
+import { captureFileSet } from '../../services/archive/capture.js';
+import type { CaptureCodec } from '../../services/archive/encoders.js';
+import { DEFAULT_SECRET_PATHS } from '../../services/archive/secrets.js';
 import { extract, sha256sum, snapshot, tarList, tempDir } from './helpers.js';
 
 let dir: string;

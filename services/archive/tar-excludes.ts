@@ -94,18 +94,6 @@ export function planTarExcludes(root: string, excludes: readonly string[], allow
   return { args, needsListing };
 }
 
-/**
- * The exact-only form: throws when a pattern needs a listing. For callers that know their
- * patterns are simple; captures use resolveTarExcludes.
- */
-export function tarExcludeArgs(root: string, excludes: readonly string[], allowSecrets: readonly string[] = []): string[] {
-  const plan = planTarExcludes(root, excludes, allowSecrets);
-  if (plan.needsListing.length > 0) {
-    throw new Error(`tar cannot express the excludes ${plan.needsListing.join(', ')} exactly; use resolveTarExcludes`);
-  }
-  return [...plan.args];
-}
-
 /** `--exclude` arguments matching exactly these root-relative names (no wildcards). */
 export function literalExcludeArgs(paths: readonly string[]): string[] {
   if (paths.length === 0) return [];

@@ -4,7 +4,7 @@ import { lstatSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CaptureCodec } from '../../services/capture/index.js';
+import type { CaptureCodec } from '../../services/archive/encoders.js';
 
 export async function tempDir(prefix = 'abctl-capture-'): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
