@@ -1,0 +1,105 @@
+/**
+ * The appliance bundle on disk: everything one instance needs, without the catalog (the
+ * reference's "catalog slice on the VM"). Shared by the writer (on the deployer) and the
+ * agent (on the instance), so both agree on names and on what bundle.json holds.
+ *
+ *   <bundle>/bundle.json        BundleManifest (below)
+ *   <bundle>/appliance.xml      the appliance with the plan applied, passwords in clear (catalog XML codec)
+ *   <bundle>/assembly.xml       the whole assembly for the navigator, plan applied, no password values
+ *   <bundle>/bindings.json      LateBindings: this instance and the peers of each connected output
+ *   <bundle>/content/<name>     content resources (and files the plan gave for fileRef properties)
+ *   <bundle>/filesets/<file>    captured file set archives, as the catalog holds them
+ *   <bundle>/plugins/<name>/    the creator plugin and its enabled extensions, copied
+ *   <bundle>/abctl-agent.mjs    the agent (one JavaScript file), unless left out
+ *
+ * Directories are 0700 and files 0600: the bundle holds password values.
+ */
+import { UserError } from '../../core/errors.js';
+
+export const BUNDLE_FORMAT_VERSION = 1;
+export const BUNDLE_MANIFEST = 'bundle.json';
+export const BUNDLE_APPLIANCE = 'appliance.xml';
+export const BUNDLE_ASSEMBLY = 'assembly.xml';
+export const BUNDLE_BINDINGS = 'bindings.json';
+export const BUNDLE_CONTENT_DIR = 'content';
+export const BUNDLE_FILESETS_DIR = 'filesets';
+export const BUNDLE_PLUGINS_DIR = 'plugins';
+export const AGENT_FILE = 'abctl-agent.mjs';
+/** Oldest Node.js major the agent runs on (checked by the agent and documented). */
+export const MIN_NODE_MAJOR = 20;
+
+export interface BundleFileSet {
+  readonly name: string;
+  readonly root: string;
+  readonly owner: string;
+  readonly group: string;
+  readonly scope: 'local' | 'shared';
+  readonly captured: boolean;
+  /** Relative to the bundle (`filesets/home.tar.gz`); absent when the file set is not captured. */
+  readonly archive?: string;
+  readonly codec?: 'gzip' | 'zstd' | 'none';
+  readonly size?: number;
+  readonly sha256?: string;
+}
+
+export interface BundlePlugin {
+  readonly name: string;
+  readonly version: string;
+  /** Relative to the bundle (`plugins/example`). */
+  readonly directory: string;
+}
+
+export interface BundleManifest {
+  readonly formatVersion: number;
+  readonly deployment: string;
+  readonly assembly: string;
+  /** The appliance's path in the assembly (`web`, `tier/web`). */
+  readonly appliance: string;
+  readonly instanceIndex: number;
+  /** The creator plugin, then its enabled extensions, in the order every operation runs them. */
+  readonly chain: readonly string[];
+  readonly plugins: readonly BundlePlugin[];
+  readonly fileSets: readonly BundleFileSet[];
+  /** Content resource name -> file relative to the bundle. */
+  readonly contentResources: Readonly<Record<string, string>>;
+  readonly createdAt: string;
+  readonly sdkVersion: string;
+}
+
+/** Checks what the agent relies on; anything else in the file is ignored (newer writers may add fields). */
+export function parseManifest(text: string, where: string): BundleManifest {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw invalid(`not valid JSON (${(err as Error).message})`, where);
+  }
+  if (typeof raw !== 'object' || raw === null) throw invalid('not a JSON object', where);
+  const m = raw as Record<string, unknown>;
+  if (m['formatVersion'] !== BUNDLE_FORMAT_VERSION) {
+    throw new UserError('BUNDLE_FORMAT_UNSUPPORTED', `bundle format ${String(m['formatVersion'])} is not the one this agent reads (${BUNDLE_FORMAT_VERSION})`, {
+      where,
+      hint: 'ship the agent written with the bundle (abctl-agent.mjs beside bundle.json), or write the bundle again with this abctl',
+    });
+  }
+  for (const key of ['deployment', 'assembly', 'appliance', 'sdkVersion'] as const) {
+    if (typeof m[key] !== 'string') throw invalid(`field "${key}" must be a string`, where);
+  }
+  if (!Number.isInteger(m['instanceIndex'])) throw invalid('field "instanceIndex" must be a whole number', where);
+  const chain = m['chain'];
+  if (!Array.isArray(chain) || chain.length === 0 || !chain.every((c) => typeof c === 'string')) throw invalid('field "chain" must list at least the creator plugin', where);
+  if (!Array.isArray(m['fileSets']) || !Array.isArray(m['plugins'])) throw invalid('fields "fileSets" and "plugins" must be lists', where);
+  for (const f of m['fileSets'] as unknown[]) {
+    const fs = f as Record<string, unknown>;
+    if (typeof fs['name'] !== 'string' || typeof fs['root'] !== 'string' || !fs['root'].startsWith('/')) throw invalid('every file set needs a name and an absolute root', where);
+    if (fs['archive'] !== undefined && (typeof fs['archive'] !== 'string' || fs['archive'].includes('..') || typeof fs['sha256'] !== 'string')) {
+      throw invalid(`file set "${fs['name']}": archive must be a path inside the bundle with its sha256`, where);
+    }
+  }
+  if (typeof m['contentResources'] !== 'object' || m['contentResources'] === null) throw invalid('field "contentResources" must be an object', where);
+  return m as unknown as BundleManifest;
+}
+
+function invalid(message: string, where: string): UserError {
+  return new UserError('BUNDLE_INVALID', `bundle.json: ${message}`, { where, hint: 'write the bundle again with abctl (a hand-edited or truncated bundle.json cannot be trusted)' });
+}

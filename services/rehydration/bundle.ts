@@ -1,0 +1,320 @@
+/**
+ * Writes an appliance bundle (layout in bundle-format.ts and docs/rehydration.md): all one
+ * instance needs to be rehydrated, started, stopped and pinged by the agent, with no catalog.
+ * The deployer calls `writeBundle` once per instance.
+ */
+import { execFile } from 'node:child_process';
+import { createReadStream, existsSync } from 'node:fs';
+import { chmod, copyFile, cp, link, lstat, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { UserError } from '../../core/errors.js';
+import type { LateBindings } from '../../core/lifecycle-contract.js';
+import { Appliance, Assembly, AtomicAssembly, contentResourceUri } from '../../core/metadata/index.js';
+import type { DeploymentPlan } from '../../core/deployment-plan/index.js';
+import type { PluginInventory } from '../../core/plugin-model.js';
+import { participantsOf } from '../../core/plugin-tree.js';
+import { SDK_VERSION } from '../../core/plugin-contract.js';
+import type { Catalog, FileSetArchive } from '../../catalog/index.js';
+import { renderDocument, type Plain } from '../../catalog/xml-codec.js';
+import { projectRoot } from '../instance.js';
+import {
+  AGENT_FILE,
+  BUNDLE_APPLIANCE,
+  BUNDLE_ASSEMBLY,
+  BUNDLE_BINDINGS,
+  BUNDLE_CONTENT_DIR,
+  BUNDLE_FILESETS_DIR,
+  BUNDLE_FORMAT_VERSION,
+  BUNDLE_MANIFEST,
+  BUNDLE_PLUGINS_DIR,
+  type BundleFileSet,
+  type BundleManifest,
+  type BundlePlugin,
+} from './bundle-format.js';
+import { applianceAt, applyPlan } from './plan-overlay.js';
+
+const run = promisify(execFile);
+
+export interface WriteBundleRequest {
+  /** Where the appliance's content resources and file set archives are read from. */
+  readonly catalog: Catalog;
+  /** The top-level assembly being deployed, as the catalog holds it (its edits included). */
+  readonly assembly: Assembly;
+  /** The deployment plan, passwords in clear (as DeploymentPlanService reads it); undefined: no overrides. */
+  readonly plan: DeploymentPlan | undefined;
+  /** The appliance's path in the assembly: `web`, `tier/web`, `atomic/admin`. */
+  readonly appliance: string;
+  /**
+   * The catalog appliance the member was copied from, when its name differs (`addToAssembly --as`).
+   * Default: the member's own name. Content resources and archives are read from there.
+   */
+  readonly source?: string;
+  /** 1-based, as the plan numbers instances. */
+  readonly instanceIndex: number;
+  readonly bindings: LateBindings;
+  /** The deployer's plugins: the chain is the creator and its enabled extensions. */
+  readonly inventory: PluginInventory;
+  /** Deployment name, recorded in bundle.json. */
+  readonly deployment: string;
+  /** Created (0700); must not exist or be empty. */
+  readonly outDir: string;
+  /** Also pack the directory into this one tar file (GNU tar; mode 0600). */
+  readonly archive?: string;
+  /** Copy the agent (dist/abctl-agent.mjs, written by `npm run build`) into the bundle; default true. */
+  readonly includeAgent?: boolean;
+}
+
+export interface WrittenBundle {
+  readonly dir: string;
+  readonly manifest: BundleManifest;
+  readonly archive?: string;
+}
+
+const FILE_MODE = 0o600;
+const DIR_MODE = 0o700;
+
+/** Where `npm run build` writes the one-file agent. */
+export function agentFile(): string {
+  return join(projectRoot(), 'dist', AGENT_FILE);
+}
+
+/**
+ * Writes the bundle of one instance. Errors name what is missing (an uncaptured file set, a
+ * plugin not installed here, a content resource without bytes) and what to run about it.
+ */
+export async function writeBundle(req: WriteBundleRequest): Promise<WrittenBundle> {
+  const out = resolve(req.outDir);
+  await prepareDir(out);
+  const { assembly: overlaid, files: planFiles } = applyPlan(req.assembly, req.plan);
+  const appliance = applianceAt(overlaid, req.appliance);
+  const owner = await catalogOwner(req, appliance);
+
+  const chain = chainOf(req.inventory, appliance);
+  const plugins = await copyPlugins(req.inventory, chain, out);
+
+  // Content resources, then the files the plan gives for fileRef properties (they become content resources too).
+  const contentResources: Record<string, string> = {};
+  await mkdir(join(out, BUNDLE_CONTENT_DIR), { mode: DIR_MODE });
+  for (const r of appliance.contentResources) {
+    const rel = `${BUNDLE_CONTENT_DIR}/${r.name}`;
+    await writeFile(join(out, rel), await req.catalog.readContent(owner.content, r.name), { mode: FILE_MODE });
+    contentResources[r.name] = rel;
+  }
+  let applied: Appliance = appliance;
+  for (const f of planFiles.filter((p) => p.appliance === req.appliance)) {
+    const name = `plan-${f.property.replace(/[^A-Za-z0-9._~-]/g, '_')}`;
+    const from = isAbsolute(f.file) ? f.file : resolve(req.plan?.file ? dirname(req.plan.file) : '.', f.file);
+    if (!existsSync(from)) {
+      throw new UserError('PLAN_FILE_MISSING', `the plan gives file ${from} for fileRef property "${f.property}", and it does not exist`, {
+        ...(req.plan?.file ? { where: req.plan.file } : {}),
+        hint: 'fix the file= attribute (relative paths are relative to the plan file)',
+      });
+    }
+    const rel = `${BUNDLE_CONTENT_DIR}/${name}`;
+    await copyFile(from, join(out, rel));
+    await chmod(join(out, rel), FILE_MODE);
+    contentResources[name] = rel;
+    applied = withPlanFile(applied, name, f.property);
+  }
+
+  const fileSets = await copyArchives(req.catalog, owner.fileSets, applied, out);
+
+  const manifest: BundleManifest = {
+    formatVersion: BUNDLE_FORMAT_VERSION,
+    deployment: req.deployment,
+    assembly: req.assembly.name,
+    appliance: req.appliance,
+    instanceIndex: req.instanceIndex,
+    chain,
+    plugins,
+    fileSets,
+    contentResources,
+    createdAt: new Date().toISOString(),
+    sdkVersion: SDK_VERSION,
+  };
+  await writeText(out, BUNDLE_APPLIANCE, renderDocument('appliance', applied.toPlain() as unknown as Plain, { where: join(out, BUNDLE_APPLIANCE) }));
+  await writeText(out, BUNDLE_ASSEMBLY, renderDocument('assembly', withoutPasswords(overlaid.toPlain()) as Plain, { where: join(out, BUNDLE_ASSEMBLY) }));
+  await writeText(out, BUNDLE_BINDINGS, `${JSON.stringify(req.bindings, null, 2)}\n`);
+  if (req.includeAgent ?? true) await copyAgent(out);
+  // bundle.json last: a bundle without it is visibly incomplete.
+  await writeText(out, BUNDLE_MANIFEST, `${JSON.stringify(manifest, null, 2)}\n`);
+
+  if (req.archive === undefined) return { dir: out, manifest };
+  const archive = resolve(req.archive);
+  await rm(archive, { force: true });
+  await writeFile(archive, '', { mode: FILE_MODE });
+  await run('tar', ['-cf', archive, '-C', out, '.']);
+  await chmod(archive, FILE_MODE);
+  return { dir: out, manifest, archive };
+}
+
+async function prepareDir(out: string): Promise<void> {
+  const existing = await readdir(out).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined;
+    throw err;
+  });
+  if (existing && existing.length > 0) {
+    throw new UserError('BUNDLE_DIR_NOT_EMPTY', 'the bundle directory already has files; a bundle is written into a new or empty directory', {
+      where: out,
+      hint: 'remove it, or give another directory',
+    });
+  }
+  await mkdir(out, { recursive: true, mode: DIR_MODE });
+  await chmod(out, DIR_MODE);
+}
+
+async function writeText(dir: string, name: string, text: string): Promise<void> {
+  await writeFile(join(dir, name), text, { mode: FILE_MODE });
+}
+
+/** Catalog paths to read the member's content and archives from: the catalog copy of it, else the assembly's copy. */
+async function catalogOwner(req: WriteBundleRequest, member: Appliance): Promise<{ content: string; fileSets: string }> {
+  const inAssembly = `${req.assembly.name}/${req.appliance}`;
+  const source = req.source ?? member.name;
+  // Members of an atomic assembly live only inside it; plain appliances were copied from a top-level one.
+  const parts = req.appliance.split('/');
+  const parentPath = parts.slice(0, -1).join('/');
+  const inAtomic = parentPath !== '' && isAtomicAt(req.assembly, parentPath);
+  if (inAtomic) {
+    const atomicName = parts[parts.length - 2] as string;
+    const top = (await req.catalog.hasAssembly(atomicName)) ? `${atomicName}/${parts[parts.length - 1]}` : inAssembly;
+    return { content: top, fileSets: top };
+  }
+  if (await req.catalog.hasAppliance(source)) return { content: source, fileSets: source };
+  return { content: inAssembly, fileSets: inAssembly };
+}
+
+function isAtomicAt(assembly: Assembly, path: string): boolean {
+  let cur: Assembly | AtomicAssembly | undefined = assembly;
+  for (const seg of path.split('/')) {
+    if (!(cur instanceof Assembly)) return false;
+    const m: unknown = cur.getMember(seg);
+    cur = m instanceof Assembly || m instanceof AtomicAssembly ? m : undefined;
+  }
+  return cur instanceof AtomicAssembly;
+}
+
+function chainOf(inventory: PluginInventory, appliance: Appliance): string[] {
+  const record = inventory.records.get(appliance.creator);
+  if (record === undefined || record.state !== 'enabled') {
+    const why = record === undefined ? 'is not installed here' : `is ${record.state}`;
+    throw new UserError('BUNDLE_PLUGIN_UNAVAILABLE', `appliance "${appliance.name}" was created by plugin "${appliance.creator}", which ${why}; its code goes into the bundle`, {
+      where: appliance.where,
+      hint: record === undefined ? `install it: abctl installPlugins --from <directory holding ${appliance.creator}>` : `abctl describePlugins shows why; enable it with abctl enablePlugin --name ${appliance.creator}`,
+    });
+  }
+  return participantsOf(inventory, appliance.creator);
+}
+
+async function copyPlugins(inventory: PluginInventory, chain: readonly string[], out: string): Promise<BundlePlugin[]> {
+  const base = join(out, BUNDLE_PLUGINS_DIR);
+  await mkdir(base, { mode: DIR_MODE });
+  const plugins: BundlePlugin[] = [];
+  for (const name of chain) {
+    const record = inventory.records.get(name);
+    if (record === undefined) continue; // participantsOf only lists known records
+    // The plugin's own tree, links followed: the bundle must not point back into this machine.
+    await cp(record.directory, join(base, name), { recursive: true, dereference: true });
+    plugins.push({ name, version: record.manifest?.version ?? '', directory: `${BUNDLE_PLUGINS_DIR}/${name}` });
+  }
+  await restrict(base);
+  return plugins;
+}
+
+/** Plugin code is not secret, but it sits in a directory that is: 0700 dirs, files keep no group/other bits. */
+async function restrict(dir: string): Promise<void> {
+  await chmod(dir, DIR_MODE);
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) await restrict(p);
+    else if (e.isFile()) await chmod(p, (await stat(p)).mode & 0o700);
+  }
+}
+
+async function copyArchives(catalog: Catalog, owner: string, appliance: Appliance, out: string): Promise<BundleFileSet[]> {
+  const defs = appliance.fileSets;
+  if (defs.length === 0 && !appliance.isSibling) return [];
+  await mkdir(join(out, BUNDLE_FILESETS_DIR), { mode: DIR_MODE });
+  // Siblings of an atomic assembly use their primary's file sets; the catalog resolves that for archives.
+  const archives = await catalog.fileSetArchives(owner).catch(() => [] as FileSetArchive[]);
+  const result: BundleFileSet[] = [];
+  for (const def of defs) {
+    const base = { name: def.name, root: def.root, owner: def.owner, group: def.group, scope: def.scope, captured: def.captured };
+    if (!def.captured) {
+      result.push(base);
+      continue;
+    }
+    const rec = archives.find((a) => a.name === def.name);
+    if (!rec || !existsSync(rec.path)) {
+      throw new UserError('BUNDLE_FILESET_NOT_CAPTURED', `file set "${def.name}" of appliance "${appliance.name}" has no captured archive in the catalog`, {
+        where: appliance.where,
+        hint: `capture it first: abctl captureFileSets --appliance ${owner.split('/')[0]}`,
+      });
+    }
+    const file = `${BUNDLE_FILESETS_DIR}/${rec.path.slice(rec.path.lastIndexOf('/') + 1)}`;
+    await linkOrCopy(rec.path, join(out, file));
+    result.push({ ...base, archive: file, codec: rec.codec, size: rec.size, sha256: rec.sha256 });
+  }
+  return result;
+}
+
+/**
+ * A hard link costs nothing for archives of gigabytes, but shares the inode: it is used only
+ * when the catalog's file already has no group/other bits, so the bundle's rule (0600) holds
+ * without changing the catalog's file. Otherwise, and across file systems, a copy.
+ */
+async function linkOrCopy(from: string, to: string): Promise<void> {
+  const info = await lstat(from);
+  if ((info.mode & 0o077) === 0) {
+    try {
+      await link(from, to);
+      return;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EMLINK') throw err;
+    }
+  }
+  await copyFile(from, to);
+  await chmod(to, FILE_MODE);
+}
+
+async function copyAgent(out: string): Promise<void> {
+  const file = agentFile();
+  if (!existsSync(file)) {
+    throw new UserError('AGENT_MISSING', `the one-file agent ${file} has not been built`, { hint: 'run npm run build (it bundles the agent with esbuild)' });
+  }
+  await copyFile(file, join(out, AGENT_FILE));
+  await chmod(join(out, AGENT_FILE), FILE_MODE);
+}
+
+/** Point the fileRef property at the content resource made from the plan's file. */
+function withPlanFile(appliance: Appliance, resource: string, property: string): Appliance {
+  const plain = appliance.toPlain();
+  plain.contentResources = [...plain.contentResources, { name: resource, path: resource, description: `file the deployment plan gave for ${property}` }];
+  const copy = Appliance.fromPlain(plain);
+  copy.properties.set(property, contentResourceUri(resource), 'framework');
+  return copy;
+}
+
+/** Password values of other members stay on the deployer; the navigator shows that they are set, not what they are. */
+function withoutPasswords(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutPasswords);
+  if (value === null || typeof value !== 'object') return value;
+  const o = value as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) {
+    if (o['secret'] === true && k === 'value') continue;
+    out[k] = withoutPasswords(v);
+  }
+  return out;
+}
+
+/** sha256 of a file, streamed (archives can be large). */
+export async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
