@@ -12,9 +12,10 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
+import { environmentError } from '../core/errors.js';
 
 export interface TxnOp {
   readonly type: 'replace' | 'delete';
@@ -42,14 +43,28 @@ export async function exists(p: string): Promise<boolean> {
   }
 }
 
+/**
+ * Runs a file operation whose errors may not name the file (a write failing with ENOSPC
+ * has no path): environment errors come back as UserErrors naming `path`.
+ */
+async function naming<T>(path: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw environmentError(err, path) ?? err;
+  }
+}
+
 /** fdatasync of one written file. */
 async function syncFile(file: string): Promise<void> {
-  const fh = await open(file, 'r');
-  try {
-    await fh.datasync();
-  } finally {
-    await fh.close();
-  }
+  await naming(file, async () => {
+    const fh = await open(file, 'r');
+    try {
+      await fh.datasync();
+    } finally {
+      await fh.close();
+    }
+  });
 }
 
 /** From this many staged files on, one syncfs(2) of the file system beats a fdatasync per file. */
@@ -77,16 +92,34 @@ async function syncStaged(dir: string, files: readonly { rel: string }[]): Promi
 
 /** Rename, or copy and remove across file systems. */
 async function moveFile(from: string, to: string): Promise<void> {
-  await mkdir(dirname(to), { recursive: true });
-  try {
-    await rename(from, to);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
-    await copyFile(from, to);
-    const fh = await open(to, 'r+');
-    await fh.datasync().finally(() => fh.close());
-    await unlink(from);
-  }
+  await naming(to, async () => {
+    await mkdir(dirname(to), { recursive: true });
+    try {
+      await rename(from, to);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+      await copyFile(from, to);
+      const fh = await open(to, 'r+');
+      await fh.datasync().finally(() => fh.close());
+      await unlink(from);
+    }
+  });
+}
+
+/** Hard link (the file is shared, no space used), or a synced copy where links are not possible. */
+async function linkFile(from: string, to: string): Promise<void> {
+  await naming(to, async () => {
+    await mkdir(dirname(to), { recursive: true });
+    try {
+      await link(from, to);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EMLINK' && code !== 'ENOTSUP') throw err;
+      await copyFile(from, to);
+      const fh = await open(to, 'r+');
+      await fh.datasync().finally(() => fh.close());
+    }
+  });
 }
 
 /** Runs `fn` over `items` with at most `limit` at once (parallel I/O without opening thousands of files). */
@@ -116,6 +149,7 @@ export class Transaction {
   readonly #ops: TxnOp[] = [];
   readonly #files: { rel: string; data: string | Uint8Array }[] = [];
   readonly #moves: { rel: string; from: string }[] = [];
+  readonly #links: { rel: string; from: string }[] = [];
   readonly #targets = new Set<string>();
 
   constructor(readonly root: string) {}
@@ -192,8 +226,10 @@ export class Transaction {
       mk = mkdir(parent, { recursive: true });
       this.#made.set(parent, mk);
     }
-    await mk;
-    await writeFile(file, f.data, { mode: 0o644 });
+    await naming(file, async () => {
+      await mk;
+      await writeFile(file, f.data, { mode: 0o644 });
+    });
   }
 
   /** Waits until every file given so far is written; throws the first write error. */
@@ -215,6 +251,11 @@ export class Transaction {
     this.#moves.push({ rel, from });
   }
 
+  /** Links an existing file (an archive another object keeps too) into staging; its final place is `rel`. */
+  linkIn(rel: string, from: string): void {
+    this.#links.push({ rel, from });
+  }
+
   delete(target: string): void {
     this.#claim(target);
     this.#ops.push({ type: 'delete', target });
@@ -232,10 +273,11 @@ export class Transaction {
     }
     this.#committing = true;
     try {
-      await mkdir(this.stagingDir, { recursive: true });
+      await naming(this.stagingDir, () => mkdir(this.stagingDir, { recursive: true }));
       await this.#flushWrites();
       await syncStaged(this.stagingDir, this.#files);
       for (const m of this.#moves) await moveFile(m.from, join(this.stagingDir, m.rel));
+      for (const l of this.#links) await linkFile(l.from, join(this.stagingDir, l.rel));
       await pauseAt('staged');
     } catch (err) {
       await this.#flushWrites().catch(() => undefined);
@@ -243,7 +285,9 @@ export class Transaction {
       throw err;
     }
     const journal: Journal = { id: this.id, ops: this.#ops };
-    await writeFileAtomic(join(this.root, `${JOURNAL}${this.id}.json`), JSON.stringify(journal), { fsync: true });
+    const journalFile = join(this.root, `${JOURNAL}${this.id}.json`);
+    // On failure staging stays: the journal may have landed after all, and recover() decides.
+    await naming(journalFile, () => writeFileAtomic(journalFile, JSON.stringify(journal), { fsync: true }));
     // Past the commit point: an error from here on is finished by the next recover().
     await replay(this.root, journal);
   }
@@ -281,7 +325,7 @@ async function replay(root: string, journal: Journal): Promise<void> {
 async function bumpGeneration(root: string): Promise<void> {
   const file = join(root, GENERATION_FILE);
   const current = Number((await readFile(file, 'utf8').catch(() => '0')).trim()) || 0;
-  await writeFileAtomic(file, `${current + 1}\n`, { fsync: false });
+  await naming(file, () => writeFileAtomic(file, `${current + 1}\n`, { fsync: false }));
 }
 
 /** True when a commit is in flight or a crashed one left something to clean up. */

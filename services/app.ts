@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { Container } from 'inversify';
 import type { Collector } from '../core/plugin-contract.js';
 import type { PluginInventory } from '../core/plugin-model.js';
-import { catalogModule } from '../catalog/module.js';
+import { catalogModule } from './catalog/module.js';
 import { editingModule } from './editing/module.js';
 import { hostModule } from './host/module.js';
 import { InstanceLayout, instanceLayout } from './instance.js';

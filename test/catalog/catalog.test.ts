@@ -8,7 +8,7 @@ import { Appliance } from '../../core/metadata/appliance.js';
 import { Assembly, AtomicAssembly } from '../../core/metadata/assembly.js';
 import { REDACTED } from '../../core/metadata/redaction.js';
 import { Catalog } from '../../catalog/catalog.js';
-import { catalogModule } from '../../catalog/module.js';
+import { catalogModule } from '../../services/catalog/module.js';
 import { InstanceLayout, instanceLayout } from '../../services/instance.js';
 import { pluginsModule } from '../../services/plugins/module.js';
 import { PluginUsage } from '../../services/plugins/plugin-usage.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Container } from 'inversify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Catalog } from '../../catalog/index.js';
-import { catalogModule } from '../../catalog/module.js';
+import { catalogModule } from '../../services/catalog/module.js';
 import { UserError } from '../../core/errors.js';
 import { Appliance, Assembly, ExternalResource } from '../../core/metadata/index.js';
 import { DeploymentPlanService, EditingService, editingModule } from '../../services/editing/index.js';

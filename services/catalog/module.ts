@@ -1,13 +1,14 @@
 import { ContainerModule } from 'inversify';
-import { InstanceLayout } from '../services/instance.js';
-import { PluginUsage } from '../services/plugins/plugin-usage.js';
-import { Catalog } from './catalog.js';
+import { Catalog } from '../../catalog/catalog.js';
+import { InstanceLayout } from '../instance.js';
+import { PluginUsage } from '../plugins/plugin-usage.js';
 import { CatalogPluginUsage } from './plugin-usage.js';
 
 /**
  * The catalog store, one per container. Load it after pluginsModule: it replaces the
- * empty PluginUsage binding with the catalog-backed one. Catalog itself stays free of
- * inversify so scripts and benchmarks can import it cheaply.
+ * empty PluginUsage binding with the catalog-backed one. The binding lives here, not in
+ * catalog/, so the store imports nothing from services/ and stays free of inversify
+ * (scripts and benchmarks import it cheaply).
  */
 export const catalogModule = new ContainerModule(({ bind, isBound, rebind }) => {
   bind(Catalog)

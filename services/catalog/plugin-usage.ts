@@ -1,5 +1,5 @@
-import type { PluginUsage } from '../services/plugins/plugin-usage.js';
-import type { Catalog } from './catalog.js';
+import type { PluginUsage } from '../plugins/plugin-usage.js';
+import type { Catalog } from '../../catalog/catalog.js';
 
 /**
  * The real "which appliances did this plugin make?" answer for plugin installation:

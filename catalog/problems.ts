@@ -1,0 +1,21 @@
+/** How catalog failures are worded: per-file problems for listings, errors naming the file. */
+import { AbError, UserError } from '../core/errors.js';
+import type { CatalogProblem } from './types.js';
+
+export function problemOf(err: unknown, file: string): CatalogProblem {
+  if (err instanceof AbError) return { file: err.where ?? file, code: err.code, message: err.message, ...(err.hint ? { hint: err.hint } : {}) };
+  const e = err as NodeJS.ErrnoException;
+  return { file, code: e.code ?? 'CATALOG_READ_FAILED', message: e.message ?? String(err) };
+}
+
+/** Re-labels an error from the model with the file it was read from. */
+export function blameFile(err: unknown, file: string): unknown {
+  if (err instanceof UserError && !(err.where ?? '').startsWith(file)) {
+    return new UserError(err.code, err.message, { where: err.where ? `${file}: ${err.where}` : file, hint: err.hint, cause: err.cause });
+  }
+  return err;
+}
+
+export function notFound(what: string, name: string, where: string): UserError {
+  return new UserError('CATALOG_NOT_FOUND', `there is no ${what} "${name}" in the catalog`, { where, hint: 'see the catalog contents with describe' });
+}

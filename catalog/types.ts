@@ -1,0 +1,75 @@
+/** The catalog's public shapes: what callers give to and get from `Catalog`. */
+import type { Appliance } from '../core/metadata/appliance.js';
+import type { Assembly, AtomicAssembly } from '../core/metadata/assembly.js';
+
+export type CatalogObject = Appliance | AtomicAssembly | Assembly;
+export type CatalogAssembly = Assembly | AtomicAssembly;
+
+/** A file that could not be read; the rest of the catalog still is. */
+export interface CatalogProblem {
+  readonly file: string;
+  readonly code: string;
+  readonly message: string;
+  readonly hint?: string;
+}
+
+export interface Listing<T> {
+  readonly items: T[];
+  readonly problems: CatalogProblem[];
+}
+
+/** Bytes of one content resource. `owner` is `name` for a top-level object or `assembly/member/...`. */
+export interface ContentWrite {
+  readonly owner: string;
+  readonly resource: string;
+  readonly data: string | Uint8Array;
+}
+
+export type CatalogRef = { readonly appliance: string } | { readonly assembly: string };
+
+/** The captured archives of catalog object `from` (top-level name) go with its copy at `owner` (`assembly/member/...`). */
+export interface ArchiveCopy {
+  readonly owner: string;
+  readonly from: string;
+}
+
+export interface CatalogChanges {
+  /** Objects to create or replace (their whole state; documents that did not change are left alone). */
+  readonly put?: readonly CatalogObject[];
+  readonly content?: readonly ContentWrite[];
+  readonly delete?: readonly CatalogRef[];
+  /** Archives linked (hard links: no extra space) into members copied from catalog objects. */
+  readonly archives?: readonly ArchiveCopy[];
+  /**
+   * The puts must be new objects: checked under the lock, so two processes creating the same
+   * name cannot silently overwrite each other (introspection uses this).
+   */
+  readonly createOnly?: boolean;
+}
+
+export interface CommitReport {
+  /** Files written (new or changed), relative to the catalog directory. */
+  readonly written: readonly string[];
+  /** Directories or files removed, relative to the catalog directory. */
+  readonly deleted: readonly string[];
+  /** Documents that were part of the change but already had that content. */
+  readonly unchanged: number;
+}
+
+export interface CatalogSummary {
+  readonly appliances: { name: string; type: string; creator: string; properties: number; contentResources: number; fileSets: number }[];
+  readonly assemblies: { name: string; kind: 'assembly' | 'atomicAssembly'; creator?: string; members: number }[];
+  readonly problems: CatalogProblem[];
+}
+
+export interface CatalogOptions {
+  /** Passed to withInstanceLock (tests shorten the stale time to recover from killed processes). */
+  readonly lock?: { readonly waitMs?: number; readonly staleMs?: number };
+}
+
+/** What the catalog needs of the instance layout. */
+export interface CatalogLocation {
+  readonly root: string;
+  readonly catalogDir: string;
+  readonly configDir: string;
+}
