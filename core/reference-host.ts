@@ -60,7 +60,11 @@ export interface RunOptions {
   readonly timeoutMs?: number;
   /** Absolute working directory on the host; must exist. Default: the login/home directory remotely, abctl's cwd locally. */
   readonly cwd?: string;
-  /** Extra environment variables (names: letters, digits, '_'). */
+  /**
+   * Extra environment variables (names: letters, digits, '_'). The values never appear on a
+   * command line (locally the process environment, over SSH the channel's stdin): pass
+   * secrets here, never in argv.
+   */
   readonly env?: Readonly<Record<string, string>>;
   /** Cap on stdout+stderr; default 64 MiB. Exceeding it kills the command and throws HOST_COMMAND_OUTPUT_TOO_LARGE. */
   readonly maxOutputBytes?: number;

@@ -30,6 +30,7 @@ import {
 import { findArgv, listingDepth, listingFs, normalizePatterns, parseListing, runGlob } from './glob.js';
 import { checkHostKey, fingerprint, hostKeyAlgorithms, keyTypeOf, knownKeyTypes, parseKnownHosts, type KnownHostEntry } from './known-hosts.js';
 import { OutputCollector, TarOutput } from './process-io.js';
+import { remoteEnv } from './remote-env.js';
 import {
   DEFAULT_MAX_OUTPUT_BYTES,
   DEFAULT_RUN_TIMEOUT_MS,
@@ -462,15 +463,18 @@ export class SshHost implements ReferenceHost {
     return { exitCode: r.exitCode, stdout: r.stdout.toString('utf8'), stderr: r.stderr };
   }
 
-  /** The remote command line: each argv element quoted for the login shell, which we assume is POSIX. */
-  private commandLine(command: readonly string[], options: RunOptions): string {
+  /**
+   * The remote command line: each argv element quoted for the login shell, which we assume
+   * is POSIX. Environment values go in `stdin`, never in the line (see remote-env.ts).
+   */
+  private commandLine(command: readonly string[], options: RunOptions): { line: string; stdin: Buffer } {
     checkArgv(command, this.name);
-    const env = checkEnv(options.env, this.name);
+    const env = remoteEnv(checkEnv(options.env, this.name));
     // The login shell's pid goes first on stderr: sshd made it a process-group leader, and
     // the command exec()s into it, so on timeout we can kill the group from a second channel.
     // (ssh2's channel.signal() is not enough: sshd ignores signal requests for root logins.)
     const parts: string[] = [`echo "$$" >&2;`];
-    for (const [k, v] of env) parts.push(`export ${k}=${shellQuote(v)};`);
+    if (env.script) parts.push(env.script);
     if (options.cwd !== undefined) {
       const cwd = checkAbsolutePath(options.cwd, this.name, 'cwd');
       parts.push(`cd -- ${shellQuote(cwd)} 2>/dev/null || { echo ${CWD_FAILED} >&2; exit 254; };`);
@@ -479,10 +483,10 @@ export class SshHost implements ReferenceHost {
     // </dev/null: no stdin, as locally. We cannot close the channel's stdin instead, because
     // ssh2 only sends signals on a channel whose writable side is still open.
     parts.push(`exec ${command.map(shellQuote).join(' ')} </dev/null`);
-    return parts.join(' ');
+    return { line: parts.join(' '), stdin: env.stdin };
   }
 
-  private async openExec(line: string): Promise<{ channel: ClientChannel; release: () => void }> {
+  private async openExec({ line, stdin }: { line: string; stdin: Buffer }): Promise<{ channel: ClientChannel; release: () => void }> {
     this.ensureOpen();
     const release = await this.slots.acquire();
     try {
@@ -491,6 +495,7 @@ export class SshHost implements ReferenceHost {
         this.client.exec(line, (err, ch) => (err ? reject(err) : resolve(ch))),
       );
       channel.once('close', release);
+      if (stdin.length > 0) channel.write(stdin);
       return { channel, release };
     } catch (err) {
       release();

@@ -4,7 +4,7 @@
  * which one they were given.
  */
 import { execFile } from 'node:child_process';
-import { chmod, lstat, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -280,6 +280,30 @@ describe.each(['local', 'ssh'] as const)('%s reference host', (kind) => {
       await rejectsWith(host().run(['pwd'], { cwd: join(root, 'conf/server.xml') }), 'HOST_NOT_A_DIRECTORY');
       await rejectsWith(host().run(['pwd'], { env: { 'BAD NAME': 'x' } }), 'HOST_BAD_ARGUMENT');
       await rejectsWith(host().run([]), 'HOST_BAD_ARGUMENT');
+    });
+
+    it('passes env values to the program but never on a command line (issue 9.5)', async () => {
+      const secret = `value-xyz-${Math.random().toString(36).slice(2)}`;
+      // Newlines, backslashes, quotes and a trailing newline must arrive unchanged too.
+      const odd = `a'b\\n"c\n\\\\d $(x)\n`;
+      const seen: string[] = [];
+      let running = true;
+      const scan = (async () => {
+        // The sshd is on this machine, so /proc shows the remote side's processes as well.
+        while (running) {
+          for (const pid of await readdir('/proc').catch(() => [] as string[])) {
+            if (!/^\d+$/.test(pid)) continue;
+            const cmdline = await readFile(`/proc/${pid}/cmdline`).catch(() => Buffer.alloc(0));
+            if (cmdline.includes(secret) || cmdline.includes('\\\\d')) seen.push(cmdline.toString('utf8'));
+          }
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      })();
+      const r = await host().run(['sh', '-c', 'sleep 1; printf "%s|%s" "$SECRET" "$ODD"'], { env: { SECRET: secret, ODD: odd } });
+      running = false;
+      await scan;
+      expect(r).toEqual({ exitCode: 0, stdout: `${secret}|${odd}`, stderr: '' });
+      expect(seen).toEqual([]);
     });
 
     it('kills a command (and what it started) when it exceeds its timeout', async () => {
