@@ -10,7 +10,7 @@ import type { ServiceId, ServiceIdLike, ServiceIds } from './service-ids.js';
 export type { ReferenceHost } from './reference-host.js';
 
 /** Version of the plugin SDK this framework implements; `minSdkVersion` is checked against it. */
-export const SDK_VERSION = '1.0';
+export const SDK_VERSION = '1.1';
 
 // ---------------------------------------------------------------- service registry
 
@@ -22,13 +22,25 @@ export interface ServiceRegistration<T = unknown> {
   unregister(): void;
 }
 
+/** A service together with the plugin (or extension) that registered it. */
+export interface OwnedService<T> {
+  /** Name of the plugin whose activator registered the service: the registry's record, not the service's claim. */
+  readonly owner: string;
+  readonly service: T;
+}
+
 /** Looks services up when they are needed (not during `start`). */
-export interface Collector {
+export interface ServiceCollector {
   /** One service; throws a clear error naming the id when none is registered. Highest ranking wins, then the earliest. */
   getSingletonService<T>(id: ServiceIdLike<T>): T;
   /** Every registered service of this id, best ranking first; empty when none. */
   getServices<T>(id: ServiceIdLike<T>): T[];
+  /** Like `getServices`, each with the plugin that registered it. Since SDK 1.1. */
+  getServicesWithOwner<T>(id: ServiceIdLike<T>): OwnedService<T>[];
 }
+
+/** The SDK 1.0 name of `ServiceCollector`, kept so existing plugins' types still compile. */
+export type Collector = ServiceCollector;
 
 export interface RegisterOptions {
   /** Higher ranking is preferred by `getSingletonService`; default 0. */
@@ -57,7 +69,7 @@ export interface ServiceContext {
   readonly ids: typeof ServiceIds;
   readonly log: PluginLogger;
   registerService<T>(id: ServiceIdLike<T>, service: T, options?: RegisterOptions): ServiceRegistration<T>;
-  createCollector(): Collector;
+  createCollector(): ServiceCollector;
 }
 
 /**
@@ -136,7 +148,7 @@ export interface DehydrateContext {
 
 /** The service every plugin registers under `IntrospectorPlugin`. */
 export interface IntrospectorPlugin {
-  /** Must equal the `name` in plugin.config. */
+  /** The registering plugin's `name` from plugin.config (checked at registration: the registry knows the owner). */
   readonly name: string;
   /** Parameters of `abctl introspect<name>` (extensions add theirs). */
   jobParameters?(): readonly JobParameterDefinition[];
@@ -168,7 +180,7 @@ export interface DiscoveredInstallation {
 
 /** Registered under `IntrospectorPluginExtension`; runs after its parent in every operation. */
 export interface IntrospectorPluginExtension extends IntrospectorPlugin {
-  /** Must equal `parentName` in plugin.config. */
+  /** The registering extension's `parentName` from plugin.config (checked at registration). */
   readonly parentName: string;
   /** When true, `abctl introspect<name>` exists and runs the root plugin with its whole chain. */
   readonly alias?: boolean;
@@ -176,6 +188,7 @@ export interface IntrospectorPluginExtension extends IntrospectorPlugin {
 
 /** Names the product home(s) a job's parameters point at, for the upgrade check. */
 export interface IntrospectorPluginLocator {
+  /** The registering plugin's name (checked at registration: the registry knows the owner). */
   readonly pluginOrExtensionName: string;
   productInstallHomes(parameters: JobParameterValues): readonly string[] | Promise<readonly string[]>;
 }
@@ -187,6 +200,7 @@ export interface ValidationMessage {
 
 /** Runs before file set capture; returning a message aborts the capture with it. */
 export interface PackagerValidationPlugin {
+  /** The registering plugin's name (checked at registration: the registry knows the owner). */
   readonly pluginName: string;
   validateCapture(request: {
     readonly applianceName: string;
@@ -198,6 +212,7 @@ export interface PackagerValidationPlugin {
 
 /** Checks an introspected appliance's platform/OS facts; warnings are shown unless something is rejected. */
 export interface PlatformOsValidationPlugin {
+  /** The registering plugin's name (checked at registration: the registry knows the owner). */
   readonly pluginName: string;
   validatePlatform(facts: { readonly os: string; readonly arch: string; readonly osRelease?: string }):
     | readonly ValidationMessage[]
@@ -215,6 +230,7 @@ export interface BaseImageRequirement {
 }
 
 export interface BaseImageValidationPlugin {
+  /** The registering plugin's name (checked at registration: the registry knows the owner). */
   readonly pluginName: string;
   baseImageRequirements(): readonly BaseImageRequirement[];
 }

@@ -79,3 +79,20 @@ export interface PluginInventory {
    */
   readonly duplicates?: readonly PluginRecord[];
 }
+
+/**
+ * What one activation run did with an enabled plugin. Activation reports this instead of
+ * changing the inventory; `withActivationOutcome` (core/plugin-tree.ts) turns it into the
+ * inventory the rest of the process sees.
+ */
+export type PluginActivation =
+  | { readonly status: 'active' }
+  /** Its entry module or one of its activators failed (now, or the same way in an earlier command). */
+  | { readonly status: 'broken'; readonly problems: readonly PluginProblem[] }
+  /** Not started because `brokenAncestor` broke; `problems` says so, after its own import failure if it had one. */
+  | { readonly status: 'skipped'; readonly brokenAncestor: string; readonly problems: readonly PluginProblem[] };
+
+/** Every enabled plugin one activation run considered, in the order each one settled. */
+export interface ActivationOutcome {
+  readonly plugins: ReadonlyMap<string, PluginActivation>;
+}

@@ -5,6 +5,7 @@
  * everything else stays usable. No I/O, no recursion: chains of any depth are fine.
  */
 import type {
+  ActivationOutcome,
   PluginDirectoryReading,
   PluginInventory,
   PluginProblem,
@@ -319,4 +320,28 @@ export function participantsOf(inventory: PluginInventory, rootName: string): st
     for (let i = rec.children.length - 1; i >= 0; i--) stack.push(rec.children[i] as string);
   }
   return out;
+}
+
+/**
+ * The inventory as it stands after activation: every plugin the outcome reports broken or
+ * skipped becomes a broken copy carrying the activation's problems (a skipped one is broken
+ * by its ancestor, as for PARENT_BROKEN at discovery). Other records are shared, not copied.
+ */
+export function withActivationOutcome(inventory: PluginInventory, outcome: ActivationOutcome): PluginInventory {
+  const records = new Map<string, PluginRecord>();
+  for (const [name, record] of inventory.records) {
+    const activation = outcome.plugins.get(name);
+    if (activation === undefined || activation.status === 'active') {
+      records.set(name, record);
+      continue;
+    }
+    records.set(name, {
+      ...record,
+      problems: [...record.problems, ...activation.problems],
+      children: [...record.children],
+      state: 'broken',
+      disabledBy: activation.status === 'skipped' ? activation.brokenAncestor : undefined,
+    });
+  }
+  return { ...inventory, records };
 }

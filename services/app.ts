@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { Container } from 'inversify';
-import type { Collector } from '../core/plugin-contract.js';
+import type { ServiceCollector } from '../core/plugin-contract.js';
 import type { PluginInventory } from '../core/plugin-model.js';
 import { catalogModule } from './catalog/module.js';
 import { editingModule } from './editing/module.js';
@@ -44,15 +44,16 @@ export class Application {
     return this.get(PluginInventoryService).get();
   }
 
-  /** Discovers and activates the enabled plugins; activation failures mark plugins broken in the inventory. */
+  /** Discovers and activates the enabled plugins; the inventory then shows activation failures as broken plugins. */
   async start(): Promise<PluginInventory> {
-    const inventory = await this.inventory();
-    await this.get(PluginActivationService).activate(inventory);
+    const plugins = this.get(PluginInventoryService);
+    const outcome = await this.get(PluginActivationService).activate(await plugins.get());
+    plugins.recordActivation(outcome);
     this.started = true;
-    return inventory;
+    return plugins.get();
   }
 
-  collector(): Collector {
+  collector(): ServiceCollector {
     return this.get(ServiceRegistry).createCollector();
   }
 

@@ -48,13 +48,13 @@ describe('ServiceRegistry', () => {
     registry.register('f', Greeter, greeter('f10'), { ranking: 10 });
     expect(registry.getServices(Greeter).map((s) => s.greet())).toEqual(['f10', 'b5', 'e5', 'a0', 'c0', 'd-1']);
     expect(registry.getSingletonService(Greeter).greet()).toBe('f10');
-    expect(registry.getRegistrations(Greeter).map((r) => [r.owner, r.ranking])).toEqual([
-      ['f', 10],
-      ['b', 5],
-      ['e', 5],
-      ['a', 0],
-      ['c', 0],
-      ['d', -1],
+    expect(registry.getServicesWithOwner(Greeter).map((s) => [s.owner, s.service.greet()])).toEqual([
+      ['f', 'f10'],
+      ['b', 'b5'],
+      ['e', 'e5'],
+      ['a', 'a0'],
+      ['c', 'c0'],
+      ['d', 'd-1'],
     ]);
   });
 
@@ -85,12 +85,12 @@ describe('ServiceRegistry', () => {
     const mine = registry.register('alpha', Greeter, greeter('a1'));
     registry.register('alpha', Other, 'a2');
     registry.register('beta', Greeter, greeter('b1'));
-    expect(registry.registrationsOf('alpha').map((r) => r.id.name)).toEqual(['test.Greeter', 'test.Other']);
+    expect(registry.getServicesWithOwner(Other).map((s) => s.owner)).toEqual(['alpha']);
     expect(registry.unregisterAll('alpha')).toBe(2);
     expect(registry.unregisterAll('alpha')).toBe(0);
     expect(registry.getServices(Greeter).map((s) => s.greet())).toEqual(['b1']);
     expect(registry.getServices(Other)).toEqual([]);
-    expect(registry.registrationsOf('alpha')).toEqual([]);
+    expect(registry.getServicesWithOwner(Greeter).map((s) => s.owner)).toEqual(['beta']);
     expect(() => mine.unregister()).toThrow(/already unregistered/);
     // The not-found error remembers who provided the id before it was removed.
     expect(() => registry.getSingletonService(Other)).toThrow(/"test\.Other".*"alpha".*failed or stopped/);
@@ -108,10 +108,13 @@ describe('ServiceRegistry', () => {
     const registry = new ServiceRegistry();
     const collector = registry.createCollector();
     expect(collector.getServices(Greeter)).toEqual([]);
-    const reg = registry.register('a', Greeter, greeter('late'));
+    const late = greeter('late');
+    const reg = registry.register('a', Greeter, late);
     expect(collector.getSingletonService(Greeter).greet()).toBe('late');
+    expect(collector.getServicesWithOwner(Greeter)).toEqual([{ owner: 'a', service: late }]);
     reg.unregister();
     expect(collector.getServices(Greeter)).toEqual([]);
+    expect(collector.getServicesWithOwner(Greeter)).toEqual([]);
   });
 
   it('handles many registrations of one id without reordering cost', () => {

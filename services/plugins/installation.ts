@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { cp, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { inject, injectable } from 'inversify';
 import { UserError } from '../../core/errors.js';
@@ -9,6 +9,8 @@ import { ancestorsOf, descendantsOf } from '../../core/plugin-tree.js';
 import { compareVersions } from '../../core/version.js';
 import { InstanceLayout } from '../instance.js';
 import { withInstanceLock } from '../instance-lock.js';
+import { ActivationFailureStore } from './activation-failures.js';
+import { copyPlanned, planPluginCopy, type CopyPlan } from './plugin-copy.js';
 import { PluginInventoryService } from './plugin-inventory-service.js';
 import { PluginUsage } from './plugin-usage.js';
 import { readProductPlugins } from './product-home.js';
@@ -42,6 +44,7 @@ export class PluginInstaller {
     @inject(InstanceLayout) private readonly layout: InstanceLayout,
     @inject(PluginInventoryService) private readonly inventory: PluginInventoryService,
     @inject(PluginUsage) private readonly usage: PluginUsage,
+    @inject(ActivationFailureStore) private readonly hung: ActivationFailureStore,
   ) {}
 
   async install(from: string, options: InstallOptions = {}): Promise<InstallOutcome[]> {
@@ -61,6 +64,8 @@ export class PluginInstaller {
         });
       }
       const outcomes = await this.installReadings(readings, options);
+      // New code deserves a fresh try, even where the entry module's bytes happen to match.
+      await this.hung.forget(outcomes.filter((o) => o.action === 'installed' || o.action === 'upgraded' || o.action === 'downgraded').map((o) => o.name));
       this.inventory.invalidate();
       return outcomes;
     });
@@ -132,7 +137,12 @@ export class PluginInstaller {
           action = 'upgraded';
         }
       }
-      await this.copyIn(r.directory, m.name);
+      const plan = await planPluginCopy(r.directory);
+      if (plan.refused.length > 0) {
+        refuse(r, `only regular files and directories are installed, and links to files inside the plugin; ${r.directory} has ${plan.refused.join('; ')}`);
+        continue;
+      }
+      await this.copyIn(plan, r.directory, m.name);
       effective.set(m.name, m.version);
       outcomes.push({ name: m.name, version: m.version, action, from: r.directory, ...(before !== undefined ? { previousVersion: before } : {}) });
     }
@@ -140,12 +150,12 @@ export class PluginInstaller {
   }
 
   /** Copy beside the target, then swap it in with renames. */
-  private async copyIn(source: string, name: string): Promise<void> {
+  private async copyIn(plan: CopyPlan, source: string, name: string): Promise<void> {
     await mkdir(this.layout.pluginsDir, { recursive: true });
     const target = join(this.layout.pluginsDir, name);
     const staging = join(this.layout.pluginsDir, `.staging-${name}-${tag()}`);
     try {
-      await cp(source, staging, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
+      await copyPlanned(plan, staging);
     } catch (err) {
       await rm(staging, { recursive: true, force: true });
       throw new UserError('INSTALL_COPY_FAILED', `cannot copy ${source}: ${(err as Error).message}`, { cause: err });
@@ -201,6 +211,7 @@ export class PluginInstaller {
       const removed = new Set(installed.map((r) => r.name));
       const disabled = await this.inventory.state.readDisabled();
       if ([...removed].some((n) => disabled.delete(n))) await this.inventory.state.writeDisabled(disabled);
+      await this.hung.forget([...removed]);
       this.inventory.invalidate();
       return { removed: [...removed], leftBroken: targets.filter((r) => !removed.has(r.name)).map((r) => r.name) };
     });
@@ -220,7 +231,10 @@ export class PluginInstaller {
     });
   }
 
-  /** Enables a plugin (and with `recursive`, its extensions); refused under a disabled parent. */
+  /**
+   * Enables a plugin (and with `recursive`, its extensions); refused under a disabled parent.
+   * Also forgets that they hung, so the next command tries them again.
+   */
   async enable(name: string, options: { recursive?: boolean } = {}): Promise<{ enabled: string[]; warnings: string[] }> {
     return withInstanceLock(this.layout.root, `enable ${name}`, async () => {
       const inv = await this.inventory.get();
@@ -235,6 +249,7 @@ export class PluginInstaller {
       const names = options.recursive ? [name, ...descendantsOf(inv, name)] : [name];
       for (const n of names) disabled.delete(n);
       await this.inventory.state.writeDisabled(disabled);
+      await this.hung.forget(names);
       this.inventory.invalidate();
       const warnings = names
         .map((n) => inv.records.get(n)!)

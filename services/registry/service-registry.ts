@@ -1,20 +1,12 @@
 import { injectable } from 'inversify';
 import { PluginError, UserError } from '../../core/errors.js';
-import type { Collector, RegisterOptions, ServiceRegistration } from '../../core/plugin-contract.js';
+import type { OwnedService, RegisterOptions, ServiceCollector, ServiceRegistration } from '../../core/plugin-contract.js';
 import { toServiceId, type ServiceId, type ServiceIdLike } from '../../core/service-ids.js';
-
-/** A live registration as the registry sees it: the contract's handle plus its ordering keys. */
-export interface RankedRegistration<T = unknown> extends ServiceRegistration<T> {
-  readonly ranking: number;
-  /** Registration order within this registry; breaks ranking ties (earliest wins). */
-  readonly sequence: number;
-  readonly active: boolean;
-}
 
 /** What a registry forgets on removal but keeps for error messages: who used to provide an id. */
 type OwnerSet = Set<string>;
 
-class Registration<T> implements RankedRegistration<T> {
+class Registration<T> implements ServiceRegistration<T> {
   #active = true;
 
   constructor(
@@ -22,13 +14,8 @@ class Registration<T> implements RankedRegistration<T> {
     readonly owner: string,
     readonly service: T,
     readonly ranking: number,
-    readonly sequence: number,
     private readonly remove: (reg: Registration<T>) => void,
   ) {}
-
-  get active(): boolean {
-    return this.#active;
-  }
 
   unregister(): void {
     if (!this.#active) {
@@ -56,12 +43,11 @@ class Registration<T> implements RankedRegistration<T> {
  * then registration order) so lookups never sort.
  */
 @injectable()
-export class ServiceRegistry implements Collector {
+export class ServiceRegistry implements ServiceCollector {
   readonly #byId = new Map<symbol, Registration<unknown>[]>();
   readonly #byOwner = new Map<string, Set<Registration<unknown>>>();
   /** Owners whose registrations were removed wholesale, per id: lets "not found" say who failed. */
   readonly #formerOwners = new Map<symbol, OwnerSet>();
-  #sequence = 0;
 
   register<T>(owner: string, id: ServiceIdLike<T>, service: T, options: RegisterOptions = {}): ServiceRegistration<T> {
     const sid = toServiceId(id);
@@ -72,7 +58,7 @@ export class ServiceRegistry implements Collector {
     if (service === undefined || service === null) {
       throw new PluginError(owner, 'SERVICE_MISSING', `plugin "${owner}" registered ${String(service)} as service "${sid.name}"`, { where: owner });
     }
-    const reg = new Registration<T>(sid, owner, service, ranking, this.#sequence++, (r) => this.#remove(r as Registration<unknown>));
+    const reg = new Registration<T>(sid, owner, service, ranking, (r) => this.#remove(r as Registration<unknown>));
     const entry = reg as Registration<unknown>;
 
     let list = this.#byId.get(sid.key);
@@ -80,8 +66,8 @@ export class ServiceRegistry implements Collector {
       list = [];
       this.#byId.set(sid.key, list);
     }
-    // Sequence only grows, so the new entry goes after every entry ranked >= it: scanning from
-    // the end makes the common case (all ranking 0) constant time.
+    // The new entry goes after every entry ranked >= it (earlier registrations win ties);
+    // scanning from the end makes the common case (all ranking 0) constant time.
     let at = list.length;
     while (at > 0 && (list[at - 1] as Registration<unknown>).ranking < ranking) at--;
     list.splice(at, 0, entry);
@@ -108,17 +94,10 @@ export class ServiceRegistry implements Collector {
     return first.service as T;
   }
 
-  /** Live registrations of one id, in lookup order (for describe/diagnostic output). */
-  getRegistrations<T>(id: ServiceIdLike<T>): RankedRegistration<T>[] {
+  getServicesWithOwner<T>(id: ServiceIdLike<T>): OwnedService<T>[] {
     const list = this.#byId.get(toServiceId(id).key);
-    return list === undefined ? [] : ([...list] as Registration<T>[]);
-  }
-
-  /** Live registrations made by one plugin, in registration order. */
-  registrationsOf(owner: string): RankedRegistration[] {
-    const owned = this.#byOwner.get(owner);
-    // A Set keeps insertion order, which is registration order.
-    return owned === undefined ? [] : [...owned];
+    if (list === undefined) return [];
+    return list.map((r) => ({ owner: r.owner, service: r.service as T }));
   }
 
   /** Removes everything `owner` registered (its activator failed, or it stopped). Returns how many. */
@@ -140,10 +119,11 @@ export class ServiceRegistry implements Collector {
   }
 
   /** A read-only view for plugins: lookups happen at call time, so it sees later registrations. */
-  createCollector(): Collector {
+  createCollector(): ServiceCollector {
     return {
       getSingletonService: <T>(id: ServiceIdLike<T>): T => this.getSingletonService(id),
       getServices: <T>(id: ServiceIdLike<T>): T[] => this.getServices(id),
+      getServicesWithOwner: <T>(id: ServiceIdLike<T>): OwnedService<T>[] => this.getServicesWithOwner(id),
     };
   }
 
