@@ -4,6 +4,9 @@
 
 /** @typedef {import('../../core/plugin-contract.js').ServiceContext} ServiceContext */
 /** @typedef {import('../../core/plugin-contract.js').DehydrateContext} DehydrateContext */
+/** @typedef {import('../../core/lifecycle-contract.js').LifecycleContext} LifecycleContext */
+
+import { readFileSync } from 'node:fs';
 
 const NAME = 'example';
 
@@ -102,7 +105,127 @@ const plugin = {
     return found;
   },
   // docs:end discover
+
+  // rehydration:begin rehydrate
+  /**
+   * Writes conf/server.properties from the saved template with this deployment's values.
+   * @param {LifecycleContext} ctx
+   */
+  async rehydrate(ctx) {
+    const { home, owner, group } = installation(ctx);
+    const values = {};
+    for (const p of ctx.appliance.properties) if (p.value !== undefined) values[p.name] = p.value;
+    // The one place the password belongs: the product's own config file (written 0600).
+    values['admin.password'] = ctx.password('admin.password');
+    // The template names variables either by property name or by the aliases toTemplate uses.
+    for (const [property, variable] of Object.entries(TEMPLATED)) values[variable] = values[property];
+    await ctx.renderContentResource('server.properties', `${home}/conf/server.properties`, { variables: values, owner, group, mode: 0o600 });
+    ctx.log.info(`configured ${ctx.appliance.property('server.name')} on port ${ctx.appliance.property('port')}`);
+  },
+  // rehydration:end rehydrate
+
+  // rehydration:begin start
+  /** Starts minihttpd in the background as the file set's owner and waits (bounded) until /health answers. */
+  async start(ctx) {
+    const { home, owner } = installation(ctx);
+    if (runningPid(home) !== undefined) {
+      ctx.log.info(`already running (pid ${runningPid(home)})`);
+      return;
+    }
+    const log = `${home}/logs/minihttpd.out`;
+    const { pid } = await ctx.run({ argv: [process.execPath, `${home}/bin/minihttpd.mjs`], user: owner, cwd: home, detached: { logFile: log } });
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    for (;;) {
+      const answer = await health(ctx);
+      if (answer !== undefined) break;
+      if (!isAlive(pid)) throw new Error(`minihttpd (pid ${pid}) exited while starting; see ${log}`);
+      if (Date.now() > deadline || ctx.signal.aborted) throw new Error(`minihttpd (pid ${pid}) did not answer ${healthUrl(ctx)} within ${START_TIMEOUT_MS / 1000} s; see ${log}`);
+      await sleep(100);
+    }
+    ctx.log.info(`minihttpd started (pid ${pid})`);
+  },
+  // rehydration:end start
+
+  // rehydration:begin stop
+  /** Sends SIGTERM to the pid in run/minihttpd.pid and waits (bounded) until the process is gone. */
+  async stop(ctx) {
+    const { home } = installation(ctx);
+    const pid = runningPid(home);
+    if (pid === undefined) {
+      ctx.log.info('not running');
+      return;
+    }
+    process.kill(pid, 'SIGTERM');
+    const deadline = Date.now() + STOP_TIMEOUT_MS;
+    while (isAlive(pid)) {
+      if (Date.now() > deadline) throw new Error(`minihttpd (pid ${pid}) did not stop within ${STOP_TIMEOUT_MS / 1000} s of SIGTERM`);
+      await sleep(100);
+    }
+  },
+  // rehydration:end stop
+
+  // rehydration:begin ping
+  /** Healthy when /health answers with this deployment's server name. */
+  async ping(ctx) {
+    const expected = `ok ${ctx.appliance.property('server.name')}`;
+    const answer = await health(ctx);
+    if (answer === undefined) return { healthy: false, message: `no answer from ${healthUrl(ctx)}` };
+    if (answer !== expected) return { healthy: false, message: `${healthUrl(ctx)} answered "${answer}", expected "${expected}"` };
+    return { healthy: true, message: `${healthUrl(ctx)} answered "${answer}"` };
+  },
+  // rehydration:end ping
 };
+
+// ---------------------------------------------------------------- helpers of the lifecycle methods
+
+const START_TIMEOUT_MS = 15_000;
+const STOP_TIMEOUT_MS = 10_000;
+
+/** Where the product is on the instance: the root of its file set (the same path as on the reference host). */
+function installation(ctx) {
+  const fs = ctx.appliance.fileSets.find((f) => f.name === 'home');
+  const home = fs?.root ?? ctx.appliance.property('product.home');
+  if (!home) throw new Error('the appliance has neither a file set "home" nor a product.home property; was it made by this plugin?');
+  return { home, owner: fs?.owner ?? 'root', group: fs?.group ?? 'root' };
+}
+
+function runningPid(home) {
+  let text;
+  try {
+    text = readFileSync(`${home}/run/minihttpd.pid`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const pid = Number.parseInt(text, 10);
+  return Number.isInteger(pid) && pid > 0 && isAlive(pid) ? pid : undefined;
+}
+
+function isAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return err.code === 'EPERM';
+  }
+}
+
+function healthUrl(ctx) {
+  const bind = ctx.appliance.property('bind.address');
+  const host = !bind || bind === '0.0.0.0' ? '127.0.0.1' : bind;
+  return `http://${host}:${ctx.appliance.property('port')}/health`;
+}
+
+/** The body of /health, trimmed; undefined when nothing answers within 2 s. */
+async function health(ctx) {
+  try {
+    const res = await fetch(healthUrl(ctx), { signal: AbortSignal.timeout(2000) });
+    return (await res.text()).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // docs:begin locator
 /** Tells the upgrade check where the product (and any newer plugin it ships) lives. */

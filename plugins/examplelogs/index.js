@@ -3,6 +3,9 @@
 // no logging configuration it does nothing, without error.
 
 /** @typedef {import('../../core/plugin-contract.js').DehydrateContext} DehydrateContext */
+/** @typedef {import('../../core/lifecycle-contract.js').LifecycleContext} LifecycleContext */
+
+import { writeFile } from 'node:fs/promises';
 
 // docs:begin extension-service
 const extension = {
@@ -38,6 +41,22 @@ const extension = {
     }
   },
   // docs:end extension-dehydrate
+
+  // rehydration:begin extension-rehydrate
+  /**
+   * Writes conf/logging.properties from the effective log.* properties; an appliance without
+   * them (the product had no logging configuration) leaves nothing to do.
+   * @param {LifecycleContext} ctx
+   */
+  async rehydrate(ctx) {
+    const settings = ctx.appliance.properties.filter((p) => p.name.startsWith('log.') && p.value !== undefined);
+    const home = ctx.appliance.fileSets.find((f) => f.name === 'home');
+    if (settings.length === 0 || !home) return;
+    const file = `${home.root}/conf/logging.properties`;
+    await writeFile(file, settings.map((p) => `${p.name}=${p.value}\n`).join(''));
+    await ctx.setOwnership(file, { owner: home.owner, group: home.group, mode: 0o644 });
+  },
+  // rehydration:end extension-rehydrate
 };
 
 // docs:begin extension-activator

@@ -4,9 +4,8 @@
  * The deployer calls `writeBundle` once per instance.
  */
 import { execFile } from 'node:child_process';
-import { createReadStream, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { chmod, copyFile, cp, link, lstat, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { UserError } from '../../core/errors.js';
@@ -309,12 +308,5 @@ function withoutPasswords(value: unknown): unknown {
     out[k] = withoutPasswords(v);
   }
   return out;
-}
-
-/** sha256 of a file, streamed (archives can be large). */
-export async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
 

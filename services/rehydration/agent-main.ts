@@ -1,0 +1,80 @@
+/**
+ * Entry of the one-file agent (`abctl-agent.mjs`, bundled by scripts/build-agent.mjs):
+ *
+ *   node abctl-agent.mjs rehydrate|start|stop|ping [--bundle DIR] [--json] [--debug]
+ *
+ * `--bundle` defaults to the directory holding the script (the bundle ships it). Exit codes:
+ * 0 done (ping: healthy), 1 failed (ping: unhealthy), 2 internal error, 3 not supported by the
+ * plugin chain, 130 interrupted. Arguments are parsed with node:util's parseArgs: the agent
+ * carries no CLI framework.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { AbError, PluginError, UserError, errorText } from '../../core/errors.js';
+import { LIFECYCLE_OPERATIONS, type LifecycleOperation } from '../../core/lifecycle-contract.js';
+import { JobInterrupted } from '../plugin-hooks.js';
+import { runAgent, type AgentResult } from './agent.js';
+import { BUNDLE_MANIFEST } from './bundle-format.js';
+
+export const EXIT = Object.freeze({ ok: 0, failed: 1, internal: 2, notSupported: 3, interrupted: 130 });
+
+const USAGE = `usage: node abctl-agent.mjs rehydrate|start|stop|ping [--bundle DIR] [--json] [--debug]`;
+
+export async function agentMain(argv: readonly string[], out: (s: string) => void = (s) => process.stdout.write(s), err: (s: string) => void = (s) => process.stderr.write(s)): Promise<number> {
+  let json = false;
+  let debug = false;
+  const controller = new AbortController();
+  const onSignal = (): void => controller.abort(new Error('interrupted'));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const { values, positionals } = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: { bundle: { type: 'string' }, json: { type: 'boolean' }, debug: { type: 'boolean' }, help: { type: 'boolean' } },
+    });
+    json = values.json === true;
+    debug = values.debug === true;
+    if (values.help) {
+      out(`${USAGE}\n`);
+      return EXIT.ok;
+    }
+    const op = positionals[0];
+    if (positionals.length !== 1 || !(LIFECYCLE_OPERATIONS as readonly string[]).includes(op ?? '')) {
+      throw new UserError('AGENT_USAGE', positionals.length === 0 ? 'no operation given' : `"${positionals.join(' ')}" is not an operation`, { hint: USAGE });
+    }
+    const bundleDir = values.bundle ?? defaultBundleDir();
+    const result = await runAgent({ bundleDir, operation: op as LifecycleOperation, signal: controller.signal, sink: (l) => err(`${l}\n`), debug });
+    out(json ? `${JSON.stringify(result)}\n` : `${describe(result)}\n`);
+    if (!result.supported) return EXIT.notSupported;
+    if (result.health && !result.health.healthy) return EXIT.failed;
+    return EXIT.ok;
+  } catch (e) {
+    const known = e instanceof AbError || e instanceof JobInterrupted || (e as { code?: unknown }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION';
+    const text = e instanceof PluginError ? `error in plugin ${e.plugin}: ${e.describe()}` : known ? `error: ${errorText(e)}` : `internal error: ${errorText(e)}`;
+    if (json) out(`${JSON.stringify({ error: { code: (e as { code?: unknown }).code ?? 'INTERNAL', message: errorText(e) } })}\n`);
+    err(`${text}\n`);
+    if (debug && e instanceof Error && e.stack) err(`${e.stack}\n`);
+    return e instanceof JobInterrupted ? EXIT.interrupted : known ? EXIT.failed : EXIT.internal;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+/** The bundle ships the agent at its top: with no --bundle, the script's own directory. */
+function defaultBundleDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  if (existsSync(join(here, BUNDLE_MANIFEST))) return here;
+  throw new UserError('AGENT_USAGE', `no --bundle given and ${here} holds no ${BUNDLE_MANIFEST}`, { hint: USAGE });
+}
+
+export function describe(r: AgentResult): string {
+  const who = `appliance ${r.appliance}`;
+  if (!r.supported) return `${r.operation} of ${who}: not supported (no plugin of the chain implements ${r.operation}: ${r.skipped.join(', ')})`;
+  if (r.health) return `${r.health.healthy ? 'healthy' : 'unhealthy'}: ${r.health.message}`;
+  const ran = r.ran.length ? `ran ${r.ran.join(', ')}` : 'no plugin implements it (file sets only)';
+  return `${r.operation} of ${who}: done (${ran})`;
+}

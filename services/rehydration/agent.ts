@@ -1,0 +1,128 @@
+/**
+ * The agent: runs rehydrate, start, stop or ping on an instance from a bundle directory, with
+ * no catalog. It loads the plugins shipped in the bundle (and only those), checks that their
+ * chain is the one the bundle was written for, and for rehydrate first does the framework's
+ * part (verify archives, extract file sets). `abctl-agent.mjs` (agent-main.ts) and the CLI call it.
+ */
+import 'reflect-metadata';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { Container } from 'inversify';
+import { UserError } from '../../core/errors.js';
+import type { LateBindings, LifecycleOperation } from '../../core/lifecycle-contract.js';
+import { Appliance, Assembly } from '../../core/metadata/index.js';
+import { SDK_VERSION } from '../../core/plugin-contract.js';
+import { participantsOf } from '../../core/plugin-tree.js';
+import { parseDocument } from '../../catalog/xml-codec.js';
+import { discoverPlugins } from '../plugins/discovery.js';
+import { PluginActivationService, ServiceRegistry, registryModule } from '../registry/module.js';
+import {
+  BUNDLE_APPLIANCE,
+  BUNDLE_ASSEMBLY,
+  BUNDLE_BINDINGS,
+  BUNDLE_MANIFEST,
+  BUNDLE_PLUGINS_DIR,
+  MIN_NODE_MAJOR,
+  parseManifest,
+} from './bundle-format.js';
+import { chainMembers, runChain, type ChainOutcome } from './chain.js';
+import { LifecycleContexts, type InstanceState } from './context.js';
+import { extractFileSets, verifyArchives, type ExtractedFileSet } from './file-sets.js';
+
+export interface AgentRequest {
+  readonly bundleDir: string;
+  readonly operation: LifecycleOperation;
+  readonly signal?: AbortSignal;
+  /** Log lines of the agent and the plugins; default stderr. */
+  readonly sink?: (line: string) => void;
+  readonly debug?: boolean;
+  /** Time limit of each plugin call (callHook's default otherwise). */
+  readonly hookTimeoutMs?: number;
+}
+
+export interface AgentResult extends ChainOutcome {
+  readonly appliance: string;
+  /** rehydrate only: the file sets the framework extracted. */
+  readonly fileSets?: readonly ExtractedFileSet[];
+}
+
+/** The agent runs where only Node.js was installed: say plainly when it is too old. */
+export function checkNodeVersion(version: string = process.versions.node): void {
+  const major = Number(version.split('.')[0]);
+  if (!(major >= MIN_NODE_MAJOR)) {
+    throw new UserError('NODE_TOO_OLD', `the abctl agent needs Node.js ${MIN_NODE_MAJOR} or later; this machine has ${version}`, {
+      hint: `install Node.js ${MIN_NODE_MAJOR} or later (Debian 13: apt-get install nodejs; older releases: the NodeSource packages)`,
+    });
+  }
+}
+
+/** Reads what the bundle says about this instance. Every file is named in its error. */
+export async function loadBundle(bundleDir: string): Promise<InstanceState> {
+  const dir = resolve(bundleDir);
+  const read = async (name: string): Promise<string> => {
+    try {
+      return await readFile(join(dir, name), 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new UserError('BUNDLE_INCOMPLETE', `${name} cannot be read (${code ?? String(err)})`, {
+        where: join(dir, name),
+        hint: code === 'ENOENT' ? `is ${dir} an appliance bundle? it holds bundle.json, appliance.xml, bindings.json, ... (written by abctl deploy)` : 'run the agent as root (the bundle is readable by its owner only)',
+      });
+    }
+  };
+  const manifest = parseManifest(await read(BUNDLE_MANIFEST), join(dir, BUNDLE_MANIFEST));
+  const appliance = Appliance.fromPlain(parseDocument(await read(BUNDLE_APPLIANCE), { where: join(dir, BUNDLE_APPLIANCE) }).plain);
+  const assembly = Assembly.fromPlain(parseDocument(await read(BUNDLE_ASSEMBLY), { where: join(dir, BUNDLE_ASSEMBLY) }).plain);
+  let bindings: LateBindings;
+  try {
+    bindings = JSON.parse(await read(BUNDLE_BINDINGS)) as LateBindings;
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+    throw new UserError('BUNDLE_INVALID', `bindings.json is not valid JSON: ${(err as Error).message}`, { where: join(dir, BUNDLE_BINDINGS) });
+  }
+  return { bundleDir: dir, manifest, appliance, assembly, bindings };
+}
+
+export async function runAgent(req: AgentRequest): Promise<AgentResult> {
+  checkNodeVersion();
+  const state = await loadBundle(req.bundleDir);
+  const signal = req.signal ?? new AbortController().signal;
+  const sink = req.sink ?? ((line: string) => process.stderr.write(`${line}\n`));
+  let fileSets: ExtractedFileSet[] | undefined;
+  if (req.operation === 'rehydrate') {
+    await verifyArchives(state.bundleDir, state.manifest.fileSets);
+    fileSets = await extractFileSets(state.bundleDir, state.manifest.fileSets);
+    for (const f of fileSets) sink(`file set ${f.name}: ${f.extracted ? `extracted into ${f.root}` : 'not captured, nothing to extract'}`);
+  }
+
+  // One container per run, with only the registry: the agent needs no catalog, host or jobs.
+  const container = new Container();
+  container.load(registryModule);
+  const activation = container.get(PluginActivationService);
+  try {
+    const inventory = await discoverPlugins([{ path: join(state.bundleDir, BUNDLE_PLUGINS_DIR), source: 'installed' }], { disabled: new Set(), sdkVersion: SDK_VERSION });
+    await activation.activate(inventory, { logSink: sink, ...(req.debug !== undefined ? { debug: req.debug } : {}) });
+    const creator = state.manifest.chain[0] as string;
+    const found = participantsOf(inventory, creator);
+    if (found.join(',') !== state.manifest.chain.join(',')) {
+      const broken = [...inventory.records.values()].filter((r) => r.state === 'broken').map((r) => `${r.name}: ${r.problems[0]?.message ?? 'broken'}`);
+      throw new UserError('BUNDLE_CHAIN_MISMATCH', `the bundle was written for the chain ${state.manifest.chain.join(' -> ')}, but its plugins give ${found.join(' -> ') || 'nothing'}`, {
+        where: join(state.bundleDir, BUNDLE_PLUGINS_DIR),
+        hint: broken.length ? broken.join('; ') : 'write the bundle again with abctl',
+      });
+    }
+    const members = chainMembers(inventory, container.get(ServiceRegistry).createCollector(), creator);
+    const contexts = new LifecycleContexts(state, { operation: req.operation, signal, sink, ...(req.debug !== undefined ? { debug: req.debug } : {}) });
+    const outcome = await runChain({
+      operation: req.operation,
+      members,
+      context: (name) => contexts.for(name),
+      subject: `appliance "${state.manifest.appliance}" (instance ${state.manifest.instanceIndex})`,
+      signal,
+      ...(req.hookTimeoutMs !== undefined ? { timeoutMs: req.hookTimeoutMs } : {}),
+    });
+    return { ...outcome, appliance: state.manifest.appliance, ...(fileSets ? { fileSets } : {}) };
+  } finally {
+    for (const f of await activation.stopAll()) sink(`warning: ${f.message}`);
+  }
+}

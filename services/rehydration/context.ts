@@ -1,0 +1,190 @@
+/**
+ * Builds the LifecycleContext each participant of a rehydrate/start/stop/ping receives, from
+ * what the agent loaded out of a bundle (InstanceState). Password values leave it only through
+ * `password(name)`; every value handed out that way is also scrubbed from the plugin's log lines.
+ */
+import { mkdir, readFile, writeFile, chmod } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { UserError } from '../../core/errors.js';
+import type {
+  AssemblyNavigator,
+  FileRefResolution,
+  InputView,
+  LateBindings,
+  LifecycleContext,
+  LifecycleOperation,
+  Ownership,
+  PropertyView,
+  RenderOptions,
+  TargetApplianceView,
+} from '../../core/lifecycle-contract.js';
+import { Appliance, Assembly, AtomicAssembly, ExternalResource, formatEndpointRef, resolveFileRef, type Input, type Property, type PropertySet } from '../../core/metadata/index.js';
+import type { PluginLogger } from '../../core/plugin-contract.js';
+import { EffectiveProperties } from '../../core/rehydration/index.js';
+import { REDACTED } from '../../core/metadata/index.js';
+import type { BundleManifest } from './bundle-format.js';
+import { copyWithOwnership, runProgram, setOwnership } from './host-ops.js';
+import { renderTemplate } from './render.js';
+
+/** What the agent read from a bundle; one per operation, shared by every participant. */
+export interface InstanceState {
+  readonly bundleDir: string;
+  readonly manifest: BundleManifest;
+  /** The appliance with the plan applied. */
+  readonly appliance: Appliance;
+  readonly assembly: Assembly;
+  readonly bindings: LateBindings;
+}
+
+export interface ContextOptions {
+  readonly operation: LifecycleOperation;
+  readonly signal: AbortSignal;
+  /** Where log lines go (one line per call); default stderr. */
+  readonly sink?: (line: string) => void;
+  readonly debug?: boolean;
+}
+
+/** Context factory for one operation: effective properties are computed once, secrets tracked once. */
+export class LifecycleContexts {
+  readonly effective: EffectiveProperties;
+  /** Clear values handed out by password(): they never reach a log line. */
+  readonly #revealed = new Set<string>();
+  readonly #state: InstanceState;
+  readonly #opts: ContextOptions;
+
+  constructor(state: InstanceState, opts: ContextOptions) {
+    this.#state = state;
+    this.#opts = opts;
+    this.effective = EffectiveProperties.compute({ introspected: state.appliance.properties.list() }, state.appliance.where);
+  }
+
+  /** Every password value of the appliance (non-empty), for the "file holds a password" rule. */
+  #passwordValues(): string[] {
+    const out: string[] = [];
+    for (const { property } of this.effective) if (property.secret && property.value) out.push(property.value);
+    return out;
+  }
+
+  redact(text: string): string {
+    let out = text;
+    for (const secret of [...this.#revealed, ...this.#passwordValues()]) if (secret.length > 0) out = out.split(secret).join(REDACTED);
+    return out;
+  }
+
+  for(pluginName: string): LifecycleContext {
+    const state = this.#state;
+    const opts = this.#opts;
+    const where = `${state.appliance.where} (plugin ${pluginName}, ${opts.operation})`;
+    const sink = opts.sink ?? ((line: string) => process.stderr.write(`${line}\n`));
+    const log: PluginLogger = {
+      info: (m) => sink(`[${pluginName}] ${this.redact(m)}`),
+      warn: (m) => sink(`[${pluginName}] warning: ${this.redact(m)}`),
+      debug: (m) => {
+        if (opts.debug) sink(`[${pluginName}] debug: ${this.redact(m)}`);
+      },
+    };
+    const contentFile = (name: string): string => {
+      const rel = state.manifest.contentResources[name];
+      if (rel === undefined) {
+        throw new UserError('CONTENT_RESOURCE_UNKNOWN', `appliance "${state.appliance.name}" has no content resource "${name}"`, {
+          where,
+          hint: `its content resources: ${Object.keys(state.manifest.contentResources).join(', ') || 'none'}`,
+        });
+      }
+      return join(state.bundleDir, rel);
+    };
+    const password = (name: string): string | undefined => {
+      const v = this.effective.revealPassword(name);
+      if (v) this.#revealed.add(v);
+      return v;
+    };
+    const resolve = (nameOrUri: string): FileRefResolution => {
+      const prop = this.effective.get(nameOrUri)?.property;
+      const uri = prop ? prop.value : nameOrUri;
+      if (prop && prop.type !== 'fileRef') throw new UserError('PROPERTY_NOT_FILEREF', `property "${nameOrUri}" is a ${prop.type}, not a fileRef`, { where });
+      if (uri === undefined) return { kind: 'unset' };
+      const target = resolveFileRef(uri);
+      if (target.kind !== 'contentResource') return { kind: 'skipped', uri, reason: `scheme "${target.scheme}" is not resolved (only contentresource: is)` };
+      return { kind: 'contentResource', name: target.name, path: contentFile(target.name) };
+    };
+    return {
+      pluginName,
+      operation: opts.operation,
+      appliance: applianceView(state.appliance, this.effective, state.bindings),
+      instance: state.bindings.instance,
+      navigator: navigatorOf(state.assembly),
+      log,
+      signal: opts.signal,
+      password,
+      contentResource: async (name) => new Uint8Array(await readFile(contentFile(name))),
+      resolveFileRef: resolve,
+      renderContentResource: async (name: string, dest: string, o: RenderOptions = {}) => {
+        const text = await readFile(contentFile(name), 'utf8');
+        const values = o.variables ?? Object.fromEntries(this.effective.values());
+        const rendered = renderTemplate({ name, text }, values);
+        const holdsPassword = this.#passwordValues().some((p) => rendered.includes(p)) || [...this.#revealed].some((p) => rendered.includes(p));
+        const mode = holdsPassword ? 0o600 : (o.mode ?? 0o644);
+        if (holdsPassword && o.mode !== undefined && (o.mode & 0o077) !== 0) log.warn(`${dest} holds a password: mode 0600 instead of ${o.mode.toString(8)}`);
+        await mkdir(dirname(dest), { recursive: true });
+        // Created private, so the password is never readable by others, not even for a moment.
+        await writeFile(dest, rendered, { mode: 0o600 });
+        await chmod(dest, 0o600);
+        await setOwnership(dest, { ...o, mode }, where);
+      },
+      copyFile: async (from: string, to: string, o: Ownership = {}) => {
+        const r = from.includes(':') && !from.startsWith('/') ? resolve(from) : undefined;
+        if (r && r.kind !== 'contentResource') throw new UserError('FILEREF_UNRESOLVED', `cannot copy ${from}: ${r.kind === 'skipped' ? r.reason : 'no value'}`, { where });
+        await copyWithOwnership(r?.kind === 'contentResource' ? r.path : from, to, o, where);
+      },
+      setOwnership: (path, o) => setOwnership(path, o, where),
+      run: (req) => runProgram(req, opts.signal),
+    };
+  }
+}
+
+function view(set: PropertySet | EffectiveProperties): PropertyView[] {
+  const list: Property[] = set instanceof EffectiveProperties ? [...set].map((e) => e.property) : set.list();
+  return list.map((p) => ({ name: p.name, type: p.type, category: p.category, value: p.secret ? undefined : p.value, hasValue: p.hasValue }));
+}
+
+function inputView(i: Input): InputView {
+  return { name: i.name, port: i.port, protocols: i.protocols, interfaceName: i.interfaceName, properties: view(i.properties) };
+}
+
+function applianceView(a: Appliance, effective: EffectiveProperties, bindings: LateBindings): TargetApplianceView {
+  return {
+    name: a.name,
+    type: a.type,
+    creator: a.creator,
+    properties: view(effective),
+    property: (name) => (effective.has(name) ? effective.value(name) : undefined),
+    inputs: a.inputs.map(inputView),
+    outputs: a.outputs.map((o) => ({ name: o.name, protocol: o.protocol, properties: view(o.properties), peers: bindings.outputs[o.name] ?? [] })),
+    fileSets: a.fileSets.map((f) => ({ name: f.name, root: f.root, owner: f.owner, group: f.group, captured: f.captured, scope: f.scope })),
+    contentResources: a.contentResources.map((c) => c.name),
+  };
+}
+
+function navigatorOf(assembly: Assembly): AssemblyNavigator {
+  const members = new Map<string, Appliance | ExternalResource>();
+  const walk = (a: Assembly | AtomicAssembly, prefix: string): void => {
+    const list = a instanceof Assembly ? a.members : a.appliances;
+    for (const m of list) {
+      const p = `${prefix}${m.name}`;
+      if (m instanceof Appliance || m instanceof ExternalResource) members.set(p, m);
+      else walk(m, `${p}/`);
+    }
+  };
+  walk(assembly, '');
+  const connections = assembly.allConnections().map((c) => ({ from: formatEndpointRef(c.from), to: formatEndpointRef(c.to) }));
+  return {
+    name: assembly.name,
+    members: () => [...members.keys()],
+    member: (path) => {
+      const m = members.get(path);
+      if (!m) return undefined;
+      return { name: m.name, type: m.type, external: m instanceof ExternalResource, properties: view(m.properties), inputs: m.inputs.map(inputView) };
+    },
+    connections: () => connections,
+  };
+}

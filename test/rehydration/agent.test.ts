@@ -1,0 +1,149 @@
+/**
+ * The one-file agent on a real bundle of the example: introspected from examples/minihttpd,
+ * the file set root moved to a temp "instance" root, a plan with another port and server name.
+ * The agent runs as its own process (node abctl-agent.mjs), as it would on a target machine.
+ */
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeBundle } from '../../services/rehydration/bundle.js';
+import { tempDir, writePlugin } from '../helpers/plugins.js';
+import { examplePlugins, freePort } from '../introspection/helpers.js';
+import { exampleDeployment, type ExampleDeployment } from './bundle-fixture.js';
+
+let tmp: { path: string; cleanup: () => Promise<void> };
+let dep: ExampleDeployment;
+let bundleDir: string;
+let port: number;
+
+function agent(dir: string, ...args: string[]): { code: number | null; out: string; err: string } {
+  const r = spawnSync(process.execPath, [join(dir, 'abctl-agent.mjs'), ...args, '--bundle', dir], { encoding: 'utf8', timeout: 60_000, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+function bundleFor(d: ExampleDeployment, name: string): Promise<string> {
+  const outDir = join(tmp.path, name);
+  return writeBundle({
+    catalog: d.catalog,
+    assembly: d.assembly,
+    plan: d.plan,
+    appliance: 'web',
+    source: 'minihttpd-reference',
+    instanceIndex: 1,
+    bindings: d.bindings,
+    inventory: d.inventory,
+    deployment: 'd1',
+    outDir,
+  }).then((b) => b.dir);
+}
+
+beforeAll(async () => {
+  tmp = await tempDir('abctl-agent-');
+  port = await freePort();
+  dep = await exampleDeployment(tmp.path, { port, serverName: 'web-one' });
+  bundleDir = await bundleFor(dep, 'bundle');
+}, 120_000);
+afterAll(async () => {
+  // Never leave a server behind, whatever failed.
+  const pidFile = join(dep?.targetHome ?? '/nonexistent', 'run', 'minihttpd.pid');
+  if (existsSync(pidFile)) {
+    try {
+      process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  await tmp.cleanup();
+});
+
+describe('the agent on the example bundle', () => {
+  it('rehydrates, starts with the plan values, answers ping, stops', async () => {
+    const re = agent(bundleDir, 'rehydrate');
+    expect(re.err).toContain('file set home: extracted into');
+    expect(re.out).toContain('rehydrate of appliance web: done (ran example, examplelogs)');
+    expect(re.code).toBe(0);
+
+    const home = dep.targetHome;
+    expect(existsSync(join(home, 'bin', 'minihttpd.mjs'))).toBe(true);
+    // Excludes held: logs/ is there, its *.log files are not; run/ is absent.
+    expect(readdirSync(join(home, 'logs'))).toEqual([]);
+    expect(existsSync(join(home, 'run'))).toBe(false);
+    const conf = readFileSync(join(home, 'conf', 'server.properties'), 'utf8');
+    expect(conf).toContain(`port=${port}\n`);
+    expect(conf).toContain('server.name=web-one\n');
+    expect(conf).toContain('admin.password=s3cret-from-plan\n');
+    expect(statSync(join(home, 'conf', 'server.properties')).mode & 0o777).toBe(0o600);
+    expect(statSync(join(home, 'bin', 'minihttpd.mjs')).uid).toBe(0);
+    expect(readFileSync(join(home, 'conf', 'logging.properties'), 'utf8')).toBe('log.level=info\nlog.rotate.days=7\n');
+    expect(re.out + re.err).not.toContain('s3cret-from-plan');
+
+    const start = agent(bundleDir, 'start');
+    expect(start.err).toContain('[example] minihttpd started');
+    expect(start.code).toBe(0);
+    const res = await fetch(`http://127.0.0.1:${port}/health`);
+    expect(await res.text()).toBe('ok web-one\n');
+    // The password reaches no command line of any process.
+    const pid = Number(readFileSync(join(home, 'run', 'minihttpd.pid'), 'utf8'));
+    expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8')).not.toContain('s3cret');
+
+    const ping = agent(bundleDir, 'ping');
+    expect(ping.out).toBe(`healthy: example: http://127.0.0.1:${port}/health answered "ok web-one"\n`);
+    expect(ping.code).toBe(0);
+
+    const stop = agent(bundleDir, 'stop');
+    expect(stop.code).toBe(0);
+    expect(existsSync(join(home, 'run', 'minihttpd.pid'))).toBe(false);
+    const down = agent(bundleDir, 'ping', '--json');
+    expect(down.code).toBe(1);
+    const result = JSON.parse(down.out) as { health: { healthy: boolean; message: string } };
+    expect(result.health).toMatchObject({ healthy: false, message: `example: no answer from http://127.0.0.1:${port}/health` });
+  });
+
+  it('refuses a damaged archive and an owner this machine does not have, naming them', () => {
+    const copy = join(tmp.path, 'damaged');
+    cpSync(bundleDir, copy, { recursive: true });
+    const manifest = JSON.parse(readFileSync(join(copy, 'bundle.json'), 'utf8')) as { fileSets: { archive: string; owner: string }[] };
+    const archive = join(copy, manifest.fileSets[0]!.archive);
+    const bytes = readFileSync(archive);
+    bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0xff;
+    writeFileSync(archive, bytes);
+    const bad = agent(copy, 'rehydrate');
+    expect(bad.code).toBe(1);
+    expect(bad.err).toContain('the archive of file set "home" does not match its checksum');
+
+    const copy2 = join(tmp.path, 'owner');
+    cpSync(bundleDir, copy2, { recursive: true });
+    manifest.fileSets[0]!.owner = 'abctl-no-such-user';
+    writeFileSync(join(copy2, 'bundle.json'), JSON.stringify(manifest));
+    const owner = agent(copy2, 'rehydrate');
+    expect(owner.code).toBe(1);
+    expect(owner.err).toContain('user "abctl-no-such-user" does not exist on this machine');
+    expect(owner.err).toContain('useradd');
+  });
+});
+
+describe('a failing extension', () => {
+  it('aborts rehydrate with its name; the extensions after it do not run', async () => {
+    const plugins = join(tmp.path, 'plugins-fail');
+    cpSync(join(examplePlugins, 'example'), join(plugins, 'example'), { recursive: true });
+    cpSync(join(examplePlugins, 'examplelogs'), join(plugins, 'examplelogs'), { recursive: true });
+    // Sorted before examplelogs, so examplelogs comes after it in the chain.
+    await writePlugin(plugins, {
+      name: 'exampleaudit',
+      parentName: 'example',
+      index: `export const activator = { start(ctx) { ctx.registerService(ctx.ids.IntrospectorPluginExtension, {
+        name: 'exampleaudit', parentName: 'example',
+        async rehydrate() { throw new Error('audit log directory /var/log/audit is not writable'); },
+      }); } };\n`,
+    });
+    const d = await exampleDeployment(join(tmp.path, 'fail'), { port: await freePort(), serverName: 'x', bundledPlugins: plugins });
+    const dir = await bundleFor(d, 'bundle-fail');
+    const r = agent(dir, 'rehydrate');
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(
+      'error in plugin exampleaudit: rehydrate of appliance "web" (instance 1) failed in extension exampleaudit (step 2 of 3): rehydrate failed: audit log directory /var/log/audit is not writable',
+    );
+    expect(r.err).toContain('not run: examplelogs');
+  }, 120_000);
+});
