@@ -1,0 +1,159 @@
+#!/usr/bin/env node
+// File set extraction speed against GNU tar, in the same run.
+// Usage: npm run build && node bench/extract.mjs
+//   BENCH_FILES=N BENCH_MB=M  tree size (default ~20k files, ~220 MB; CI smoke: BENCH_FILES=500 BENCH_MB=5)
+//   BENCH_ROUNDS=R            rounds per tool, median reported (default 3)
+// Builds a tree of the capture bench's shape (many small text files in nested directories, a few
+// large text files, incompressible binaries, symlinks, empty directories), captures it once with
+// abctl's capture (gzip members, and zstd), then times, interleaved, `tar -xzf` against
+// abctl's extractArchive of the same archive (and `tar --zstd -xf` against ours for zstd), each
+// into a fresh empty directory, checks the trees are identical, and prints the ratio.
+// Target (issue 10): abctl gzip extraction at most 1.1x the time of `tar -xzf`.
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
+const { captureFileSet } = await import(join(repo, 'dist/services/archive/capture.js'));
+const { extractArchive } = await import(join(repo, 'dist/services/archive/extract.js'));
+
+const files = Number(process.env.BENCH_FILES ?? 20000);
+const mb = Number(process.env.BENCH_MB ?? 220);
+const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
+const cacheDir = join(repo, '.bench');
+
+function rng(seed) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Text that compresses like configs and sources (~4x): random windows of a pool of lines. */
+function textPool(rand, bytes) {
+  const words = Array.from({ length: 400 }, () => Math.floor(rand() * 36 ** 6).toString(36));
+  const lines = [];
+  let len = 0;
+  while (len < bytes) {
+    const w = () => words[Math.floor(rand() * words.length)];
+    const line = `${'  '.repeat(Math.floor(rand() * 4))}${w()}.${w()}=${w()} <${w()} ${w()}="${Math.floor(rand() * 9999)}"/> # ${w()} ${w()}`;
+    lines.push(line);
+    len += line.length + 1;
+  }
+  return Buffer.from(lines.join('\n'));
+}
+
+/** The capture bench's shape: ~55% small text, ~20% large text, ~20% binaries, symlinks, empty dirs. */
+async function buildTree(root) {
+  const rand = rng(files * 31 + mb);
+  const pool = textPool(rand, 16 << 20);
+  const total = mb << 20;
+  const nBin = Math.max(2, Math.round(files * 0.002));
+  const nBig = Math.max(2, Math.round(files * 0.003));
+  const nSmall = Math.max(10, files - nBin - nBig);
+  const avgSmall = Math.max(64, Math.floor((total * 0.6) / nSmall));
+  const slice = (n) => {
+    const at = Math.floor(rand() * Math.max(1, pool.length - n));
+    return pool.subarray(at, at + n);
+  };
+  const dirs = [''];
+  for (let i = 1; i < Math.max(3, Math.round(nSmall / 60)); i++) {
+    const parent = dirs[Math.floor(rand() * dirs.length)];
+    dirs.push(parent.split('/').length >= 5 || parent === '' ? `d${i}` : `${parent}/d${i}`);
+  }
+  for (const d of dirs) await mkdir(join(root, d), { recursive: true });
+  let pending = [];
+  const put = async (rel, data, mode) => {
+    pending.push(writeFile(join(root, rel), data, { mode }));
+    if (pending.length >= 256) await Promise.all(pending.splice(0));
+  };
+  for (let i = 0; i < nSmall; i++) {
+    const d = dirs[i % dirs.length];
+    await put(`${d ? `${d}/` : ''}f${i}.${i % 7 === 0 ? 'sh' : 'conf'}`, slice(Math.max(16, Math.floor(avgSmall * (0.1 + rand() * 1.8)))), i % 7 === 0 ? 0o755 : 0o644);
+  }
+  await mkdir(join(root, 'share/doc'), { recursive: true });
+  for (let i = 0; i < nBig; i++) await put(`share/doc/manual${i}.txt`, slice(Math.floor(((total * 0.2) / nBig) * (0.5 + rand()))), 0o644);
+  await mkdir(join(root, 'lib'), { recursive: true });
+  for (let i = 0; i < nBin; i++) await put(`lib/blob${i}.jar`, randomBytes(Math.floor(((total * 0.2) / nBin) * (0.5 + rand()))), 0o644);
+  await Promise.all(pending);
+  for (let i = 0; i < 20; i++) await mkdir(join(root, `empty/e${i}`), { recursive: true });
+  for (let i = 0; i < 50; i++) {
+    const d = dirs[(i * 7) % dirs.length];
+    await symlink(i % 3 === 0 ? '/etc/hostname' : i % 3 === 1 ? 'does/not/exist' : `f${(i * 13) % nSmall}.conf`, join(root, d, `link${i}`));
+  }
+}
+
+async function tree() {
+  const root = join(cacheDir, `extract-tree-${files}-${mb}`);
+  try {
+    await stat(join(root, '.complete'));
+    return root;
+  } catch {
+    // build it
+  }
+  await rm(root, { recursive: true, force: true });
+  await mkdir(root, { recursive: true });
+  await buildTree(root);
+  await writeFile(join(root, '.complete'), '');
+  return root;
+}
+
+function sh(cmd, args) {
+  const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: exit ${r.status}: ${r.stderr}`);
+}
+
+await mkdir(cacheDir, { recursive: true });
+const root = await tree();
+const work = await mkdtemp(join(tmpdir(), 'abctl-bench-extract-'));
+try {
+  const gz = join(work, 'set.tgz');
+  const zst = join(work, 'set.tzst');
+  const cap = await captureFileSet({ root, out: gz, codec: 'gzip' });
+  await captureFileSet({ root, out: zst, codec: 'zstd' });
+  const tools = {
+    'tar -xzf': (into) => sh('tar', ['-xzf', gz, '-C', into]),
+    'abctl gzip': (into) => extractArchive({ archive: gz, root: into }),
+    'tar --zstd -xf': (into) => sh('tar', ['--zstd', '-xf', zst, '-C', into]),
+    'abctl zstd': (into) => extractArchive({ archive: zst, root: into }),
+  };
+  const samples = Object.fromEntries(Object.keys(tools).map((k) => [k, []]));
+  let n = 0;
+  let previous;
+  // Rounds interleave the tools, so a burst of load elsewhere hits all of them alike.
+  for (let r = 0; r < rounds; r++) {
+    for (const [name, run] of Object.entries(tools)) {
+      const into = join(work, `out${n++}`);
+      await mkdir(into);
+      const t0 = performance.now();
+      await run(into);
+      samples[name].push(performance.now() - t0);
+      if (r === 0 && name.startsWith('tar')) {
+        previous = into; // compared with ours, next
+        continue;
+      }
+      if (r === 0) {
+        // Same tree as tar's: every entry, content and symlink target.
+        sh('diff', ['-r', '--no-dereference', previous, into]);
+        await rm(previous, { recursive: true, force: true });
+      }
+      await rm(into, { recursive: true, force: true });
+    }
+  }
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const t = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)]));
+  console.log(`${availableParallelism()} cores, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}, median of ${rounds} round(s), warm cache`);
+  console.log(`archive: ${cap.files} files, ${(cap.bytes / 1e6).toFixed(0)} MB of content, gzip ${(cap.archiveBytes / 1e6).toFixed(0)} MB (capture's gzip members)`);
+  for (const [k, v] of Object.entries(t)) console.log(`${k.padEnd(16)} ${(v / 1000).toFixed(2)} s`);
+  console.log(`ratio abctl gzip / tar -xzf:       ${(t['abctl gzip'] / t['tar -xzf']).toFixed(2)}x (target <= 1.10x)`);
+  console.log(`ratio abctl zstd / tar --zstd -xf: ${(t['abctl zstd'] / t['tar --zstd -xf']).toFixed(2)}x`);
+} finally {
+  await rm(work, { recursive: true, force: true });
+}
