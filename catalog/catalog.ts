@@ -30,6 +30,7 @@ export type * from './types.js';
 export type { ArchiveCodec, ArchiveDigest, FileSetArchive } from './archives.js';
 export type { ArchiveState } from './archive-check.js';
 export type { FileSetStatus } from './verify.js';
+export { recaptureHint } from './verify.js';
 
 /** What verifyCatalog found: how much it checked, and every problem. */
 export interface CatalogVerification {
@@ -152,8 +153,7 @@ export class Catalog {
 
   /** The missing or damaged archives of a top-level object (empty: all captured archives are usable). */
   async archiveProblems(name: string): Promise<CatalogProblem[]> {
-    const topIsAppliance = await this.hasAppliance(name);
-    return (await this.fileSetStates(name)).map((s) => archiveProblem(s, topIsAppliance)).filter((p): p is CatalogProblem => p !== undefined);
+    return (await this.fileSetStates(name)).map((s) => archiveProblem(s)).filter((p): p is CatalogProblem => p !== undefined);
   }
 
   /**
@@ -172,7 +172,7 @@ export class Catalog {
           problems.push(...(await unrecordedFiles(this.dir, a)));
           for (const s of await fileSetStatuses(this.dir, a)) {
             if (s.archive.state !== 'notCaptured') archives += 1;
-            const p = archiveProblem(s, top.kind === 'appliance');
+            const p = archiveProblem(s);
             if (p) problems.push(p);
           }
         }

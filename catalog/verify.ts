@@ -19,23 +19,28 @@ export interface FileSetStatus {
   readonly fileSet: string;
   /** The definition's setting: does abctl capture this file set at all? */
   readonly capturedByDefinition: boolean;
+  /** A copy inside a user-made assembly (addToAssembly): its archives are those of the object it was copied from, when it was copied. */
+  readonly copy: boolean;
   readonly archive: ArchiveState;
 }
 
 /** A stored appliance (not a sibling: its file sets are its primary's) reached by a walk. */
 interface StoredAppliance {
   readonly owner: string;
+  /** Inside a user-made assembly. */
+  readonly copy: boolean;
   readonly dirRel: string;
   readonly doc: LoadedDocument;
 }
 
 /** Every non-sibling appliance stored in the tree at `dirRel`, with its owner path. */
-export async function storedAppliances(store: DocumentStore, dirRel: string, kinds: readonly StoredKind[], path: readonly string[] = []): Promise<StoredAppliance[]> {
+export async function storedAppliances(store: DocumentStore, dirRel: string, kinds: readonly StoredKind[], path: readonly string[] = [], copy = false): Promise<StoredAppliance[]> {
   const doc = await store.load(`${dirRel}/${documentName(kinds[0] ?? 'appliance')}`, kinds);
   const owner = [...path, String(doc.plain['name'])];
-  if (doc.kind === 'appliance') return typeof doc.plain['fileSetsFrom'] === 'string' ? [] : [{ owner: owner.join('/'), dirRel, doc }];
+  if (doc.kind === 'appliance') return typeof doc.plain['fileSetsFrom'] === 'string' ? [] : [{ owner: owner.join('/'), copy, dirRel, doc }];
   const out: StoredAppliance[] = [];
-  for (const ref of memberRefs(doc)) out.push(...(await storedAppliances(store, `${dirRel}/${childDir(doc.kind, ref.name)}`, [ref.kind], owner)));
+  const inside = copy || doc.kind === 'assembly';
+  for (const ref of memberRefs(doc)) out.push(...(await storedAppliances(store, `${dirRel}/${childDir(doc.kind, ref.name)}`, [ref.kind], owner, inside)));
   return out;
 }
 
@@ -50,16 +55,16 @@ export async function fileSetStatuses(catalogDir: string, a: StoredAppliance): P
     4,
     async ([d, i]) => {
       const name = String(d['name']);
-      out[i] = { appliance: a.owner, fileSet: name, capturedByDefinition: d['captured'] !== false, archive: await checkArchive(records.find((r) => r.name === name)) };
+      out[i] = { appliance: a.owner, fileSet: name, capturedByDefinition: d['captured'] !== false, copy: a.copy, archive: await checkArchive(records.find((r) => r.name === name)) };
     },
   );
   return out;
 }
 
 /** How to get a good archive again: recapture the top-level object, or (for a copy inside an assembly) the object it was copied from. */
-function recaptureHint(owner: string, topIsAppliance: boolean): string {
-  const [top, ...rest] = owner.split('/');
-  if (topIsAppliance || rest.length === 1) return `capture it again: abctl captureFileSets --appliance ${top}`;
+export function recaptureHint(s: FileSetStatus): string {
+  const [top, ...rest] = s.appliance.split('/');
+  if (!s.copy) return `capture it again: abctl captureFileSets --appliance ${top}`;
   const member = rest.join('/');
   return (
     `the assembly holds a copy made by addToAssembly: capture the catalog object it was copied from again (abctl captureFileSets --appliance NAME), ` +
@@ -68,13 +73,13 @@ function recaptureHint(owner: string, topIsAppliance: boolean): string {
 }
 
 /** A missing or damaged archive as a problem naming appliance, file set and path; undefined for usable states. */
-export function archiveProblem(s: FileSetStatus, topIsAppliance: boolean): CatalogProblem | undefined {
+export function archiveProblem(s: FileSetStatus): CatalogProblem | undefined {
   const a = s.archive;
   if (a.state === 'missing') {
-    return { file: a.archive.path, code: 'ARCHIVE_MISSING', message: `the archive of file set "${s.fileSet}" of appliance "${s.appliance}" is missing`, hint: recaptureHint(s.appliance, topIsAppliance) };
+    return { file: a.archive.path, code: 'ARCHIVE_MISSING', message: `the archive of file set "${s.fileSet}" of appliance "${s.appliance}" is missing`, hint: recaptureHint(s) };
   }
   if (a.state === 'damaged') {
-    return { file: a.archive.path, code: 'ARCHIVE_DAMAGED', message: `the archive of file set "${s.fileSet}" of appliance "${s.appliance}" is damaged: ${a.reason}`, hint: recaptureHint(s.appliance, topIsAppliance) };
+    return { file: a.archive.path, code: 'ARCHIVE_DAMAGED', message: `the archive of file set "${s.fileSet}" of appliance "${s.appliance}" is damaged: ${a.reason}`, hint: recaptureHint(s) };
   }
   return undefined;
 }

@@ -11,6 +11,7 @@ const describe = () => import('./commands/catalog/describe.js');
 const edit = () => import('./commands/catalog/edit.js');
 const props = () => import('./commands/catalog/properties.js');
 const plans = () => import('./commands/catalog/plans.js');
+const verify = () => import('./commands/catalog/verify.js');
 
 /** Options naming the object a property belongs to (see docs/assemblies.md, "Object paths"). */
 const target: readonly OptionSpec[] = [
@@ -51,6 +52,13 @@ export const CATALOG_COMMANDS: readonly CommandSpec[] = [
     details: 'Password values are shown as ********.',
     options: [{ flags: '--name <assembly>', description: 'show only this assembly' }, json],
     load: () => describe().then((m) => ({ run: m.describeAssemblies })),
+  },
+  {
+    name: 'verifyCatalog',
+    summary: 'check every catalog document and every captured archive (size and SHA-256 against its record)',
+    details: 'Lists every problem (damaged or unreadable documents, missing or damaged archives, files no capture recorded) and exits with 1 when there is any.',
+    options: [json],
+    load: () => verify().then((m) => ({ run: m.verifyCatalog })),
   },
   {
     name: 'createAssembly',

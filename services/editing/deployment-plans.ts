@@ -44,6 +44,8 @@ function hasPasswordValues(plan: DeploymentPlan): boolean {
 
 @injectable()
 export class DeploymentPlanService {
+  readonly #archivesChecked = new Set<string>();
+
   constructor(@inject(Catalog) private readonly catalog: Catalog) {}
 
   async #deployable(name: string): Promise<Assembly> {
@@ -64,6 +66,26 @@ export class DeploymentPlanService {
     return a;
   }
 
+  /**
+   * Refuses an assembly whose captured archives are missing or damaged (hashed against
+   * their records): a plan for it could not be deployed.
+   */
+  async #usableArchives(assembly: string): Promise<void> {
+    // createDeploymentPlan validates the plan it wrote: hash the (possibly large) archives once per command.
+    if (this.#archivesChecked.has(assembly)) return;
+    const problems = await this.catalog.archiveProblems(assembly);
+    const [first] = problems;
+    if (!first) {
+      this.#archivesChecked.add(assembly);
+      return;
+    }
+    if (problems.length === 1) throw new UserError(first.code, first.message, { where: first.file, ...(first.hint ? { hint: first.hint } : {}) });
+    throw new UserError('ARCHIVES_UNUSABLE', `${problems.length} captured archives of assembly "${assembly}" cannot be used:\n${problems.map((p) => `  ${p.file}: ${p.message}\n    ${p.hint ?? ''}`).join('\n')}`, {
+      where: `assembly "${assembly}"`,
+      hint: 'capture those file sets again as each line says, then run this command again (abctl verifyCatalog checks the whole catalog)',
+    });
+  }
+
   async #box(create: boolean): Promise<SecretBox | undefined> {
     return SecretBox.load(this.catalog.keyFile, create);
   }
@@ -71,6 +93,7 @@ export class DeploymentPlanService {
   /** Builds the plan for `assembly` and writes it to `file` (refused if it exists, unless `force`). */
   async create(assembly: string, file: string, opts: { force?: boolean } = {}): Promise<DeploymentPlan> {
     const a = await this.#deployable(assembly);
+    await this.#usableArchives(assembly);
     const plan = createDeploymentPlan(a);
     const out = resolve(file);
     if (!opts.force && existsSync(out)) {
@@ -100,6 +123,7 @@ export class DeploymentPlanService {
   /** Every problem of the plan in `file` for `assembly` (empty: usable). */
   async validate(assembly: string, file: string, opts: { requireHosts?: boolean } = {}): Promise<PlanValidation> {
     const a = await this.#deployable(assembly);
+    await this.#usableArchives(assembly);
     const plan = await this.#read(file);
     const base = dirname(resolve(file));
     const problems = validateDeploymentPlan(a, plan, {

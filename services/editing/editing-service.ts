@@ -151,7 +151,9 @@ export class EditingService {
       } else {
         container.addMember(member, 'user');
       }
-      await this.catalog.putAssembly(top);
+      // The copy takes the captured archives along (hard links), as it takes the metadata.
+      const owner = [assembly, ...splitPath(opts.into ?? ''), member.name].join('/');
+      await this.catalog.commit({ put: [top], archives: [{ owner, from: source.name }] });
       return member;
     });
   }

@@ -1,9 +1,29 @@
 import type { Appliance, Assembly, AtomicAssembly } from '../../../core/metadata/index.js';
-import type { CatalogProblem } from '../../../catalog/index.js';
+import type { Catalog, CatalogProblem, FileSetStatus } from '../../../catalog/index.js';
 import type { CommandRun } from '../../command-table.js';
 import { printJson } from '../../session.js';
 import { str, withCatalog } from './context.js';
-import { renderAppliance, renderAssembly } from './render.js';
+import { fileSetStates, renderAppliance, renderAssembly } from './render.js';
+
+/** A file set's archive state for --json: the state, and the record when there is one. */
+function stateJson(s: FileSetStatus): Record<string, unknown> {
+  const a = s.archive;
+  return {
+    appliance: s.appliance,
+    fileSet: s.fileSet,
+    capturedByDefinition: s.capturedByDefinition,
+    state: a.state,
+    ...(a.state === 'notCaptured' ? {} : { archive: a.archive }),
+    ...(a.state === 'damaged' ? { reason: a.reason } : {}),
+  };
+}
+
+/** File set states of each named top-level object, in order (archives hashed a few at a time per object). */
+async function statesOf(catalog: Catalog, names: readonly string[]): Promise<FileSetStatus[][]> {
+  const out: FileSetStatus[][] = [];
+  for (const n of names) out.push(await catalog.fileSetStates(n));
+  return out;
+}
 
 function printProblems(problems: readonly CatalogProblem[]): void {
   for (const p of problems) process.stdout.write(`! ${p.file}: ${p.message}${p.hint ? ` (hint: ${p.hint})` : ''}\n`);
@@ -37,13 +57,14 @@ export const describeAppliances: CommandRun = (opts, globals) =>
     let problems: CatalogProblem[] = [];
     if (name !== undefined) items = [await catalog.getAppliance(name)];
     else ({ items, problems } = await catalog.listAppliances());
+    const states = await statesOf(catalog, items.map((a) => a.name));
     if (opts.json) {
       // toJSON masks password values.
-      printJson({ appliances: items.map((a) => a.toJSON()), problems });
+      printJson({ appliances: items.map((a, i) => ({ ...a.toJSON(), fileSetStates: (states[i] ?? []).map(stateJson) })), problems });
       return 0;
     }
     if (items.length === 0 && problems.length === 0) process.stdout.write('no appliances in the catalog\n');
-    for (const a of items) process.stdout.write(`${renderAppliance(a).join('\n')}\n`);
+    for (const [i, a] of items.entries()) process.stdout.write(`${renderAppliance(a, '', fileSetStates(states[i] ?? [])).join('\n')}\n`);
     printProblems(problems);
     return 0;
   });
@@ -55,12 +76,13 @@ export const describeAssemblies: CommandRun = (opts, globals) =>
     let problems: CatalogProblem[] = [];
     if (name !== undefined) items = [await catalog.getAssembly(name)];
     else ({ items, problems } = await catalog.listAssemblies());
+    const states = await statesOf(catalog, items.map((a) => a.name));
     if (opts.json) {
-      printJson({ assemblies: items.map((a) => a.toJSON()), problems });
+      printJson({ assemblies: items.map((a, i) => ({ ...a.toJSON(), fileSetStates: (states[i] ?? []).map(stateJson) })), problems });
       return 0;
     }
     if (items.length === 0 && problems.length === 0) process.stdout.write('no assemblies in the catalog\n');
-    for (const a of items) process.stdout.write(`${renderAssembly(a).join('\n')}\n`);
+    for (const [i, a] of items.entries()) process.stdout.write(`${renderAssembly(a, fileSetStates(states[i] ?? [])).join('\n')}\n`);
     printProblems(problems);
     return 0;
   });
