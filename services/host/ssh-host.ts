@@ -31,6 +31,7 @@ import { findArgv, listingDepth, listingFs, normalizePatterns, parseListing, run
 import { checkHostKey, fingerprint, hostKeyAlgorithms, keyTypeOf, knownKeyTypes, parseKnownHosts, type KnownHostEntry } from './known-hosts.js';
 import { OutputCollector, TarOutput } from './process-io.js';
 import { remoteEnv } from './remote-env.js';
+import { ExecFiles } from './exec-files.js';
 import {
   DEFAULT_MAX_OUTPUT_BYTES,
   DEFAULT_RUN_TIMEOUT_MS,
@@ -218,6 +219,8 @@ function keyscanHint(target: SshTarget, knownHostsFile: string): string {
 export class SshHost implements ReferenceHost {
   readonly kind = 'ssh' as const;
   private sftpSession: Promise<SFTPWrapper> | undefined;
+  /** Set once the server refused the SFTP subsystem: reads then go through exec (exec-files.ts). */
+  private execFiles: ExecFiles | undefined;
   private closed = false;
   private closePromise: Promise<void> | undefined;
   private readonly slots: Slots;
@@ -227,6 +230,7 @@ export class SshHost implements ReferenceHost {
     readonly target: SshTarget,
     private readonly client: InstanceType<typeof Client>,
     maxChannels: number,
+    private readonly log: HostLogger,
   ) {
     this.name = formatSshTarget(target);
     this.slots = new Slots(maxChannels);
@@ -323,7 +327,7 @@ export class SshHost implements ReferenceHost {
       client.connect(config);
     });
     client.on('error', (err: Error) => log.debug?.(`ssh connection to ${where}: ${err.message}`));
-    return new SshHost(target, client, options.maxChannels ?? 8);
+    return new SshHost(target, client, options.maxChannels ?? 8, log);
   }
 
   describe(): string {
@@ -363,6 +367,25 @@ export class SshHost implements ReferenceHost {
     return this.sftpSession;
   }
 
+  /**
+   * The exec fallback when the server has no SFTP subsystem (decided on the first read,
+   * then kept for the connection); undefined while SFTP works.
+   */
+  private async withoutSftp(): Promise<ExecFiles | undefined> {
+    if (this.execFiles) return this.execFiles;
+    try {
+      await this.sftp();
+      return undefined;
+    } catch (err) {
+      if (!(err instanceof UserError && err.code === 'SSH_SFTP_UNAVAILABLE' && /subsystem/i.test(err.message))) throw err;
+      this.log.debug?.(`${this.name} has no SFTP subsystem; reading files through exec (stat, find, cat)`);
+      this.execFiles = new ExecFiles(this.name, (argv, opts) =>
+        this.exec(argv, { env: { LC_ALL: 'C' }, ...(opts.maxOutputBytes === undefined ? {} : { maxOutputBytes: opts.maxOutputBytes }) }),
+      );
+      return this.execFiles;
+    }
+  }
+
   private async sftpCall<T>(fn: (sftp: SFTPWrapper, cb: (err: Error | undefined | null, value: T) => void) => void): Promise<T> {
     const sftp = await this.sftp();
     return new Promise<T>((resolve, reject) => fn(sftp, (err, value) => (err ? reject(err) : resolve(value))));
@@ -388,6 +411,8 @@ export class SshHost implements ReferenceHost {
     const s = await this.stat(p);
     if (!s) throw hostError('HOST_PATH_NOT_FOUND', `no such file: ${p}`, whereOf(this.name, p));
     if (s.type !== 'file') throw hostError('HOST_NOT_A_FILE', `${p} is a ${s.type}, not a regular file`, whereOf(this.name, p));
+    const viaExec = await this.withoutSftp();
+    if (viaExec) return viaExec.readFile(p, s.size);
     try {
       return await this.sftpCall<Buffer>((sftp, cb) => sftp.readFile(p, cb));
     } catch (err) {
@@ -402,6 +427,8 @@ export class SshHost implements ReferenceHost {
 
   async readdir(path: string): Promise<HostDirEntry[]> {
     const p = checkAbsolutePath(path, this.name);
+    const viaExec = await this.withoutSftp();
+    if (viaExec) return viaExec.readdir(p);
     try {
       const list = await this.sftpCall<{ filename: string; attrs: SftpStats }[]>((sftp, cb) => sftp.readdir(p, cb));
       return list
@@ -425,6 +452,8 @@ export class SshHost implements ReferenceHost {
 
   private async statWith(path: string, noFollow: boolean): Promise<HostStat | undefined> {
     const p = checkAbsolutePath(path, this.name);
+    const viaExec = await this.withoutSftp();
+    if (viaExec) return viaExec.stat(p, noFollow);
     try {
       const s = await this.sftpCall<SftpStats>((sftp, cb) => (noFollow ? sftp.lstat(p, cb) : sftp.stat(p, cb)));
       const linkTarget = noFollow && typeFromMode(s.mode) === 'symlink' ? await this.sftpCall<string>((sftp, cb) => sftp.readlink(p, cb)) : undefined;

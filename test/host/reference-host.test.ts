@@ -19,8 +19,10 @@ import { startSshd, type SshdHandle } from '../support/sshd.mjs';
 const exec = promisify(execFile);
 
 let sshd: SshdHandle;
+let sshdNoSftp: SshdHandle;
 let root: string;
-const hosts: Record<'local' | 'ssh', ReferenceHost | undefined> = { local: undefined, ssh: undefined };
+// `ssh-exec`: a server without the SFTP subsystem; reads fall back to exec (issue 9.10).
+const hosts: Record<'local' | 'ssh' | 'ssh-exec', ReferenceHost | undefined> = { local: undefined, ssh: undefined, 'ssh-exec': undefined };
 const binary = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
 
 beforeAll(async () => {
@@ -54,11 +56,19 @@ beforeAll(async () => {
     knownHostsFile: sshd.knownHostsFile,
     agentSocket: false,
   });
+  sshdNoSftp = await startSshd({ sftp: false });
+  hosts['ssh-exec'] = await SshHost.connect(sshdNoSftp.target, {
+    identityFile: sshdNoSftp.identityFile,
+    knownHostsFile: sshdNoSftp.knownHostsFile,
+    agentSocket: false,
+  });
 });
 
 afterAll(async () => {
   await hosts.ssh?.close();
+  await hosts['ssh-exec']?.close();
   await sshd?.stop();
+  await sshdNoSftp?.stop();
   if (root) await rm(root, { recursive: true, force: true });
 });
 
@@ -100,7 +110,7 @@ async function tarListing(archive: Buffer): Promise<string[]> {
   }
 }
 
-describe.each(['local', 'ssh'] as const)('%s reference host', (kind) => {
+describe.each(['local', 'ssh', 'ssh-exec'] as const)('%s reference host', (kind) => {
   const host = (): ReferenceHost => {
     const h = hosts[kind];
     if (!h) throw new Error(`${kind} host was not opened (see beforeAll)`);
@@ -108,8 +118,9 @@ describe.each(['local', 'ssh'] as const)('%s reference host', (kind) => {
   };
 
   it('describes itself', () => {
-    expect(host().kind).toBe(kind);
-    expect(host().describe()).toBe(kind === 'local' ? 'local' : `${sshd.user}@127.0.0.1:${sshd.port}`);
+    expect(host().kind).toBe(kind === 'local' ? 'local' : 'ssh');
+    const server = kind === 'ssh' ? sshd : sshdNoSftp;
+    expect(host().describe()).toBe(kind === 'local' ? 'local' : `${server.user}@127.0.0.1:${server.port}`);
   });
 
   it('offers reads only', () => {
@@ -379,6 +390,14 @@ describe.each(['local', 'ssh'] as const)('%s reference host', (kind) => {
       // The host stays usable afterwards.
       expect((await host().run(['true'])).exitCode).toBe(0);
     });
+  });
+});
+
+describe('ssh host without the SFTP subsystem', () => {
+  it('was refused SFTP and read everything through exec', async () => {
+    const h = hosts['ssh-exec']!;
+    expect(await h.readText(join(root, 'conf/server.xml'))).toBe('<Server port="8005"/>\n');
+    expect(sshdNoSftp.log()).toMatch(/subsystem request for sftp .*failed/i);
   });
 });
 

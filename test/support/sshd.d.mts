@@ -23,5 +23,5 @@ export declare const SFTP_SERVER: string;
 /** A TCP port nobody listens on right now (loopback). */
 export declare function freePort(): Promise<number>;
 
-/** Starts a private sshd on a free loopback port; stop() removes everything. */
-export declare function startSshd(): Promise<SshdHandle>;
+/** Starts a private sshd on a free loopback port; stop() removes everything. `sftp: false`: no SFTP subsystem. */
+export declare function startSshd(options?: { sftp?: boolean }): Promise<SshdHandle>;

@@ -47,8 +47,12 @@ async function keygen(file, comment) {
   await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file]);
 }
 
-/** @returns {Promise<import('./sshd.d.mts').SshdHandle>} */
-export async function startSshd() {
+/**
+ * @param {{ sftp?: boolean }} [options] `sftp: false` leaves out `Subsystem sftp`, as hardened servers do.
+ * @returns {Promise<import('./sshd.d.mts').SshdHandle>}
+ */
+export async function startSshd(options = {}) {
+  const sftp = options.sftp ?? true;
   for (const [path, pkg] of [
     [SSHD, 'openssh-server'],
     [SFTP_SERVER, 'openssh-sftp-server'],
@@ -85,7 +89,7 @@ export async function startSshd() {
       'UsePAM no',
       'StrictModes no',
       'LogLevel VERBOSE',
-      `Subsystem sftp ${SFTP_SERVER}`,
+      ...(sftp ? [`Subsystem sftp ${SFTP_SERVER}`] : []),
       '',
     ].join('\n'),
   );
