@@ -2,7 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { projectRoot } from '../services/instance.js';
+import { UserError } from '../core/errors.js';
+import { instanceLayout, projectRoot } from '../services/instance.js';
+import { ActivationFailureStore } from '../services/plugins/activation-failures.js';
 import { tempDir, writePlugin } from './helpers/plugins.js';
 
 // Runs the built CLI (`npm test` builds first): the point is what a later command remembers.
@@ -60,6 +62,7 @@ describe('an activator that never settles', () => {
     expect(hang?.state).toBe('broken');
     expect(hang?.problems[0]?.code).toBe('PLUGIN_START_FAILED');
     expect(hang?.problems[0]?.message).toContain('start() of hang did not finish within 300 ms');
+    expect(hang?.problems[0]?.hint).toContain('later commands skip it without waiting, and abctl enablePlugin --name hang tries it again');
     expect(first.find((p) => p.name === 'hangext')?.problems.map((p) => p.code)).toEqual(['PARENT_BROKEN']);
     expect(first.find((p) => p.name === 'fine')?.state).toBe('enabled');
     expect(await startCount()).toBe(1);
@@ -86,5 +89,29 @@ describe('an activator that never settles', () => {
     await appendFile(join(bundled, 'hang', 'index.js'), '// edited\n');
     expect(describePlugins().find((p) => p.name === 'hang')?.problems[0]?.code).toBe('PLUGIN_START_FAILED');
     expect(await startCount()).toBe(3);
+  });
+});
+
+describe('the record of hung plugins', () => {
+  it('matches on name, version, entry path and entry bytes only', async () => {
+    const store = new ActivationFailureStore(instanceLayout(join(tmp.path, 'instance')));
+    const entry = join(bundled, 'hang', 'index.js');
+    await store.remember({ name: 'hang', version: '1.0', entry }, 'start() of hang did not finish within 300 ms');
+    const key = { name: 'hang', version: '1.0', entry };
+    expect((await store.recall([key])).get('hang')?.message).toBe('start() of hang did not finish within 300 ms');
+    expect((await store.recall([{ ...key, version: '1.1' }])).size).toBe(0);
+    expect((await store.recall([{ ...key, entry: join(bundled, 'fine', 'index.js') }])).size).toBe(0);
+    expect(await store.forget(['fine'])).toBe(false);
+    expect(await store.forget(['hang'])).toBe(true);
+    expect((await store.recall([key])).size).toBe(0);
+  });
+
+  it('reports a damaged record as such, naming the file and the way out', async () => {
+    const store = new ActivationFailureStore(instanceLayout(join(tmp.path, 'instance')));
+    await store.remember({ name: 'hang', version: '1.0', entry: join(bundled, 'hang', 'index.js') }, 'hung');
+    await writeFile(store.file, '{"format": 1, "failures": [{"name": 3}]}');
+    const err = await store.recall([]).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(UserError);
+    expect(err).toMatchObject({ code: 'PLUGIN_STATE_CORRUPT', where: store.file, hint: expect.stringContaining('delete the file') });
   });
 });

@@ -6,6 +6,7 @@ import {
   descendantsOf,
   participantsOf,
   TreeProblemCode,
+  withActivationOutcome,
 } from '../core/plugin-tree.js';
 
 function manifest(name: string, extra: Partial<PluginManifest> = {}): PluginManifest {
@@ -278,6 +279,28 @@ describe('queries', () => {
   });
 });
 
+describe('withActivationOutcome', () => {
+  it('turns broken and skipped plugins into broken copies and leaves the rest shared', () => {
+    const inv = build([reading('top'), ext('mid', 'top'), ext('leaf', 'mid'), reading('ok'), reading('off')], ['off']);
+    const startFailed = { code: 'PLUGIN_START_FAILED', message: 'start failed', where: '/bundled/mid/index.js' };
+    const parentBroken = { code: 'PARENT_BROKEN', message: 'mid is broken', where: '/bundled/mid/index.js' };
+    const after = withActivationOutcome(inv, {
+      plugins: new Map([
+        ['top', { status: 'active' }],
+        ['mid', { status: 'broken', problems: [startFailed] }],
+        ['leaf', { status: 'skipped', brokenAncestor: 'mid', problems: [parentBroken] }],
+        ['ok', { status: 'active' }],
+      ]),
+    });
+    expect(after.records.get('mid')).toMatchObject({ state: 'broken', disabledBy: undefined, problems: [startFailed], children: ['leaf'] });
+    expect(after.records.get('leaf')).toMatchObject({ state: 'broken', disabledBy: 'mid', problems: [parentBroken] });
+    for (const name of ['top', 'ok', 'off']) expect(after.records.get(name)).toBe(inv.records.get(name));
+    // The inventory it was given is unchanged.
+    expect(inv.records.get('mid')).toMatchObject({ state: 'enabled', problems: [] });
+    expect(participantsOf(after, 'top')).toEqual(['top']);
+  });
+});
+
 describe('scale', () => {
   it('handles 1,000 plugins in chains 50 deep, and a 20,000-deep chain, in linear time', () => {
     const readings: PluginDirectoryReading[] = [];
@@ -294,7 +317,8 @@ describe('scale', () => {
     expect(inv.records.get('c3n49')).toMatchObject({ state: 'disabled', disabledBy: 'c3n10' });
     expect(participantsOf(inv, 'c0n0')).toHaveLength(50);
     expect(participantsOf(inv, 'c3n0')).toHaveLength(10);
-    expect(elapsed).toBeLessThan(200);
+    // Generous for a loaded machine; a resolver that rescans chains would take far longer.
+    expect(elapsed).toBeLessThan(1000);
 
     const deep: PluginDirectoryReading[] = [reading('n0', { minSdkVersion: '2' })];
     for (let d = 1; d < 20_000; d++) deep.push(ext(`n${d}`, `n${d - 1}`));
@@ -311,7 +335,8 @@ describe('scale', () => {
     const readings = Array.from({ length: n }, (_, i) => ext(`k${i}`, `k${(i + 1) % n}`));
     const t0 = performance.now();
     const inv = build(readings);
-    expect(performance.now() - t0).toBeLessThan(2000);
+    // A quadratic walk over 50,000 links takes minutes; the bound leaves room for a loaded machine.
+    expect(performance.now() - t0).toBeLessThan(10_000);
     expect(codesOf(inv, 'k123')).toEqual([TreeProblemCode.PARENT_CYCLE]);
     expect(inv.records.get('k123')?.problems[0]?.message).toBe(
       'parentName forms a cycle: k123 -> k124 -> k125 -> k126 -> k127 -> k128 -> k129 -> k130 -> k131 -> k132 -> ... (49989 more) -> k122 -> k123',

@@ -137,7 +137,9 @@ export class PluginInstaller {
           action = 'upgraded';
         }
       }
-      const plan = await planPluginCopy(r.directory);
+      const plan = await planPluginCopy(r.directory).catch((err: unknown) => {
+        throw new UserError('INSTALL_COPY_FAILED', `cannot read ${r.directory}: ${(err as Error).message}`, { cause: err, hint: 'make the plugin directory readable and try again' });
+      });
       if (plan.refused.length > 0) {
         refuse(r, `only regular files and directories are installed, and links to files inside the plugin; ${r.directory} has ${plan.refused.join('; ')}`);
         continue;

@@ -40,6 +40,11 @@ export interface StopFailure {
 /** Activators get less time than other hooks: every command waits for them. */
 export const DEFAULT_ACTIVATION_TIMEOUT_MS = 60_000;
 
+/** The limit for imports, `start` and `stop`: an explicit one, else `AB_HOOK_TIMEOUT_MS`, else the default. */
+function activationTimeoutMs(explicit: number | undefined): number {
+  return explicit ?? (process.env.AB_HOOK_TIMEOUT_MS ? hookTimeoutMs() : DEFAULT_ACTIVATION_TIMEOUT_MS);
+}
+
 const writeStderr = (line: string): void => {
   process.stderr.write(`${line}\n`);
 };
@@ -102,7 +107,7 @@ export class PluginActivationService {
     for (const record of inventory.records.values()) {
       if (record.state === 'enabled' && !this.#active.has(record.name)) candidates.set(record.name, record);
     }
-    const timeoutMs = options.timeoutMs ?? (process.env.AB_HOOK_TIMEOUT_MS ? hookTimeoutMs() : DEFAULT_ACTIVATION_TIMEOUT_MS);
+    const timeoutMs = activationTimeoutMs(options.timeoutMs);
     const sink = options.logSink ?? writeStderr;
     const remembered = await this.#recall(candidates);
     // Every import starts now and runs concurrently; starting waits only for the parent.
@@ -136,7 +141,7 @@ export class PluginActivationService {
    * of those plugins. Never throws: failures come back as a list.
    */
   async stopAll(options: Pick<ActivationOptions, 'timeoutMs'> = {}): Promise<StopFailure[]> {
-    const timeoutMs = options.timeoutMs ?? DEFAULT_ACTIVATION_TIMEOUT_MS;
+    const timeoutMs = activationTimeoutMs(options.timeoutMs);
     const plugins = [...this.#active.values()];
     this.#active.clear();
     const depths = [...new Set(plugins.map((p) => p.depth))].sort((a, b) => b - a);
@@ -198,8 +203,9 @@ export class PluginActivationService {
     const loaded = await (run.loads.get(record.name) as Promise<LoadedEntry>);
     const entry = loaded.entry;
     if (!loaded.ok) {
-      if (loaded.timedOut) await this.#remember(run, record, loaded.problem.message);
-      return broken(loaded.problem);
+      if (!loaded.timedOut) return broken(loaded.problem);
+      await this.#remember(run, record, loaded.problem.message);
+      return broken({ ...loaded.problem, hint: hungHint(record) });
     }
 
     const candidates = findActivators(loaded.exports);
@@ -245,12 +251,13 @@ export class PluginActivationService {
     this.registry.unregisterAll(record.name);
     const alsoStop = stopErrors.length === 0 ? '' : `; stopping its other activators also failed: ${stopErrors.map(messageOf).join('; ')}`;
     const message = `${pluginKind(record)} "${record.name}" (${entry}): activator ${failure.activator}: ${messageOf(failure.error)}${alsoStop}`;
-    if (isTimeout(failure.error)) await this.#remember(run, record, message);
+    const timedOut = isTimeout(failure.error);
+    if (timedOut) await this.#remember(run, record, message);
     return broken({
       code: ActivationProblemCode.StartFailed,
       message,
       where: entry,
-      hint: 'fix the activator or disable the plugin; nothing it registered was kept',
+      hint: timedOut ? hungHint(record) : 'fix the activator or disable the plugin; nothing it registered was kept',
     });
   }
 
@@ -276,6 +283,13 @@ function broken(problem: PluginProblem): PluginActivation {
 
 function memoryKey(record: PluginRecord): ActivationMemoryKey {
   return { name: record.name, version: record.manifest?.version ?? '', entry: entryOf(record) };
+}
+
+function hungHint(record: PluginRecord): string {
+  return (
+    `fix the plugin, or allow more time with AB_HOOK_TIMEOUT_MS (milliseconds); until then later commands skip it ` +
+    `without waiting, and abctl enablePlugin --name ${record.name} tries it again`
+  );
 }
 
 function hungBeforeProblem(record: PluginRecord, earlier: RememberedFailure): PluginProblem {
