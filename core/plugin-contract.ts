@@ -8,6 +8,8 @@ import type { ReferenceHost } from './reference-host.js';
 import type { ServiceId, ServiceIdLike, ServiceIds } from './service-ids.js';
 
 export type { ReferenceHost } from './reference-host.js';
+export type { LifecycleContext, LifecycleHooks, PingResult } from './lifecycle-contract.js';
+import type { LifecycleHooks } from './lifecycle-contract.js';
 
 /** Version of the plugin SDK this framework implements; `minSdkVersion` is checked against it. */
 export const SDK_VERSION = '1.1';
@@ -146,8 +148,11 @@ export interface DehydrateContext {
   addContentResource(appliance: Appliance | string, resource: ContentResourceData): ContentResource;
 }
 
-/** The service every plugin registers under `IntrospectorPlugin`. */
-export interface IntrospectorPlugin {
+/**
+ * The service every plugin registers under `IntrospectorPlugin`. Since SDK 1.1 it may also
+ * implement rehydrate/start/stop/ping (core/lifecycle-contract.ts, docs/rehydration.md).
+ */
+export interface IntrospectorPlugin extends LifecycleHooks {
   /** The registering plugin's `name` from plugin.config (checked at registration: the registry knows the owner). */
   readonly name: string;
   /** Parameters of `abctl introspect<name>` (extensions add theirs). */

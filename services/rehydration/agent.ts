@@ -12,7 +12,7 @@ import { UserError } from '../../core/errors.js';
 import type { LateBindings, LifecycleOperation } from '../../core/lifecycle-contract.js';
 import { Appliance, Assembly } from '../../core/metadata/index.js';
 import { SDK_VERSION } from '../../core/plugin-contract.js';
-import { participantsOf } from '../../core/plugin-tree.js';
+import { participantsOf, withActivationOutcome } from '../../core/plugin-tree.js';
 import { parseDocument } from '../../catalog/xml-codec.js';
 import { discoverPlugins } from '../plugins/discovery.js';
 import { PluginActivationService, ServiceRegistry, registryModule } from '../registry/module.js';
@@ -100,8 +100,10 @@ export async function runAgent(req: AgentRequest): Promise<AgentResult> {
   container.load(registryModule);
   const activation = container.get(PluginActivationService);
   try {
-    const inventory = await discoverPlugins([{ path: join(state.bundleDir, BUNDLE_PLUGINS_DIR), source: 'installed' }], { disabled: new Set(), sdkVersion: SDK_VERSION });
-    await activation.activate(inventory, { logSink: sink, ...(req.debug !== undefined ? { debug: req.debug } : {}) });
+    const discovered = await discoverPlugins([{ path: join(state.bundleDir, BUNDLE_PLUGINS_DIR), source: 'installed' }], { disabled: new Set(), sdkVersion: SDK_VERSION });
+    const outcome = await activation.activate(discovered, { logSink: sink, ...(req.debug !== undefined ? { debug: req.debug } : {}) });
+    // Plugins that failed to start are broken from here on: the chain check below names them.
+    const inventory = withActivationOutcome(discovered, outcome);
     const creator = state.manifest.chain[0] as string;
     const found = participantsOf(inventory, creator);
     if (found.join(',') !== state.manifest.chain.join(',')) {
@@ -113,7 +115,7 @@ export async function runAgent(req: AgentRequest): Promise<AgentResult> {
     }
     const members = chainMembers(inventory, container.get(ServiceRegistry).createCollector(), creator);
     const contexts = new LifecycleContexts(state, { operation: req.operation, signal, sink, ...(req.debug !== undefined ? { debug: req.debug } : {}) });
-    const outcome = await runChain({
+    const result = await runChain({
       operation: req.operation,
       members,
       context: (name) => contexts.for(name),
@@ -121,7 +123,7 @@ export async function runAgent(req: AgentRequest): Promise<AgentResult> {
       signal,
       ...(req.hookTimeoutMs !== undefined ? { timeoutMs: req.hookTimeoutMs } : {}),
     });
-    return { ...outcome, appliance: state.manifest.appliance, ...(fileSets ? { fileSets } : {}) };
+    return { ...result, appliance: state.manifest.appliance, ...(fileSets ? { fileSets } : {}) };
   } finally {
     for (const f of await activation.stopAll()) sink(`warning: ${f.message}`);
   }

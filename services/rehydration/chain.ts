@@ -7,15 +7,15 @@
  * nothing to do, and a plugin written for SDK 1.0, take part.
  */
 import { PluginError, UserError, errorText } from '../../core/errors.js';
-import type { LifecycleContext, LifecycleHooks, LifecycleOperation, PingResult } from '../../core/lifecycle-contract.js';
+import type { LifecycleContext, LifecycleOperation, PingResult } from '../../core/lifecycle-contract.js';
 import type { Collector, IntrospectorPlugin, IntrospectorPluginExtension } from '../../core/plugin-contract.js';
 import type { PluginInventory } from '../../core/plugin-model.js';
 import { participantsOf } from '../../core/plugin-tree.js';
 import { ServiceIds } from '../../core/service-ids.js';
 import { JobInterrupted, callHook } from '../plugin-hooks.js';
 
-/** A participant's introspector service, seen through the lifecycle methods it may have. */
-export type LifecycleService = IntrospectorPlugin & LifecycleHooks;
+/** A participant's introspector service; since SDK 1.1 it may have the lifecycle methods. */
+export type LifecycleService = IntrospectorPlugin;
 
 export interface ChainMember {
   readonly name: string;
@@ -48,7 +48,7 @@ export function chainMembers(inventory: PluginInventory, collector: Collector, c
     });
   }
   const plugins = collector.getServices<LifecycleService>(ServiceIds.IntrospectorPlugin);
-  const extensions = collector.getServices<IntrospectorPluginExtension & LifecycleHooks>(ServiceIds.IntrospectorPluginExtension);
+  const extensions = collector.getServices<IntrospectorPluginExtension>(ServiceIds.IntrospectorPluginExtension);
   return participantsOf(inventory, creator).map((name, i) => {
     const service = i === 0 ? plugins.find((p) => p.name === name) : extensions.find((e) => e.name === name);
     if (!service) {

@@ -1,0 +1,140 @@
+/**
+ * The lifecycle chain over real plugin directories (written to disk, discovered, activated):
+ * for rehydrate, start, stop and ping, the creator runs first, then its enabled extensions
+ * in dehydration order; the first failure aborts and names plugin, step and cause; an
+ * extension without the method does nothing; a chain with no start/stop/ping says so.
+ */
+import 'reflect-metadata';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Container } from 'inversify';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { PluginError } from '../../core/errors.js';
+import { LIFECYCLE_OPERATIONS, type LifecycleOperation } from '../../core/lifecycle-contract.js';
+import { Appliance, Assembly } from '../../core/metadata/index.js';
+import { SDK_VERSION } from '../../core/plugin-contract.js';
+import { withActivationOutcome } from '../../core/plugin-tree.js';
+import { discoverPlugins } from '../../services/plugins/discovery.js';
+import { PluginActivationService, ServiceRegistry, registryModule } from '../../services/registry/module.js';
+import { chainMembers, runChain, type ChainOutcome } from '../../services/rehydration/chain.js';
+import { LifecycleContexts } from '../../services/rehydration/context.js';
+import { tempDir, writePlugin } from '../helpers/plugins.js';
+
+let tmp: { path: string; cleanup: () => Promise<void> };
+let trace: string;
+const FAIL = 'ABCTL_TEST_CHAIN_FAIL';
+
+/** A plugin whose lifecycle methods append `name.op` to the trace file; `${FAIL}=name.op` makes one throw, `name.ping` answers unhealthy. */
+function lifecycleIndex(name: string, parentName: string | undefined, ops: readonly LifecycleOperation[]): string {
+  const methods = ops
+    .map(
+      (op) => `async ${op}(ctx) {
+        if (ctx.pluginName !== NAME || ctx.operation !== '${op}') throw new Error('wrong context');
+        appendFileSync(TRACE, NAME + '.${op}\\n');
+        if (process.env.${FAIL} === NAME + '.${op}') throw new Error(NAME + ' cannot ${op}: disk full');
+        ${op === 'ping' ? `return process.env.${FAIL} === NAME + '.unhealthy' ? { healthy: false, message: 'port closed' } : { healthy: true, message: NAME + ' ok' };` : ''}
+      },`,
+    )
+    .join('\n');
+  const id = parentName ? 'IntrospectorPluginExtension' : 'IntrospectorPlugin';
+  return [
+    `import { appendFileSync } from 'node:fs';`,
+    `const NAME = ${JSON.stringify(name)};`,
+    `const TRACE = ${JSON.stringify(trace)};`,
+    `const service = { name: NAME, ${parentName ? `parentName: ${JSON.stringify(parentName)},` : ''} ${methods} };`,
+    `export const activator = { start(ctx) { ctx.registerService(ctx.ids.${id}, service); } };`,
+    '',
+  ].join('\n');
+}
+
+async function run(pluginsDir: string, creator: string, operation: LifecycleOperation, disabled: readonly string[] = []): Promise<ChainOutcome> {
+  const container = new Container();
+  container.load(registryModule);
+  const activation = container.get(PluginActivationService);
+  try {
+    const discovered = await discoverPlugins([{ path: pluginsDir, source: 'installed' }], { disabled: new Set(disabled), sdkVersion: SDK_VERSION });
+    const inventory = withActivationOutcome(discovered, await activation.activate(discovered, { logSink: () => {} }));
+    const appliance = new Appliance({ name: 'app', creator });
+    const state = {
+      bundleDir: tmp.path,
+      manifest: { formatVersion: 1, deployment: 'd', assembly: 'A', appliance: 'app', instanceIndex: 1, chain: [creator], plugins: [], fileSets: [], contentResources: {}, createdAt: '', sdkVersion: SDK_VERSION },
+      appliance,
+      assembly: new Assembly({ name: 'A', members: [appliance] }),
+      bindings: { instance: { hostName: 'h', addresses: [], index: 1 }, outputs: {} },
+    };
+    const contexts = new LifecycleContexts(state, { operation, signal: new AbortController().signal, sink: () => {} });
+    const members = chainMembers(inventory, container.get(ServiceRegistry).createCollector(), creator);
+    return await runChain({ operation, members, context: (n) => contexts.for(n), subject: 'appliance "app"' });
+  } finally {
+    await activation.stopAll();
+  }
+}
+
+const traced = (): string[] => readFileSync(trace, 'utf8').split('\n').filter(Boolean);
+
+let plugins: string;
+beforeAll(async () => {
+  tmp = await tempDir('abctl-chain-');
+  trace = join(tmp.path, 'trace');
+  plugins = join(tmp.path, 'plugins');
+  const all = LIFECYCLE_OPERATIONS;
+  await writePlugin(plugins, { name: 'prod', index: lifecycleIndex('prod', undefined, all) });
+  await writePlugin(plugins, { name: 'ext-a', parentName: 'prod', index: lifecycleIndex('ext-a', 'prod', all) });
+  await writePlugin(plugins, { name: 'ext-deep', parentName: 'ext-a', index: lifecycleIndex('ext-deep', 'ext-a', all) });
+  await writePlugin(plugins, { name: 'ext-b', parentName: 'prod', index: lifecycleIndex('ext-b', 'prod', all) });
+  // An extension with nothing to do: it implements none of the four.
+  await writePlugin(plugins, { name: 'ext-c', parentName: 'prod', index: lifecycleIndex('ext-c', 'prod', []) });
+  // A plugin written for SDK 1.0: no lifecycle methods at all.
+  await writePlugin(plugins, { name: 'old', index: lifecycleIndex('old', undefined, []) });
+});
+afterEach(() => {
+  delete process.env[FAIL];
+  writeFileSync(trace, '');
+});
+afterAll(() => tmp.cleanup());
+
+describe.each(LIFECYCLE_OPERATIONS)('%s', (op) => {
+  it('runs the creator, then its enabled extensions depth first; one without the method does nothing', async () => {
+    writeFileSync(trace, '');
+    const outcome = await run(plugins, 'prod', op);
+    expect(traced()).toEqual([`prod.${op}`, `ext-a.${op}`, `ext-deep.${op}`, `ext-b.${op}`]);
+    expect(outcome).toMatchObject({ operation: op, ran: ['prod', 'ext-a', 'ext-deep', 'ext-b'], skipped: ['ext-c'], supported: true });
+  });
+
+  it('stops at the first failure, naming the plugin, the step and the cause', async () => {
+    process.env[FAIL] = `ext-a.${op}`;
+    const err = (await run(plugins, 'prod', op).catch((e: unknown) => e)) as PluginError;
+    expect(err).toBeInstanceOf(PluginError);
+    expect(err.plugin).toBe('ext-a');
+    expect(err.code).toBe('LIFECYCLE_STEP_FAILED');
+    expect(err.message).toBe(`${op} of appliance "app" failed in extension ext-a (step 2 of 5): ${op} failed: ext-a cannot ${op}: disk full`);
+    expect(err.hint).toBe('not run: ext-deep, ext-b, ext-c');
+    expect(traced()).toEqual([`prod.${op}`, `ext-a.${op}`]);
+  });
+
+  it('leaves out a disabled extension and everything below it', async () => {
+    writeFileSync(trace, '');
+    await run(plugins, 'prod', op, ['ext-a']);
+    expect(traced()).toEqual([`prod.${op}`, `ext-b.${op}`]);
+  });
+});
+
+describe('ping and plugins without lifecycle methods', () => {
+  it('is healthy only when every answer is; the first unhealthy answer ends the chain', async () => {
+    writeFileSync(trace, '');
+    const ok = await run(plugins, 'prod', 'ping');
+    expect(ok.health).toMatchObject({ healthy: true, message: 'prod: prod ok; ext-a: ext-a ok; ext-deep: ext-deep ok; ext-b: ext-b ok' });
+    writeFileSync(trace, '');
+    process.env[FAIL] = 'ext-a.unhealthy';
+    const bad = await run(plugins, 'prod', 'ping');
+    expect(bad.health).toMatchObject({ healthy: false, message: 'ext-a: port closed' });
+    expect(traced()).toEqual(['prod.ping', 'ext-a.ping']);
+  });
+
+  it('an SDK 1.0 plugin: rehydrate is the framework part only; start, stop and ping are "not supported"', async () => {
+    expect(await run(plugins, 'old', 'rehydrate')).toMatchObject({ ran: [], skipped: ['old'], supported: true });
+    expect(await run(plugins, 'old', 'start')).toMatchObject({ ran: [], supported: false });
+    const ping = await run(plugins, 'old', 'ping');
+    expect(ping.health).toMatchObject({ healthy: false, message: 'ping is not supported: no plugin of the chain (old) implements ping() (plugins written for SDK 1.0 have none)' });
+  });
+});
