@@ -123,6 +123,18 @@ describe('the agent on the example bundle', () => {
   });
 });
 
+describe('a plugin of the bundle that fails to start', () => {
+  it('is reported broken, and the chain it breaks is refused before any step runs', () => {
+    const copy = join(tmp.path, 'broken-start');
+    cpSync(bundleDir, copy, { recursive: true });
+    writeFileSync(join(copy, 'plugins', 'examplelogs', 'index.js'), `export default { start() { throw new Error('no log directory'); } };\n`);
+    const r = agent(copy, 'ping');
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('the bundle was written for the chain example -> examplelogs, but its plugins give example');
+    expect(r.err).toMatch(/examplelogs: extension "examplelogs" \(.*index\.js\): activator "default": start failed: no log directory/);
+  });
+});
+
 describe('a failing extension', () => {
   it('aborts rehydrate with its name; the extensions after it do not run', async () => {
     const plugins = join(tmp.path, 'plugins-fail');
