@@ -91,7 +91,7 @@ export async function runAgent(req: AgentRequest): Promise<AgentResult> {
   let fileSets: ExtractedFileSet[] | undefined;
   if (req.operation === 'rehydrate') {
     await verifyArchives(state.bundleDir, state.manifest.fileSets);
-    fileSets = await extractFileSets(state.bundleDir, state.manifest.fileSets);
+    fileSets = await extractFileSets(state.bundleDir, state.manifest.fileSets, { signal, log: sink });
     for (const f of fileSets) sink(`file set ${f.name}: ${f.extracted ? `extracted into ${f.root}` : 'not captured, nothing to extract'}`);
   }
 

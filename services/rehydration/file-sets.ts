@@ -2,19 +2,15 @@
  * The framework's part of rehydrate, before any plugin runs: check each archive against the
  * checksum recorded when the bundle was written, then extract each captured file set at its
  * root (the same path as on the reference host) with its modes, owned by the definition's
- * owner and group. Both accounts are looked up before anything is written, so a missing user
+ * owner and group (services/archive/extract.ts refuses every entry that would land outside). Both accounts are looked up before anything is written, so a missing user
  * fails cleanly.
  */
-import { execFile } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { UserError } from '../../core/errors.js';
 import type { BundleFileSet } from './bundle-format.js';
 import { sha256File } from './checksum.js';
-import { lookupAccount, setOwnership } from './host-ops.js';
-
-const execFileP = promisify(execFile);
+import { extractArchive } from '../archive/extract.js';
+import { lookupAccount } from './host-ops.js';
 
 export interface ExtractedFileSet {
   readonly name: string;
@@ -39,12 +35,14 @@ export async function verifyArchives(bundleDir: string, fileSets: readonly Bundl
   }
 }
 
-export async function extractFileSets(bundleDir: string, fileSets: readonly BundleFileSet[]): Promise<ExtractedFileSet[]> {
+export async function extractFileSets(bundleDir: string, fileSets: readonly BundleFileSet[], opts: { signal?: AbortSignal; log?: (line: string) => void } = {}): Promise<ExtractedFileSet[]> {
   // Accounts first: a typo in an owner must not leave half the file sets extracted.
+  const ids = new Map<string, { uid: number; gid: number }>();
   for (const fs of fileSets) {
     const where = `file set "${fs.name}" (root ${fs.root})`;
-    await lookupAccount('user', fs.owner, where);
-    await lookupAccount('group', fs.group, where);
+    const user = await lookupAccount('user', fs.owner, where);
+    const group = await lookupAccount('group', fs.group, where);
+    ids.set(fs.name, { uid: user.id, gid: group.id });
   }
   const out: ExtractedFileSet[] = [];
   for (const fs of fileSets) {
@@ -52,27 +50,12 @@ export async function extractFileSets(bundleDir: string, fileSets: readonly Bund
       out.push({ name: fs.name, root: fs.root, extracted: false });
       continue;
     }
-    await mkdir(fs.root, { recursive: true, mode: 0o755 });
-    await extractArchive(join(bundleDir, fs.archive), fs.root, fs.codec ?? 'gzip');
-    await setOwnership(fs.root, { owner: fs.owner, group: fs.group, recursive: true }, `file set "${fs.name}"`);
+    const owner = ids.get(fs.name) as { uid: number; gid: number };
+    const result = await extractArchive({ archive: join(bundleDir, fs.archive), root: fs.root, owner, ...(opts.signal ? { signal: opts.signal } : {}) });
+    if (!result.ownerApplied && process.getuid?.() !== owner.uid) {
+      opts.log?.(`warning: not running as root, so the files of ${fs.root} belong to this user, not ${fs.owner}:${fs.group}`);
+    }
     out.push({ name: fs.name, root: fs.root, extracted: true });
   }
   return out;
-}
-
-/**
- * Interim until services/archive/extract.ts (safe extraction with owner and mode) is on main:
- * GNU tar, which refuses member names with `..`, strips leading `/` and keeps modes with -p.
- */
-async function extractArchive(archive: string, root: string, codec: 'gzip' | 'zstd' | 'none'): Promise<void> {
-  const decompress = codec === 'gzip' ? ['-z'] : codec === 'zstd' ? ['--zstd'] : [];
-  try {
-    await execFileP('tar', ['-x', ...decompress, '-p', '--no-same-owner', '-f', archive, '-C', root], { maxBuffer: 16 << 20 });
-  } catch (err) {
-    const stderr = String((err as { stderr?: unknown }).stderr ?? '').trim();
-    throw new UserError('FILESET_EXTRACT_FAILED', `extracting ${archive} into ${root} failed: ${stderr || (err as Error).message}`, {
-      where: root,
-      hint: codec === 'zstd' ? 'the instance needs GNU tar and zstd (apt-get install tar zstd)' : 'the instance needs GNU tar; check free space and permissions of the root',
-    });
-  }
 }
