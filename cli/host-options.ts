@@ -1,12 +1,13 @@
 import type { ReferenceHostOptions } from '../services/host/connect.js';
 import type { IntrospectionProgress } from '../services/introspection/introspection-service.js';
+import type { HostOptions } from './command-spec.js';
 import type { ProgressView } from './progress.js';
 
-/** SSH settings from the common options `--identity-file`, `--known-hosts`, `--insecure-skip-host-key-check`. */
-export function hostOptionsFrom(opts: Record<string, unknown>): ReferenceHostOptions {
+/** SSH settings from the host option group (`--identity-file`, `--known-hosts`, `--insecure-skip-host-key-check`). */
+export function sshSettings(opts: HostOptions): ReferenceHostOptions {
   return {
-    ...(typeof opts.identityFile === 'string' ? { identityFile: opts.identityFile } : {}),
-    ...(typeof opts.knownHosts === 'string' ? { knownHostsFile: opts.knownHosts } : {}),
+    ...(opts.identityFile !== undefined ? { identityFile: opts.identityFile } : {}),
+    ...(opts.knownHosts !== undefined ? { knownHostsFile: opts.knownHosts } : {}),
     ...(opts.insecureSkipHostKeyCheck === true ? { insecureSkipHostKeyCheck: true } : {}),
   };
 }
@@ -21,8 +22,4 @@ export function progressTo(view: ProgressView): IntrospectionProgress {
       process.stderr.write(`warning: ${m}\n`);
     },
   };
-}
-
-export function mib(n: number): string {
-  return `${(n / 1048576).toFixed(1)} MiB`;
 }

@@ -1,3 +1,5 @@
+import { mib } from './format.js';
+
 /**
  * One status line on stderr while long work runs: plugin progress (percent or "working")
  * and capture counters. Drawn only on a terminal and at most ~10 times a second; when
@@ -10,10 +12,6 @@ export interface ProgressView {
 }
 
 const SPIN = ['|', '/', '-', '\\'];
-
-function mib(bytes: number): string {
-  return `${(bytes / 1048576).toFixed(1)} MiB`;
-}
 
 function bar(percent: number, width = 20): string {
   const filled = Math.round((Math.max(0, Math.min(100, percent)) / 100) * width);

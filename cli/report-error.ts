@@ -1,22 +1,82 @@
+import { CommanderError } from 'commander';
 import { AbError, PluginError, environmentError, errorText } from '../core/errors.js';
+import { actualSystemError } from './system-errors.js';
+
+export interface ErrorContext {
+  readonly debug: boolean;
+  /** The command was asked for JSON: the error goes to stdout as JSON too. */
+  readonly json: boolean;
+  /** --instance, to name where a write without a path (ENOSPC) failed. */
+  readonly instance: string | undefined;
+  /** The command that failed, for the usage hint. */
+  readonly command?: string | undefined;
+}
+
+/** What `--json` prints on failure, inside `{"error": ...}`. */
+export interface ErrorObject {
+  readonly code: string;
+  readonly message: string;
+  readonly hint?: string;
+  readonly where?: string;
+  readonly plugin?: string;
+}
+
+const BUG_HINT = 'this is a bug in abctl; run again with --debug for the stack trace and report it';
 
 /**
- * Prints an error for a person and picks the exit code: 1 for anything a user or a plugin
- * author can act on, 2 for a framework bug (with the stack only under --debug).
+ * Prints an error for a person (stderr) and, under --json, for a program (stdout), and picks
+ * the exit code: 1 for anything a user or a plugin author can act on, 2 for a framework bug
+ * (with the stack only under --debug).
  */
-export function reportError(err: unknown, debug: boolean): number {
-  if (err instanceof PluginError) {
-    process.stderr.write(`error in plugin ${err.plugin}: ${errorText(err)}\n`);
-    if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
-    return 1;
+export async function reportError(err: unknown, ctx: ErrorContext): Promise<number> {
+  if (err instanceof CommanderError) {
+    // Help and --version end this way too; for a usage error commander has printed the text.
+    if (err.exitCode !== 0 && ctx.json) printError(usageError(err, ctx.command));
+    return err.exitCode;
   }
-  const user = err instanceof AbError ? err : environmentError(err);
-  if (user) {
-    process.stderr.write(`error: ${errorText(user)}\n`);
-    return 1;
+  const known = err instanceof AbError ? err : environmentError(await actualSystemError(err), await instanceDir(ctx.instance));
+  if (known instanceof PluginError) {
+    process.stderr.write(`error in plugin ${known.plugin}: ${errorText(known)}\n`);
+    if (ctx.debug && known.stack) process.stderr.write(`${known.stack}\n`);
+  } else if (known) {
+    process.stderr.write(`error: ${errorText(known)}\n`);
+  } else {
+    process.stderr.write(`internal error: ${errorText(err)}\n`);
+    if (ctx.debug && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+    else process.stderr.write(`  (${BUG_HINT})\n`);
   }
-  process.stderr.write(`internal error: ${errorText(err)}\n`);
-  if (debug && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
-  else process.stderr.write('  (this is a bug in abctl; run again with --debug for the stack trace and report it)\n');
-  return 2;
+  if (ctx.json) {
+    printError(
+      known
+        ? {
+            code: known.code,
+            message: known.message,
+            ...(known.hint !== undefined ? { hint: known.hint } : {}),
+            ...(known.where !== undefined ? { where: known.where } : {}),
+            ...(known instanceof PluginError ? { plugin: known.plugin } : {}),
+          }
+        : { code: 'INTERNAL_ERROR', message: errorText(err), hint: BUG_HINT },
+    );
+  }
+  return known ? 1 : 2;
+}
+
+function printError(error: ErrorObject): void {
+  process.stdout.write(`${JSON.stringify({ error }, null, 2)}\n`);
+}
+
+/** commander's `error: unknown option '--x'\n(Did you mean --y?)` as an error object. */
+function usageError(err: CommanderError, command: string | undefined): ErrorObject {
+  const [message = '', ...rest] = err.message.replace(/^error: /, '').split('\n');
+  const suggestion = rest.join(' ').replace(/^\((.*)\)$/, '$1').trim();
+  return {
+    code: `USAGE_${err.code.replace(/^commander\./, '').replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`,
+    message,
+    hint: suggestion || `abctl ${command ?? ''} --help lists the options`.replace('  ', ' '),
+  };
+}
+
+async function instanceDir(flag: string | undefined): Promise<string> {
+  const { resolveInstanceDir } = await import('../services/instance.js');
+  return resolveInstanceDir(flag);
 }

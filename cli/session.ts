@@ -1,5 +1,5 @@
 import type { Application } from '../services/app.js';
-import type { GlobalOptions } from './command-table.js';
+import type { GlobalOptions } from './command-spec.js';
 
 /** Opens the application for one command and always stops its plugins afterwards. */
 export async function withApplication<T>(

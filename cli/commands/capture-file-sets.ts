@@ -1,9 +1,11 @@
-import type { CommandRun } from '../command-table.js';
-import { hostOptionsFrom, mib, progressTo } from '../host-options.js';
+import type { CommandRun } from '../command-spec.js';
+import type { CaptureFileSetsOptions } from '../command-table.js';
+import { mib } from '../format.js';
+import { progressTo, sshSettings } from '../host-options.js';
 import { createProgressView } from '../progress.js';
 import { printJson, withApplication } from '../session.js';
 
-export const run: CommandRun = async (opts, globals) =>
+export const run: CommandRun<CaptureFileSetsOptions> = async (opts, globals) =>
   withApplication(globals, { activate: true }, async (app) => {
     const { FileSetCaptureService } = await import('../../services/introspection/capture-service.js');
     const view = createProgressView();
@@ -11,16 +13,16 @@ export const run: CommandRun = async (opts, globals) =>
     const onSignal = (): void => controller.abort(new Error('interrupted'));
     process.once('SIGINT', onSignal);
     try {
-      const captured = await app.get(FileSetCaptureService).capture(String(opts.appliance), {
-        ...(typeof opts.host === 'string' ? { host: opts.host } : {}),
-        hostOptions: hostOptionsFrom(opts),
-        codec: opts.codec as 'gzip' | 'zstd' | 'none',
+      const captured = await app.get(FileSetCaptureService).capture(opts.appliance, {
+        ...(opts.host !== undefined ? { host: opts.host } : {}),
+        hostOptions: sshSettings(opts),
+        codec: opts.codec,
         progress: progressTo(view),
         signal: controller.signal,
       });
       view.done();
       if (opts.json) printJson({ captured });
-      else if (captured.length === 0) process.stdout.write(`${String(opts.appliance)} has no file sets to capture\n`);
+      else if (captured.length === 0) process.stdout.write(`${opts.appliance} has no file sets to capture\n`);
       else {
         for (const c of captured) {
           process.stdout.write(`captured ${c.appliance}/${c.fileSet}: ${c.files} files, ${mib(c.bytes)} -> ${mib(c.archiveBytes)}, sha256 ${c.sha256}\n`);

@@ -1,7 +1,7 @@
 import type { PluginInventory, PluginRecord } from '../../core/plugin-model.js';
 import { ServiceIds } from '../../core/service-ids.js';
 import { SDK_VERSION } from '../../core/plugin-contract.js';
-import type { CommandRun } from '../command-table.js';
+import type { CommandRun, JsonOption } from '../command-spec.js';
 import { printJson, withApplication } from '../session.js';
 
 export interface PluginDescription {
@@ -68,7 +68,7 @@ function renderTree(plugins: readonly PluginDescription[]): string {
   return lines.join('\n');
 }
 
-export const run: CommandRun = async (opts, globals) =>
+export const run: CommandRun<JsonOption> = async (opts, globals) =>
   withApplication(globals, { activate: true }, async (app) => {
     const inventory = await app.inventory();
     const aliases = new Set(

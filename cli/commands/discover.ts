@@ -1,5 +1,6 @@
-import type { CommandRun } from '../command-table.js';
-import { hostOptionsFrom, progressTo } from '../host-options.js';
+import type { CommandRun } from '../command-spec.js';
+import type { DiscoverOptions } from '../command-table.js';
+import { progressTo, sshSettings } from '../host-options.js';
 import { createProgressView } from '../progress.js';
 import { printJson, withApplication } from '../session.js';
 
@@ -11,13 +12,13 @@ function asOptions(parameters: Readonly<Record<string, unknown>>): string {
     .join(' ');
 }
 
-export const run: CommandRun = async (opts, globals) =>
+export const run: CommandRun<DiscoverOptions> = async (opts, globals) =>
   withApplication(globals, { activate: true }, async (app) => {
     const { FileSetCaptureService } = await import('../../services/introspection/capture-service.js');
     const view = createProgressView();
     const report = await app
       .get(FileSetCaptureService)
-      .discover(typeof opts.host === 'string' ? opts.host : undefined, hostOptionsFrom(opts), progressTo(view));
+      .discover(opts.host, sshSettings(opts), progressTo(view));
     view.done();
     if (opts.json) {
       printJson(report);

@@ -1,10 +1,11 @@
-import type { CommandRun } from '../command-table.js';
+import type { CommandRun } from '../command-spec.js';
+import type { InstallPluginsOptions } from '../command-table.js';
 import { printJson, withApplication } from '../session.js';
 
-export const run: CommandRun = async (opts, globals) =>
+export const run: CommandRun<InstallPluginsOptions> = async (opts, globals) =>
   withApplication(globals, { activate: false }, async (app) => {
     const { PluginInstaller } = await import('../../services/plugins/installation.js');
-    const outcomes = await app.get(PluginInstaller).install(String(opts.from), { allowDowngrade: opts.allowDowngrade === true });
+    const outcomes = await app.get(PluginInstaller).install(opts.from, { allowDowngrade: opts.allowDowngrade === true });
     if (opts.json) printJson({ outcomes });
     else {
       for (const o of outcomes) {

@@ -1,4 +1,5 @@
-import type { CommandRun } from '../command-table.js';
+import type { CommandRun } from '../command-spec.js';
+import type { EnablePluginOptions, PluginNameOptions } from '../command-table.js';
 import { printJson, withApplication } from '../session.js';
 
 async function installer(app: import('../../services/app.js').Application) {
@@ -6,9 +7,9 @@ async function installer(app: import('../../services/app.js').Application) {
   return app.get(PluginInstaller);
 }
 
-export const uninstall: CommandRun = async (opts, globals) =>
+export const uninstall: CommandRun<PluginNameOptions> = async (opts, globals) =>
   withApplication(globals, { activate: false }, async (app) => {
-    const result = await (await installer(app)).uninstall(String(opts.name));
+    const result = await (await installer(app)).uninstall(opts.name);
     if (opts.json) printJson(result);
     else {
       process.stdout.write(`uninstalled ${result.removed.join(', ')}\n`);
@@ -17,17 +18,17 @@ export const uninstall: CommandRun = async (opts, globals) =>
     return 0;
   });
 
-export const disable: CommandRun = async (opts, globals) =>
+export const disable: CommandRun<PluginNameOptions> = async (opts, globals) =>
   withApplication(globals, { activate: false }, async (app) => {
-    const names = await (await installer(app)).disable(String(opts.name));
+    const names = await (await installer(app)).disable(opts.name);
     if (opts.json) printJson({ disabled: names });
     else process.stdout.write(`disabled ${names.join(', ')}\n`);
     return 0;
   });
 
-export const enable: CommandRun = async (opts, globals) =>
+export const enable: CommandRun<EnablePluginOptions> = async (opts, globals) =>
   withApplication(globals, { activate: false }, async (app) => {
-    const result = await (await installer(app)).enable(String(opts.name), { recursive: opts.recursive === true });
+    const result = await (await installer(app)).enable(opts.name, { recursive: opts.recursive === true });
     if (opts.json) printJson(result);
     else {
       process.stdout.write(`enabled ${result.enabled.join(', ')}\n`);

@@ -4,7 +4,8 @@
  */
 import type { Catalog } from '../../../catalog/index.js';
 import type { DeploymentPlanService, EditingService, PropertyTarget } from '../../../services/editing/index.js';
-import type { GlobalOptions } from '../../command-table.js';
+import type { PropertyTargetOptions } from '../../catalog-commands.js';
+import type { GlobalOptions } from '../../command-spec.js';
 import { withApplication } from '../../session.js';
 import { UserError } from '../../../core/errors.js';
 
@@ -22,40 +23,26 @@ export async function withCatalog<T>(globals: GlobalOptions, fn: (s: CatalogServ
   });
 }
 
-export function str(opts: Record<string, unknown>, key: string): string | undefined {
-  const v = opts[key];
-  return typeof v === 'string' ? v : undefined;
-}
-
-/** A required option (commander checks presence; this keeps the type narrow). */
-export function req(opts: Record<string, unknown>, key: string): string {
-  const v = str(opts, key);
-  if (v === undefined) throw new UserError('OPTION_MISSING', `option --${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} is required`);
-  return v;
-}
-
 /**
  * The object a property command is about. `--assembly A` and/or `--appliance P` (inside
  * the assembly a member path such as `tier/web`; without --assembly a catalog appliance),
  * then `--path`, `--input`, `--output` or `--interface` go further down.
  */
-export function propertyTarget(opts: Record<string, unknown>): PropertyTarget {
-  const assembly = str(opts, 'assembly');
-  const appliance = str(opts, 'appliance');
+export function propertyTarget(opts: PropertyTargetOptions): PropertyTarget {
+  const { assembly, appliance, path } = opts;
   const parts: string[] = [];
   if (assembly !== undefined && appliance !== undefined) parts.push(appliance);
-  const path = str(opts, 'path');
   if (path !== undefined && path !== '') parts.push(path);
-  const given = (['input', 'output', 'interface'] as const).filter((k) => str(opts, k) !== undefined);
+  const given = (['input', 'output', 'interface'] as const).filter((k) => opts[k] !== undefined);
   if (given.length > 1) {
     throw new UserError('OPTION_CONFLICT', `give only one of --input, --output, --interface (got ${given.map((g) => `--${g}`).join(', ')})`);
   }
-  for (const k of given) parts.push(k, str(opts, k) as string);
+  for (const k of given) parts.push(k, opts[k]!);
   if (assembly === undefined && appliance === undefined) {
     throw new UserError('OPTION_MISSING', 'say which object: --assembly A (with --appliance/--path for a member) or --appliance NAME for a catalog appliance', {
       hint: 'e.g. abctl setProperty --assembly shop --appliance web --input http --property port --value 8081',
     });
   }
   const joined = parts.join('/');
-  return assembly !== undefined ? { assembly, path: joined } : { appliance: appliance as string, path: joined };
+  return assembly !== undefined ? { assembly, path: joined } : { appliance: appliance!, path: joined };
 }

@@ -1,8 +1,9 @@
 import type { Appliance, Assembly, AtomicAssembly } from '../../../core/metadata/index.js';
 import type { Catalog, CatalogProblem, FileSetStatus } from '../../../catalog/index.js';
-import type { CommandRun } from '../../command-table.js';
+import type { NameFilterOptions } from '../../catalog-commands.js';
+import type { CommandRun, JsonOption } from '../../command-spec.js';
 import { printJson } from '../../session.js';
-import { str, withCatalog } from './context.js';
+import { withCatalog } from './context.js';
 import { fileSetStates, renderAppliance, renderAssembly } from './render.js';
 
 /** A file set's archive state for --json: the state, and the record when there is one. */
@@ -29,7 +30,7 @@ function printProblems(problems: readonly CatalogProblem[]): void {
   for (const p of problems) process.stdout.write(`! ${p.file}: ${p.message}${p.hint ? ` (hint: ${p.hint})` : ''}\n`);
 }
 
-export const describeCatalog: CommandRun = (opts, globals) =>
+export const describeCatalog: CommandRun<JsonOption> = (opts, globals) =>
   withCatalog(globals, async ({ catalog }) => {
     const summary = await catalog.describe();
     if (opts.json) {
@@ -50,9 +51,9 @@ export const describeCatalog: CommandRun = (opts, globals) =>
     return 0;
   });
 
-export const describeAppliances: CommandRun = (opts, globals) =>
+export const describeAppliances: CommandRun<NameFilterOptions> = (opts, globals) =>
   withCatalog(globals, async ({ catalog }) => {
-    const name = str(opts, 'name');
+    const { name } = opts;
     let items: Appliance[];
     let problems: CatalogProblem[] = [];
     if (name !== undefined) items = [await catalog.getAppliance(name)];
@@ -69,9 +70,9 @@ export const describeAppliances: CommandRun = (opts, globals) =>
     return 0;
   });
 
-export const describeAssemblies: CommandRun = (opts, globals) =>
+export const describeAssemblies: CommandRun<NameFilterOptions> = (opts, globals) =>
   withCatalog(globals, async ({ catalog }) => {
-    const name = str(opts, 'name');
+    const { name } = opts;
     let items: (Assembly | AtomicAssembly)[];
     let problems: CatalogProblem[] = [];
     if (name !== undefined) items = [await catalog.getAssembly(name)];

@@ -1,15 +1,15 @@
 import { describePlanProblem } from '../../../core/deployment-plan/index.js';
 import { promptHidden } from '../../../services/secrets/password-input.js';
-import type { CommandRun } from '../../command-table.js';
+import type { CreateDeploymentPlanOptions, SetPlanPasswordOptions, ValidateDeploymentPlanOptions } from '../../catalog-commands.js';
+import type { CommandRun } from '../../command-spec.js';
 import { printJson } from '../../session.js';
-import { req, str, withCatalog } from './context.js';
+import { withCatalog } from './context.js';
 import { readPropertyValue } from './value-input.js';
 
-export const createDeploymentPlan: CommandRun = (opts, globals) =>
+export const createDeploymentPlan: CommandRun<CreateDeploymentPlanOptions> = (opts, globals) =>
   withCatalog(globals, async ({ plans }) => {
-    const assembly = req(opts, 'assembly');
-    const out = req(opts, 'out');
-    await plans.create(assembly, out, { force: Boolean(opts.force) });
+    const { assembly, out } = opts;
+    await plans.create(assembly, out, { force: opts.force === true });
     const v = await plans.validate(assembly, out);
     if (opts.json) {
       printJson({ assembly, plan: out, problems: v.problems });
@@ -23,10 +23,10 @@ export const createDeploymentPlan: CommandRun = (opts, globals) =>
     return 0;
   });
 
-export const validateDeploymentPlan: CommandRun = (opts, globals) =>
+export const validateDeploymentPlan: CommandRun<ValidateDeploymentPlanOptions> = (opts, globals) =>
   withCatalog(globals, async ({ plans }) => {
-    const plan = req(opts, 'plan');
-    const v = await plans.validate(req(opts, 'assembly'), plan, { requireHosts: Boolean(opts.requireHosts) });
+    const { plan } = opts;
+    const v = await plans.validate(opts.assembly, plan, { requireHosts: opts.requireHosts === true });
     if (opts.json) printJson({ assembly: v.assembly, plan, valid: v.problems.length === 0, problems: v.problems });
     else if (v.problems.length === 0) process.stdout.write(`${plan}: the plan is valid for assembly ${v.assembly}\n`);
     else {
@@ -36,15 +36,13 @@ export const validateDeploymentPlan: CommandRun = (opts, globals) =>
     return v.problems.length === 0 ? 0 : 1;
   });
 
-export const setPlanPassword: CommandRun = (opts, globals) =>
+export const setPlanPassword: CommandRun<SetPlanPasswordOptions> = (opts, globals) =>
   withCatalog(globals, async ({ plans }) => {
-    const assembly = req(opts, 'assembly');
-    const plan = req(opts, 'plan');
-    const path = str(opts, 'path') ?? '';
-    const property = req(opts, 'property');
+    const { assembly, plan, property } = opts;
+    const path = opts.path ?? '';
     const value = await readPropertyValue(`password "${property}"${path ? ` of ${path}` : ''}`, true, {
       value: undefined,
-      file: str(opts, 'valueFile'),
+      file: opts.valueFile,
       env: process.env,
       interactive: Boolean(process.stdin.isTTY && process.stderr.isTTY),
       prompt: promptHidden,

@@ -1,9 +1,9 @@
-import type { CommandRun } from '../../command-table.js';
+import type { CommandRun, JsonOption } from '../../command-spec.js';
 import { printJson } from '../../session.js';
 import { withCatalog } from './context.js';
 
 /** Every document read and built, every archive hashed; exit 1 when anything is wrong. */
-export const verifyCatalog: CommandRun = (opts, globals) =>
+export const verifyCatalog: CommandRun<JsonOption> = (opts, globals) =>
   withCatalog(globals, async ({ catalog }) => {
     const v = await catalog.verify();
     const ok = v.problems.length === 0;
