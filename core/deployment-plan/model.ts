@@ -85,6 +85,12 @@ export interface PlanHost {
   readonly instance: string;
   readonly hostname: string;
   readonly address: string;
+  /**
+   * Where deploy runs the instance: `local` (the machine running abctl) or
+   * `ssh://user@host[:port]`. Absent: not given (the appliance's other hosts are used in turn).
+   * A host line beyond the instance count that has a target is a spare for scaling up.
+   */
+  readonly target?: string;
   readonly line?: number;
 }
 

@@ -45,6 +45,8 @@ type Model = Assembly | AssemblyMember | { kind: 'part'; properties: PropertySet
 
 const HOSTNAME = /^(?=.{1,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
 const NFS_TARGET = /^[^\s:/]+:\/\S*$/;
+/** `local`, or `ssh://[user@]host[:port]` (host: a name, IPv4, or [IPv6]); the SSH layer checks the details. */
+const DEPLOY_TARGET = /^(?:local|ssh:\/\/(?:[A-Za-z0-9._][A-Za-z0-9._-]*\$?@)?(?:[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?)$/;
 
 function label(kind: PlanNodeKind, name: string): string {
   return `${KIND_LABELS[kind]} "${name}"`;
@@ -235,7 +237,7 @@ class Checker {
       }
     }
     // Hosts.
-    const byInstance = new Map<number, { hostname: string; address: string; line: number | undefined }>();
+    const byInstance = new Map<number, { hostname: string; address: string; target: string | undefined; line: number | undefined }>();
     for (const h of n.hosts) {
       const hWhere = `${where} > host ${h.instance}`;
       if (!/^\d+$/.test(h.instance) || Number(h.instance) < 1) {
@@ -247,8 +249,12 @@ class Checker {
         this.add('PLAN_DUPLICATE', `instance ${i} has two <host> entries`, hWhere, h.line);
         continue;
       }
-      byInstance.set(i, { hostname: h.hostname, address: h.address, line: h.line });
-      if (i > count) {
+      byInstance.set(i, { hostname: h.hostname, address: h.address, target: h.target, line: h.line });
+      if (h.target !== undefined && !DEPLOY_TARGET.test(h.target)) {
+        this.add('PLAN_HOST_INVALID', `target "${h.target}" is neither "local" nor an ssh://user@host[:port] URL`, hWhere, h.line, 'write target="local" for this machine or target="ssh://user@host:22"');
+      }
+      // A host with a target beyond the count is a spare that scaling up uses.
+      if (i > count && h.target === undefined) {
         this.add('PLAN_HOST_EXTRA', `a host is given for instance ${i}, but only ${count} instance${count === 1 ? ' is' : 's are'} deployed`, hWhere, h.line, 'remove the extra <host> lines or raise the instance count');
       }
       if (h.hostname !== '' && !HOSTNAME.test(h.hostname)) {
@@ -261,7 +267,7 @@ class Checker {
     if (this.opts.requireHosts) {
       for (let i = 1; i <= count; i++) {
         const h = byInstance.get(i);
-        if (!h || (h.hostname === '' && h.address === '')) {
+        if (!h || (h.hostname === '' && h.address === '' && h.target === undefined)) {
           this.add('PLAN_HOST_MISSING', `instance ${i} has no target host`, `${where} > host ${i}`, h?.line ?? n.line, 'fill in hostname and/or address on its <host> line');
         }
       }
@@ -270,7 +276,7 @@ class Checker {
       const seen = new Map<string, number>();
       for (const [i, h] of [...byInstance.entries()].sort((x, y) => x[0] - y[0])) {
         if (i > count) continue;
-        const key = (h.hostname || h.address).toLowerCase();
+        const key = (h.target ?? (h.hostname || h.address)).toLowerCase();
         if (key === '') continue;
         const other = seen.get(key);
         if (other !== undefined) {

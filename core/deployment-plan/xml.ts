@@ -120,7 +120,7 @@ function writeBody(ctx: WriteContext, n: PlanNode, indent: string, path: ObjectP
     if (spec) out.push(`${indent}${comment(`${s.name} (${spec.type}, plan only): ${spec.meaning}`)}`);
     out.push(`${indent}${element('synthetic', [['name', s.name], ['value', s.value]])}`);
   }
-  for (const h of n.hosts) out.push(`${indent}${element('host', [['instance', h.instance], ['hostname', h.hostname], ['address', h.address]])}`);
+  for (const h of n.hosts) out.push(`${indent}${element('host', [['instance', h.instance], ['hostname', h.hostname], ['address', h.address], ['target', h.target]])}`);
   for (const m of n.mountTargets) {
     out.push(`${indent}${comment(`NFS volume for shared file set "${m.fileSet}" as server:/export/path${m.captured ? ' (created and filled at the first deployment)' : ' (an existing volume; it is mounted, not filled)'}`)}`);
     out.push(`${indent}${element('mountTarget', [['fileSet', m.fileSet], ['target', m.target], ['captured', String(m.captured)]])}`);
@@ -148,6 +148,7 @@ export function formatPlan(plan: DeploymentPlan, opts: FormatOptions = {}): stri
   ctx.out.push('  Only user properties can be overridden; system properties are not listed and cannot be added.');
   ctx.out.push('  <instances count>: how many instances of the appliance to deploy, from min to max.');
   ctx.out.push('  <host>: target host of each instance, by host name and/or IP address; empty = not assigned yet.');
+  ctx.out.push('  <host target="local|ssh://user@host:port">: where abctl deploy runs that instance.');
   ctx.out.push('-->');
   ctx.out.push(`<${PLAN_ROOT} formatVersion="${plan.formatVersion}" assembly="${attr(plan.assembly)}">`);
   writeBody(ctx, plan.root, '  ', { members: [] });
@@ -305,8 +306,15 @@ function readNode(x: XmlNode, kind: PlanNodeKind, name: string, file: string, op
       }
       case 'host': {
         applianceOnly();
-        const a = new Attrs(c, file, ['instance', 'hostname', 'address']);
-        hosts.push({ instance: a.req('instance'), hostname: a.opt('hostname') ?? '', address: a.opt('address') ?? '', ...(a.line !== undefined ? { line: a.line } : {}) });
+        const a = new Attrs(c, file, ['instance', 'hostname', 'address', 'target']);
+        const target = a.opt('target');
+        hosts.push({
+          instance: a.req('instance'),
+          hostname: a.opt('hostname') ?? '',
+          address: a.opt('address') ?? '',
+          ...(target !== undefined && target !== '' ? { target } : {}),
+          ...(a.line !== undefined ? { line: a.line } : {}),
+        });
         break;
       }
       case 'mountTarget': {
