@@ -122,6 +122,12 @@ export class DeploymentPlanService {
 
   /** Every problem of the plan in `file` for `assembly` (empty: usable). */
   async validate(assembly: string, file: string, opts: { requireHosts?: boolean } = {}): Promise<PlanValidation> {
+    const { problems } = await this.load(assembly, file, opts);
+    return { file, assembly, problems };
+  }
+
+  /** The assembly, the plan read from `file` (passwords decrypted) and its problems; deploy needs all three. */
+  async load(assembly: string, file: string, opts: { requireHosts?: boolean } = {}): Promise<PlanValidation & { model: Assembly; plan: DeploymentPlan }> {
     const a = await this.#deployable(assembly);
     await this.#usableArchives(assembly);
     const plan = await this.#read(file);
@@ -136,7 +142,7 @@ export class DeploymentPlanService {
         }
       },
     });
-    return { file, assembly, problems };
+    return { file, assembly, problems, model: a, plan };
   }
 
   /** Sets a password in the plan file, encrypted with the instance key. */

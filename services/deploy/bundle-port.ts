@@ -1,0 +1,35 @@
+/**
+ * What deploy needs from the bundle side: a bundle directory for one instance and the agent
+ * that runs `rehydrate|start|stop|ping --bundle DIR` on the host. Deploy computes the late
+ * bindings (core/lifecycle-contract.ts: where this instance runs, where its peers are); the
+ * writer puts them into the bundle with the appliance, the plan and the plugin code.
+ * A port of its own so the deployment tests can bind a small writer without a catalog.
+ */
+import type { DeploymentPlan } from '../../core/deployment-plan/index.js';
+import type { LateBindings, LifecycleOperation } from '../../core/lifecycle-contract.js';
+import type { Assembly } from '../../core/metadata/index.js';
+
+export type { LateBindings, PeerBinding } from '../../core/lifecycle-contract.js';
+export type AgentOperation = LifecycleOperation;
+
+export interface BundleRequest {
+  readonly deployment: string;
+  readonly assembly: Assembly;
+  /** Passwords in clear, as DeploymentPlanService reads it. */
+  readonly plan: DeploymentPlan;
+  /** The appliance's path in the assembly: `web`, `tier/web`. */
+  readonly appliance: string;
+  readonly instanceIndex: number;
+  /** `<appliance>-<index>`, for messages and test doubles. */
+  readonly instanceId: string;
+  readonly bindings: LateBindings;
+  /** Directory to create and fill. */
+  readonly outDir: string;
+  readonly signal?: AbortSignal;
+}
+
+export interface BundleWriter {
+  /** Fills `outDir`; resolves to the local path of the agent's one JavaScript file. */
+  write(request: BundleRequest): Promise<{ agentFile: string }>;
+}
+export const BundleWriter = Symbol('DeployBundleWriter');

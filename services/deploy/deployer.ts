@@ -1,0 +1,703 @@
+/**
+ * Deployments: deploy an assembly with a plan onto the plan's targets, then ping, stop,
+ * start, scale and undeploy it from any later process. Every command takes the deployment's
+ * lock, works from its record and writes each instance's status as it changes, so that a
+ * failure or a kill leaves a record that says what is where, and running the command again
+ * picks up from there.
+ */
+import { mkdir, mkdtemp, rm, copyFile } from 'node:fs/promises';
+import { join, posix, resolve } from 'node:path';
+import { inject, injectable, multiInject, optional } from 'inversify';
+import { describePlanProblem, resolveObjectPath, type DeploymentPlan } from '../../core/deployment-plan/index.js';
+import { AbError, UserError, errorText } from '../../core/errors.js';
+import type { Assembly } from '../../core/metadata/index.js';
+import { DeploymentPlanService } from '../editing/deployment-plans.js';
+import { InstanceLayout } from '../instance.js';
+import { applyPlan } from '../rehydration/plan-overlay.js';
+import { BundleWriter, type AgentOperation, type LateBindings, type PeerBinding } from './bundle-port.js';
+import { withDeploymentLock } from './lock.js';
+import { forEachBounded } from './pool.js';
+import {
+  DeploymentFiles,
+  RECORD_FORMAT_VERSION,
+  RecordWriter,
+  listDeployments,
+  logTail,
+  openInstanceLog,
+  readRecord,
+  removeDeploymentFiles,
+  requireRecord,
+  type DeploymentRecord,
+  type InstanceRecord,
+  type InstanceStatus,
+} from './records.js';
+import { DeploymentTarget, type TargetConnection, type TargetOptions } from './target.js';
+import { appliancesOf, checkCount, clientsOf, instanceId, linksOf, placeInstance, plannedCount, startOrder, type ApplianceSlot, type Link } from './topology.js';
+
+/** Where hosts keep deployments unless told otherwise. */
+export const DEFAULT_TARGET_ROOT = '/var/lib/abctl';
+export const DEFAULT_PARALLEL = 4;
+export const DEFAULT_STEP_TIMEOUT_MS = 300_000;
+
+export interface ProgressEvent {
+  readonly id: string;
+  readonly target: string;
+  readonly status: InstanceStatus | 'skipped' | 'healthy' | 'unhealthy';
+  readonly message?: string;
+}
+
+export interface CommandOptions {
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (event: ProgressEvent) => void;
+  readonly targetOptions?: TargetOptions;
+  /** Instances worked on at once (default 4). */
+  readonly parallel?: number;
+  /** Limit of each step on a host: shipping, rehydrate, start, stop, ping (default AB_DEPLOY_STEP_TIMEOUT_MS or 300 s). */
+  readonly stepTimeoutMs?: number;
+}
+
+export interface DeployOptions extends CommandOptions {
+  readonly assembly: string;
+  readonly planFile: string;
+  /** Default: the assembly's name. */
+  readonly name?: string;
+  /** Directory on every host under which deploy writes (default /var/lib/abctl). */
+  readonly targetRoot?: string;
+}
+
+export interface InstanceFailure {
+  readonly id: string;
+  readonly target: string;
+  readonly step: string;
+  readonly message: string;
+  /** The end of the instance's log. */
+  readonly logTail: string;
+}
+
+export interface CommandResult {
+  readonly record: DeploymentRecord;
+  readonly failures: readonly InstanceFailure[];
+}
+
+export interface HealthRow {
+  readonly id: string;
+  readonly appliance: string;
+  readonly target: string;
+  readonly hostname: string;
+  readonly status: InstanceStatus;
+  readonly healthy: boolean;
+  readonly message: string;
+}
+
+export interface DeploymentSummary {
+  readonly record: DeploymentRecord;
+  /** Counts per instance status. */
+  readonly statuses: Readonly<Partial<Record<InstanceStatus, number>>>;
+}
+
+function stepTimeout(opts: CommandOptions): number {
+  return opts.stepTimeoutMs ?? (Number(process.env.AB_DEPLOY_STEP_TIMEOUT_MS) || DEFAULT_STEP_TIMEOUT_MS);
+}
+
+interface Model {
+  readonly assembly: Assembly;
+  readonly plan: DeploymentPlan;
+  /** The assembly with the plan's values laid over it: peers' input properties come from here. */
+  readonly overlaid: Assembly;
+  readonly slots: ApplianceSlot[];
+  readonly links: Link[];
+}
+
+/** An input's port and properties (an external resource's properties under its input's), as strings. */
+function peerInput(overlaid: Assembly, l: Link): { port: number | undefined; properties: Record<string, string> } {
+  const props: Record<string, string> = {};
+  let port: number | undefined;
+  try {
+    if (l.external) {
+      for (const p of resolveObjectPath(overlaid, l.to).properties.list()) if (p.value !== undefined) props[p.name] = p.value;
+    }
+    const found = resolveObjectPath(overlaid, `${l.to}/input/${l.input}`);
+    for (const p of found.properties.list()) if (p.value !== undefined) props[p.name] = p.value;
+    const holder = found.holder as { getInput?: (n: string) => { port: number | undefined } | undefined };
+    port = holder.getInput?.(l.input)?.port;
+  } catch {
+    // The link came from the same assembly, so its ends exist; nothing to add if not.
+  }
+  return { port, properties: props };
+}
+
+/** For an external resource the user names the host in its properties (`host`, `hostname`, `address`). */
+function hostFromProperties(props: Record<string, string>): string[] {
+  const v = props['host'] ?? props['hostname'] ?? props['hostName'] ?? props['address'];
+  return v ? [v] : [];
+}
+
+/** Everything a command needs while it holds the lock. */
+interface Session {
+  readonly files: DeploymentFiles;
+  readonly writer: RecordWriter;
+  readonly opts: CommandOptions;
+  readonly connections: Map<string, Promise<TargetConnection>>;
+  readonly failures: InstanceFailure[];
+  /** Loaded only by commands that build bundles. */
+  model?: Model;
+}
+
+@injectable()
+export class DeploymentService {
+  constructor(
+    @inject(InstanceLayout) private readonly layout: InstanceLayout,
+    @multiInject(DeploymentTarget) private readonly targets: DeploymentTarget[],
+    @inject(DeploymentPlanService) private readonly plans: DeploymentPlanService,
+    @inject(BundleWriter) @optional() private readonly bundles: BundleWriter | undefined,
+  ) {}
+
+  files(name: string): DeploymentFiles {
+    return new DeploymentFiles(this.layout.root, name);
+  }
+
+  // ------------------------------------------------------------------ reading
+
+  async list(): Promise<DeploymentSummary[]> {
+    const out: DeploymentSummary[] = [];
+    for (const name of await listDeployments(this.layout.root)) {
+      const record = await readRecord(this.files(name));
+      if (record) out.push(summarize(record));
+    }
+    return out;
+  }
+
+  async describe(name: string): Promise<DeploymentSummary> {
+    return summarize(await requireRecord(this.files(name)));
+  }
+
+  // ------------------------------------------------------------------ deploy
+
+  async deploy(opts: DeployOptions): Promise<CommandResult> {
+    const name = opts.name ?? opts.assembly;
+    const files = this.files(name);
+    return withDeploymentLock(files, 'deploy', async () => {
+      const loaded = await this.#loadPlan(opts.assembly, opts.planFile);
+      const existing = await readRecord(files);
+      if (existing && existing.assembly !== opts.assembly) {
+        throw new UserError('DEPLOYMENT_EXISTS', `deployment "${name}" is of assembly "${existing.assembly}", not "${opts.assembly}"`, {
+          where: files.dir,
+          hint: `choose another --name, or undeploy "${name}" first`,
+        });
+      }
+      await mkdir(files.dir, { recursive: true });
+      // The plan is kept beside the record: later commands rebuild bundles from the same plan.
+      if (resolve(opts.planFile) !== files.planFile) await copyFile(opts.planFile, files.planFile);
+      const targetRoot = existing?.targetRoot ?? opts.targetRoot ?? DEFAULT_TARGET_ROOT;
+      if (!posix.isAbsolute(targetRoot)) {
+        throw new UserError('DEPLOY_TARGET_ROOT_INVALID', `target root "${targetRoot}" is not an absolute path`, { where: name, hint: 'give an absolute directory, e.g. /var/lib/abctl' });
+      }
+      const { slots, links, order } = loaded;
+      // Resume keeps what the record says about instances it already has (placement, host directory).
+      const known = new Map((existing?.instances ?? []).map((i) => [i.id, i]));
+      const instances: InstanceRecord[] = [];
+      for (const slot of slots) {
+        const count = plannedCount(slot);
+        checkCount(slot, count);
+        for (let index = 1; index <= count; index++) {
+          const id = instanceId(slot, index);
+          instances.push(known.get(id) ?? this.#newInstance(name, targetRoot, slot, index));
+        }
+      }
+      const now = new Date().toISOString();
+      const record: DeploymentRecord = {
+        formatVersion: RECORD_FORMAT_VERSION,
+        name,
+        assembly: opts.assembly,
+        planSource: resolve(opts.planFile),
+        targetRoot,
+        order: order.flat(),
+        createdAt: existing?.createdAt ?? now,
+        updatedAt: now,
+        instances,
+      };
+      const writer = await RecordWriter.create(files, record);
+      const session: Session = { files, writer, opts, connections: new Map(), failures: [], model: loaded.model };
+      try {
+        await this.#fillIdentities(session);
+        const todo = (i: InstanceRecord) => i.status !== 'running';
+        await this.#inOrder(session, order, todo, (i) => this.#bringUp(session, i));
+        return { record: writer.record, failures: session.failures };
+      } finally {
+        await this.#close(session);
+      }
+    });
+  }
+
+  /** A new instance record, placed on its target. */
+  #newInstance(deployment: string, targetRoot: string, slot: ApplianceSlot, index: number): InstanceRecord {
+    const id = instanceId(slot, index);
+    return {
+      id,
+      appliance: slot.key,
+      path: slot.path,
+      index,
+      target: placeInstance(slot, index),
+      hostname: '',
+      address: '',
+      dir: posix.join(targetRoot, 'deployments', deployment, id),
+      ports: slot.appliance.inputs.filter((i) => i.port !== undefined).map((i) => ({ input: i.name, port: i.port as number })),
+      status: 'pending',
+      updatedAt: new Date().toISOString(),
+    };
+  }
+
+  async #loadPlan(assembly: string, planFile: string) {
+    const { model, plan, problems } = await this.plans.load(assembly, planFile);
+    if (problems.length > 0) {
+      throw new UserError('DEPLOY_PLAN_INVALID', `the plan cannot be deployed:\n${problems.map((p) => `  ${describePlanProblem(p, planFile)}`).join('\n')}`, {
+        where: planFile,
+        hint: `fix these, then check with abctl validateDeploymentPlan --assembly ${assembly} --plan ${planFile}`,
+      });
+    }
+    const slots = appliancesOf(model, plan);
+    const links = linksOf(model, slots);
+    const order = startOrder(slots, links);
+    const m: Model = { assembly: model, plan, overlaid: applyPlan(model, plan).assembly, slots, links };
+    return { model: m, slots, links, order };
+  }
+
+  async #model(session: Session): Promise<Model> {
+    if (!session.model) {
+      const r = session.writer.record;
+      session.model = (await this.#loadPlan(r.assembly, session.files.planFile)).model;
+    }
+    return session.model;
+  }
+
+  // ------------------------------------------------------------------ targets
+
+  #target(spec: string): DeploymentTarget {
+    const t = this.targets.find((x) => x.accepts(spec));
+    if (!t) {
+      throw new UserError('DEPLOY_TARGET_UNKNOWN', `no deployment target handles "${spec}"`, {
+        where: spec,
+        hint: `known kinds: ${this.targets.map((x) => x.kind).join(', ')}; write target="local" or target="ssh://user@host:22"`,
+      });
+    }
+    return t;
+  }
+
+  /** One connection per target for the whole command, checked (Node.js present) once. */
+  #connect(session: Session, spec: string): Promise<TargetConnection> {
+    let c = session.connections.get(spec);
+    if (!c) {
+      c = (async () => {
+        const conn = await this.#target(spec).open(spec, session.opts.targetOptions ?? {});
+        try {
+          await conn.check();
+        } catch (err) {
+          await conn.close().catch(() => {});
+          throw err;
+        }
+        return conn;
+      })();
+      c.catch(() => {});
+      session.connections.set(spec, c);
+    }
+    return c;
+  }
+
+  async #close(session: Session): Promise<void> {
+    await session.writer.flush().catch(() => {});
+    await Promise.allSettled([...session.connections.values()].map(async (c) => (await c).close()));
+  }
+
+  /** Host names and addresses, which bindings need before any bundle is written. */
+  async #fillIdentities(session: Session): Promise<void> {
+    const specs = [...new Set(session.writer.record.instances.filter((i) => i.hostname === '').map((i) => i.target))];
+    await Promise.all(
+      specs.map(async (spec) => {
+        let id: { hostname: string; address: string };
+        try {
+          id = await (await this.#connect(session, spec)).identity();
+        } catch {
+          return; // Reported per instance when its turn comes.
+        }
+        for (const i of session.writer.record.instances) {
+          if (i.target === spec && i.hostname === '') await session.writer.setInstance(i.id, { hostname: id.hostname, address: id.address, status: i.status });
+        }
+      }),
+    );
+  }
+
+  // ------------------------------------------------------------------ steps
+
+  /**
+   * Runs `fn` on the selected instances, appliance by appliance in `layers` order, instances
+   * of one layer in parallel (bounded). An appliance whose dependency has a failed instance
+   * is not started: it would come up against a missing peer.
+   */
+  async #inOrder(session: Session, layers: readonly (readonly string[])[], select: (i: InstanceRecord) => boolean, fn: (i: InstanceRecord) => Promise<boolean>, links?: readonly Link[]): Promise<void> {
+    const failedApps = new Set<string>();
+    const deps = new Map<string, string[]>();
+    for (const l of links ?? session.model?.links ?? []) if (!l.external) deps.set(l.from, [...(deps.get(l.from) ?? []), l.to]);
+    for (const layer of layers) {
+      const items: InstanceRecord[] = [];
+      for (const key of layer) {
+        for (const i of session.writer.record.instances.filter((x) => x.appliance === key && select(x))) {
+          const blocked = (deps.get(key) ?? []).find((d) => failedApps.has(d));
+          if (blocked) {
+            this.#emit(session, i, 'skipped', `not started: it connects to "${blocked}", which failed`);
+            failedApps.add(key);
+            continue;
+          }
+          items.push(i);
+        }
+      }
+      await forEachBounded(items, session.opts.parallel ?? DEFAULT_PARALLEL, async (i) => {
+        if (session.opts.signal?.aborted) return;
+        const ok = await fn(session.writer.instance(i.id));
+        if (!ok) failedApps.add(i.appliance);
+      });
+      if (session.opts.signal?.aborted) {
+        throw new UserError('DEPLOY_INTERRUPTED', `interrupted; deployment "${session.files.name}" is recorded as far as it got`, {
+          where: session.files.dir,
+          hint: 'run the same command again to resume',
+        });
+      }
+    }
+  }
+
+  #emit(session: Session, i: InstanceRecord, status: ProgressEvent['status'], message?: string): void {
+    session.opts.onProgress?.({ id: i.id, target: i.target, status, ...(message !== undefined ? { message } : {}) });
+  }
+
+  async #status(session: Session, i: InstanceRecord, status: InstanceStatus, change: Partial<InstanceRecord> = {}): Promise<void> {
+    await session.writer.setInstance(i.id, { ...change, status });
+    this.#emit(session, i, status);
+  }
+
+  /** Marks the instance failed at `step`, with the log's tail for the report. Returns false. */
+  async #fail(session: Session, i: InstanceRecord, step: string, err: unknown): Promise<false> {
+    const message = err instanceof AbError ? err.message : errorText(err);
+    await session.writer.setInstance(i.id, { status: 'failed', failedStep: step, error: message });
+    const tail = await logTail(session.files, i.id);
+    session.failures.push({ id: i.id, target: i.target, step, message, logTail: tail });
+    this.#emit(session, i, 'failed', `${step}: ${message}`);
+    return false;
+  }
+
+  /** Runs one agent operation, its output appended to the instance's log; non-zero exit throws. */
+  async #agent(session: Session, conn: TargetConnection, i: InstanceRecord, op: AgentOperation): Promise<{ code: number; lastLine: string }> {
+    const log = await openInstanceLog(session.files, i.id, `${op} on ${i.target}`);
+    let last = '';
+    try {
+      const code = await conn.runNode({
+        args: [posix.join(i.dir, 'agent.mjs'), op, '--bundle', posix.join(i.dir, 'bundle')],
+        timeoutMs: stepTimeout(session.opts),
+        ...(session.opts.signal ? { signal: session.opts.signal } : {}),
+        onOutput: (chunk) => {
+          log.write(chunk);
+          const lines = chunk.toString('utf8').split('\n').filter((l) => l.trim() !== '');
+          if (lines.length) last = lines[lines.length - 1] as string;
+        },
+      });
+      log.write(`=== exit ${code}\n`);
+      if (code !== 0 && op !== 'ping') {
+        throw new UserError('DEPLOY_AGENT_FAILED', `${op} failed on ${i.target} (exit ${code})${last ? `: ${last}` : ''}`, { where: i.id, hint: `see the log ${session.files.logFile(i.id)}` });
+      }
+      return { code, lastLine: last };
+    } catch (err) {
+      log.write(`=== ${errorText(err)}\n`);
+      throw err;
+    } finally {
+      await new Promise<void>((r) => log.end(r));
+    }
+  }
+
+  /** Builds the bundle for `i` locally and ships it with the agent to the instance's directory. */
+  async #ship(session: Session, conn: TargetConnection, i: InstanceRecord): Promise<void> {
+    if (!this.bundles) {
+      throw new UserError('DEPLOY_NO_BUNDLES', 'this abctl cannot build appliance bundles (no bundle writer is installed)', {
+        where: i.id,
+        hint: 'use an abctl build that includes services/rehydration',
+      });
+    }
+    const model = await this.#model(session);
+    const slot = model.slots.find((s) => s.key === i.appliance);
+    if (!slot) {
+      throw new UserError('DEPLOY_APPLIANCE_GONE', `appliance "${i.appliance}" is no longer in assembly "${session.writer.record.assembly}"`, {
+        where: i.id,
+        hint: 'undeploy this deployment, or put the appliance back',
+      });
+    }
+    await mkdir(this.layout.tmpDir, { recursive: true });
+    const stage = await mkdtemp(join(this.layout.tmpDir, `deploy-${i.id}-`));
+    try {
+      const bundleDir = join(stage, 'bundle');
+      const { agentFile } = await this.bundles.write({
+        deployment: session.writer.record.name,
+        assembly: model.assembly,
+        plan: model.plan,
+        appliance: slot.key,
+        instanceIndex: i.index,
+        instanceId: i.id,
+        bindings: this.#bindings(session, i, model),
+        outDir: bundleDir,
+        ...(session.opts.signal ? { signal: session.opts.signal } : {}),
+      });
+      await copyFile(agentFile, join(stage, 'agent.mjs'));
+      await conn.ship(stage, i.dir, { timeoutMs: stepTimeout(session.opts), ...(session.opts.signal ? { signal: session.opts.signal } : {}) });
+    } finally {
+      await rm(stage, { recursive: true, force: true });
+    }
+  }
+
+  /** This instance and, per connected output, the instances of the peer (addresses as the record has them). */
+  #bindings(session: Session, i: InstanceRecord, model: NonNullable<Session['model']>): LateBindings {
+    const all = session.writer.record.instances.filter((x) => x.status !== 'removed' && x.status !== 'removing');
+    const outputs: Record<string, PeerBinding[]> = {};
+    for (const l of model.links.filter((x) => x.from === i.appliance)) {
+      const peers = all.filter((x) => x.appliance === l.to).sort((a, b) => a.index - b.index);
+      const input = peerInput(model.overlaid, l);
+      (outputs[l.output] ??= []).push({
+        appliance: l.to,
+        input: l.input,
+        external: l.external,
+        hostNames: l.external ? hostFromProperties(input.properties) : peers.map((x) => x.hostname),
+        addresses: l.external ? [] : peers.map((x) => x.address),
+        port: input.port,
+        properties: input.properties,
+      });
+    }
+    return { instance: { hostName: i.hostname, addresses: i.address ? [i.address] : [], index: i.index }, outputs };
+  }
+
+  /** Ship, rehydrate, start (or, with `stopFirst`, stop a running product before rehydrating it again). */
+  async #bringUp(session: Session, i: InstanceRecord, stopFirst = false): Promise<boolean> {
+    let step = 'connect';
+    try {
+      const conn = await this.#connect(session, i.target);
+      if (i.hostname === '') {
+        const id = await conn.identity();
+        await session.writer.setInstance(i.id, { hostname: id.hostname, address: id.address, status: i.status });
+      }
+      const cur = () => session.writer.instance(i.id);
+      if (stopFirst) {
+        step = 'stop';
+        await this.#status(session, i, 'stopping');
+        await this.#agent(session, conn, cur(), 'stop');
+      }
+      step = 'ship';
+      await this.#status(session, i, 'shipping');
+      await this.#ship(session, conn, cur());
+      step = 'rehydrate';
+      await this.#status(session, i, 'rehydrating');
+      await this.#agent(session, conn, cur(), 'rehydrate');
+      step = 'start';
+      await this.#status(session, i, 'starting');
+      await this.#agent(session, conn, cur(), 'start');
+      await this.#status(session, i, 'running');
+      return true;
+    } catch (err) {
+      return this.#fail(session, i, step, err);
+    }
+  }
+
+  /** Opens an existing deployment under its lock. */
+  async #withDeployment<T>(name: string, command: string, opts: CommandOptions, fn: (s: Session) => Promise<T>): Promise<T> {
+    const files = this.files(name);
+    await requireRecord(files);
+    return withDeploymentLock(files, command, async () => {
+      // Read again under the lock: the holder before us may have changed it.
+      const record = await requireRecord(files);
+      const session: Session = { files, writer: RecordWriter.open(files, record), opts, connections: new Map(), failures: [] };
+      try {
+        return await fn(session);
+      } finally {
+        await this.#close(session);
+      }
+    });
+  }
+
+  #layers(record: DeploymentRecord): string[][] {
+    // The order was computed at deploy time; each appliance is its own step (safe and simple).
+    return record.order.map((k) => [k]);
+  }
+
+  // ------------------------------------------------------------------ operations
+
+  async ping(name: string, opts: CommandOptions = {}): Promise<HealthRow[]> {
+    const files = this.files(name);
+    const record = await requireRecord(files);
+    // Ping reads only: no lock, so it works while another command runs.
+    const session: Session = { files, writer: RecordWriter.open(files, record), opts, connections: new Map(), failures: [] };
+    const rows = new Map<string, HealthRow>();
+    try {
+      const active = record.instances.filter((i) => i.status !== 'removed' && i.status !== 'pending');
+      await forEachBounded(active, opts.parallel ?? DEFAULT_PARALLEL, async (i) => {
+        let healthy = false;
+        let message = '';
+        try {
+          const conn = await this.#connect(session, i.target);
+          const r = await this.#agent(session, conn, i, 'ping');
+          healthy = r.code === 0;
+          message = r.lastLine || (healthy ? 'healthy' : `ping exited ${r.code}`);
+        } catch (err) {
+          message = err instanceof AbError ? err.message : errorText(err);
+        }
+        this.#emit(session, i, healthy ? 'healthy' : 'unhealthy', message);
+        rows.set(i.id, { id: i.id, appliance: i.appliance, target: i.target, hostname: i.hostname, status: i.status, healthy, message });
+      });
+    } finally {
+      await Promise.allSettled([...session.connections.values()].map(async (c) => (await c).close()));
+    }
+    return record.instances.filter((i) => rows.has(i.id)).map((i) => rows.get(i.id) as HealthRow);
+  }
+
+  /** Stops every started instance, clients before what they connect to. */
+  async stop(name: string, opts: CommandOptions = {}): Promise<CommandResult> {
+    return this.#withDeployment(name, 'stopDeployment', opts, async (s) => {
+      const layers = this.#layers(s.writer.record).reverse();
+      await this.#inOrder(s, layers, (i) => ['running', 'starting', 'stopping', 'failed'].includes(i.status) && i.failedStep !== 'ship' && i.failedStep !== 'connect', (i) => this.#stopOne(s, i), []);
+      return { record: s.writer.record, failures: s.failures };
+    });
+  }
+
+  async #stopOne(s: Session, i: InstanceRecord): Promise<boolean> {
+    try {
+      const conn = await this.#connect(s, i.target);
+      await this.#status(s, i, 'stopping');
+      await this.#agent(s, conn, s.writer.instance(i.id), 'stop');
+      await this.#status(s, i, 'stopped');
+      return true;
+    } catch (err) {
+      return this.#fail(s, i, 'stop', err);
+    }
+  }
+
+  /** Starts every stopped instance, each after what it connects to. */
+  async start(name: string, opts: CommandOptions = {}): Promise<CommandResult> {
+    return this.#withDeployment(name, 'startDeployment', opts, async (s) => {
+      await this.#inOrder(
+        s,
+        this.#layers(s.writer.record),
+        (i) => i.status === 'stopped' || (i.status === 'failed' && (i.failedStep === 'start' || i.failedStep === 'stop')),
+        async (i) => {
+          try {
+            const conn = await this.#connect(s, i.target);
+            await this.#status(s, i, 'starting');
+            await this.#agent(s, conn, s.writer.instance(i.id), 'start');
+            await this.#status(s, i, 'running');
+            return true;
+          } catch (err) {
+            return this.#fail(s, i, 'start', err);
+          }
+        },
+        await this.#linksOrNone(s),
+      );
+      return { record: s.writer.record, failures: s.failures };
+    });
+  }
+
+  async #linksOrNone(s: Session): Promise<Link[]> {
+    try {
+      return (await this.#model(s)).links;
+    } catch {
+      return [];
+    }
+  }
+
+  /**
+   * Sets the number of instances of one appliance. New instances go to the plan's further
+   * hosts (round-robin over the appliance's targets); the highest-numbered ones are removed
+   * first. Appliances that connect to this one are rehydrated again, since their bindings
+   * (e.g. a proxy's list of backends) changed.
+   */
+  async scale(name: string, appliance: string, count: number, opts: CommandOptions = {}): Promise<CommandResult> {
+    return this.#withDeployment(name, 'scaleAppliance', opts, async (s) => {
+      const model = await this.#model(s);
+      const slot = model.slots.find((x) => x.key === appliance || x.appliance.name === appliance);
+      if (!slot) {
+        throw new UserError('DEPLOY_APPLIANCE_UNKNOWN', `deployment "${name}" has no appliance "${appliance}"`, {
+          where: s.files.dir,
+          hint: `its appliances: ${model.slots.map((x) => x.key).join(', ')}`,
+        });
+      }
+      checkCount(slot, count);
+      const r = s.writer.record;
+      const current = r.instances.filter((i) => i.appliance === slot.key).sort((a, b) => a.index - b.index);
+      const others = r.instances.filter((i) => i.appliance !== slot.key);
+      const keep = current.filter((i) => i.index <= count);
+      const drop = current.filter((i) => i.index > count).reverse();
+      const added: InstanceRecord[] = [];
+      for (let index = 1; index <= count; index++) {
+        if (!keep.some((i) => i.index === index)) added.push(this.#newInstance(name, r.targetRoot, slot, index));
+      }
+      const rank = new Map(r.instances.map((i, k) => [i.appliance, k]));
+      const byPlace = (a: InstanceRecord, b: InstanceRecord) => (rank.get(a.appliance) ?? 0) - (rank.get(b.appliance) ?? 0) || a.index - b.index;
+      await s.writer.setInstances([...others, ...keep, ...added, ...drop].sort(byPlace));
+      // Removed first, so that rehydrated peers no longer see them.
+      await forEachBounded(drop, s.opts.parallel ?? DEFAULT_PARALLEL, async (i) => {
+        await this.#removeOne(s, i, true);
+      });
+      await s.writer.setInstances(s.writer.record.instances.filter((i) => i.status !== 'removed'));
+      await this.#fillIdentities(s);
+      await this.#inOrder(s, [[slot.key]], (i) => i.status !== 'running', (i) => this.#bringUp(s, i));
+      const clients = new Set(clientsOf(slot.key, model.links));
+      if (drop.length > 0 || added.length > 0) {
+        const layers = s.writer.record.order.filter((k) => clients.has(k)).map((k) => [k]);
+        await this.#inOrder(s, layers, (i) => i.status === 'running' || i.status === 'stopped', (i) => this.#bringUp(s, i, s.writer.instance(i.id).status === 'running'));
+      }
+      return { record: s.writer.record, failures: s.failures };
+    });
+  }
+
+  async #removeOne(s: Session, i: InstanceRecord, stopFirst: boolean): Promise<boolean> {
+    try {
+      const conn = await this.#connect(s, i.target);
+      if (stopFirst && i.status !== 'pending' && i.status !== 'stopped' && i.status !== 'removing' && !(i.status === 'failed' && (i.failedStep === 'ship' || i.failedStep === 'connect'))) {
+        await this.#status(s, i, 'stopping');
+        try {
+          await this.#agent(s, conn, s.writer.instance(i.id), 'stop');
+        } catch (err) {
+          // A product that will not stop must not keep its files from being removed; say so in its log.
+          const log = await openInstanceLog(s.files, i.id, `stop failed before removal: ${errorText(err)}`);
+          log.end();
+        }
+      }
+      await this.#status(s, i, 'removing');
+      await conn.remove(i.dir, { timeoutMs: stepTimeout(s.opts) });
+      await this.#status(s, i, 'removed');
+      return true;
+    } catch (err) {
+      return this.#fail(s, i, 'remove', err);
+    }
+  }
+
+  /**
+   * Stops every instance (clients first), removes what deploy wrote on each host, then the
+   * record. When a host cannot be reached the record stays, with those instances failed, and
+   * running undeploy again finishes the job.
+   */
+  async undeploy(name: string, opts: CommandOptions = {}): Promise<CommandResult> {
+    return this.#withDeployment(name, 'undeploy', opts, async (s) => {
+      const layers = this.#layers(s.writer.record).reverse();
+      await this.#inOrder(s, layers, (i) => i.status !== 'removed', (i) => this.#removeOne(s, i, true), []);
+      const left = s.writer.record.instances.filter((i) => i.status !== 'removed');
+      if (left.length === 0) {
+        await s.writer.flush();
+        await removeDeploymentFiles(s.files);
+      }
+      return { record: s.writer.record, failures: s.failures };
+    });
+  }
+}
+
+function summarize(record: DeploymentRecord): DeploymentSummary {
+  const statuses: Partial<Record<InstanceStatus, number>> = {};
+  for (const i of record.instances) statuses[i.status] = (statuses[i.status] ?? 0) + 1;
+  return { record, statuses };
+}
+
+/** Where abctl keeps deployments in an instance directory (for docs and messages). */
+export function deploymentsRoot(instanceRoot: string): string {
+  return join(instanceRoot, 'deployments');
+}
+

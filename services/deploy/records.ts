@@ -1,0 +1,267 @@
+/**
+ * Deployment records: `<instance>/deployments/<name>/` holds `deployment.json` (what was
+ * deployed where, each instance's status), `plan.xml` (the plan used, passwords still
+ * encrypted) and `logs/<instance>.log`. deployment.json is replaced atomically on every
+ * change (write-file-atomic, as the catalog does), so another process reads a whole record
+ * at any moment, and a killed deploy leaves the last consistent one.
+ */
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import writeFileAtomic from 'write-file-atomic';
+import { UserError } from '../../core/errors.js';
+import { checkObjectName } from '../../core/metadata/index.js';
+
+export const RECORD_FORMAT_VERSION = 1;
+export const RECORD_FILE = 'deployment.json';
+
+/**
+ * An instance's life: pending -> shipping -> rehydrating -> starting -> running;
+ * stopping -> stopped; failed from any step (the step is kept); removed after undeploy.
+ * Resume redoes every instance that is not `running`.
+ */
+export const INSTANCE_STATUSES = ['pending', 'shipping', 'rehydrating', 'starting', 'running', 'stopping', 'stopped', 'failed', 'removing', 'removed'] as const;
+export type InstanceStatus = (typeof INSTANCE_STATUSES)[number];
+
+export interface InstancePort {
+  readonly input: string;
+  readonly port: number;
+}
+
+export interface InstanceRecord {
+  /** `<appliance>-<index>`, unique in the deployment. */
+  readonly id: string;
+  readonly appliance: string;
+  /** Member names from the assembly down to the appliance. */
+  readonly path: readonly string[];
+  /** 1-based. */
+  readonly index: number;
+  /** The plan's target text: `local` or `ssh://user@host:port`. */
+  readonly target: string;
+  readonly hostname: string;
+  readonly address: string;
+  /** Directory on the host holding the bundle and the agent. */
+  readonly dir: string;
+  readonly ports: readonly InstancePort[];
+  readonly status: InstanceStatus;
+  /** For `failed`: the step that failed and why. */
+  readonly failedStep?: string;
+  readonly error?: string;
+  readonly updatedAt: string;
+}
+
+export interface DeploymentRecord {
+  readonly formatVersion: number;
+  readonly name: string;
+  readonly assembly: string;
+  /** Where the plan came from (informational); the copy used is plan.xml beside the record. */
+  readonly planSource: string;
+  /** Directory under which each host keeps this deployment's instances. */
+  readonly targetRoot: string;
+  /** Appliance names in start order: each after everything it connects to. */
+  readonly order: readonly string[];
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly instances: readonly InstanceRecord[];
+}
+
+export function deploymentsDir(instanceRoot: string): string {
+  return join(instanceRoot, 'deployments');
+}
+
+export function checkDeploymentName(name: string): void {
+  // The appliance name rules, so that the name is also a safe directory name.
+  checkObjectName('deployment', name, name);
+  if (name === '.' || name === '..' || name.startsWith('.')) {
+    throw new UserError('DEPLOYMENT_NAME_INVALID', `deployment name "${name}" may not start with a dot`, { where: name, hint: 'choose a name starting with a letter or digit' });
+  }
+}
+
+export class DeploymentFiles {
+  readonly dir: string;
+  constructor(
+    readonly instanceRoot: string,
+    readonly name: string,
+  ) {
+    checkDeploymentName(name);
+    this.dir = join(deploymentsDir(instanceRoot), name);
+  }
+  get recordFile(): string {
+    return join(this.dir, RECORD_FILE);
+  }
+  get planFile(): string {
+    return join(this.dir, 'plan.xml');
+  }
+  get logsDir(): string {
+    return join(this.dir, 'logs');
+  }
+  logFile(instanceId: string): string {
+    return join(this.logsDir, `${instanceId}.log`);
+  }
+}
+
+function damaged(file: string, why: string): UserError {
+  return new UserError('DEPLOYMENT_RECORD_DAMAGED', `the deployment record cannot be read: ${why}`, {
+    where: file,
+    hint: 'it is written atomically, so this is damage from outside abctl; restore it from a backup or remove the deployment directory (the instances then have to be removed by hand)',
+  });
+}
+
+/** The record, or undefined when there is no such deployment. */
+export async function readRecord(files: DeploymentFiles): Promise<DeploymentRecord | undefined> {
+  let text: string;
+  try {
+    text = await readFile(files.recordFile, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw damaged(files.recordFile, (err as Error).message);
+  }
+  const r = value as Partial<DeploymentRecord>;
+  if (typeof r !== 'object' || r === null || !Array.isArray(r.instances) || typeof r.name !== 'string') throw damaged(files.recordFile, 'it is not a deployment record');
+  if (r.formatVersion !== RECORD_FORMAT_VERSION) {
+    throw new UserError('DEPLOYMENT_RECORD_VERSION', `the record has format ${String(r.formatVersion)}; this abctl reads format ${RECORD_FORMAT_VERSION}`, {
+      where: files.recordFile,
+      hint: 'use the abctl version that made this deployment',
+    });
+  }
+  return r as DeploymentRecord;
+}
+
+export async function requireRecord(files: DeploymentFiles): Promise<DeploymentRecord> {
+  const r = await readRecord(files);
+  if (!r) {
+    throw new UserError('DEPLOYMENT_UNKNOWN', `there is no deployment "${files.name}"`, { where: files.dir, hint: 'see the deployments with abctl describeDeployments' });
+  }
+  return r;
+}
+
+/** Names of the recorded deployments, sorted. */
+export async function listDeployments(instanceRoot: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(deploymentsDir(instanceRoot));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const out: string[] = [];
+  for (const n of names.sort()) {
+    if (n.startsWith('.')) continue;
+    try {
+      await readFile(join(deploymentsDir(instanceRoot), n, RECORD_FILE));
+      out.push(n);
+    } catch {
+      // A directory without a record: a deploy that died before its first write.
+    }
+  }
+  return out;
+}
+
+/**
+ * The record held by the command that owns the deployment lock. Every change goes through
+ * `update`, which writes the whole record atomically; writes are queued so that parallel
+ * instances never write an older state over a newer one.
+ */
+export class RecordWriter {
+  #record: DeploymentRecord;
+  #queue: Promise<void> = Promise.resolve();
+
+  private constructor(
+    readonly files: DeploymentFiles,
+    record: DeploymentRecord,
+  ) {
+    this.#record = record;
+  }
+
+  static async create(files: DeploymentFiles, record: DeploymentRecord): Promise<RecordWriter> {
+    await mkdir(files.logsDir, { recursive: true });
+    const w = new RecordWriter(files, record);
+    await w.#write();
+    return w;
+  }
+
+  static open(files: DeploymentFiles, record: DeploymentRecord): RecordWriter {
+    return new RecordWriter(files, record);
+  }
+
+  get record(): DeploymentRecord {
+    return this.#record;
+  }
+
+  instance(id: string): InstanceRecord {
+    const i = this.#record.instances.find((x) => x.id === id);
+    if (!i) throw new Error(`internal error: no instance ${id} in deployment ${this.#record.name}`);
+    return i;
+  }
+
+  #write(): Promise<void> {
+    const text = `${JSON.stringify(this.#record, null, 2)}\n`;
+    const next = this.#queue.then(() => writeFileAtomic(this.files.recordFile, text, { mode: 0o600 }));
+    this.#queue = next.catch(() => {});
+    return next;
+  }
+
+  /** Replaces one instance's fields (status changes stamp updatedAt). */
+  setInstance(id: string, change: Partial<Omit<InstanceRecord, 'id'>>): Promise<void> {
+    const now = new Date().toISOString();
+    const instances = this.#record.instances.map((i) => {
+      if (i.id !== id) return i;
+      const next: InstanceRecord = { ...i, ...change, updatedAt: now };
+      if (change.status && change.status !== 'failed') {
+        // A status other than failed clears the last failure.
+        const { failedStep: _s, error: _e, ...rest } = next;
+        return rest;
+      }
+      return next;
+    });
+    this.#record = { ...this.#record, instances, updatedAt: now };
+    return this.#write();
+  }
+
+  setInstances(instances: readonly InstanceRecord[], extra: Partial<Pick<DeploymentRecord, 'order' | 'planSource'>> = {}): Promise<void> {
+    this.#record = { ...this.#record, ...extra, instances, updatedAt: new Date().toISOString() };
+    return this.#write();
+  }
+
+  flush(): Promise<void> {
+    return this.#queue;
+  }
+}
+
+/** Appends to an instance's log; each command run starts with a header line. */
+export async function openInstanceLog(files: DeploymentFiles, instanceId: string, header: string): Promise<WriteStream> {
+  await mkdir(files.logsDir, { recursive: true });
+  const stream = createWriteStream(files.logFile(instanceId), { flags: 'a', mode: 0o600 });
+  stream.write(`\n=== ${new Date().toISOString()} ${header}\n`);
+  return stream;
+}
+
+/** The last `lines` lines of an instance's log (for failure reports). */
+export async function logTail(files: DeploymentFiles, instanceId: string, lines = 15): Promise<string> {
+  const file = files.logFile(instanceId);
+  let fh;
+  try {
+    fh = await open(file, 'r');
+  } catch {
+    return '';
+  }
+  try {
+    const { size } = await fh.stat();
+    const len = Math.min(size, 16 * 1024);
+    const buf = Buffer.alloc(len);
+    await fh.read(buf, 0, len, size - len);
+    return buf.toString('utf8').split('\n').filter((l) => l.trim() !== '').slice(-lines).join('\n');
+  } finally {
+    await fh.close();
+  }
+}
+
+export async function removeDeploymentFiles(files: DeploymentFiles): Promise<void> {
+  await rm(files.dir, { recursive: true, force: true });
+}

@@ -1,0 +1,253 @@
+/**
+ * Real deployment hosts for tests and benchmarks: each is an OpenSSH sshd in its own network,
+ * mount, UTS and PID namespaces, so it has its own address, host name, process table and file
+ * system under the directories deploy writes (tmpfs over /opt, /srv, /var/lib/abctl and any
+ * `privateDirs`). The rest of the file system is shared read-write with this machine, which is
+ * how node and the system tools stay available inside.
+ *
+ * Needs root, `ip` (iproute2), `unshare` (util-linux) and openssh-server; .ci/apt-packages
+ * installs them. Each host gets a veth pair on a private /30 in 10.231.0.0/16: this machine is
+ * .1, the host .2, and sshd listens on the host's address, port 22. Stopping a host kills its
+ * PID namespace's init (sshd), which takes every process deploy started there with it, then
+ * deletes the network namespace (and so the veth pair).
+ *
+ * Plain JavaScript (types in hosts.d.mts) so that bench/deploy.mjs starts the same hosts.
+ */
+import { spawn, execFile, execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile, appendFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { SSHD, SFTP_SERVER } from './sshd.mjs';
+
+const run = promisify(execFile);
+
+/** Directories every test host gets a private tmpfs over (deploy writes under these). */
+export const PRIVATE_DIRS = ['/opt', '/srv', '/var/lib/abctl'];
+
+let counter = 0;
+
+function accepts(host, port) {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    socket.setTimeout(1000, () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+async function need() {
+  if (process.getuid?.() !== 0) throw new Error('test hosts need root (network and mount namespaces); run the tests as root, as CI does');
+  for (const [path, pkg] of [
+    [SSHD, 'openssh-server'],
+    [SFTP_SERVER, 'openssh-sftp-server'],
+    ['/usr/bin/unshare', 'util-linux'],
+  ]) {
+    if (!existsSync(path)) throw new Error(`${path} is missing, so the deployment tests cannot start their SSH hosts. Install it: apt-get install -y ${pkg} (CI installs it from .ci/apt-packages)`);
+  }
+  try {
+    await run('ip', ['-V']);
+  } catch {
+    throw new Error('the ip command is missing, so the deployment tests cannot make their network namespaces. Install it: apt-get install -y iproute2 (CI installs it from .ci/apt-packages)');
+  }
+}
+
+async function ip(args) {
+  try {
+    await run('ip', args);
+  } catch (err) {
+    throw new Error(`ip ${args.join(' ')} failed: ${err.stderr || err.message}`);
+  }
+}
+
+/**
+ * One host. `name` becomes its host name; `privateDirs` are added to PRIVATE_DIRS (each is
+ * created on this machine first when missing, as a mount point).
+ * @returns {Promise<import('./hosts.d.mts').TestHost>}
+ */
+export async function startHost(name, opts = {}) {
+  await need();
+  const id = `${process.pid % 100000}-${++counter}`;
+  const ns = `abctl-${name}-${id}`.slice(0, 40);
+  const dir = await mkdtemp(join(tmpdir(), `abctl-host-${name}-`));
+  const user = userInfo().username;
+  const hostKey = join(dir, 'ssh_host_ed25519_key');
+  await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `abctl-test-${name}`, '-f', hostKey]);
+  const identityFile = opts.identityFile ?? join(dir, 'client_ed25519');
+  if (!opts.identityFile) await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'abctl-test-client', '-f', identityFile]);
+  await writeFile(join(dir, 'authorized_keys'), await readFile(`${identityFile}.pub`));
+  await mkdir('/run/sshd', { recursive: true, mode: 0o755 });
+  const privateDirs = [...PRIVATE_DIRS, ...(opts.privateDirs ?? [])];
+  for (const d of privateDirs) await mkdir(d, { recursive: true });
+
+  // A random /30 in 10.231.0.0/16; a clash with a concurrent test run is retried.
+  let address;
+  let hostSide;
+  const veth = `abv${(process.pid % 1000).toString(36)}${counter.toString(36)}${Math.floor(Math.random() * 1296).toString(36)}`.slice(0, 15);
+  await ip(['netns', 'add', ns]);
+  const cleanupNs = () => run('ip', ['netns', 'del', ns]).catch(() => {});
+  try {
+    await ip(['link', 'add', veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
+    for (let attempt = 0; ; attempt++) {
+      const n = Math.floor(Math.random() * 16384);
+      const base = `10.231.${n >> 6}.${(n & 63) * 4}`.split('.').map(Number);
+      hostSide = `${base[0]}.${base[1]}.${base[2]}.${base[3] + 1}`;
+      address = `${base[0]}.${base[1]}.${base[2]}.${base[3] + 2}`;
+      try {
+        await ip(['addr', 'add', `${hostSide}/30`, 'dev', veth]);
+        break;
+      } catch (err) {
+        if (attempt > 5) throw err;
+      }
+    }
+    await ip(['link', 'set', veth, 'up']);
+    await ip(['-n', ns, 'addr', 'add', `${address}/30`, 'dev', 'eth0']);
+    await ip(['-n', ns, 'link', 'set', 'eth0', 'up']);
+    await ip(['-n', ns, 'link', 'set', 'lo', 'up']);
+  } catch (err) {
+    await cleanupNs();
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+
+  const config = join(dir, 'sshd_config');
+  await writeFile(
+    config,
+    [
+      `ListenAddress ${address}`,
+      'Port 22',
+      `HostKey ${hostKey}`,
+      `PidFile ${join(dir, 'sshd.pid')}`,
+      `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'PubkeyAuthentication yes',
+      'PermitRootLogin prohibit-password',
+      'UsePAM no',
+      'StrictModes no',
+      'MaxSessions 20',
+      'LogLevel INFO',
+      `Subsystem sftp ${SFTP_SERVER}`,
+      '',
+    ].join('\n'),
+  );
+  // Inside: private tmpfs mounts and host name, then sshd as the PID namespace's init.
+  const mounts = privateDirs.map((d) => `mount -t tmpfs -o mode=0755 abctl-${name} '${d}'`).join(' && ');
+  const script = `set -e; mount --make-rprivate /; ${mounts}; hostname '${name}'; exec ${SSHD} -D -e -f '${config}'`;
+  let stderr = '';
+  let exited;
+  const child = spawn('ip', ['netns', 'exec', ns, 'unshare', '--mount', '--uts', '--pid', '--fork', '--kill-child', '--mount-proc', '--', 'sh', '-c', script], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  child.stderr.on('data', (d) => {
+    stderr += d.toString('utf8');
+    if (stderr.length > 100_000) stderr = stderr.slice(-50_000);
+  });
+  const exitedPromise = new Promise((resolve) => {
+    child.once('exit', (code, signal) => {
+      exited = `exited with ${code ?? signal}`;
+      resolve(undefined);
+    });
+    child.once('error', (err) => {
+      exited = `could not be started: ${err.message}`;
+      resolve(undefined);
+    });
+  });
+  const killOnExit = () => {
+    child.kill('SIGKILL');
+    try {
+      // Synchronous on purpose: this runs from process 'exit'.
+      execFileSyncQuiet('ip', ['netns', 'del', ns]);
+    } catch {}
+  };
+  process.once('exit', killOnExit);
+
+  const deadline = Date.now() + 15_000;
+  while (!(await accepts(address, 22))) {
+    if (exited !== undefined || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      process.removeListener('exit', killOnExit);
+      await cleanupNs();
+      await rm(dir, { recursive: true, force: true });
+      throw new Error(`test host ${name} (sshd on ${address}:22 in namespace ${ns}) ${exited ?? 'did not accept connections in time'}; its output:\n${stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+
+  const hostPublicKey = (await readFile(`${hostKey}.pub`, 'utf8')).trim().split(/\s+/).slice(0, 2).join(' ');
+  const knownHostsFile = opts.knownHostsFile ?? join(dir, 'known_hosts');
+  await appendFile(knownHostsFile, `${address} ${hostPublicKey}\n`);
+
+  return {
+    name,
+    namespace: ns,
+    address,
+    hostSideAddress: hostSide,
+    port: 22,
+    user,
+    identityFile,
+    knownHostsFile,
+    dir,
+    target: `ssh://${user}@${address}:22`,
+    log: () => stderr,
+    /** Runs a command inside the host's namespaces (as its processes see the machine). */
+    async exec(argv) {
+      // child is unshare (ip netns exec execs it); its only child is sshd, the namespace's init.
+      const pid = Number((await readFile(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8')).trim().split(/\s+/)[0]);
+      const r = await run('nsenter', ['-t', String(pid), '-n', '-m', '-u', '-p', '--', ...argv], { maxBuffer: 64 * 1024 * 1024 });
+      return r.stdout;
+    },
+    async stop() {
+      process.removeListener('exit', killOnExit);
+      if (exited === undefined) {
+        child.kill('SIGKILL');
+        await exitedPromise;
+      }
+      await cleanupNs();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function execFileSyncQuiet(cmd, args) {
+  execFileSync(cmd, args, { stdio: 'ignore' });
+}
+
+/**
+ * `count` hosts named `${prefix}1`, `${prefix}2`, ... sharing one client key and one
+ * known_hosts file (as an operator's ~/.ssh would).
+ * @returns {Promise<import('./hosts.d.mts').TestHosts>}
+ */
+export async function startHosts(count, opts = {}) {
+  const shared = await mkdtemp(join(tmpdir(), 'abctl-hosts-'));
+  const identityFile = join(shared, 'client_ed25519');
+  await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'abctl-test-client', '-f', identityFile]);
+  const knownHostsFile = join(shared, 'known_hosts');
+  await writeFile(knownHostsFile, '');
+  const hosts = [];
+  try {
+    // One at a time: each is quick (~0.2 s) and parallel `ip` calls gain little on 2 cores.
+    for (let i = 1; i <= count; i++) hosts.push(await startHost(`${opts.prefix ?? 'host'}${i}`, { ...opts, identityFile, knownHostsFile }));
+  } catch (err) {
+    await Promise.allSettled(hosts.map((h) => h.stop()));
+    await rm(shared, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    hosts,
+    identityFile,
+    knownHostsFile,
+    async stop() {
+      await Promise.allSettled(hosts.map((h) => h.stop()));
+      await rm(shared, { recursive: true, force: true });
+    },
+  };
+}
