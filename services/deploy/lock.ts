@@ -39,17 +39,32 @@ async function readOwner(file: string): Promise<Owner | undefined> {
 export async function withDeploymentLock<T>(files: DeploymentFiles, command: string, fn: () => Promise<T>): Promise<T> {
   await mkdir(files.dir, { recursive: true });
   const lockPath = join(files.dir, '.lock');
-  // Inside the lock directory: a fresh lock has no owner until we write one, so a stale
-  // owner file can never be mistaken for the current holder's.
-  const ownerFile = join(lockPath, 'owner.json');
-  const take = () => lockfile.lock(files.dir, { lockfilePath: lockPath, stale: 10_000, retries: 0, realpath: false });
+  // Beside the lock, not inside it: proper-lockfile takes a change of its directory's mtime
+  // for another process stealing the lock.
+  const ownerFile = join(files.dir, '.lock-owner.json');
+  let compromised: Error | undefined;
+  const take = () =>
+    lockfile.lock(files.dir, {
+      lockfilePath: lockPath,
+      stale: 10_000,
+      retries: 0,
+      realpath: false,
+      // proper-lockfile's default throws from a timer; we report it when the command ends.
+      onCompromised: (err) => {
+        compromised = err;
+      },
+    });
   let release: () => Promise<void>;
   try {
     release = await take();
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw err;
     const owner = await readOwner(ownerFile);
-    if (owner && owner.host === hostname() && !alive(owner.pid)) {
+    // Looked at twice, a moment apart: a new holder writes its owner file right after locking,
+    // so an owner file that stays dead is not a live holder's not-yet-written one.
+    const dead = async (o: Owner | undefined) => o !== undefined && o.host === hostname() && !alive(o.pid);
+    const settled = (await dead(owner)) && (await new Promise((r) => setTimeout(r, 250)), JSON.stringify(await readOwner(ownerFile)) === JSON.stringify(owner));
+    if (settled) {
       // The holder died without releasing (SIGKILL); its lock is ours to take.
       await rm(lockPath, { recursive: true, force: true });
       release = await take();
@@ -63,9 +78,15 @@ export async function withDeploymentLock<T>(files: DeploymentFiles, command: str
   const me: Owner = { pid: process.pid, host: hostname(), command, since: new Date().toISOString() };
   await writeFile(ownerFile, JSON.stringify(me));
   try {
-    return await fn();
+    const result = await fn();
+    if (compromised) {
+      throw new UserError('DEPLOYMENT_LOCK_LOST', `the lock on deployment "${files.name}" was lost while this command ran (${compromised.message})`, {
+        where: files.dir,
+        hint: 'another command may have changed the deployment meanwhile; check it with describeDeployments and run this command again',
+      });
+    }
+    return result;
   } finally {
-    // proper-lockfile removes its directory with rmdir, which needs it empty.
     await rm(ownerFile, { force: true });
     await release().catch(() => {});
   }

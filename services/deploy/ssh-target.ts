@@ -8,6 +8,7 @@
  */
 import { spawn } from 'node:child_process';
 import { posix } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { ContainerModule, injectable } from 'inversify';
 import type { Client, ClientChannel } from 'ssh2';
 import { UserError } from '../../core/errors.js';
@@ -135,6 +136,9 @@ class SshConnection implements TargetConnection {
     let tarErr = '';
     let remoteOut = '';
     const local = spawn('tar', ['-C', from, '-cf', '-', '.'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Taken up at once: Node discards a child's unread output when it exits, and a small
+    // bundle's tar can exit before the SSH channel is open.
+    const archive = local.stdout.pipe(new PassThrough());
     local.stderr.on('data', (c: Buffer) => (tarErr += c.toString('utf8')));
     const localExit = new Promise<number>((resolve) => {
       local.once('error', () => resolve(127));
@@ -147,7 +151,7 @@ class SshConnection implements TargetConnection {
         timeoutMs: opts.timeoutMs,
         signal: opts.signal,
         onOutput: (c) => (remoteOut += c.toString('utf8')),
-        feed: (ch) => local.stdout.pipe(ch),
+        feed: (ch) => archive.pipe(ch),
       });
     } finally {
       if (local.exitCode === null) local.kill('SIGKILL');

@@ -1,0 +1,98 @@
+/**
+ * Deploys over real SSH to hosts with their own network, file system and host name (sshd in
+ * namespaces, test/support/hosts.mjs): app-1 on host1, app-2 on host2, host3 a spare for
+ * scaling up, the proxy on host3.
+ */
+import { existsSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TargetOptions } from '../../services/deploy/module.js';
+import { startHosts, type TestHosts } from '../support/hosts.mjs';
+import { tempDir } from '../helpers/plugins.js';
+import { httpJson, makeFixture, planWithTargets, siteAssembly, type Fixture } from './helpers.js';
+
+const APP_PORT = 18180;
+const PROXY_PORT = 18190;
+let hosts: TestHosts;
+let tmp: { path: string; cleanup: () => Promise<void> };
+let fx: Fixture;
+let targetOptions: TargetOptions;
+const name = 'site-ssh';
+
+beforeAll(async () => {
+  hosts = await startHosts(3);
+  tmp = await tempDir('abctl-deploy-ssh-');
+  const [h1, h2, h3] = hosts.hosts.map((h) => h.target) as [string, string, string];
+  const site = siteAssembly(APP_PORT, PROXY_PORT);
+  fx = await makeFixture(tmp.path, site, planWithTargets(site, { app: [h1, h2, h3], proxy: [h3] }));
+  targetOptions = { identityFile: hosts.identityFile, knownHostsFile: hosts.knownHostsFile };
+}, 60_000);
+
+afterAll(async () => {
+  await hosts?.stop();
+  await tmp?.cleanup();
+});
+
+const host = (k: number) => hosts.hosts[k] as (typeof hosts.hosts)[number];
+
+describe('deploy over SSH to hosts with their own file systems and names', () => {
+  it('deploys, and each instance answers on its host with its name and its peers', async () => {
+    const r = await fx.service.deploy({ assembly: 'site', planFile: fx.planFile, name, targetOptions });
+    expect(r.failures).toEqual([]);
+    expect(r.record.instances.map((i) => [i.id, i.status, i.hostname, i.address])).toEqual([
+      ['app-1', 'running', 'host1', host(0).address],
+      ['app-2', 'running', 'host2', host(1).address],
+      ['proxy-1', 'running', 'host3', host(2).address],
+    ]);
+    expect((await httpJson(host(0).address, APP_PORT)).server).toBe('app-1@host1');
+    expect((await httpJson(host(1).address, APP_PORT)).server).toBe('app-2@host2');
+    const proxy = await httpJson(host(2).address, PROXY_PORT);
+    expect(proxy.peers).toEqual([`app@host1/${host(0).address}:${APP_PORT}`, `app@host2/${host(1).address}:${APP_PORT}`]);
+    // Each host has only its own instance's files; this machine has none of them.
+    expect(await host(0).exec(['ls', `/var/lib/abctl/deployments/${name}`])).toBe('app-1\n');
+    expect(await host(1).exec(['ls', `/var/lib/abctl/deployments/${name}`])).toBe('app-2\n');
+    expect(existsSync(`/var/lib/abctl/deployments/${name}`)).toBe(false);
+  });
+
+  it('pings, stops and starts over SSH', async () => {
+    expect((await fx.service.ping(name, { targetOptions })).map((r) => [r.id, r.healthy, r.message])).toEqual([
+      ['app-1', true, 'healthy: app-1@host1'],
+      ['app-2', true, 'healthy: app-2@host2'],
+      ['proxy-1', true, 'healthy: proxy-1@host3'],
+    ]);
+    const stopped = await fx.service.stop(name, { targetOptions });
+    expect(stopped.record.instances.map((i) => i.status)).toEqual(['stopped', 'stopped', 'stopped']);
+    await expect(httpJson(host(0).address, APP_PORT)).rejects.toThrow();
+    const started = await fx.service.start(name, { targetOptions });
+    expect(started.record.instances.map((i) => i.status)).toEqual(['running', 'running', 'running']);
+    expect((await httpJson(host(1).address, APP_PORT)).server).toBe('app-2@host2');
+  });
+
+  it('scales up onto the spare host and down again, rehydrating the proxy', async () => {
+    let r = await fx.service.scale(name, 'app', 3, { targetOptions });
+    expect(r.failures).toEqual([]);
+    expect(r.record.instances.find((i) => i.id === 'app-3')?.hostname).toBe('host3');
+    expect((await httpJson(host(2).address, APP_PORT)).server).toBe('app-3@host3');
+    expect((await httpJson(host(2).address, PROXY_PORT)).peers).toHaveLength(3);
+    r = await fx.service.scale(name, 'app', 1, { targetOptions });
+    expect(r.record.instances.map((i) => i.id)).toEqual(['app-1', 'proxy-1']);
+    expect(await host(1).exec(['ls', `/var/lib/abctl/deployments/${name}`])).toBe('');
+    expect((await httpJson(host(2).address, PROXY_PORT)).peers).toEqual([`app@host1/${host(0).address}:${APP_PORT}`]);
+  });
+
+  it('refuses a host whose key is not known, saying how to add it', async () => {
+    const site = siteAssembly(APP_PORT, PROXY_PORT);
+    const other = await makeFixture(`${tmp.path}/b`, site, planWithTargets(site, { app: [host(0).target], proxy: [host(0).target] }));
+    const r = await other.service.deploy({ assembly: 'site', planFile: other.planFile, name: 'unknown-key', targetOptions: { identityFile: hosts.identityFile, knownHostsFile: `${tmp.path}/empty_known_hosts` } });
+    expect(r.failures.map((f) => [f.id, f.step])).toEqual([['app-1', 'connect'], ['app-2', 'connect']]);
+    expect(r.failures[0]?.message).toContain('is not in');
+    expect(r.record.instances.find((i) => i.id === 'proxy-1')?.status).toBe('pending');
+  });
+
+  it('undeploys: stops every instance and removes what deploy wrote on each host', async () => {
+    const r = await fx.service.undeploy(name, { targetOptions });
+    expect(r.failures).toEqual([]);
+    for (const k of [0, 1, 2]) expect(await host(k).exec(['ls', `/var/lib/abctl/deployments/${name}`])).toBe('');
+    await expect(httpJson(host(2).address, PROXY_PORT)).rejects.toThrow();
+    expect(await fx.service.list()).toEqual([]);
+  });
+});
