@@ -9,7 +9,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Container } from 'inversify';
 import { Catalog } from '../../catalog/index.js';
-import { catalogModule } from '../../catalog/module.js';
+import { catalogModule } from '../../services/catalog/module.js';
 import { createDeploymentPlan, formatPlan, type DeploymentPlan, type PlanNode } from '../../core/deployment-plan/index.js';
 import { Appliance, Assembly } from '../../core/metadata/index.js';
 import { BundleWriter, DeploymentService, deployModule, localTargetModule, sshTargetModule } from '../../services/deploy/module.js';
