@@ -11,16 +11,19 @@ export const MAX_DOCUMENT_BYTES = 16 * 2 ** 20;
 /** Elements of one document (properties, endpoints, excludes, ...). */
 export const MAX_DOCUMENT_ELEMENTS = 100_000;
 
-export function tooLarge(bytes: number, where: string): UserError {
-  return new UserError('CATALOG_FILE_TOO_LARGE', `the document is ${bytes} bytes; catalog documents may hold at most ${MAX_DOCUMENT_BYTES} bytes (16 MiB)`, {
+const READ_HINT = 'abctl does not write documents this large: restore the file from a backup (limits: docs/catalog.md, "Input limits")';
+const WRITE_HINT = 'the object holds too much for one catalog document: split it, or give it fewer properties (limits: docs/catalog.md, "Input limits")';
+
+export function tooLarge(bytes: number, where: string, writing = false): UserError {
+  return new UserError('CATALOG_FILE_TOO_LARGE', `the document is ${bytes} bytes; a catalog document may hold at most ${MAX_DOCUMENT_BYTES} bytes (16 MiB)`, {
     where,
-    hint: 'a document this large was not written by abctl: restore it from a backup, or split the object (see docs/catalog.md, "Input limits")',
+    hint: writing ? WRITE_HINT : READ_HINT,
   });
 }
 
-export function tooManyElements(where: string): UserError {
+export function tooManyElements(where: string, writing = false): UserError {
   return new UserError('CATALOG_FILE_TOO_LARGE', `the document has more than ${MAX_DOCUMENT_ELEMENTS} elements, the limit for one catalog document`, {
     where,
-    hint: 'restore it from a backup, or split the object (see docs/catalog.md, "Input limits")',
+    hint: writing ? WRITE_HINT : READ_HINT,
   });
 }

@@ -19,6 +19,7 @@
  */
 import { SaxesParser } from 'saxes';
 import { UserError } from '../core/errors.js';
+import { MAX_DOCUMENT_BYTES, MAX_DOCUMENT_ELEMENTS, tooLarge, tooManyElements } from './limits.js';
 
 export type Plain = Record<string, unknown>;
 
@@ -193,7 +194,22 @@ export function renderDocument(rootName: string, obj: Plain, opts: RenderOptions
   extra += ` xmlns:ab="${AB_NS}"`;
   renderObject(out, rootName, obj, '', opts, extra);
   out.push('');
-  return out.join('\n');
+  // Every element starts a line, so only a document of more lines than the limit needs counting.
+  if (out.length > MAX_DOCUMENT_ELEMENTS) {
+    let elements = 0;
+    for (const line of out) {
+      const lt = line.indexOf('<');
+      if (lt >= 0 && line.charCodeAt(lt + 1) !== 47 /* "/" */) elements++;
+    }
+    if (elements - 1 > MAX_DOCUMENT_ELEMENTS) throw tooManyElements(opts.where, true); // - 1: the XML declaration
+  }
+  const text = out.join('\n');
+  // A UTF-8 byte is at most 3 per UTF-16 unit: shorter texts cannot exceed the limit.
+  if (text.length * 3 > MAX_DOCUMENT_BYTES) {
+    const bytes = Buffer.byteLength(text);
+    if (bytes > MAX_DOCUMENT_BYTES) throw tooLarge(bytes, opts.where, true);
+  }
+  return text;
 }
 
 // ------------------------------------------------------------------ reading
@@ -417,7 +433,9 @@ export function parseDocument(text: string, opts: ParseOptions): ParsedDocument 
   parser.on('error', () => {
     throw syntaxError(text, opts.where);
   });
+  let elements = 0;
   parser.on('opentag', (tag) => {
+    if (++elements > MAX_DOCUMENT_ELEMENTS) throw tooManyElements(opts.where);
     if (contentError !== undefined) return;
     const attrs = tag.attributes as Record<string, string>;
     try {

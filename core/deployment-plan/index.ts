@@ -22,7 +22,8 @@ export type { PlanLookup } from './create.js';
 export { createDeploymentPlan, planEntries } from './create.js';
 
 export type { SecretCodec, FormatOptions, ParseOptions } from './xml.js';
-export { formatPlan, parsePlan } from './xml.js';
+export { formatPlan, parsePlan, PlanReader } from './xml.js';
+export { MAX_PLAN_BYTES, MAX_PLAN_ELEMENTS, MAX_PLAN_VALUE_CHARS, planTooLarge } from './limits.js';
 
 export type { PlanProblem, ValidateOptions } from './validate.js';
 export { validateDeploymentPlan, describePlanProblem } from './validate.js';

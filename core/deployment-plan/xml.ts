@@ -4,8 +4,8 @@
  *
  * The writer builds the text itself rather than through xml2js's Builder because the
  * plan carries comments (what a synthetic property means, how to set a password), which
- * the Builder cannot write. Reading goes through xml2js's Parser, with the line of every
- * element recorded so messages can point at `plan.xml:12`.
+ * the Builder cannot write. Reading streams through saxes (PlanReader), with the line of
+ * every element recorded so messages can point at `plan.xml:12`, within the limits of limits.ts.
  *
  * Value conventions: a `value` attribute that is absent means "no value in the plan, the
  * metadata's applies"; `value=""` is the empty string. Empty `file`, `hostname`,
@@ -15,7 +15,7 @@
  * the SecretCodec (the instance key), one without is written without a value and with a
  * comment naming `abctl setPlanPassword`.
  */
-import { Parser } from 'xml2js';
+import { SaxesParser } from 'saxes';
 import { UserError } from '../errors.js';
 import {
   KIND_LABELS,
@@ -33,6 +33,7 @@ import {
   type PlanProperty,
   type PlanSynthetic,
 } from './model.js';
+import { MAX_PLAN_BYTES, MAX_PLAN_ELEMENTS, MAX_PLAN_VALUE_CHARS, planTooLarge, planTooManyElements, planValueTooLong } from './limits.js';
 import { formatObjectPath, type ObjectPath, type PartKind } from './object-path.js';
 
 /** Encryption of password values in plan files (the catalog's per-instance key). */
@@ -222,6 +223,22 @@ class Attrs {
   }
 }
 
+/** Elements that hold attributes only. */
+const LEAF_ELEMENTS: ReadonlySet<string> = new Set(['property', 'fileRef', 'instances', 'synthetic', 'host', 'mountTarget']);
+
+/** A leaf element with child elements or text is refused, like an unknown element elsewhere: nothing in a plan is silently ignored. */
+function leafOnly(c: XmlNode, file: string): void {
+  const [child] = c.$$ ?? [];
+  if (child) {
+    const line = Number(child.$?.[LINE]);
+    throw invalid(`unknown element <${child['#name']}> in <${c['#name']}>; <${c['#name']}> holds attributes only`, file, Number.isInteger(line) ? line : undefined);
+  }
+  if (c._ !== undefined && c._.trim() !== '') {
+    const line = Number(c.$?.[LINE]);
+    throw invalid(`<${c['#name']}> holds text "${c._.trim().slice(0, 40)}"; values go in attributes (e.g. value="...")`, file, Number.isInteger(line) ? line : undefined);
+  }
+}
+
 function readNode(x: XmlNode, kind: PlanNodeKind, name: string, file: string, opts: ParseOptions, path: string): PlanNode {
   const properties: PlanProperty[] = [];
   const fileRefs: PlanFileRef[] = [];
@@ -239,6 +256,7 @@ function readNode(x: XmlNode, kind: PlanNodeKind, name: string, file: string, op
     const tag = c['#name'];
     const cLine = Number(c.$?.[LINE]);
     const lineOf = Number.isInteger(cLine) ? cLine : undefined;
+    if (LEAF_ELEMENTS.has(tag)) leafOnly(c, file);
     const applianceOnly = () => {
       if (!isAppliance) throw invalid(`<${tag}> belongs inside an <appliance>, not in <${x['#name']}>`, file, lineOf);
     };
@@ -357,41 +375,103 @@ function readNode(x: XmlNode, kind: PlanNodeKind, name: string, file: string, op
 }
 
 /**
- * Reads a plan file. Syntax errors, unknown elements or attributes and a missing or newer
- * format version are UserErrors naming `file:line`; whether the overrides fit the
- * assembly is validateDeploymentPlan's job.
+ * Reads a plan as it streams in: `write` each piece of text (any split), then `finish`.
+ * Syntax errors, unknown elements or attributes, a missing or newer format version and the
+ * input limits (limits.ts) are UserErrors naming `file:line`; whether the overrides fit the
+ * assembly is validateDeploymentPlan's job. saxes is a strict XML 1.0 parser that does not
+ * expand entities declared in a DTD (no entity bombs); a DOCTYPE is refused anyway.
  */
+export class PlanReader {
+  readonly #parser = new SaxesParser({ position: true });
+  readonly #stack: XmlNode[] = [];
+  #root: XmlNode | undefined;
+  #elements = 0;
+  #failure: unknown;
+  #empty = true;
+
+  constructor(
+    readonly file: string,
+    private readonly opts: ParseOptions = {},
+  ) {
+    const p = this.#parser;
+    const at = () => `${file}:${p.line}`;
+    p.on('error', (err: Error) => {
+      // saxes says "line:column: message."; the line goes in `where`, as for every plan error.
+      throw invalid(`not well-formed XML: ${err.message.replace(/^\d+:\d+: /, '').replace(/\.$/, '')}`, file, p.line);
+    });
+    p.on('doctype', () => {
+      throw invalid('the plan has a DOCTYPE declaration; plans do not use one', file, p.line);
+    });
+    p.on('opentag', (tag) => {
+      if (++this.#elements > MAX_PLAN_ELEMENTS) throw planTooManyElements(at());
+      const attrs: Record<string, string> = {};
+      for (const [k, v] of Object.entries(tag.attributes as Record<string, string>)) {
+        if (v.length > MAX_PLAN_VALUE_CHARS) throw planValueTooLong(`attribute ${k} of <${tag.name}>`, at());
+        attrs[k] = v;
+      }
+      attrs[LINE] = String(p.line);
+      const node: XmlNode = { '#name': tag.name, $: attrs };
+      const parent = this.#stack[this.#stack.length - 1];
+      if (parent) (parent.$$ ??= []).push(node);
+      else this.#root = node;
+      this.#stack.push(node);
+    });
+    p.on('closetag', () => {
+      this.#stack.pop();
+    });
+    const addText = (t: string) => {
+      const node = this.#stack[this.#stack.length - 1];
+      // Layout between elements is dropped at once: kept, it would grow with every line of a large plan.
+      if (!node || !/\S/.test(t)) return;
+      const text = (node._ ?? '') + t;
+      if (text.length > MAX_PLAN_VALUE_CHARS) throw planValueTooLong(`the text in <${node['#name']}>`, at());
+      node._ = text;
+    };
+    p.on('text', addText);
+    p.on('cdata', addText);
+  }
+
+  /** Feeds the next piece of the file. */
+  write(text: string): this {
+    if (this.#failure !== undefined) throw this.#failure;
+    if (this.#empty && /\S/.test(text)) this.#empty = false;
+    try {
+      this.#parser.write(text);
+      // A value still being read is not reported until it ends: check what saxes holds so far.
+      const pending = (this.#parser as unknown as { text?: unknown }).text;
+      if (typeof pending === 'string' && pending.length > MAX_PLAN_VALUE_CHARS) throw planValueTooLong('a value', `${this.file}:${this.#parser.line}`);
+    } catch (err) {
+      this.#failure = err;
+      throw err;
+    }
+    return this;
+  }
+
+  /** The plan, once the whole file is in. */
+  finish(): DeploymentPlan {
+    if (this.#failure !== undefined) throw this.#failure;
+    if (this.#empty) throw invalid('the file is empty', this.file, undefined);
+    this.#parser.close();
+    const node = this.#root;
+    if (!node) throw invalid('the file is empty', this.file, undefined);
+    const file = this.file;
+    const rootName = node['#name'];
+    if (rootName !== PLAN_ROOT) throw invalid(`the root element is <${rootName}>, expected <${PLAN_ROOT}>: this is not a deployment plan`, file, Number(node.$?.[LINE]) || undefined);
+    const a = new Attrs(node, file, ['formatVersion', 'assembly']);
+    const raw = a.opt('formatVersion');
+    if (raw === undefined) throw invalid(`<${PLAN_ROOT}> has no formatVersion attribute`, file, a.line, `add formatVersion="${PLAN_FORMAT_VERSION}"`);
+    if (!/^\d+$/.test(raw) || Number(raw) < 1) throw invalid(`formatVersion "${raw}" is not a positive whole number`, file, a.line);
+    if (Number(raw) > PLAN_FORMAT_VERSION) {
+      throw invalid(`the plan has format version ${raw}; this abctl reads versions up to ${PLAN_FORMAT_VERSION}`, file, a.line, 'upgrade abctl, or write the plan again with this version');
+    }
+    const assembly = a.req('assembly');
+    const tree = readNode(node, 'assembly', assembly, file, this.opts, '');
+    return { formatVersion: Number(raw), assembly, root: tree, file };
+  }
+}
+
+/** Reads a whole plan text (see PlanReader; the plan service streams files instead). */
 export function parsePlan(xmlText: string, file: string, opts: ParseOptions = {}): DeploymentPlan {
-  const parser = new Parser({ explicitChildren: true, preserveChildrenOrder: true, explicitArray: true, strict: true, normalize: false, trim: false, async: false });
-  // Record each element's line as a pseudo-attribute ('#' cannot start an XML attribute name).
-  const sax = (parser as unknown as { saxParser: { line: number; onopentag: (n: { attributes: Record<string, string> }) => unknown } }).saxParser;
-  const open = sax.onopentag;
-  sax.onopentag = (n) => {
-    n.attributes[LINE] = String(sax.line + 1);
-    return open(n);
-  };
-  let root: Record<string, XmlNode> | undefined | null;
-  let failure: unknown;
-  parser.parseString(xmlText, (err: unknown, result: unknown) => {
-    failure = err;
-    root = result as Record<string, XmlNode> | null;
-  });
-  if (failure) {
-    const msg = failure instanceof Error ? failure.message : String(failure);
-    const m = /Line: (\d+)/.exec(msg);
-    throw invalid(`not well-formed XML: ${msg.split('\n')[0] ?? msg}`, file, m ? Number(m[1]) + 1 : undefined);
-  }
-  const [rootName, node] = root ? (Object.entries(root)[0] ?? []) : [];
-  if (!rootName || !node) throw invalid('the file is empty', file, undefined);
-  if (rootName !== PLAN_ROOT) throw invalid(`the root element is <${rootName}>, expected <${PLAN_ROOT}>: this is not a deployment plan`, file, Number(node.$?.[LINE]) || undefined);
-  const a = new Attrs(node, file, ['formatVersion', 'assembly']);
-  const raw = a.opt('formatVersion');
-  if (raw === undefined) throw invalid(`<${PLAN_ROOT}> has no formatVersion attribute`, file, a.line, `add formatVersion="${PLAN_FORMAT_VERSION}"`);
-  if (!/^\d+$/.test(raw) || Number(raw) < 1) throw invalid(`formatVersion "${raw}" is not a positive whole number`, file, a.line);
-  if (Number(raw) > PLAN_FORMAT_VERSION) {
-    throw invalid(`the plan has format version ${raw}; this abctl reads versions up to ${PLAN_FORMAT_VERSION}`, file, a.line, 'upgrade abctl, or write the plan again with this version');
-  }
-  const assembly = a.req('assembly');
-  const tree = readNode(node, 'assembly', assembly, file, opts, '');
-  return { formatVersion: Number(raw), assembly, root: tree, file };
+  if (xmlText.length > MAX_PLAN_BYTES) throw planTooLarge(xmlText.length, file);
+  return new PlanReader(file, opts).write(xmlText).finish();
 }

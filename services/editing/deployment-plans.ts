@@ -7,8 +7,9 @@
  * AES-GCM key the catalog uses), so a plan is only readable by the instance that made it;
  * a password without a value is written blank with a comment naming setPlanPassword.
  */
-import { existsSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { TextDecoder } from 'node:util';
 import { dirname, resolve } from 'node:path';
 import { inject, injectable } from 'inversify';
 import writeFileAtomic from 'write-file-atomic';
@@ -17,7 +18,9 @@ import { Assembly, AtomicAssembly } from '../../core/metadata/index.js';
 import {
   createDeploymentPlan,
   formatPlan,
-  parsePlan,
+  MAX_PLAN_BYTES,
+  planTooLarge,
+  PlanReader,
   setPlanPassword,
   validateDeploymentPlan,
   type DeploymentPlan,
@@ -35,6 +38,15 @@ export interface PlanValidation {
 
 function codec(box: SecretBox): SecretCodec {
   return { encrypt: (c) => box.encrypt(c), decrypt: (s, where) => box.decrypt(s, where), isEncrypted };
+}
+
+/** Strict UTF-8: a byte sequence that does not decode is refused, not turned into U+FFFD. */
+function decodePlan(decoder: TextDecoder, chunk: Buffer | undefined, file: string, stream: boolean): string {
+  try {
+    return decoder.decode(chunk, { stream });
+  } catch {
+    throw new UserError('PLAN_INVALID', 'the plan file is not valid UTF-8', { where: file, hint: 'save the plan as UTF-8, or write a fresh one with abctl createDeploymentPlan' });
+  }
 }
 
 function hasPasswordValues(plan: DeploymentPlan): boolean {
@@ -105,19 +117,42 @@ export class DeploymentPlanService {
     return plan;
   }
 
+  /**
+   * Streams the plan file into the parser: its size is checked first, the text is decoded as
+   * strict UTF-8 and parsed piece by piece, so an oversized or hostile file is refused
+   * before it is held in memory.
+   */
   async #read(file: string): Promise<DeploymentPlan> {
     const path = resolve(file);
-    let text: string;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (err) {
-      throw new UserError('PLAN_UNREADABLE', `cannot read the plan file: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, {
+    const unreadable = (err: unknown) =>
+      new UserError('PLAN_UNREADABLE', `cannot read the plan file: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, {
         where: path,
         hint: 'check the path, or write a plan with abctl createDeploymentPlan',
       });
+    let size: number;
+    try {
+      size = (await stat(path)).size;
+    } catch (err) {
+      throw unreadable(err);
     }
+    if (size > MAX_PLAN_BYTES) throw planTooLarge(size, file);
     const box = await this.#box(false);
-    return parsePlan(text, file, box ? { secrets: codec(box) } : {});
+    const reader = new PlanReader(file, box ? { secrets: codec(box) } : {});
+    const decoder = new TextDecoder('utf-8', { fatal: true });
+    let read = 0;
+    try {
+      for await (const chunk of createReadStream(path, { highWaterMark: 2 ** 16 })) {
+        read += (chunk as Buffer).length;
+        // The file may grow after the stat.
+        if (read > MAX_PLAN_BYTES) throw planTooLarge(read, file);
+        reader.write(decodePlan(decoder, chunk as Buffer, file, true));
+      }
+      reader.write(decodePlan(decoder, undefined, file, false));
+    } catch (err) {
+      if (err instanceof UserError) throw err;
+      throw unreadable(err);
+    }
+    return reader.finish();
   }
 
   /** Every problem of the plan in `file` for `assembly` (empty: usable). */
