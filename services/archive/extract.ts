@@ -339,6 +339,7 @@ class SafeWriter implements TarEntrySink {
   /** The entry's path relative to the root, or a refusal. `''` is the root itself. */
   #relative(name: string, e: TarEntry, what = 'name'): string {
     if (name.startsWith('/')) throw this.#refuse(e, `its ${what} "${name}" is absolute`);
+    if (name.includes('\0')) throw this.#refuse(e, `its ${what} contains a NUL character`);
     const out: string[] = [];
     for (const seg of name.split('/')) {
       if (seg === '' || seg === '.') continue;

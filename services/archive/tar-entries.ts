@@ -69,7 +69,7 @@ export class TarEntryParser {
   #longName: string | undefined;
   #longLink: string | undefined;
   /** Old GNU sparse headers still to read after an 'S' header: the entry waits for them. */
-  #pendingSparse: { header: Buffer; segments: SparseSegment[] } | undefined;
+  #pendingSparse: { segments: SparseSegment[] } | undefined;
   /** A PAX sparse 1.0 entry whose map (at the start of its data) is being read. */
   #sparseMap: { entry: Omit<TarEntry, 'size' | 'sparse'>; realSize: number; parts: Buffer[]; got: number } | undefined;
   #inEntry = false;
@@ -253,9 +253,8 @@ export class TarEntryParser {
       case 'S': {
         const segments = readSparseMap(h, 386, 4);
         const realSize = readNumber(h, 483, 12);
-        const header = Buffer.from(h);
         if (h[482]) {
-          this.#pendingSparse = { header, segments };
+          this.#pendingSparse = { segments };
           this.#pendingOld = { ...base, size, realSize };
           return;
         }
