@@ -223,7 +223,7 @@ describe('owner and group', () => {
 describe('progress, abort and damaged archives', () => {
   let archive: string;
   beforeAll(async () => {
-    const src = fresh('prog-src');
+    const src = join(dir, 'prog-src');
     mkdirSync(src);
     for (let i = 0; i < 12; i++) writeFileSync(join(src, `f${i}`), randomBytes(512 * 1024));
     archive = join(dir, 'prog.tgz');
@@ -281,5 +281,14 @@ describe('progress, abort and damaged archives', () => {
     expect(e2.message).toContain('checksum');
     const e3 = (await extractArchive({ archive: join(dir, 'missing.tgz'), root: fresh('missing') }).catch((e: unknown) => e)) as UserError;
     expect(e3.code).toBe('ENV_ENOENT');
+    const zst = join(dir, 'prog.tzst');
+    await captureFileSet({ root: join(dir, 'prog-src'), out: zst, codec: 'zstd' });
+    const zdata = readFileSync(zst);
+    writeFileSync(zst, zdata.subarray(0, Math.floor(zdata.length / 2)));
+    const root4 = fresh('trunc-zstd');
+    const e4 = (await extractArchive({ archive: zst, root: root4 }).catch((e: unknown) => e)) as UserError;
+    expect(e4.code).toBe('EXTRACT_ARCHIVE_INVALID');
+    expect(e4.message).toContain('zstd');
+    expect(existsSync(root4)).toBe(false);
   });
 });
