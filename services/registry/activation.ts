@@ -141,6 +141,8 @@ export class PluginActivationService {
    * of those plugins. Never throws: failures come back as a list.
    */
   async stopAll(options: Pick<ActivationOptions, 'timeoutMs'> = {}): Promise<StopFailure[]> {
+    // Nothing started (activation may have refused a bad AB_HOOK_TIMEOUT_MS): nothing to stop, nothing to read.
+    if (this.#active.size === 0) return [];
     const timeoutMs = activationTimeoutMs(options.timeoutMs);
     const plugins = [...this.#active.values()];
     this.#active.clear();
