@@ -10,7 +10,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { UserError } from '../../core/errors.js';
 import type { LateBindings } from '../../core/lifecycle-contract.js';
-import { Appliance, Assembly, AtomicAssembly, contentResourceUri } from '../../core/metadata/index.js';
+import { Appliance, Assembly, contentResourceUri } from '../../core/metadata/index.js';
 import type { DeploymentPlan } from '../../core/deployment-plan/index.js';
 import type { PluginInventory } from '../../core/plugin-model.js';
 import { participantsOf } from '../../core/plugin-tree.js';
@@ -46,8 +46,9 @@ export interface WriteBundleRequest {
   /** The appliance's path in the assembly: `web`, `tier/web`, `atomic/admin`. */
   readonly appliance: string;
   /**
-   * The catalog appliance the member was copied from, when its name differs (`addToAssembly --as`).
-   * Default: the member's own name. Content resources and archives are read from there.
+   * The catalog appliance the member was copied from (`addToAssembly --as` renames it). Default:
+   * the member's own name, else the only appliance of its creator and type. Content resources
+   * are read from there; archives from the assembly's copy when it has them.
    */
   readonly source?: string;
   /** 1-based, as the plan numbers instances. */
@@ -88,7 +89,11 @@ export async function writeBundle(req: WriteBundleRequest): Promise<WrittenBundl
   await prepareDir(out);
   const { assembly: overlaid, files: planFiles } = applyPlan(req.assembly, req.plan);
   const appliance = applianceAt(overlaid, req.appliance);
-  const owner = await catalogOwner(req, appliance);
+  const owner = await catalogOwner(req, appliance, req.appliance, req.source);
+  // A sibling in an atomic assembly has no file sets of its own: it ships its primary's.
+  const primaryPath = appliance.fileSetsFrom === undefined ? undefined : [...req.appliance.split('/').slice(0, -1), appliance.fileSetsFrom].join('/');
+  const primary = primaryPath === undefined ? appliance : applianceAt(overlaid, primaryPath);
+  const fileSetOwner = primaryPath === undefined ? owner.fileSets : (await catalogOwner(req, primary, primaryPath, undefined)).fileSets;
 
   const chain = chainOf(req.inventory, appliance);
   const plugins = await copyPlugins(req.inventory, chain, out);
@@ -118,7 +123,7 @@ export async function writeBundle(req: WriteBundleRequest): Promise<WrittenBundl
     applied = withPlanFile(applied, name, f.property);
   }
 
-  const fileSets = await copyArchives(req.catalog, owner.fileSets, applied, out);
+  const fileSets = await copyArchives(req.catalog, fileSetOwner, primary === appliance ? applied : primary, out);
 
   const manifest: BundleManifest = {
     formatVersion: BUNDLE_FORMAT_VERSION,
@@ -168,31 +173,39 @@ async function writeText(dir: string, name: string, text: string): Promise<void>
   await writeFile(join(dir, name), text, { mode: FILE_MODE });
 }
 
-/** Catalog paths to read the member's content and archives from: the catalog copy of it, else the assembly's copy. */
-async function catalogOwner(req: WriteBundleRequest, member: Appliance): Promise<{ content: string; fileSets: string }> {
-  const inAssembly = `${req.assembly.name}/${req.appliance}`;
-  const source = req.source ?? member.name;
-  // Members of an atomic assembly live only inside it; plain appliances were copied from a top-level one.
-  const parts = req.appliance.split('/');
-  const parentPath = parts.slice(0, -1).join('/');
-  const inAtomic = parentPath !== '' && isAtomicAt(req.assembly, parentPath);
-  if (inAtomic) {
-    const atomicName = parts[parts.length - 2] as string;
-    const top = (await req.catalog.hasAssembly(atomicName)) ? `${atomicName}/${parts[parts.length - 1]}` : inAssembly;
-    return { content: top, fileSets: top };
-  }
-  if (await req.catalog.hasAppliance(source)) return { content: source, fileSets: source };
-  return { content: inAssembly, fileSets: inAssembly };
-}
+/**
+ * Catalog paths to read a member's content and archives from. addToAssembly copies archives
+ * into the assembly's copy of the member, so those come from there when present; content
+ * resources stay with the catalog appliance it was copied from: `source`, else one of that
+ * name, else the only top-level appliance of the same creator and type holding them all.
+ */
+async function catalogOwner(req: WriteBundleRequest, member: Appliance, path: string, source: string | undefined): Promise<{ content: string; fileSets: string }> {
+  const inAssembly = `${req.assembly.name}/${path}`;
+  const hasContent = async (owner: string): Promise<boolean> =>
+    (await Promise.all(member.contentResources.map((r) => req.catalog.readContent(owner, r.name).then(() => true, () => false)))).every(Boolean);
+  const hasArchives = async (owner: string): Promise<boolean> =>
+    !member.fileSets.some((f) => f.captured) || (await req.catalog.fileSetArchives(owner).catch(() => [])).length > 0;
 
-function isAtomicAt(assembly: Assembly, path: string): boolean {
-  let cur: Assembly | AtomicAssembly | undefined = assembly;
-  for (const seg of path.split('/')) {
-    if (!(cur instanceof Assembly)) return false;
-    const m: unknown = cur.getMember(seg);
-    cur = m instanceof Assembly || m instanceof AtomicAssembly ? m : undefined;
+  const candidates: string[] = [inAssembly];
+  if (source !== undefined) candidates.push(source);
+  else {
+    if (await req.catalog.hasAppliance(member.name)) candidates.push(member.name);
+    const same = (await req.catalog.listAppliances()).items.filter((a) => a.creator === member.creator && a.type === member.type && a.name !== member.name);
+    if (same.length === 1) candidates.push((same[0] as Appliance).name);
   }
-  return cur instanceof AtomicAssembly;
+  let content: string | undefined;
+  let fileSets: string | undefined;
+  for (const c of candidates) {
+    content ??= (await hasContent(c)) ? c : undefined;
+    fileSets ??= (await hasArchives(c)) ? c : undefined;
+  }
+  if (content === undefined) {
+    throw new UserError('BUNDLE_CONTENT_MISSING', `the content resources of appliance "${path}" (${member.contentResources.map((r) => r.name).join(', ')}) were found in none of: ${candidates.join(', ')}`, {
+      where: member.where,
+      hint: 'name the catalog appliance the member was copied from (writeBundle source), or introspect it again',
+    });
+  }
+  return { content, fileSets: fileSets ?? inAssembly };
 }
 
 function chainOf(inventory: PluginInventory, appliance: Appliance): string[] {
@@ -234,9 +247,8 @@ async function restrict(dir: string): Promise<void> {
 
 async function copyArchives(catalog: Catalog, owner: string, appliance: Appliance, out: string): Promise<BundleFileSet[]> {
   const defs = appliance.fileSets;
-  if (defs.length === 0 && !appliance.isSibling) return [];
+  if (defs.length === 0) return [];
   await mkdir(join(out, BUNDLE_FILESETS_DIR), { mode: DIR_MODE });
-  // Siblings of an atomic assembly use their primary's file sets; the catalog resolves that for archives.
   const archives = await catalog.fileSetArchives(owner).catch(() => [] as FileSetArchive[]);
   const result: BundleFileSet[] = [];
   for (const def of defs) {

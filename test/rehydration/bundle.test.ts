@@ -26,7 +26,6 @@ beforeAll(async () => {
     assembly: dep.assembly,
     plan: dep.plan,
     appliance: 'web',
-    source: 'minihttpd-reference',
     instanceIndex: 1,
     bindings: dep.bindings,
     inventory: dep.inventory,
