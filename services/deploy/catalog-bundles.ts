@@ -1,7 +1,10 @@
 /** The bundle writer deploy uses for real: services/rehydration's writeBundle over this instance's catalog. */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { inject, injectable } from 'inversify';
 import { Catalog } from '../../catalog/index.js';
+import { Appliance } from '../../core/metadata/index.js';
+import { applianceAt } from '../rehydration/plan-overlay.js';
 import { PluginInventoryService } from '../plugins/plugin-inventory-service.js';
 import { AGENT_FILE } from '../rehydration/bundle-format.js';
 import { writeBundle } from '../rehydration/bundle.js';
@@ -15,11 +18,13 @@ export class CatalogBundleWriter implements BundleWriter {
   ) {}
 
   async write(req: BundleRequest): Promise<{ agentFile: string }> {
+    const source = await this.#source(req);
     const { dir } = await writeBundle({
       catalog: this.catalog,
       assembly: req.assembly,
       plan: req.plan,
       appliance: req.appliance,
+      ...(source !== undefined ? { source } : {}),
       instanceIndex: req.instanceIndex,
       bindings: req.bindings,
       inventory: await this.plugins.get(),
@@ -28,5 +33,29 @@ export class CatalogBundleWriter implements BundleWriter {
       includeAgent: true,
     });
     return { agentFile: join(dir, AGENT_FILE) };
+  }
+
+  /**
+   * The top-level appliance a member was copied from (addToAssembly --as). addToAssembly takes
+   * the archives along but not the content resources, and records no source; until it does,
+   * the one catalog appliance of the same creator holding every content resource the member
+   * names is taken as the source. Undefined: the member's own content (or none) is used.
+   */
+  async #source(req: BundleRequest): Promise<string | undefined> {
+    const member = applianceAt(req.assembly, req.appliance);
+    const names = member.contentResources.map((r) => r.name);
+    if (names.length === 0) return undefined;
+    const own = `${req.assembly.name}/${req.appliance}`;
+    if (existsSync(await this.catalog.contentPath(own, names[0] as string).catch(() => ''))) return undefined;
+    if (req.appliance.split('/').length === 1 && (await this.catalog.hasAppliance(member.name))) return undefined;
+    const candidates: string[] = [];
+    for (const a of (await this.catalog.listAppliances()).items) {
+      if (!(a instanceof Appliance) || a.creator !== member.creator) continue;
+      const have = new Set(a.contentResources.map((r) => r.name));
+      if (!names.every((n) => have.has(n))) continue;
+      const paths = await Promise.all(names.map((n) => this.catalog.contentPath(a.name, n).catch(() => '')));
+      if (paths.every((p) => p !== '' && existsSync(p))) candidates.push(a.name);
+    }
+    return candidates.length === 1 ? candidates[0] : undefined;
   }
 }

@@ -1,0 +1,72 @@
+/**
+ * The built-in example, really deployed: examples/minihttpd introspected by the shipped example
+ * plugin through the built CLI, its file set root moved to `targetHome` (a directory each
+ * test host has privately, or a temp dir for `local`), added to assembly `site` once per
+ * member name, and a plan giving each member its port, server name and target.
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import { Catalog } from '../../catalog/index.js';
+import { createDeploymentPlan, formatPlan } from '../../core/deployment-plan/index.js';
+import type { Assembly } from '../../core/metadata/index.js';
+import { Application } from '../../services/app.js';
+import { EditingService } from '../../services/editing/editing-service.js';
+import { instanceLayout } from '../../services/instance.js';
+import { withPlanValues } from '../rehydration/bundle-fixture.js';
+import { abctl, cliEnv, copyMinihttpd, examplePlugins } from '../introspection/helpers.js';
+
+export interface MemberSpec {
+  readonly port: number;
+  readonly serverName: string;
+  readonly target: string;
+}
+
+export interface ExampleSite {
+  readonly instance: string;
+  readonly planFile: string;
+  readonly app: Application;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+export async function exampleSite(tmp: string, targetHome: string, members: Readonly<Record<string, MemberSpec>>): Promise<ExampleSite> {
+  const instance = join(tmp, 'instance');
+  const env = cliEnv(instance, examplePlugins);
+  const ref = await copyMinihttpd(join(tmp, 'reference', 'minihttpd'));
+  const r = abctl(['introspectexample', '--home', ref], env);
+  expect(r.err).toBe('');
+  expect(r.code).toBe(0);
+
+  const layout = instanceLayout(instance, examplePlugins);
+  const catalog = new Catalog(layout);
+  const appliance = await catalog.getAppliance('minihttpd-reference');
+  appliance.updateFileSet('home', { root: targetHome }, 'framework');
+  appliance.properties.set('product.home', targetHome, 'framework');
+  await catalog.putAppliance(appliance);
+  const editing = new EditingService(catalog, layout);
+  await editing.createAssembly('site');
+  for (const name of Object.keys(members)) await editing.addToAssembly('site', 'minihttpd-reference', { as: name });
+
+  const assembly = (await catalog.getAssembly('site')) as Assembly;
+  const values: Record<string, Record<string, string>> = {};
+  for (const [name, m] of Object.entries(members)) values[name] = { port: String(m.port), 'server.name': m.serverName, 'bind.address': '0.0.0.0', 'admin.password': 's3cret-from-plan' };
+  const planned = withPlanValues(createDeploymentPlan(assembly), values);
+  const plan = {
+    ...planned,
+    root: { ...planned.root, children: planned.root.children.map((c) => (members[c.name] ? { ...c, hosts: [{ instance: '1', hostname: '', address: '', target: members[c.name]?.target as string }] } : c)) },
+  };
+  const planFile = join(tmp, 'plan.xml');
+  // The plan holds a password, so it is written encrypted with the instance key, as abctl does.
+  const { SecretBox, isEncrypted } = await import('../../catalog/secrets.js');
+  const box = await SecretBox.load(catalog.keyFile, true);
+  if (!box) throw new Error('no catalog key');
+  await writeFile(planFile, formatPlan(plan, { file: planFile, secrets: { encrypt: (c) => box.encrypt(c), decrypt: (s, w) => box.decrypt(s, w), isEncrypted } }), { mode: 0o600 });
+  const app = Application.create({ instanceRoot: instance, bundledPluginsDir: examplePlugins });
+  return { instance, planFile, app, env };
+}
+
+/** GET /health of a minihttpd. */
+export async function health(host: string, port: number): Promise<string> {
+  const res = await fetch(`http://${host}:${port}/health`, { signal: AbortSignal.timeout(5000) });
+  return (await res.text()).trim();
+}

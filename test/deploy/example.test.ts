@@ -1,0 +1,87 @@
+/**
+ * The example product really deployed with the real bundle writer and agent: to this machine,
+ * and to two SSH hosts with their own file systems, host names and addresses. Each instance
+ * answers HTTP on its port with its server name.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DeploymentService } from '../../services/deploy/module.js';
+import { startHosts, type TestHosts } from '../support/hosts.mjs';
+import { freePort } from '../support/sshd.mjs';
+import { tempDir } from '../helpers/plugins.js';
+import { exampleSite, health } from './example-fixture.js';
+
+describe('the example deployed to this machine', () => {
+  let tmp: { path: string; cleanup: () => Promise<void> };
+  afterAll(() => tmp?.cleanup());
+
+  it('deploys with a changed port, pings, stops, starts and undeploys', async () => {
+    tmp = await tempDir('abctl-deploy-example-');
+    const port = await freePort();
+    const home = join(tmp.path, 'target', 'opt', 'minihttpd');
+    const site = await exampleSite(tmp.path, home, { web: { port, serverName: 'web-local', target: 'local' } });
+    const service = site.app.get(DeploymentService);
+    const targetRoot = join(tmp.path, 'target', 'var', 'lib', 'abctl');
+    try {
+      const r = await service.deploy({ assembly: 'site', planFile: site.planFile, targetRoot });
+      expect(r.failures).toEqual([]);
+      expect(await health('127.0.0.1', port)).toBe('ok web-local');
+      // The password is in the product's own config (0600), nowhere in the deployment's logs.
+      expect(readFileSync(join(home, 'conf', 'server.properties'), 'utf8')).toContain('s3cret-from-plan');
+      expect(readFileSync(join(site.instance, 'deployments', 'site', 'logs', 'web-1.log'), 'utf8')).not.toContain('s3cret-from-plan');
+      const rows = await service.ping('site');
+      expect(rows.map((x) => [x.id, x.healthy])).toEqual([['web-1', true]]);
+      expect(rows[0]?.message).toContain('ok web-local');
+      await service.stop('site');
+      await expect(health('127.0.0.1', port)).rejects.toThrow();
+      await service.start('site');
+      expect(await health('127.0.0.1', port)).toBe('ok web-local');
+      await service.undeploy('site');
+      await expect(health('127.0.0.1', port)).rejects.toThrow();
+      expect(existsSync(join(targetRoot, 'deployments', 'site', 'web-1'))).toBe(false);
+    } finally {
+      await service.undeploy('site').catch(() => {});
+    }
+  }, 120_000);
+});
+
+describe('the example deployed to two SSH hosts', () => {
+  let hosts: TestHosts;
+  let tmp: { path: string; cleanup: () => Promise<void> };
+  beforeAll(async () => {
+    hosts = await startHosts(2);
+    tmp = await tempDir('abctl-deploy-example-ssh-');
+  }, 60_000);
+  afterAll(async () => {
+    await hosts?.stop();
+    await tmp?.cleanup();
+  });
+
+  it('each instance answers on its own host, port and server name', async () => {
+    const [h1, h2] = hosts.hosts as [TestHosts['hosts'][number], TestHosts['hosts'][number]];
+    // /opt is private on each test host: the file set lands at the same path on both.
+    const site = await exampleSite(tmp.path, '/opt/minihttpd', {
+      web: { port: 18280, serverName: 'web-one', target: h1.target },
+      web2: { port: 18281, serverName: 'web-two', target: h2.target },
+    });
+    const service = site.app.get(DeploymentService);
+    const targetOptions = { identityFile: hosts.identityFile, knownHostsFile: hosts.knownHostsFile };
+    const r = await service.deploy({ assembly: 'site', planFile: site.planFile, targetOptions });
+    expect(r.failures).toEqual([]);
+    expect(r.record.instances.map((i) => [i.id, i.hostname, i.status])).toEqual([
+      ['web-1', 'host1', 'running'],
+      ['web2-1', 'host2', 'running'],
+    ]);
+    expect(await health(h1.address, 18280)).toBe('ok web-one');
+    expect(await health(h2.address, 18281)).toBe('ok web-two');
+    // Separate file systems: each host has its own configuration, this machine has none.
+    expect(await h1.exec(['grep', '^port', '/opt/minihttpd/conf/server.properties'])).toBe('port=18280\n');
+    expect(await h2.exec(['grep', '^port', '/opt/minihttpd/conf/server.properties'])).toBe('port=18281\n');
+    expect(existsSync('/opt/minihttpd')).toBe(false);
+    expect((await service.ping('site', { targetOptions })).map((x) => x.healthy)).toEqual([true, true]);
+    const u = await service.undeploy('site', { targetOptions });
+    expect(u.failures).toEqual([]);
+    await expect(health(h1.address, 18280)).rejects.toThrow();
+  }, 180_000);
+});
