@@ -8,7 +8,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { chmod, link, mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { UserError } from '../core/errors.js';
+import { environmentError, UserError } from '../core/errors.js';
 
 export const SECRET_PREFIX = 'enc:v1:';
 const KEY_BYTES = 32;
@@ -87,6 +87,15 @@ function badSecret(where: string): UserError {
 
 /** Writes the key beside its final name, then links it into place so two processes never see half a key. */
 async function createKeyFile(keyFile: string): Promise<void> {
+  try {
+    await writeKeyFile(keyFile);
+  } catch (err) {
+    // A full disk fails the write without naming the file.
+    throw environmentError(err, keyFile) ?? err;
+  }
+}
+
+async function writeKeyFile(keyFile: string): Promise<void> {
   await mkdir(dirname(keyFile), { recursive: true });
   const tmp = `${keyFile}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   const fh = await open(tmp, 'wx', 0o600);

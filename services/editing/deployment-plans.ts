@@ -13,7 +13,7 @@ import { TextDecoder } from 'node:util';
 import { dirname, resolve } from 'node:path';
 import { inject, injectable } from 'inversify';
 import writeFileAtomic from 'write-file-atomic';
-import { UserError } from '../../core/errors.js';
+import { environmentError, UserError } from '../../core/errors.js';
 import { Assembly, AtomicAssembly } from '../../core/metadata/index.js';
 import {
   createDeploymentPlan,
@@ -38,6 +38,15 @@ export interface PlanValidation {
 
 function codec(box: SecretBox): SecretCodec {
   return { encrypt: (c) => box.encrypt(c), decrypt: (s, where) => box.decrypt(s, where), isEncrypted };
+}
+
+/** Atomic, 0600 (it may hold encrypted passwords); a failed write (a full disk says no path) names the plan file. */
+async function writePlan(path: string, text: string): Promise<void> {
+  try {
+    await writeFileAtomic(path, text, { mode: 0o600 });
+  } catch (err) {
+    throw environmentError(err, path) ?? err;
+  }
 }
 
 /** Strict UTF-8: a byte sequence that does not decode is refused, not turned into U+FFFD. */
@@ -113,7 +122,7 @@ export class DeploymentPlanService {
     }
     const box = hasPasswordValues(plan) ? await this.#box(false) : undefined;
     const text = formatPlan(plan, { file, ...(box ? { secrets: codec(box) } : {}) });
-    await writeFileAtomic(out, text, { mode: 0o600 });
+    await writePlan(out, text);
     return plan;
   }
 
@@ -187,6 +196,6 @@ export class DeploymentPlanService {
     const next = setPlanPassword(plan, a, path, property, value);
     const box = await this.#box(true);
     if (!box) throw new Error('internal error: catalog key not created');
-    await writeFileAtomic(resolve(file), formatPlan(next, { file, secrets: codec(box) }), { mode: 0o600 });
+    await writePlan(resolve(file), formatPlan(next, { file, secrets: codec(box) }));
   }
 }
