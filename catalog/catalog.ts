@@ -20,7 +20,7 @@ import { DocumentStore, kindsOf, memberRefs, type LoadedDocument } from './docum
 import { childDir, CONTENT_DIR, dirName, documentName, FILESETS_DIR, topDir, type StoredKind } from './format.js';
 import { withInstanceLock } from './instance-lock.js';
 import { CatalogKey } from './key.js';
-import { blameFile, notFound, problemOf } from './problems.js';
+import { blameFile, isFileProblem, notFound, problemOf } from './problems.js';
 import { eachLimit, exists, GENERATION_FILE, needsRecovery, recover, Transaction } from './txn.js';
 import type { CatalogAssembly, CatalogChanges, CatalogLocation, CatalogObject, CatalogOptions, CatalogProblem, CatalogSummary, CommitReport, ContentWrite, Listing } from './types.js';
 import { archiveProblem, fileSetStatuses, storedAppliances, unrecordedFiles, type FileSetStatus } from './verify.js';
@@ -178,6 +178,7 @@ export class Catalog {
         }
       } catch (err) {
         // An unreadable archive index (or a file changed since the listing) is one more problem, not the end of the check.
+        if (!isFileProblem(err)) throw err;
         problems.push(problemOf(err, join(this.dir, topDir(top.kind, top.name))));
       }
     }
@@ -242,7 +243,11 @@ export class Catalog {
         for (const ref of memberRefs(doc)) await visit(ref.kind, `${dirRel}/${childDir(doc.kind, ref.name)}`, here);
       };
       for (const kind of ['appliance', 'assembly'] as const) {
-        for (const d of await this.#store.topDirs(kind)) await visit(kind, d, []).catch(() => undefined);
+        for (const d of await this.#store.topDirs(kind)) {
+          await visit(kind, d, []).catch((err: unknown) => {
+            if (!isFileProblem(err)) throw err;
+          });
+        }
       }
       return out.sort();
     });

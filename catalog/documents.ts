@@ -15,7 +15,7 @@ import { memberFromPlain, type AssemblyMember } from '../core/metadata/assembly.
 import { childDir, documentName, isStoredKind, topDir, upgradeDocument, type ContentSlot, type StoredKind } from './format.js';
 import type { CatalogKey } from './key.js';
 import { MAX_DOCUMENT_BYTES, tooLarge } from './limits.js';
-import { notFound } from './problems.js';
+import { isFileProblem, notFound } from './problems.js';
 import { SECRET_PREFIX } from './secrets.js';
 import { exists } from './txn.js';
 import { parseDocument, type Plain } from './xml-codec.js';
@@ -217,8 +217,10 @@ export class DocumentStore {
     let info;
     try {
       info = statSync(file);
-    } catch {
-      return undefined;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+      throw err;
     }
     const seen = this.#seen.get(file);
     if (seen && seen.ino === info.ino && seen.size === info.size && seen.mtimeMs === info.mtimeMs && kinds.includes(seen.kind)) return seen;
@@ -293,8 +295,9 @@ export class DocumentStore {
       if (skip.has(d)) continue;
       try {
         if (await uses(d, ['assembly', 'atomicAssembly'])) users.push(d.slice('assemblies/'.length));
-      } catch {
+      } catch (err) {
         // An unreadable assembly is reported by listings; it cannot be checked here.
+        if (!isFileProblem(err)) throw err;
       }
     }
     return users;
@@ -307,7 +310,7 @@ export class DocumentStore {
     try {
       info = statSync(file);
     } catch {
-      return;
+      return; // not remembered: the next put reads it again
     }
     this.#seen.set(file, { ino: info.ino, size: info.size, mtimeMs: info.mtimeMs, hash: sha(w.text), secrets: w.secrets, kind: w.kind, refs: w.refs });
   }

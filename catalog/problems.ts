@@ -19,3 +19,13 @@ export function blameFile(err: unknown, file: string): unknown {
 export function notFound(what: string, name: string, where: string): UserError {
   return new UserError('CATALOG_NOT_FOUND', `there is no ${what} "${name}" in the catalog`, { where, hint: 'see the catalog contents with describe' });
 }
+
+/**
+ * A failure that belongs to one file (a damaged document, a file that cannot be read): the
+ * callers that skip or list such files must still let a bug (TypeError, ...) through.
+ */
+export function isFileProblem(err: unknown): boolean {
+  if (err instanceof AbError) return true;
+  const e = err as NodeJS.ErrnoException;
+  return err instanceof Error && typeof e.code === 'string' && typeof e.syscall === 'string';
+}
