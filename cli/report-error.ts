@@ -34,7 +34,7 @@ export async function reportError(err: unknown, ctx: ErrorContext): Promise<numb
     if (err.exitCode !== 0 && ctx.json) printError(usageError(err, ctx.command));
     return err.exitCode;
   }
-  const known = err instanceof AbError ? err : environmentError(await actualSystemError(err), await instanceDir(ctx.instance));
+  const known = await userErrorOf(err, ctx.instance);
   if (known instanceof PluginError) {
     process.stderr.write(`error in plugin ${known.plugin}: ${errorText(known)}\n`);
     if (ctx.debug && known.stack) process.stderr.write(`${known.stack}\n`);
@@ -59,6 +59,18 @@ export async function reportError(err: unknown, ctx: ErrorContext): Promise<numb
     );
   }
   return known ? 1 : 2;
+}
+
+/** The error as something the user can act on, if it is one (undefined: a bug in abctl). */
+async function userErrorOf(err: unknown, instance: string | undefined): Promise<AbError | undefined> {
+  if (err instanceof AbError) {
+    // Made from Node's errno elsewhere, it may repeat the misleading ENOENT of a recursive mkdir.
+    if (err.code !== 'ENV_ENOENT' || err.cause === undefined) return err;
+    const actual = await actualSystemError(err.cause);
+    return actual === err.cause ? err : (environmentError(actual, err.where) ?? err);
+  }
+  // A write that fails for lack of space names no file; the instance directory is where abctl writes.
+  return environmentError(await actualSystemError(err), await instanceDir(instance));
 }
 
 function printError(error: ErrorObject): void {

@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { COMMANDS } from '../cli/command-table.js';
@@ -127,5 +128,76 @@ describe('abctl', () => {
       expect(busy.code).toBe(1);
       expect(busy.err).toMatch(/another abctl command is changing this instance/);
     });
+  });
+});
+
+describe('one command pipeline', () => {
+  /** A value for every required option, so each command gets past its own checks. */
+  const requiredArgs = (c: (typeof COMMANDS)[number]): string[] =>
+    c.options.filter((o) => o.required).flatMap((o) => [o.flags.split(' ')[0]!, 'x']);
+
+  it('takes --instance and --debug after the command name on every command', async () => {
+    // AB_INSTANCE names a file: a command that used it instead of --instance would fail naming it.
+    const file = join(tmp.path, 'not-an-instance');
+    await writeFile(file, '');
+    const other = join(tmp.path, 'other');
+    for (const c of COMMANDS) {
+      const r = abctl([c.name, ...requiredArgs(c), '--instance', other, '--debug'], { AB_INSTANCE: file });
+      expect(r.err, c.name).not.toMatch(/unknown option/);
+      expect(r.err + r.out, c.name).not.toContain(file);
+    }
+    expect(JSON.parse(abctl(['describePlugins', '--json', '-instance', other, '-debug'], { AB_INSTANCE: file }).out)).toMatchObject({ instance: other });
+    expect(JSON.parse(abctl(['describeCatalog', '--json', '--instance', other]).out)).toMatchObject({ catalog: join(other, 'catalog') });
+  }, 240_000);
+
+  it('prints a JSON error object on stdout for --json commands, with exit 1', () => {
+    const user = abctl(['enablePlugin', '--name', 'nope', '--json']);
+    expect(user.code).toBe(1);
+    expect(user.err).toContain('no plugin named nope');
+    const { error } = JSON.parse(user.out) as { error: { code: string; message: string; hint?: string } };
+    expect(error.code).toMatch(/^[A-Z_]+$/);
+    expect(error.message).toContain('no plugin named nope');
+    expect(error.hint).toContain('abctl describePlugins');
+
+    // Usage errors too, with commander's suggestion as the hint.
+    const usage = abctl(['installPlugins', '--json', '--from', 'x', '--alow-downgrade']);
+    expect(usage.code).toBe(1);
+    expect(JSON.parse(usage.out)).toEqual({
+      error: { code: 'USAGE_UNKNOWN_OPTION', message: "unknown option '--alow-downgrade'", hint: 'Did you mean --allow-downgrade?' },
+    });
+    const missing = abctl(['installPlugins', '--json']);
+    expect(missing.code).toBe(1);
+    expect(JSON.parse(missing.out)).toMatchObject({ error: { code: 'USAGE_MISSING_MANDATORY_OPTION_VALUE', message: "required option '--from <dir>' not specified" } });
+
+    // Without --json stdout stays empty.
+    expect(abctl(['enablePlugin', '--name', 'nope']).out).toBe('');
+  });
+
+  it('says a command is unknown, with close names, even with --help', () => {
+    for (const args of [['nosuchcommand', '--help'], ['help', 'nosuchcommand'], ['nosuchcommand']]) {
+      const r = abctl(args);
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.out).toBe('');
+      expect(r.err).toContain('error: unknown command nosuchcommand');
+      expect(r.err).toContain('hint: abctl --help lists every command');
+    }
+    expect(abctl(['describePlugin']).err).toContain('did you mean describePlugins?');
+    expect(abctl(['introspectexampel']).err).toContain('no plugin named exampel');
+    const bad = abctl(['--bogus', 'describePlugins']);
+    expect([bad.code, bad.err]).toEqual([1, expect.stringContaining('unknown option --bogus')]);
+    // Help, help for one command, the version, and no command at all (help on stderr, exit 1).
+    expect(abctl(['help']).out).toContain('Usage: abctl [options] [command]');
+    expect(abctl(['-help']).out).toContain('Usage: abctl [options] [command]');
+    expect(abctl(['help', 'installPlugins']).out).toContain('Usage: abctl installPlugins');
+    expect(abctl(['--version']).out).toBe('0.1.0\n');
+    const none = abctl([]);
+    expect([none.code, none.out]).toEqual([1, '']);
+    expect(none.err).toContain('Usage: abctl [options] [command]');
+  });
+
+  it('reads one-dash long options only where they are options, not as values', () => {
+    const r = abctl(['createAssembly', '-name', 'shop', '-description', '-json', '-json']);
+    expect(r.code, r.err).toBe(0);
+    expect(JSON.parse(r.out)).toMatchObject({ created: { name: 'shop', description: '-json' } });
   });
 });

@@ -247,3 +247,43 @@ describe('job parameters', () => {
     expect((await storedAppliance()).password).toBe(SECRET);
   });
 });
+
+describe('introspect commands in the one pipeline', () => {
+  it('takes --debug and --instance after the command name', async () => {
+    await writeTestPlugin(bundled, { name: 'talky', dehydrate: `ctx.log.debug('debug-line-7'); ctx.createAppliance({ name: 'talky' });` });
+    const other = join(tmp.path, 'other');
+    const quiet = abctl(['introspecttalky', '--instance', other], env);
+    expect(quiet.code, quiet.err).toBe(0);
+    expect(quiet.err).not.toContain('debug-line-7');
+    const r = abctl(['introspecttalky', '--name', 'loud', '--debug', '-instance', other], env);
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toContain('[talky] debug-line-7');
+    expect(existsSync(join(other, 'catalog', 'appliances', 'loud', 'appliance.xml'))).toBe(true);
+    expect(catalogFingerprint(instance).size).toBe(0);
+  });
+
+  it('prints a plugin failure as a JSON error object naming the plugin', async () => {
+    await writeTestPlugin(bundled, { name: 'thrower', dehydrate: `throw new Error('the product is half installed');` });
+    const r = abctl(['introspectthrower', '--json'], env);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('error in plugin thrower');
+    const { error } = JSON.parse(r.out) as { error: { code: string; message: string; plugin?: string } };
+    expect(error.plugin).toBe('thrower');
+    expect(error.message).toContain('the product is half installed');
+    // A usage error of an introspect command is JSON too.
+    const u = abctl(['introspectthrower', '--json', '--codec', 'lzma'], env);
+    expect(u.code).toBe(1);
+    expect(JSON.parse(u.out)).toMatchObject({ error: { code: 'USAGE_INVALID_ARGUMENT', message: expect.stringContaining("'lzma' is invalid") } });
+  });
+
+  it('names the appliance in the --defer-capture hint, and that command works', async () => {
+    const home = await bundleExample();
+    const r = abctl(['introspectexample', '--home', home, '--name', 'later', '--defer-capture'], env);
+    expect(r.code, r.err).toBe(0);
+    const hint = /run abctl (captureFileSets --appliance \S+)/.exec(r.out);
+    expect(hint?.[1]).toBe('captureFileSets --appliance later');
+    const c = abctl(hint![1]!.split(' '), env);
+    expect(c.code, c.err).toBe(0);
+    expect(c.out).toContain('captured later/home');
+  });
+});
