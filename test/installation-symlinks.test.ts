@@ -1,7 +1,9 @@
 import { lstat, mkdir, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Application } from '../services/app.js';
+import { projectRoot } from '../services/instance.js';
 import { PluginInstaller } from '../services/plugins/installation.js';
 import { defaultIndex, tempDir, writePlugin } from './helpers/plugins.js';
 
@@ -101,6 +103,22 @@ describe('installPlugins and symbolic links', () => {
     const [outcome] = await app().get(PluginInstaller).install(product);
     expect(outcome?.action).toBe('installed');
     expect((await lstat(join(instance, 'plugins', 'via'))).isDirectory()).toBe(true);
+  });
+});
+
+describe('the report of issue 9.4, with the built CLI', () => {
+  it('ln -s outside.js p/index.js: installPlugins refuses it by name and no later command runs outside.js', async () => {
+    const p = await writePlugin(product, { name: 'p' });
+    await rm(join(p, 'index.js'));
+    await symlink(outside, join(p, 'index.js'));
+    const env = { ...process.env, AB_INSTANCE: instance, AB_BUNDLED_PLUGINS: bundled };
+    const abctl = (...args: string[]) => spawnSync(process.execPath, [join(projectRoot(), 'bin', 'abctl'), ...args], { env, encoding: 'utf8' });
+
+    const install = abctl('installPlugins', '--from', p);
+    expect(install.status).toBe(1);
+    expect(`${install.stdout}${install.stderr}`).toContain(`index.js: a symbolic link to ${outside}, outside the plugin directory`);
+    expect(abctl('describePlugins').status).toBe(0);
+    expect(await exists(ranOutside)).toBe(false);
   });
 });
 
