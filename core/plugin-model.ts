@@ -49,21 +49,22 @@ export interface PluginDirectoryReading {
   readonly problems: readonly PluginProblem[];
 }
 
+/** Read-only once built: activation reports its outcome instead of changing records. */
 export interface PluginRecord {
   readonly name: string;
   readonly directory: string;
   readonly source: PluginSource;
   readonly manifest: PluginManifest | undefined;
   /** Manifest, tree and activation problems; non-empty means `broken`. */
-  readonly problems: PluginProblem[];
+  readonly problems: readonly PluginProblem[];
   readonly parentName: string | undefined;
   /** Direct children (extensions), sorted by name. */
-  readonly children: string[];
+  readonly children: readonly string[];
   /** Name of the top-level plugin of this record's chain (itself for a plugin). */
   readonly rootName: string;
-  state: PluginState;
+  readonly state: PluginState;
   /** Why it is disabled: `user` (disabled by name) or the ancestor whose disabling or breakage carries over. */
-  disabledBy: string | undefined;
+  readonly disabledBy: string | undefined;
 }
 
 /** All plugins known to one process: the result of discovery. */

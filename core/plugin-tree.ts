@@ -14,7 +14,7 @@ import type {
 import { compareVersions } from './version.js';
 
 /** Records are filled in over several passes before they are handed out. */
-type Draft = { -readonly [K in keyof PluginRecord]: PluginRecord[K] };
+type Draft = { -readonly [K in keyof PluginRecord]: PluginRecord[K] } & { problems: PluginProblem[]; children: string[] };
 
 export const TreeProblemCode = Object.freeze({
   /** Another directory already supplied a plugin of this name. */
@@ -338,7 +338,6 @@ export function withActivationOutcome(inventory: PluginInventory, outcome: Activ
     records.set(name, {
       ...record,
       problems: [...record.problems, ...activation.problems],
-      children: [...record.children],
       state: 'broken',
       disabledBy: activation.status === 'skipped' ? activation.brokenAncestor : undefined,
     });
