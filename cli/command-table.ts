@@ -4,6 +4,7 @@
  * implementation module is imported only when it runs. `introspect<name>` commands are
  * declared by cli/commands/introspect.ts once the plugins are known.
  */
+import { AGENT_COMMANDS } from './agent-commands.js';
 import { CATALOG_COMMANDS } from './catalog-commands.js';
 import { codecOption, defineCommand, hostOptions, jsonOption, type CodecOption, type CommandDefinition, type HostOptions, type JsonOption, type OptionSpec } from './command-spec.js';
 
@@ -92,4 +93,4 @@ const INTROSPECTION_COMMANDS: readonly CommandDefinition[] = [
   }),
 ];
 
-export const COMMANDS: readonly CommandDefinition[] = [...PLUGIN_COMMANDS, ...INTROSPECTION_COMMANDS, ...CATALOG_COMMANDS];
+export const COMMANDS: readonly CommandDefinition[] = [...PLUGIN_COMMANDS, ...INTROSPECTION_COMMANDS, ...CATALOG_COMMANDS, ...AGENT_COMMANDS];

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeBundle } from '../../services/rehydration/bundle.js';
 import { tempDir, writePlugin } from '../helpers/plugins.js';
-import { examplePlugins, freePort } from '../introspection/helpers.js';
+import { bin, examplePlugins, freePort } from '../introspection/helpers.js';
 import { exampleDeployment, type ExampleDeployment } from './bundle-fixture.js';
 
 let tmp: { path: string; cleanup: () => Promise<void> };
@@ -90,6 +90,11 @@ describe('the agent on the example bundle', () => {
     const ping = agent(bundleDir, 'ping');
     expect(ping.out).toBe(`healthy: example: http://127.0.0.1:${port}/health answered "ok web-one"\n`);
     expect(ping.code).toBe(0);
+
+    // The full CLI runs the same operation from the same bundle.
+    const cli = spawnSync(process.execPath, [bin, 'ping', '--bundle', bundleDir, '--json'], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+    expect(cli.status).toBe(0);
+    expect(JSON.parse(cli.stdout)).toMatchObject({ operation: 'ping', appliance: 'web', ran: ['example'], skipped: ['examplelogs'], health: { healthy: true } });
 
     const stop = agent(bundleDir, 'stop');
     expect(stop.code).toBe(0);
