@@ -14,7 +14,7 @@ import { checkExcludePattern, compileExcludes, type ExcludeMatcher } from './exc
 import { checkPartName } from './names.js';
 import { asObject, readBoolean, readEnum, readOptionalString, readString, readStringArray, type PlainObject } from './plain.js';
 import { INSPECT } from './redaction.js';
-import { checkAbsolutePath } from './relative-paths.js';
+import { checkAbsolutePath, checkRelativePath } from './relative-paths.js';
 import { label, within } from './where.js';
 
 export const FILE_SET_CATEGORIES = ['user', 'system'] as const;
@@ -55,6 +55,11 @@ export interface FileSetDefinitionInit {
   readonly group?: string;
   /** NFS only; defaults to "from the plan". */
   readonly mountTarget?: MountTarget | undefined;
+  /**
+   * Paths relative to root of files the capture's secret rules would skip (private keys,
+   * credential stores: see docs/plugin-contract.md) that this file set captures on purpose.
+   */
+  readonly includeSecrets?: readonly string[];
 }
 
 export interface FileSetDefinitionPlain {
@@ -68,6 +73,7 @@ export interface FileSetDefinitionPlain {
   owner: string;
   group: string;
   mountTarget?: { source: 'plan' } | { source: 'definition'; target: string };
+  includeSecrets?: string[];
 }
 
 /** What may be changed after creation (see FileSetDefinition.with). */
@@ -93,6 +99,7 @@ export class FileSetDefinition {
   readonly owner: string;
   readonly group: string;
   readonly mountTarget: MountTarget | undefined;
+  readonly includeSecrets: readonly string[];
   #matcher: ExcludeMatcher | undefined;
 
   /** Checks the rules that do not depend on the appliance (clustering is checked by the appliance). */
@@ -105,6 +112,8 @@ export class FileSetDefinition {
     const dup = excludes.find((e, i) => excludes.indexOf(e) !== i);
     if (dup !== undefined) throw new UserError('PATH_INVALID', `exclude "${dup}" is listed twice`, { where });
     this.excludes = Object.freeze(excludes);
+    const include = (init.includeSecrets ?? []).map((p) => checkRelativePath('includeSecrets path', p, where));
+    this.includeSecrets = Object.freeze(include);
     this.category = init.category ?? 'user';
     if (!(FILE_SET_CATEGORIES as readonly string[]).includes(this.category)) {
       throw new UserError('FILESET_INVALID', `file set category "${this.category}" must be user or system`, { where });
@@ -213,6 +222,7 @@ export class FileSetDefinition {
       owner: this.owner,
       group: this.group,
       mountTarget: this.mountTarget,
+      includeSecrets: this.includeSecrets,
     };
   }
 
@@ -229,6 +239,8 @@ export class FileSetDefinition {
     };
     if (this.sharedType !== undefined) plain.sharedType = this.sharedType;
     if (this.mountTarget !== undefined) plain.mountTarget = { ...this.mountTarget };
+    // Only when set: documents without it stay as they were.
+    if (this.includeSecrets.length > 0) plain.includeSecrets = [...this.includeSecrets];
     return plain;
   }
 
@@ -261,6 +273,7 @@ export class FileSetDefinition {
         owner: readString(o, 'owner'),
         group: readString(o, 'group'),
         mountTarget: readMountTarget(o),
+        ...(o['includeSecrets'] === undefined ? {} : { includeSecrets: readStringArray(o, 'includeSecrets') }),
       };
     });
     return new FileSetDefinition(init);

@@ -11,9 +11,14 @@
  * - mode (permission bits with setuid/setgid/sticky) and mtime (whole seconds) as on the
  *   source; owner and group as numeric ids of the source with no names (rehydration sets
  *   owner/group from the definition);
- * - hard-linked files are stored as separate files (simplest to restore, costs their size);
- * - sockets, FIFOs and devices are skipped and listed in `skipped`, as are the default
- *   secrets (DEFAULT_SECRET_PATHS) and names that are not valid UTF-8;
+ * - hard links: the first name of a file (within the set) is stored as a file, later names
+ *   as tar hard links (type '1') to it, as GNU tar does;
+ * - sparse files (fewer blocks allocated than their size, over SECRET_SNIFF_BYTES) in GNU
+ *   tar's PAX sparse format 1.0, holes found by reading (Node has no SEEK_HOLE), so GNU tar
+ *   restores them sparse;
+ * - sockets, FIFOs and devices are skipped and listed in `skipped`, as are secrets
+ *   (secrets.ts: default paths, private keys and credential stores by name or content) and
+ *   names that are not valid UTF-8 (or hold U+FFFD, which is how the SSH path sees them);
  * - POSIX ustar headers, with a PAX header for paths/link targets over 100 bytes, sizes of
  *   8 GiB and more, and large ids.
  *
@@ -31,9 +36,10 @@ import { UserError } from '../../core/errors.js';
 import { compileExcludes } from '../../core/metadata/index.js';
 import { ArchiveFile } from './archive-file.js';
 import { BLOCK_SIZE, CAPTURE_CODECS, checkLevel, createEncoder, requireZstd, type BlockEncoder, type CaptureCodec } from './encoders.js';
-import { SecretFilter, DEFAULT_SECRET_PATHS } from './secrets.js';
-import { BLOCK, encodeHeader, endOfArchive, type TarHeaderInput } from './tar-header.js';
-import { TarStreamScanner } from './tar-scanner.js';
+import { SECRET_SNIFF_BYTES, SecretRules } from './secrets.js';
+import { BLOCK, encodeHeader, encodeSparseHeader, endOfArchive, type TarHeaderInput } from './tar-header.js';
+import type { SparseSegment } from './tar-entries.js';
+import { TarFilter } from './tar-filter.js';
 
 /**
  * Decides which entries a capture leaves out. Gets the path relative to the root (`a/b`, no
@@ -103,6 +109,8 @@ export interface CaptureFileSetOptions extends CaptureOutputOptions {
   readonly excludes?: readonly string[] | ExcludeFilter;
   /** Default secrets the definition names explicitly (absolute paths): captured after all. */
   readonly allowSecrets?: readonly string[];
+  /** Paths relative to root that the secret rules would skip, captured on purpose (FileSetDefinition.includeSecrets). */
+  readonly includeSecrets?: readonly string[];
   /** Replaces DEFAULT_SECRET_PATHS (absolute paths, `*` within one segment). */
   readonly secretPaths?: readonly string[];
 }
@@ -110,7 +118,9 @@ export interface CaptureFileSetOptions extends CaptureOutputOptions {
 export type CaptureFromTarStreamOptions = CaptureOutputOptions & {
   /** Named in errors, e.g. `host:/opt/product`. */
   readonly where?: string;
-};
+  /** The directory the stream was made from (absolute), for the secret paths; default `/`. */
+  readonly root?: string;
+} & Pick<CaptureFileSetOptions, 'allowSecrets' | 'includeSecrets' | 'secretPaths'>;
 
 function checkCodec(codec: CaptureCodec, level: number | undefined): void {
   if (!CAPTURE_CODECS.includes(codec)) {
@@ -174,9 +184,9 @@ class BlockWriter {
     }
   }
 
-  /** Reads up to `max` bytes from `fd` into the block; returns the count (0 at end of file). */
-  readFrom(fd: number, max: number): number {
-    const n = readSync(fd, this.#block, this.#off, Math.min(max, BLOCK_SIZE - this.#off), null);
+  /** Reads up to `max` bytes from `fd` (at `position`, or where the file is) into the block; returns the count (0 at end of file). */
+  readFrom(fd: number, max: number, position: number | null = null): number {
+    const n = readSync(fd, this.#block, this.#off, Math.min(max, BLOCK_SIZE - this.#off), position);
     this.#off += n;
     return n;
   }
@@ -287,6 +297,55 @@ function headerFor(st: Stats, path: string, type: TarHeaderInput['type'], linkna
   };
 }
 
+/** Granularity of hole detection: a page, the unit file systems allocate. */
+const HOLE_UNIT = 4096;
+const SCAN_CHUNK = 1024 * 1024;
+const ZEROS = Buffer.alloc(SCAN_CHUNK);
+const SHRANK = new Error('the file shrank while its holes were looked for');
+
+/**
+ * The data stretches of a file that has holes, found by reading it (zero pages count as
+ * holes, as GNU tar's raw detection does; reading a hole costs no disk I/O). Undefined when
+ * there is no hole, so the file is stored plainly. Yields between chunks: a 4 GiB file takes
+ * a second or two.
+ */
+async function dataSegments(fd: number, size: number, signal: AbortSignal | undefined): Promise<SparseSegment[] | undefined> {
+  const buf = Buffer.allocUnsafe(SCAN_CHUNK);
+  const segments: SparseSegment[] = [];
+  let start = -1; // start of the data stretch being extended
+  const close = (end: number): void => {
+    if (start >= 0) segments.push({ offset: start, size: end - start });
+    start = -1;
+  };
+  for (let at = 0; at < size; ) {
+    const want = Math.min(SCAN_CHUNK, size - at);
+    let n = 0;
+    while (n < want) {
+      const r = readSync(fd, buf, n, want - n, at + n);
+      if (r === 0) break;
+      n += r;
+    }
+    if (n < want) throw SHRANK;
+    if (buf.compare(ZEROS, 0, n, 0, n) === 0) {
+      close(at);
+    } else {
+      for (let o = 0; o < n; o += HOLE_UNIT) {
+        const len = Math.min(HOLE_UNIT, n - o);
+        if (buf.compare(ZEROS, 0, len, o, o + len) === 0) close(at + o);
+        else if (start < 0) start = at + o;
+      }
+    }
+    at += n;
+    if ((at / SCAN_CHUNK) % 64 === 0) {
+      await nextTurn();
+      if (signal?.aborted) throw Object.assign(new Error('aborted'), { code: 'ABORT_ERR' });
+    }
+  }
+  close(size);
+  if (segments.length === 1 && segments[0]!.offset === 0 && segments[0]!.size === size) return undefined;
+  return segments;
+}
+
 /** Opening flags: never follow a symlink swapped in after the walk; never block on a FIFO swapped in. */
 const OPEN_FLAGS = fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK;
 
@@ -310,7 +369,15 @@ export async function captureFileSet(opts: CaptureFileSetOptions): Promise<Captu
   }
   const filter: ExcludeFilter | undefined =
     opts.excludes === undefined ? undefined : Array.isArray(opts.excludes) ? compileExcludes(opts.excludes as readonly string[]) : (opts.excludes as ExcludeFilter);
-  const secrets = new SecretFilter(opts.secretPaths ?? DEFAULT_SECRET_PATHS, opts.allowSecrets ?? []);
+  const secrets = new SecretRules(realRoot, {
+    ...(opts.secretPaths ? { secretPaths: opts.secretPaths } : {}),
+    allowAbsolute: opts.allowSecrets ?? [],
+    allowRelative: opts.includeSecrets ?? [],
+  });
+  // Hard links: the stored name of each multiply-linked file, and the files skipped as secrets.
+  const firstNames = new Map<string, string>();
+  const secretFiles = new Set<string>();
+  const sniff = Buffer.allocUnsafe(SECRET_SNIFF_BYTES);
   const skipped: SkippedEntry[] = [];
   const counts = { files: 0, directories: 0, symlinks: 0, bytes: 0 };
   // The archive may be written inside the tree it captures; never read it back into itself.
@@ -341,7 +408,8 @@ export async function captureFileSet(opts: CaptureFileSetOptions): Promise<Captu
       for (const r of raw) {
         const name = r.toString('utf8');
         // Linux names are bytes; a name that is not UTF-8 cannot be stored in a PAX path as is.
-        if (!Buffer.from(name, 'utf8').equals(r)) skipped.push({ path: relDir ? `${relDir}/${name}` : name, reason: 'name-not-utf8' });
+        // U+FFFD too: the SSH path only sees names decoded, so both paths skip the same names.
+        if (name.includes('\uFFFD') || !Buffer.from(name, 'utf8').equals(r)) skipped.push({ path: relDir ? `${relDir}/${name}` : name, reason: 'name-not-utf8' });
         else names.push(name);
       }
       // Sorted, so the same tree always gives the same archive (readdir order is arbitrary).
@@ -356,7 +424,7 @@ export async function captureFileSet(opts: CaptureFileSetOptions): Promise<Captu
         } catch (err) {
           throw sourceError(err, root, rel);
         }
-        if (!secrets.empty && secrets.test(abs)) {
+        if (secrets.byPath(rel)) {
           skipped.push({ path: rel, reason: 'secret' });
           continue;
         }
@@ -372,7 +440,21 @@ export async function captureFileSet(opts: CaptureFileSetOptions): Promise<Captu
           }
           // Our own partial file (or one of an earlier, killed capture): not part of the file set.
           if (abs.startsWith(partialPrefix)) continue;
-          await copyFile(w, st, abs, rel);
+          const inode = st.nlink > 1 ? `${st.dev}:${st.ino}` : undefined;
+          const first = inode === undefined ? undefined : firstNames.get(inode);
+          if (first !== undefined) {
+            w.append(encodeHeader({ ...headerFor(st, `./${rel}`, 'hardlink', `./${first}`), size: 0 }));
+            counts.files++;
+            if (w.full) await w.flush();
+            continue;
+          }
+          // Every name of a file skipped as a secret is skipped.
+          if ((inode !== undefined && secretFiles.has(inode)) || secrets.byName(rel) || !(await copyFile(w, st, abs, rel))) {
+            if (inode !== undefined) secretFiles.add(inode);
+            skipped.push({ path: rel, reason: 'secret' });
+            continue;
+          }
+          if (inode !== undefined) firstNames.set(inode, rel);
         } else if (st.isSymbolicLink()) {
           let target: string;
           try {
@@ -389,7 +471,14 @@ export async function captureFileSet(opts: CaptureFileSetOptions): Promise<Captu
       }
     };
 
-    const copyFile = async (wr: BlockWriter, st: Stats, abs: string, rel: string): Promise<void> => {
+    const shrank = (rel: string): UserError =>
+      new UserError('CAPTURE_SOURCE_CHANGED', `${rel} shrank during the capture`, {
+        where: `${root}/${rel}`,
+        hint: 'stop the product (or exclude files it rewrites) and capture again',
+      });
+
+    /** Stores one regular file; false (nothing written) when its content is a secret. */
+    const copyFile = async (wr: BlockWriter, st: Stats, abs: string, rel: string): Promise<boolean> => {
       let fd: number;
       try {
         fd = openSync(abs, OPEN_FLAGS);
@@ -397,32 +486,67 @@ export async function captureFileSet(opts: CaptureFileSetOptions): Promise<Captu
         throw sourceError(err, root, rel);
       }
       try {
-        wr.append(encodeHeader(headerFor(st, `./${rel}`, 'file')));
-        if (wr.full) await wr.flush();
-        // Exactly the size the header announced: a file that grows meanwhile is cut there.
-        let left = st.size;
-        while (left > 0) {
-          let n: number;
+        if (st.size <= SECRET_SNIFF_BYTES) {
+          // Small files are read whole first, to look for a private key before any byte is written.
+          let got = 0;
           try {
-            n = wr.readFrom(fd, left);
+            while (got < st.size) {
+              const n = readSync(fd, sniff, got, st.size - got, null);
+              if (n === 0) throw shrank(rel);
+              got += n;
+            }
           } catch (err) {
-            throw sourceError(err, root, rel);
+            throw err instanceof UserError ? err : sourceError(err, root, rel);
           }
-          if (n === 0) {
-            throw new UserError('CAPTURE_SOURCE_CHANGED', `${rel} shrank during the capture`, {
-              where: `${root}/${rel}`,
-              hint: 'stop the product (or exclude files it rewrites) and capture again',
-            });
+          const data = sniff.subarray(0, st.size);
+          if (secrets.byContent(rel, data)) return false;
+          wr.append(encodeHeader(headerFor(st, `./${rel}`, 'file')));
+          wr.append(data);
+          counts.bytes += st.size;
+        } else {
+          let segments: SparseSegment[] | undefined;
+          try {
+            segments = st.blocks * 512 < st.size ? await dataSegments(fd, st.size, opts.signal) : undefined;
+          } catch (err) {
+            throw err === SHRANK ? shrank(rel) : sourceError(err, root, rel);
           }
-          left -= n;
-          counts.bytes += n;
-          if (wr.full) await wr.flush();
+          if (segments) {
+            const { header } = encodeSparseHeader(headerFor(st, `./${rel}`, 'file'), segments, st.size);
+            wr.append(header);
+            if (wr.full) await wr.flush();
+            for (const seg of segments) await copyRange(wr, fd, seg.offset, seg.size, rel);
+          } else {
+            wr.append(encodeHeader(headerFor(st, `./${rel}`, 'file')));
+            if (wr.full) await wr.flush();
+            // Exactly the size the header announced: a file that grows meanwhile is cut there.
+            await copyRange(wr, fd, null, st.size, rel);
+          }
         }
         wr.pad();
         counts.files++;
         if (wr.full) await wr.flush();
+        return true;
       } finally {
         closeSync(fd);
+      }
+    };
+
+    /** `size` bytes from `fd` (from `offset`, or where the file is) into the stream. */
+    const copyRange = async (wr: BlockWriter, fd: number, offset: number | null, size: number, rel: string): Promise<void> => {
+      let left = size;
+      let pos = offset;
+      while (left > 0) {
+        let n: number;
+        try {
+          n = wr.readFrom(fd, left, pos);
+        } catch (err) {
+          throw sourceError(err, root, rel);
+        }
+        if (n === 0) throw shrank(rel);
+        left -= n;
+        counts.bytes += n;
+        if (pos !== null) pos += n;
+        if (wr.full) await wr.flush();
       }
     };
 
@@ -435,34 +559,44 @@ export async function captureFileSet(opts: CaptureFileSetOptions): Promise<Captu
 
 /**
  * Captures a tar stream produced elsewhere (a remote host's `tar -cf -` over SSH) into an
- * archive: compressed here in parallel (gzip, zstd) or passed through (none), with the same
- * atomic write and hashing. The stream must be an uncompressed tar archive; it is checked
- * header by header and refused when it is not tar or is cut short. Counts come from the
- * headers; `skipped` is empty (the producer chose the entries).
+ * archive: each entry is parsed and written again under the local walker's rules
+ * (tar-filter.ts), compressed here in parallel (gzip, zstd) or not (none), with the same
+ * atomic write and hashing. The stream must be an uncompressed tar archive; it is refused
+ * when it is not tar or is cut short. `skipped` lists what the rules left out.
  */
 export async function captureFromTarStream(input: Readable | AsyncIterable<Buffer | Uint8Array | string>, opts: CaptureFromTarStreamOptions): Promise<CaptureResult> {
   checkCodec(opts.codec, opts.level);
-  const scanner = new TarStreamScanner(opts.where);
+  const rules = new SecretRules(opts.root ?? '/', {
+    ...(opts.secretPaths ? { secretPaths: opts.secretPaths } : {}),
+    allowAbsolute: opts.allowSecrets ?? [],
+    allowRelative: opts.includeSecrets ?? [],
+  });
+  const filter = new TarFilter(rules, opts.where ?? 'tar stream');
   const progress = (w: BlockWriter): void =>
-    opts.onProgress?.({ files: scanner.files, directories: scanner.directories, symlinks: scanner.symlinks, bytes: scanner.bytes, archiveBytes: w.archiveBytes });
+    opts.onProgress?.({ files: filter.files, directories: filter.directories, symlinks: filter.symlinks, bytes: filter.bytes, archiveBytes: w.archiveBytes });
   const destroy = (): void => {
     const d = (input as { destroy?: (err?: Error) => void }).destroy;
     if (typeof d === 'function') d.call(input);
   };
   const onAbort = (): void => destroy();
   opts.signal?.addEventListener('abort', onAbort, { once: true });
+  const write = async (w: BlockWriter): Promise<void> => {
+    for (const piece of filter.drain()) {
+      let pos = 0;
+      while (pos < piece.length) {
+        pos += w.appendPart(piece, pos);
+        if (w.full) await w.flush();
+      }
+    }
+  };
   try {
     const written = await withArchive(opts, opts.where, progress, async (w) => {
       try {
         for await (const piece of input) {
           if (opts.signal?.aborted) throw aborted(opts.signal, opts.where);
           const chunk = typeof piece === 'string' ? Buffer.from(piece, 'binary') : Buffer.isBuffer(piece) ? piece : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
-          scanner.push(chunk);
-          let pos = 0;
-          while (pos < chunk.length) {
-            pos += w.appendPart(chunk, pos);
-            if (w.full) await w.flush();
-          }
+          filter.push(chunk);
+          await write(w);
         }
       } catch (err) {
         destroy();
@@ -470,16 +604,18 @@ export async function captureFromTarStream(input: Readable | AsyncIterable<Buffe
         if (err instanceof UserError) throw err;
         throw new UserError('CAPTURE_STREAM_FAILED', `reading the tar stream failed: ${(err as Error).message}`, { where: opts.where, cause: err });
       }
-      scanner.end();
+      filter.end();
+      await write(w);
+      w.append(endOfArchive());
     });
     return {
       ...written,
       codec: opts.codec,
-      files: scanner.files,
-      directories: scanner.directories,
-      symlinks: scanner.symlinks,
-      bytes: scanner.bytes,
-      skipped: [],
+      files: filter.files,
+      directories: filter.directories,
+      symlinks: filter.symlinks,
+      bytes: filter.bytes,
+      skipped: filter.skipped,
     };
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);

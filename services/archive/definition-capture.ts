@@ -51,11 +51,14 @@ export async function captureDefinition(host: ReferenceHost, def: FileSetDefinit
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
   };
+  const secrets = { allowSecrets: namedSecrets(def), includeSecrets: def.includeSecrets };
   if (host.kind === 'local') {
-    return captureFileSet({ ...common, root: def.root, excludes: def.excludeMatcher, allowSecrets: namedSecrets(def) });
+    return captureFileSet({ ...common, ...secrets, root: def.root, excludes: def.excludeMatcher });
   }
-  const [excludes, special] = await Promise.all([resolveTarExcludes(host, def.root, def.excludes, namedSecrets(def)), specialFiles(host, def)]);
+  // The secret rules are applied here, to the stream (tar-filter.ts), not by tar: so they
+  // are the walker's rules exactly, and each skip is reported.
+  const [excludes, special] = await Promise.all([resolveTarExcludes(host, def.root, def.excludes, DEFAULT_SECRET_PATHS), specialFiles(host, def)]);
   const stream = host.tarStream(def.root, { excludes: [...excludes, ...literalExcludeArgs(special.map((s) => s.path))] });
-  const result = await captureFromTarStream(stream, { ...common, where: `${host.describe()}:${def.root}` });
-  return { ...result, skipped: special };
+  const result = await captureFromTarStream(stream, { ...common, ...secrets, root: def.root, where: `${host.describe()}:${def.root}` });
+  return { ...result, skipped: [...special, ...result.skipped].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)) };
 }

@@ -46,3 +46,129 @@ export class SecretFilter {
     return false;
   }
 }
+
+/**
+ * Private keys and credential stores found anywhere in a file set (issue 9.6): after the
+ * absolute paths above, a capture also skips regular files that look like one, by name or
+ * by content. The list is documented in docs/plugin-contract.md ("What a capture keeps").
+ */
+
+/** Exact file names: password hashes, SSH user keys, client credential files. */
+const SECRET_FILE_NAMES: ReadonlySet<string> = new Set([
+  'shadow',
+  'shadow-',
+  'gshadow',
+  'gshadow-',
+  'id_rsa',
+  'id_dsa',
+  'id_ecdsa',
+  'id_ed25519',
+  'id_ecdsa_sk',
+  'id_ed25519_sk',
+  '.pgpass',
+  '.netrc',
+  '.git-credentials',
+  'secring.gpg',
+]);
+
+/** Endings of private key and key store files. */
+const SECRET_SUFFIXES: readonly string[] = ['.key', '.p12', '.pfx', '.keytab'];
+
+/** Files whose meaning comes from their directory: `dir/name`, or every file in `dir` (`*`). */
+const SECRET_IN_DIR: Readonly<Record<string, string>> = {
+  '.aws': 'credentials',
+  '.docker': 'config.json',
+  '.kube': 'config',
+  'private-keys-v1.d': '*',
+};
+
+/** True for a regular file the name rules skip; `relPath` is relative to the root (`a/b`). */
+export function isSecretName(relPath: string): boolean {
+  const slash = relPath.lastIndexOf('/');
+  const name = slash < 0 ? relPath : relPath.slice(slash + 1);
+  if (SECRET_FILE_NAMES.has(name)) return true;
+  for (const s of SECRET_SUFFIXES) if (name.endsWith(s) && name.length > s.length) return true;
+  if (name.startsWith('ssh_host_') && name.endsWith('_key')) return true;
+  if (slash > 0) {
+    const parent = relPath.slice(relPath.lastIndexOf('/', slash - 1) + 1, slash);
+    const inDir = SECRET_IN_DIR[parent];
+    if (inDir !== undefined && Object.hasOwn(SECRET_IN_DIR, parent) && (inDir === '*' || inDir === name)) return true;
+  }
+  return false;
+}
+
+/** Files up to this size are read whole for the content rule; larger ones are judged by name only. */
+export const SECRET_SNIFF_BYTES = 64 * 1024;
+
+const PEM_END = Buffer.from('PRIVATE KEY-----', 'latin1');
+const PEM_BEGIN = Buffer.from('-----BEGIN ', 'latin1');
+const PUTTY = Buffer.from('PuTTY-User-Key-File-', 'latin1');
+
+/** True when a line of `data` starts with `-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----` (grep's `^`: after a newline). */
+function hasPemPrivateKey(data: Buffer): boolean {
+  let at = data.indexOf(PEM_END);
+  while (at >= 0) {
+    const lineStart = data.lastIndexOf(0x0a, at) + 1;
+    if (data.subarray(lineStart, lineStart + PEM_BEGIN.length).equals(PEM_BEGIN)) {
+      let ok = true;
+      for (let i = lineStart + PEM_BEGIN.length; i < at; i++) {
+        const c = data[i]!;
+        // A-Z, 0-9 and space: RSA, EC, DSA, ENCRYPTED, OPENSSH, PGP ... PRIVATE KEY
+        if (!((c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x20)) {
+          ok = false;
+          break;
+        }
+      }
+      if (ok) return true;
+    }
+    at = data.indexOf(PEM_END, at + 1);
+  }
+  return false;
+}
+
+/** True for file content (a whole file of at most SECRET_SNIFF_BYTES) that holds a private key. */
+export function isSecretContent(data: Buffer): boolean {
+  if (hasPemPrivateKey(data)) return true;
+  const p = data.indexOf(PUTTY);
+  return p === 0 || (p > 0 && data[p - 1] === 0x0a);
+}
+
+/**
+ * The whole skip rule for one regular file, the same on the local and the SSH capture paths:
+ * the default absolute paths, then names, then (for small files) content. `allowed` holds
+ * root-relative paths the definition captures on purpose.
+ */
+export class SecretRules {
+  readonly #paths: SecretFilter;
+  readonly #allowed: ReadonlySet<string>;
+  readonly #base: string;
+
+  /**
+   * `root`: the file set root (absolute). `allowRelative`: root-relative paths to capture
+   * although a rule matches. `secretPaths`/`allowAbsolute`: see SecretFilter.
+   */
+  constructor(root: string, opts: { allowRelative?: readonly string[]; secretPaths?: readonly string[]; allowAbsolute?: readonly string[] } = {}) {
+    this.#base = root === '/' ? '' : root.replace(/\/+$/, '');
+    const rel = (opts.allowRelative ?? []).map((p) => p.replace(/^(?:\.\/+)+/, '').replace(/\/+$/, ''));
+    // An absolute path the definition names is allowed under every rule, as a relative one is.
+    for (const a of opts.allowAbsolute ?? []) if (a.startsWith(`${this.#base}/`)) rel.push(a.slice(this.#base.length + 1));
+    this.#allowed = new Set(rel);
+    const allowAbs = [...(opts.allowAbsolute ?? []), ...rel.map((p) => `${this.#base}/${p}`)];
+    this.#paths = new SecretFilter(opts.secretPaths ?? DEFAULT_SECRET_PATHS, allowAbs);
+  }
+
+  /** By path: any entry type (a default secret path may be a directory). */
+  byPath(relPath: string): boolean {
+    return !this.#paths.empty && this.#paths.test(`${this.#base}/${relPath}`);
+  }
+
+  /** By name: regular files only. */
+  byName(relPath: string): boolean {
+    return isSecretName(relPath) && !this.#allowed.has(relPath);
+  }
+
+  /** By content: regular files of at most SECRET_SNIFF_BYTES, given whole. */
+  byContent(relPath: string, data: Buffer): boolean {
+    return isSecretContent(data) && !this.#allowed.has(relPath);
+  }
+}

@@ -10,6 +10,8 @@
  *   uname 265/32  gname 297/32  devmajor 329/8  devminor 337/8  prefix 345/155
  */
 
+import type { SparseSegment } from './tar-entries.js';
+
 export const BLOCK = 512;
 
 export type TarEntryType = 'file' | 'directory' | 'symlink' | 'hardlink';
@@ -30,6 +32,8 @@ export interface TarHeaderInput {
   readonly linkname?: string;
   readonly uname?: string;
   readonly gname?: string;
+  /** More PAX records, written after the ones this encoder adds (e.g. GNU.sparse.*). */
+  readonly extraPax?: readonly (readonly [string, string])[];
 }
 
 const TYPEFLAG: Record<TarEntryType, number> = { file: 0x30, hardlink: 0x31, symlink: 0x32, directory: 0x35 };
@@ -124,6 +128,7 @@ export function encodeHeader(h: TarHeaderInput): Buffer {
   if (!fit(h.mtime, 12)) pax.push(paxRecord('mtime', String(h.mtime)));
   if (!fit(h.uid, 8)) pax.push(paxRecord('uid', String(h.uid)));
   if (!fit(h.gid, 8)) pax.push(paxRecord('gid', String(h.gid)));
+  for (const [k, v] of h.extraPax ?? []) pax.push(paxRecord(k, v));
 
   const main = {
     name: h.path,
@@ -162,6 +167,39 @@ export function encodeHeader(h: TarHeaderInput): Buffer {
   buf.fill(0, BLOCK + records.length, BLOCK + padded(records.length));
   fillHeader(buf, BLOCK + padded(records.length), main);
   return buf;
+}
+
+/**
+ * Header(s) and map of a sparse file in GNU tar's PAX sparse format 1.0 (what GNU tar and
+ * libarchive read back with the holes): a PAX header with GNU.sparse.* records, a main header
+ * named `<dir>/GNUSparseFile.0/<name>` whose size covers the map and the data, then the map
+ * (decimal numbers, one per line, padded to 512 bytes). The caller writes the segments' bytes
+ * and the padding after them. A file ending in a hole gets a last, empty segment at its end,
+ * as GNU tar writes it.
+ */
+export function encodeSparseHeader(h: TarHeaderInput, segments: readonly SparseSegment[], realSize: number): { header: Buffer; dataSize: number } {
+  const map = [...segments];
+  const last = map[map.length - 1];
+  if (!last || last.offset + last.size < realSize) map.push({ offset: realSize, size: 0 });
+  const text = `${map.length}\n${map.map((s) => `${s.offset}\n${s.size}\n`).join('')}`;
+  const mapBlock = Buffer.alloc(padded(text.length));
+  mapBlock.write(text, 'latin1');
+  const dataSize = map.reduce((n, s) => n + s.size, 0);
+  const slash = h.path.lastIndexOf('/');
+  const header = encodeHeader({
+    ...h,
+    path: `${h.path.slice(0, slash + 1)}GNUSparseFile.0/${h.path.slice(slash + 1)}`,
+    type: 'file',
+    size: mapBlock.length + dataSize,
+    // After any `path` record: readers take the name from GNU.sparse.name.
+    extraPax: [
+      ['GNU.sparse.major', '1'],
+      ['GNU.sparse.minor', '0'],
+      ['GNU.sparse.name', h.path],
+      ['GNU.sparse.realsize', String(realSize)],
+    ],
+  });
+  return { header: Buffer.concat([header, mapBlock]), dataSize };
 }
 
 /** The end-of-archive marker: two zero blocks. */

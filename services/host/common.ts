@@ -98,8 +98,8 @@ const EXCLUDE_SWITCHES = /^--(?:no-)?(?:anchored|wildcards|wildcards-match-slash
 export function tarArgs(root: string, excludes: readonly string[], paths: readonly string[]): string[] {
   const args = excludes.map((e) => (e.startsWith('--exclude=') || EXCLUDE_SWITCHES.test(e) ? e : `--exclude=${e}`));
   // Excludes must come before the members: GNU tar ignores (and warns about) later ones.
-  // --hard-dereference stores hard links as separate files, as the local capture does.
-  return ['tar', '-C', root, '--hard-dereference', '-cf', '-', ...args, '--', ...paths];
+  // Hard links stay links (tar's default) and --sparse keeps holes, as the local capture does.
+  return ['tar', '-C', root, '--sparse', '-cf', '-', ...args, '--', ...paths];
 }
 
 export function checkTarPaths(paths: readonly string[] | undefined, host: string): readonly string[] {

@@ -168,18 +168,25 @@ describe('captureFileSet', () => {
     await expect(captureFileSet({ root: src, out, codec: 'none', level: 3 })).rejects.toMatchObject({ code: 'CAPTURE_LEVEL_INVALID' });
   });
 
-  it('stores hard-linked files as separate files', async () => {
+  it('stores the second name of a file as a hard link, as GNU tar does (issue 9.9)', async () => {
     const src = join(dir, 'src');
     file(src, 'one', 'same inode\n');
     linkSync(join(src, 'one'), join(src, 'two'));
+    file(src, 'sub/other', 'x');
+    linkSync(join(src, 'one'), join(src, 'sub/three'));
     const out = join(dir, 'a.tar');
     const r = await captureFileSet({ root: src, out, codec: 'none' });
-    expect(r.files).toBe(2);
+    expect(r.files).toBe(4);
+    expect(r.bytes).toBe('same inode\n'.length + 1);
+    const listing = execFileSync('tar', ['-tvf', out], { encoding: 'utf8' });
+    expect(listing).toMatch(/^h.* \.\/sub\/three link to \.\/one$/m);
+    expect(listing).toMatch(/^h.* \.\/two link to \.\/one$/m);
     const dest = join(dir, 'dest');
     mkdirSync(dest);
     extract(out, 'none', dest);
     expect(readFileSync(join(dest, 'two'), 'utf8')).toBe('same inode\n');
-    expect(statSync(join(dest, 'two')).nlink).toBe(1);
+    expect(statSync(join(dest, 'two')).nlink).toBe(3);
+    expect(statSync(join(dest, 'sub/three')).ino).toBe(statSync(join(dest, 'one')).ino);
   });
 
   it('skips sockets and FIFOs and reports them', async () => {
