@@ -79,10 +79,11 @@ interface Side {
   readonly archive: string;
 }
 
-async function introspect(instanceName: string, plugin: string, remote: boolean): Promise<Side> {
+async function introspect(instanceName: string, plugin: string, remote: boolean, server: SshdHandle = sshd): Promise<Side> {
   const { app } = await instanceApp(instanceName);
   const service = app.get(IntrospectionService);
-  const summary = await service.introspect(await service.prepare(plugin), { root: product }, remote ? { host: sshd.target, hostOptions: sshOptions() } : {});
+  const hostOptions = { identityFile: server.identityFile, knownHostsFile: server.knownHostsFile, agentSocket: false as const };
+  const summary = await service.introspect(await service.prepare(plugin), { root: product }, remote ? { host: server.target, hostOptions } : {});
   const appliance = await app.get(Catalog).getAppliance('product');
   const plain = appliance.toPlain();
   return {
@@ -122,6 +123,28 @@ describe('remote == local', () => {
     expect(counts(remote.summary)).toEqual(counts(local.summary));
     expect(remote.summary.warnings).toEqual(local.summary.warnings);
     expect(local.summary.warnings).toEqual(['product/home: skipped data/pipe (fifo)']);
+  });
+
+  it('through a server without the SFTP subsystem (issue 9.10): reads go through exec, same result', async () => {
+    // A plugin that reads through the host (stat, readdir, readText) before it defines the file set.
+    await writeTestPlugin(bundled, {
+      name: 'reader',
+      params: [{ name: 'root', type: 'path', description: 'product tree', required: true }],
+      dehydrate: `const root = String(ctx.parameters.root);
+        const seen = (await ctx.host.readdir(root)).map((e) => e.name + ':' + e.type).join(',');
+        if (!seen || (await ctx.host.stat(root)).type !== 'directory') throw new Error('nothing read');
+        ctx.createAppliance({ name: 'product', fileSets: [{ name: 'home', root, excludes: ${JSON.stringify(['data/pipe'])} }] });`,
+    });
+    const noSftp = await startSshd({ sftp: false });
+    try {
+      const local = await introspect('local-nosftp', 'reader', false);
+      const remote = await introspect('remote-nosftp', 'reader', true, noSftp);
+      expect(remote.plain).toEqual(local.plain);
+      await expectSameArchives(local, remote);
+      expect(noSftp.log()).toMatch(/subsystem request for sftp .*failed/i);
+    } finally {
+      await noSftp.stop();
+    }
   });
 
   it('excludes tar cannot express itself (?, brackets, braces, parentheses, ** before a wildcard)', async () => {
