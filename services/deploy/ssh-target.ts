@@ -199,6 +199,7 @@ export class SshDeploymentTarget implements DeploymentTarget {
       ...(options.identityFile !== undefined ? { identityFile: options.identityFile } : {}),
       ...(options.knownHostsFile !== undefined ? { knownHostsFile: options.knownHostsFile } : {}),
       ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
+      ...(options.insecureSkipHostKeyCheck === true ? { insecureSkipHostKeyCheck: true } : {}),
       // Instances run in parallel on one host: leave room for their channels (sshd MaxSessions is 10 by default).
       maxChannels: 8,
     });

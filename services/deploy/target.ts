@@ -9,6 +9,8 @@ export interface TargetOptions {
   readonly identityFile?: string | readonly string[];
   /** SSH: known_hosts to check host keys against (default ~/.ssh/known_hosts). */
   readonly knownHostsFile?: string;
+  /** SSH: accept any host key (prints a warning); only for throw-away hosts. */
+  readonly insecureSkipHostKeyCheck?: boolean;
   readonly connectTimeoutMs?: number;
 }
 
