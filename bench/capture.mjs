@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { captureFileSet } = await import(join(repo, 'dist/services/archive/capture.js'));
-const { captureDefinition } = await import(join(repo, 'dist/services/archive/definition-capture.js'));
+const { captureDefinition } = await import(join(repo, 'dist/services/jobs/definition-capture.js'));
 const { FileSetDefinition } = await import(join(repo, 'dist/core/metadata/index.js'));
 const { SshHost } = await import(join(repo, 'dist/services/host/ssh-host.js'));
 const { startSshd } = await import('../test/support/sshd.mjs');

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { ARCHIVES_DOCUMENT, CURRENT_FORMAT_VERSION, dirName, FILESETS_DIR, upgradeDocument } from './format.js';
 import { readDocumentText } from './documents.js';
@@ -81,4 +82,12 @@ export async function hashFile(file: string): Promise<ArchiveDigest> {
     size += (chunk as Buffer).length;
   }
   return { size, sha256: h.digest('hex') };
+}
+
+/** The archive's size and SHA-256: as its writer computed them (size checked), else read again. */
+export async function digestOf(file: string, given: ArchiveDigest | undefined): Promise<ArchiveDigest> {
+  if (!given) return hashFile(file);
+  const { size } = await stat(file);
+  if (size !== given.size) throw new Error(`internal error: the archive ${file} is ${size} bytes, its writer reported ${given.size}`);
+  return given;
 }

@@ -8,12 +8,12 @@
  * if they raced a commit, read again under the lock. Documents are read and remembered by
  * documents.ts, archives recorded by archives.ts and checked by verify.ts.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { UserError } from '../core/errors.js';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { Appliance, type AppliancePlain } from '../core/metadata/appliance.js';
 import { Assembly, AtomicAssembly, memberFromPlain, type AssemblyMember, type AssemblyPlain, type AtomicAssemblyPlain } from '../core/metadata/assembly.js';
-import { archiveFileName, hashFile, indexRel, readArchiveIndex, renderArchiveIndex, type ArchiveCodec, type ArchiveDigest, type FileSetArchive } from './archives.js';
+import { archiveFileName, readArchiveIndex, type ArchiveCodec, type ArchiveDigest, type FileSetArchive } from './archives.js';
 import { checkArchive } from './archive-check.js';
 import { commitChanges } from './commit-planner.js';
 import { DocumentStore, kindsOf, memberRefs, type LoadedDocument } from './documents.js';
@@ -21,7 +21,7 @@ import { childDir, CONTENT_DIR, dirName, documentName, FILESETS_DIR, topDir, typ
 import { withInstanceLock } from './instance-lock.js';
 import { CatalogKey } from './key.js';
 import { blameFile, isFileProblem, notFound, problemOf } from './problems.js';
-import { eachLimit, exists, GENERATION_FILE, needsRecovery, recover, Transaction } from './txn.js';
+import { eachLimit, exists, GENERATION_FILE, needsRecovery, recover } from './txn.js';
 import type { CatalogAssembly, CatalogChanges, CatalogLocation, CatalogObject, CatalogOptions, CatalogProblem, CatalogSummary, CommitReport, ContentWrite, Listing } from './types.js';
 import { archiveProblem, fileSetStatuses, storedAppliances, unrecordedFiles, type FileSetStatus } from './verify.js';
 import type { Plain } from './xml-codec.js';
@@ -283,26 +283,8 @@ export class Catalog {
    * does), so it is not read again; the size is still checked against the file.
    */
   async recordFileSet(owner: string, fileSet: string, archiveFile: string, options: { codec?: ArchiveCodec; digest?: ArchiveDigest } = {}): Promise<FileSetArchive> {
-    const codec = options.codec ?? 'gzip';
-    return this.#locked(`record file set "${fileSet}"`, async () => {
-      const { dirRel } = await this.#store.fileSetOwner(owner, fileSet);
-      const { size, sha256 } = await digestOf(archiveFile, options.digest);
-      const rel = `${dirRel}/${FILESETS_DIR}/${archiveFileName(fileSet, codec)}`;
-      const record: FileSetArchive = { name: fileSet, path: join(this.dir, rel), codec, size, sha256, capturedAt: new Date().toISOString() };
-      const existing = readArchiveIndex(this.dir, dirRel);
-      const previous = existing.find((a) => a.name === fileSet);
-      const docRel = indexRel(dirRel);
-      const text = renderArchiveIndex([...existing.filter((a) => a.name !== fileSet), record], join(this.dir, docRel));
-      const txn = new Transaction(this.dir);
-      // A capture with another codec leaves a differently named file: the old one goes in the same commit.
-      if (previous && previous.path !== record.path) txn.delete(`${dirRel}/${FILESETS_DIR}/${basename(previous.path)}`);
-      txn.replace(rel);
-      txn.moveIn(rel, archiveFile);
-      txn.replace(docRel);
-      txn.putFile(docRel, text);
-      await txn.commit();
-      return record;
-    });
+    const report = await this.commit({ captured: [{ owner, fileSet, file: archiveFile, codec: options.codec ?? 'gzip', ...(options.digest ? { digest: options.digest } : {}) }] });
+    return report.captured[0] as FileSetArchive;
   }
 
   /**
@@ -393,14 +375,6 @@ export class Catalog {
     problems.sort((a, b) => a.file.localeCompare(b.file));
     return { items: items.filter((x): x is T => x !== undefined), problems };
   }
-}
-
-/** The archive's size and SHA-256: as its writer computed them (size checked), else read again. */
-async function digestOf(file: string, given: ArchiveDigest | undefined): Promise<ArchiveDigest> {
-  if (!given) return hashFile(file);
-  const { size } = await stat(file);
-  if (size !== given.size) throw new Error(`internal error: the archive ${file} is ${size} bytes, its writer reported ${given.size}`);
-  return given;
 }
 
 /** Printable plain form of a catalog object: password values masked. */

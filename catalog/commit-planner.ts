@@ -3,17 +3,17 @@
  * names and users, renders each object's documents, stages only the files that change,
  * and commits. A change that fails before its commit point leaves nothing staged.
  */
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { UserError } from '../core/errors.js';
 import { Appliance } from '../core/metadata/appliance.js';
 import { Assembly, AtomicAssembly } from '../core/metadata/assembly.js';
-import { readArchiveIndex, indexRel } from './archives.js';
-import { childDir, CONTENT_DIR, CURRENT_FORMAT_VERSION, splitObject, topDir, type ContentSlot, type DocumentPart, type StoredKind } from './format.js';
+import { archiveFileName, digestOf, indexRel, readArchiveIndex, renderArchiveIndex, type FileSetArchive } from './archives.js';
+import { childDir, CONTENT_DIR, CURRENT_FORMAT_VERSION, FILESETS_DIR, splitObject, topDir, type ContentSlot, type DocumentPart, type StoredKind } from './format.js';
 import { kindsOf, memberRefs, sha, type DocumentStore, type TreeShape, type WrittenDocument } from './documents.js';
 import type { CatalogKey } from './key.js';
 import { notFound } from './problems.js';
 import { exists, Transaction } from './txn.js';
-import type { ArchiveCopy, CatalogChanges, CatalogObject, CommitReport, ContentWrite } from './types.js';
+import type { ArchiveCopy, ArchiveWrite, CatalogChanges, CatalogObject, CommitReport, ContentWrite } from './types.js';
 import { renderDocument, type Plain } from './xml-codec.js';
 
 export interface PlannerContext {
@@ -50,7 +50,7 @@ export async function commitChanges(ctx: PlannerContext, changes: CatalogChanges
     await txn.commit();
     for (const d of plan.deleteDirs) ctx.store.forget(d);
     for (const w of plan.written) ctx.store.remember(w);
-    return { written: txn.written, deleted: txn.ops.filter((o) => o.type === 'delete').map((o) => o.target), unchanged: plan.unchanged };
+    return { written: txn.written, deleted: txn.ops.filter((o) => o.type === 'delete').map((o) => o.target), unchanged: plan.unchanged, captured: plan.captured };
   } catch (err) {
     // Staged writes start before the commit; a change that fails before committing leaves none.
     await txn.abort();
@@ -118,7 +118,11 @@ class StagedDirs {
   }
 }
 
-async function stage(ctx: PlannerContext, changes: CatalogChanges, txn: Transaction): Promise<{ written: WrittenDocument[]; deleteDirs: Set<string>; unchanged: number }> {
+async function stage(
+  ctx: PlannerContext,
+  changes: CatalogChanges,
+  txn: Transaction,
+): Promise<{ written: WrittenDocument[]; deleteDirs: Set<string>; unchanged: number; captured: FileSetArchive[] }> {
   const { deleteDirs } = await check(ctx, changes);
   const written: WrittenDocument[] = [];
   let unchanged = 0;
@@ -185,8 +189,9 @@ async function stage(ctx: PlannerContext, changes: CatalogChanges, txn: Transact
     for (const c of list) stageContent(txn, await ctx.store.contentSlot(c.owner, c.resource), c.data, staged);
   }
   for (const copy of changes.archives ?? []) await stageArchiveCopy(ctx, txn, copy, changes.put ?? [], staged);
+  const captured = await stageCaptured(ctx, txn, changes.captured ?? [], changes.put ?? [], staged);
   for (const d of deleteDirs) txn.delete(d);
-  return { written, deleteDirs, unchanged };
+  return { written, deleteDirs, unchanged, captured };
 }
 
 /** The stored tree an object put replaces; empty when there is none, it is unreadable, or of another kind (replaced whole). */
@@ -275,6 +280,69 @@ async function stageArchiveCopy(ctx: PlannerContext, txn: Transaction, copy: Arc
       txn.linkIn(rel, from.startsWith('/') ? from : join(ctx.dir, from));
     }
   }
+}
+
+/**
+ * The directory holding `fileSet` of `owner` inside an object put in this change (not on disk
+ * yet): the appliance itself, or an appliance of an atomic assembly; a sibling's file sets are
+ * its primary's.
+ */
+function fileSetDirInPut(top: CatalogObject, owner: string, fileSet: string, where: string): string {
+  const path = owner.split('/').slice(1);
+  let appliance: Appliance | undefined;
+  if (top instanceof Appliance && path.length === 0) appliance = top;
+  else if (top instanceof AtomicAssembly && path.length === 1) {
+    const find = (name: string): Appliance | undefined => top.appliances.find((a) => a.name === name);
+    appliance = find(path[0] as string);
+    if (appliance?.fileSetsFrom !== undefined) appliance = find(appliance.fileSetsFrom);
+  }
+  if (!appliance) throw notFound('appliance', owner, where);
+  if (!appliance.getFileSet(fileSet)) throw new UserError('CATALOG_NOT_FOUND', `appliance "${owner}" has no file set definition "${fileSet}"`, { where });
+  return appliance === top ? topDir('appliance', top.name) : memberDir(top, [appliance.name]);
+}
+
+/**
+ * Moves new archives in and records them in their appliance's archive index, in the same
+ * transaction as the rest of the change. A recapture with another codec leaves a differently
+ * named file: the old one goes in the same commit.
+ */
+async function stageCaptured(ctx: PlannerContext, txn: Transaction, writes: readonly ArchiveWrite[], puts: readonly CatalogObject[], staged: StagedDirs): Promise<FileSetArchive[]> {
+  const byDir = new Map<string, { record: FileSetArchive; rel: string; file: string }[]>();
+  for (const w of writes) {
+    const put = puts.find((o) => o.name === w.owner.split('/')[0]);
+    const dirRel = put ? fileSetDirInPut(put, w.owner, w.fileSet, ctx.dir) : (await ctx.store.fileSetOwner(w.owner, w.fileSet)).dirRel;
+    const list = byDir.get(dirRel) ?? [];
+    if (list.some((x) => x.record.name === w.fileSet)) {
+      throw new UserError('CATALOG_DUPLICATE', `file set "${w.fileSet}" of "${w.owner}" is stored twice in one change`, { where: ctx.dir });
+    }
+    const { size, sha256 } = await digestOf(w.file, w.digest);
+    const rel = `${dirRel}/${FILESETS_DIR}/${archiveFileName(w.fileSet, w.codec)}`;
+    list.push({ record: { name: w.fileSet, path: join(ctx.dir, rel), codec: w.codec, size, sha256, capturedAt: new Date().toISOString() }, rel, file: w.file });
+    byDir.set(dirRel, list);
+  }
+  for (const [dirRel, list] of byDir) {
+    const docRel = indexRel(dirRel);
+    // A directory staged whole (a new object) starts without records, whatever an older one left on disk.
+    const existing = staged.holds(docRel) ? [] : readArchiveIndex(ctx.dir, dirRel);
+    const names = new Set(list.map((x) => x.record.name));
+    for (const previous of existing.filter((a) => names.has(a.name))) {
+      const rel = `${dirRel}/${FILESETS_DIR}/${basename(previous.path)}`;
+      if (!list.some((x) => x.rel === rel)) txn.delete(rel);
+    }
+    for (const x of list) {
+      if (!staged.holds(x.rel)) txn.replace(x.rel);
+      txn.moveIn(x.rel, x.file);
+    }
+    if (!staged.holds(docRel)) txn.replace(docRel);
+    txn.putFile(docRel, renderArchiveIndex([...existing.filter((a) => !names.has(a.name)), ...list.map((x) => x.record)], join(ctx.dir, docRel)));
+  }
+  return writes.map((w) => {
+    for (const list of byDir.values()) {
+      const hit = list.find((x) => x.file === w.file);
+      if (hit) return hit.record;
+    }
+    throw new Error(`internal error: archive ${w.file} was not staged`);
+  });
 }
 
 function archiveGone(from: string, fileSet: string, path: string): UserError {

@@ -1,6 +1,7 @@
 /** The catalog's public shapes: what callers give to and get from `Catalog`. */
 import type { Appliance } from '../core/metadata/appliance.js';
 import type { Assembly, AtomicAssembly } from '../core/metadata/assembly.js';
+import type { ArchiveCodec, ArchiveDigest, FileSetArchive } from './archives.js';
 
 export type CatalogObject = Appliance | AtomicAssembly | Assembly;
 export type CatalogAssembly = Assembly | AtomicAssembly;
@@ -33,6 +34,18 @@ export interface ArchiveCopy {
   readonly from: string;
 }
 
+/** A newly captured file set archive, e.g. in a job's scratch dir: the commit moves it into the catalog. */
+export interface ArchiveWrite {
+  /** The appliance: `name`, or `assembly/member` in an atomic assembly (a sibling means its primary's file set). */
+  readonly owner: string;
+  readonly fileSet: string;
+  /** The finished archive, on the catalog's file system (the instance's tmp dir). */
+  readonly file: string;
+  readonly codec: ArchiveCodec;
+  /** Size and SHA-256 as the capture computed them while writing, so the file is not read again. */
+  readonly digest?: ArchiveDigest;
+}
+
 export interface CatalogChanges {
   /** Objects to create or replace (their whole state; documents that did not change are left alone). */
   readonly put?: readonly CatalogObject[];
@@ -40,6 +53,11 @@ export interface CatalogChanges {
   readonly delete?: readonly CatalogRef[];
   /** Archives linked (hard links: no extra space) into members copied from catalog objects. */
   readonly archives?: readonly ArchiveCopy[];
+  /**
+   * New archives of file sets of objects already stored or put in this same change: one commit
+   * stores an introspection's metadata and its archives together, or neither.
+   */
+  readonly captured?: readonly ArchiveWrite[];
   /**
    * The puts must be new objects: checked under the lock, so two processes creating the same
    * name cannot silently overwrite each other (introspection uses this).
@@ -54,6 +72,8 @@ export interface CommitReport {
   readonly deleted: readonly string[];
   /** Documents that were part of the change but already had that content. */
   readonly unchanged: number;
+  /** The records of the `captured` archives, in the order given. */
+  readonly captured: readonly FileSetArchive[];
 }
 
 export interface CatalogSummary {

@@ -1,5 +1,5 @@
 import type { ReferenceHostOptions } from '../services/host/connect.js';
-import type { IntrospectionProgress } from '../services/introspection/introspection-service.js';
+import type { JobProgress } from '../services/jobs/job.js';
 import type { HostOptions } from './command-spec.js';
 import type { ProgressView } from './progress.js';
 
@@ -13,7 +13,7 @@ export function sshSettings(opts: HostOptions): ReferenceHostOptions {
 }
 
 /** Routes service progress to the status line; warnings clear it first so they stay readable. */
-export function progressTo(view: ProgressView): IntrospectionProgress {
+export function progressTo(view: ProgressView): JobProgress {
   return {
     plugin: (name, pct, msg) => view.plugin(name, pct, msg),
     capture: (label, p) => view.capture(label, p.files, p.bytes),

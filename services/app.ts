@@ -7,7 +7,7 @@ import { deployModule, localTargetModule, sshTargetModule } from './deploy/modul
 import { editingModule } from './editing/module.js';
 import { hostModule } from './host/module.js';
 import { InstanceLayout, instanceLayout } from './instance.js';
-import { introspectionModule } from './introspection/module.js';
+import { jobsModule } from './jobs/module.js';
 import { pluginsModule } from './plugins/module.js';
 import { PluginInventoryService } from './plugins/plugin-inventory-service.js';
 import { PluginActivationService, ServiceRegistry, registryModule } from './registry/module.js';
@@ -33,7 +33,7 @@ export class Application {
     const container = new Container();
     container.bind<InstanceLayout>(InstanceLayout).toConstantValue(layout);
     // catalogModule after pluginsModule: it replaces the catalog-less PluginUsage.
-    container.load(registryModule, pluginsModule, catalogModule, hostModule, introspectionModule, editingModule, deployModule, localTargetModule, sshTargetModule);
+    container.load(registryModule, pluginsModule, catalogModule, hostModule, jobsModule, editingModule, deployModule, localTargetModule, sshTargetModule);
     return new Application(container, layout);
   }
 

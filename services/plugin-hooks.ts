@@ -35,10 +35,13 @@ export interface HookCall {
   readonly signal?: AbortSignal | undefined;
 }
 
-/** Raised when the job's signal fires while a hook runs; the CLI reports it and exits 130. */
+/**
+ * Raised when the job's signal fires while a hook runs; the CLI reports it and exits 130.
+ * `outcome` tells the user what was left behind (e.g. "nothing was stored").
+ */
 export class JobInterrupted extends UserError {
-  constructor(what: string, cause?: unknown) {
-    super('JOB_INTERRUPTED', `${what} interrupted`, cause === undefined ? {} : { cause });
+  constructor(what: string, cause?: unknown, outcome?: string) {
+    super('JOB_INTERRUPTED', `${what} interrupted${outcome ? `; ${outcome}` : ''}`, cause === undefined ? {} : { cause });
   }
 }
 

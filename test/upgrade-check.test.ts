@@ -73,7 +73,8 @@ describe('upgrade check', () => {
     await a.start();
     const err = await findUpgradeCandidates(await a.inventory(), a.collector(), 'prod', {}).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PluginError);
-    expect((err as PluginError).message).toMatch(/locator of prod could not name its product home: no home parameter/);
+    expect((err as PluginError).plugin).toBe('prod');
+    expect((err as PluginError).message).toMatch(/productInstallHomes failed: no home parameter/);
     await a.stop();
   });
 });

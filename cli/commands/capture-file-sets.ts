@@ -7,13 +7,13 @@ import { printJson, withApplication } from '../session.js';
 
 export const run: CommandRun<CaptureFileSetsOptions> = async (opts, globals) =>
   withApplication(globals, { activate: true }, async (app) => {
-    const { FileSetCaptureService } = await import('../../services/introspection/capture-service.js');
+    const { CaptureJob } = await import('../../services/jobs/capture-job.js');
     const view = createProgressView();
     const controller = new AbortController();
     const onSignal = (): void => controller.abort(new Error('interrupted'));
     process.once('SIGINT', onSignal);
     try {
-      const captured = await app.get(FileSetCaptureService).capture(opts.appliance, {
+      const captured = await app.get(CaptureJob).capture(opts.appliance, {
         ...(opts.host !== undefined ? { host: opts.host } : {}),
         hostOptions: sshSettings(opts),
         codec: opts.codec,

@@ -14,11 +14,13 @@ function asOptions(parameters: Readonly<Record<string, unknown>>): string {
 
 export const run: CommandRun<DiscoverOptions> = async (opts, globals) =>
   withApplication(globals, { activate: true }, async (app) => {
-    const { FileSetCaptureService } = await import('../../services/introspection/capture-service.js');
+    const { DiscoverJob } = await import('../../services/jobs/discover-job.js');
     const view = createProgressView();
-    const report = await app
-      .get(FileSetCaptureService)
-      .discover(opts.host, sshSettings(opts), progressTo(view));
+    const report = await app.get(DiscoverJob).discover({
+      ...(opts.host !== undefined ? { host: opts.host } : {}),
+      hostOptions: sshSettings(opts),
+      progress: progressTo(view),
+    });
     view.done();
     if (opts.json) {
       printJson(report);

@@ -6,7 +6,7 @@
 import { Option } from 'commander';
 import { UserError } from '../../core/errors.js';
 import { environmentVariableFor, resolveParameterValues, type DeclaredParameter, type RawValue } from '../../core/job-parameters.js';
-import type { IntrospectionService, IntrospectionSummary, PreparedIntrospection } from '../../services/introspection/introspection-service.js';
+import type { IntrospectJob, IntrospectionSummary, PreparedIntrospection } from '../../services/jobs/introspect-job.js';
 import {
   codecOption,
   defineCommand,
@@ -37,16 +37,16 @@ export interface IntrospectCommand {
 /** Loads the plugin chain behind `introspect<target>` and hands its command to `use` while the plugins are running. */
 export async function withIntrospectCommand<T>(commandName: string, globals: GlobalOptions, use: (command: IntrospectCommand) => Promise<T>): Promise<T> {
   return withApplication(globals, { activate: true }, async (app) => {
-    const { IntrospectionService } = await import('../../services/introspection/introspection-service.js');
-    const service = app.get(IntrospectionService);
+    const { IntrospectJob } = await import('../../services/jobs/introspect-job.js');
+    const service = app.get(IntrospectJob);
     const prepared = await service.prepare(commandName.slice('introspect'.length));
     // Each parameter option records what was typed under the parameter's name (`<name>-file` for a password file).
     const given = new Map<string, string>();
-    const extensions = prepared.participants.slice(1).map((p) => p.name);
+    const extensions = prepared.chain.members.slice(1).map((m) => m.name);
     const definition = defineCommand<IntrospectCommandOptions>({
       name: commandName,
       summary:
-        `introspect with ${prepared.rootPlugin}${extensions.length ? ` and its extensions (${extensions.join(', ')})` : ''}: ` +
+        `introspect with ${prepared.chain.root}${extensions.length ? ` and its extensions (${extensions.join(', ')})` : ''}: ` +
         'describe the product on the reference host, capture its file sets and store the result in the catalog',
       options: [
         ...hostOptions('reference host reached over SSH (default: this machine)'),
@@ -130,7 +130,7 @@ async function parameterValues(prepared: PreparedIntrospection, given: ReadonlyM
 }
 
 async function introspect(
-  service: IntrospectionService,
+  service: IntrospectJob,
   prepared: PreparedIntrospection,
   given: ReadonlyMap<string, string>,
   opts: IntrospectCommandOptions,

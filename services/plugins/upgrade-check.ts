@@ -1,11 +1,12 @@
 import { resolve } from 'node:path';
 import { PluginError, UserError } from '../../core/errors.js';
-import type { Collector, JobParameterValues } from '../../core/plugin-contract.js';
+import type { JobParameterValues, ServiceCollector } from '../../core/plugin-contract.js';
 import type { PluginDirectoryReading, PluginInventory } from '../../core/plugin-model.js';
 import { participantsOf } from '../../core/plugin-tree.js';
 import { ServiceIds } from '../../core/service-ids.js';
 import { compareVersions } from '../../core/version.js';
 import type { ReferenceHost } from '../../core/reference-host.js';
+import { callHook } from '../plugin-hooks.js';
 import { readProductManifestsOnHost, readProductPlugins } from './product-home.js';
 
 export interface UpgradeCandidate {
@@ -20,14 +21,16 @@ export interface UpgradeCandidate {
 /**
  * Before an introspection: ask the locators of the participating plugin and extensions
  * where their products live, and look there for newer versions of those plugins. With a
- * reference host, the product homes are read on that host (local or SSH).
+ * reference host, the product homes are read on that host (local or SSH). The locators are
+ * plugin code: called under the hook policy (time limit, `signal`, errors as the plugin's).
  */
 export async function findUpgradeCandidates(
   inventory: PluginInventory,
-  collector: Collector,
+  services: ServiceCollector,
   rootName: string,
   parameters: JobParameterValues,
   host?: ReferenceHost,
+  signal?: AbortSignal,
 ): Promise<UpgradeCandidate[]> {
   const participants = participantsOf(inventory, rootName);
   const installed = new Map<string, string>();
@@ -35,20 +38,18 @@ export async function findUpgradeCandidates(
     const version = inventory.records.get(name)?.manifest?.version;
     if (version !== undefined) installed.set(name, version);
   }
-  const locators = collector
-    .getServices(ServiceIds.IntrospectorPluginLocator)
-    .filter((l) => installed.has(l.pluginOrExtensionName));
+  // Matched on the owner the registry recorded, not on the name the locator claims.
+  const locators = services.getServicesWithOwner(ServiceIds.IntrospectorPluginLocator).filter((l) => installed.has(l.owner));
 
   const homes = new Set<string>();
-  for (const locator of locators) {
-    let found: readonly string[];
-    try {
-      found = await locator.productInstallHomes(parameters);
-    } catch (err) {
-      throw new PluginError(locator.pluginOrExtensionName, 'LOCATOR_FAILED',
-        `the locator of ${locator.pluginOrExtensionName} could not name its product home: ${(err as Error).message}`, { cause: err });
+  for (const { owner, service: locator } of locators) {
+    const found = await callHook({ plugin: owner, hook: 'productInstallHomes', signal }, () => locator.productInstallHomes(parameters));
+    if (!Array.isArray(found) || found.some((h) => typeof h !== 'string')) {
+      throw new PluginError(owner, 'PLUGIN_CONTRACT', `productInstallHomes() of ${owner} must return an array of paths`, {
+        hint: 'return [] when the job parameters name no product home',
+      });
     }
-    for (const home of found) homes.add(host && host.kind !== 'local' ? home : resolve(home));
+    for (const home of found as readonly string[]) homes.add(host && host.kind !== 'local' ? home : resolve(home));
   }
 
   const candidates: UpgradeCandidate[] = [];

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileSetDefinition } from '../../core/metadata/index.js';
 import type { ReferenceHost } from '../../core/reference-host.js';
-import { captureDefinition } from '../../services/archive/definition-capture.js';
+import { captureDefinition } from '../../services/jobs/definition-capture.js';
 import { LocalHost } from '../../services/host/local-host.js';
 import { SshHost } from '../../services/host/ssh-host.js';
 import { startSshd, type SshdHandle } from '../support/sshd.mjs';

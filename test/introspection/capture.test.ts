@@ -10,8 +10,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AbError } from '../../core/errors.js';
 import { Catalog } from '../../catalog/catalog.js';
 import type { Application } from '../../services/app.js';
-import { FileSetCaptureService } from '../../services/introspection/capture-service.js';
-import { IntrospectionService, quiet } from '../../services/introspection/introspection-service.js';
+import { CaptureJob } from '../../services/jobs/capture-job.js';
+import { IntrospectJob } from '../../services/jobs/introspect-job.js';
+import { silentProgress } from '../../services/jobs/job.js';
 import { tempDir } from '../helpers/plugins.js';
 import {
   EXPECTED_TREE_ENTRIES,
@@ -59,7 +60,7 @@ async function archivePath(): Promise<string> {
 describe('capture through introspection', () => {
   it('applies each exclude form and keeps modes, symlinks and empty directories', async () => {
     await start();
-    const service = app!.get(IntrospectionService);
+    const service = app!.get(IntrospectJob);
     const summary = await service.introspect(await service.prepare('tree'), { root: product });
     expect(summary.captured).toHaveLength(1);
     // The FIFO is skipped and said so.
@@ -127,7 +128,7 @@ describe('deferred capture and recapture', () => {
 
   async function capturedOnce(): Promise<{ fingerprint: Map<string, string>; archive: string; bytes: Buffer }> {
     await start();
-    const service = app!.get(IntrospectionService);
+    const service = app!.get(IntrospectJob);
     await service.introspect(await service.prepare('tree'), { root: product });
     const archive = await archivePath();
     return { fingerprint: catalogFingerprint(instance), archive, bytes: await readFile(archive) };
@@ -145,18 +146,18 @@ describe('deferred capture and recapture', () => {
     await writeFile(join(product, 'conf', 'added.conf'), 'new\n');
     const controller = new AbortController();
     const err = await app!
-      .get(FileSetCaptureService)
+      .get(CaptureJob)
       .capture('product', {
         signal: controller.signal,
         // Abort once the first 1 MiB block is out: the capture is then midway.
-        progress: { ...quiet, capture: () => controller.abort(new Error('interrupted by the test')) },
+        progress: { ...silentProgress, capture: () => controller.abort(new Error('interrupted by the test')) },
       })
       .then(
         () => undefined,
         (e: unknown) => e,
       );
     expect(err).toBeInstanceOf(AbError);
-    expect((err as AbError).code).toBe('CAPTURE_ABORTED');
+    expect(err).toMatchObject({ code: 'JOB_INTERRUPTED', message: 'capture interrupted; the catalog was not changed' });
     await expectUntouched(before);
   });
 
@@ -165,8 +166,8 @@ describe('deferred capture and recapture', () => {
     // Sorted walk: name with spaces.txt comes after data/keep.dat (several blocks, so progress fires first).
     const late = join(product, 'name with spaces.txt');
     const err = await app!
-      .get(FileSetCaptureService)
-      .capture('product', { progress: { ...quiet, capture: () => rmSync(late, { force: true }) } })
+      .get(CaptureJob)
+      .capture('product', { progress: { ...silentProgress, capture: () => rmSync(late, { force: true }) } })
       .then(
         () => undefined,
         (e: unknown) => e,
@@ -179,15 +180,15 @@ describe('deferred capture and recapture', () => {
 
   it('an aborted introspection writes nothing at all', async () => {
     await start();
-    const service = app!.get(IntrospectionService);
+    const service = app!.get(IntrospectJob);
     const controller = new AbortController();
     const err = await service
-      .introspect(await service.prepare('tree'), { root: product }, { signal: controller.signal, progress: { ...quiet, capture: () => controller.abort() } })
+      .introspect(await service.prepare('tree'), { root: product }, { signal: controller.signal, progress: { ...silentProgress, capture: () => controller.abort() } })
       .then(
         () => undefined,
         (e: unknown) => e,
       );
-    expect((err as AbError).code).toBe('CAPTURE_ABORTED');
+    expect(err).toMatchObject({ code: 'JOB_INTERRUPTED', message: 'introspection interrupted; nothing was stored' });
     expect(catalogFingerprint(instance)).toEqual(new Map());
   });
 });

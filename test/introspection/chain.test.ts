@@ -11,7 +11,7 @@ import { AbError, PluginError } from '../../core/errors.js';
 import { Appliance, AtomicAssembly } from '../../core/metadata/index.js';
 import type { Application } from '../../services/app.js';
 import { Catalog } from '../../catalog/catalog.js';
-import { IntrospectionService } from '../../services/introspection/introspection-service.js';
+import { IntrospectJob } from '../../services/jobs/introspect-job.js';
 import { tempDir } from '../helpers/plugins.js';
 import { catalogFingerprint, openApp, writeTestPlugin } from './helpers.js';
 
@@ -32,9 +32,9 @@ afterEach(async () => {
   await tmp.cleanup();
 });
 
-async function start(): Promise<IntrospectionService> {
+async function start(): Promise<IntrospectJob> {
   app = await openApp(instance, bundled);
-  return app.get(IntrospectionService);
+  return app.get(IntrospectJob);
 }
 
 async function rejection(p: Promise<unknown>): Promise<AbError> {
@@ -162,6 +162,8 @@ describe('abort on the first error', () => {
     const err = await rejection(service.introspect(await service.prepare('root'), {}));
     expect(err.code).toBe('CAPTURE_REFUSED');
     expect(err.message).toContain('root refused the capture of app: the product is running');
+    // Nothing was stored, so the hint must not send the user to captureFileSets on an appliance that does not exist.
+    expect(err.hint).toMatch(/^nothing was stored; .* introspect again, or introspect with --defer-capture and run abctl captureFileSets --appliance app /);
     expect(catalogFingerprint(instance)).toEqual(before);
   });
 

@@ -257,7 +257,8 @@ describe('introspect commands in the one pipeline', () => {
     expect(quiet.err).not.toContain('debug-line-7');
     const r = abctl(['introspecttalky', '--name', 'loud', '--debug', '-instance', other], env);
     expect(r.code, r.err).toBe(0);
-    expect(r.err).toContain('[talky] debug-line-7');
+    // One plugin logger for activators and jobs: the plugin's name, then the line.
+    expect(r.err).toContain('talky: debug: debug-line-7');
     expect(existsSync(join(other, 'catalog', 'appliances', 'loud', 'appliance.xml'))).toBe(true);
     expect(catalogFingerprint(instance).size).toBe(0);
   });

@@ -11,8 +11,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PluginError, UserError } from '../../core/errors.js';
 import { Catalog } from '../../catalog/catalog.js';
 import type { Application } from '../../services/app.js';
-import { FileSetCaptureService } from '../../services/introspection/capture-service.js';
-import { IntrospectionService } from '../../services/introspection/introspection-service.js';
+import { CaptureJob } from '../../services/jobs/capture-job.js';
+import { IntrospectJob } from '../../services/jobs/introspect-job.js';
 import { tempDir } from '../helpers/plugins.js';
 import { catalogFingerprint, openApp, writeTestPlugin } from './helpers.js';
 
@@ -33,9 +33,9 @@ afterEach(async () => {
   await tmp.cleanup();
 });
 
-async function service(): Promise<IntrospectionService> {
+async function service(): Promise<IntrospectJob> {
   app = await openApp(instance, bundled);
-  return app.get(IntrospectionService);
+  return app.get(IntrospectJob);
 }
 
 describe('plugin contract', () => {
@@ -98,7 +98,7 @@ describe('plugin contract', () => {
     expect(execFileSync('tar', ['--zstd', '-tf', zst], { encoding: 'utf8' })).toContain('./conf/a.conf');
     expect((await catalog.fileSetArchives('app')).map((a) => a.codec)).toEqual(['zstd']);
 
-    await app!.get(FileSetCaptureService).capture('app', { codec: 'none' });
+    await app!.get(CaptureJob).capture('app', { codec: 'none' });
     const tar = await catalog.fileSetArchivePath('app', 'home');
     expect(tar).toMatch(/home\.tar$/);
     expect(existsSync(zst)).toBe(false);
@@ -139,21 +139,21 @@ describe('plugin contract', () => {
     await expect(s.prepare('clash')).rejects.toThrow(/"name" is reserved/);
   });
 
-  it('stops between participants when interrupted and stores nothing', async () => {
+  it('stops between members of the chain when interrupted and stores nothing', async () => {
     await writeTestPlugin(bundled, { name: 'slow' });
     await writeTestPlugin(bundled, { name: 'slowext', parentName: 'slow', dehydrate: `throw new Error('must not run');` });
     const s = await service();
     const controller = new AbortController();
     const prepared = await s.prepare('slow');
     // Abort as soon as the root has run: the extension must not start.
-    const root = prepared.participants[0]!.service as { dehydrate: (ctx: unknown) => Promise<void> };
+    const root = prepared.chain.members[0]!.service as { dehydrate: (ctx: unknown) => Promise<void> };
     const original = root.dehydrate.bind(root);
     root.dehydrate = async (ctx) => {
       await original(ctx);
       controller.abort(new Error('interrupted'));
     };
     const err = await s.introspect(prepared, {}, { signal: controller.signal }).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'INTROSPECTION_ABORTED' });
+    expect(err).toMatchObject({ code: 'JOB_INTERRUPTED', message: 'introspection interrupted; nothing was stored' });
     expect(catalogFingerprint(instance).size).toBe(0);
   });
 });

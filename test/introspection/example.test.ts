@@ -48,7 +48,7 @@ async function startMinihttpd(home: string, port: number): Promise<ChildProcess>
 }
 
 describe('example plugin', () => {
-  it('refuses to capture minihttpd while it runs, and succeeds once it is stopped', async () => {
+  it('refuses to capture minihttpd while it runs, with a hint whose two ways both work once it is stopped', async () => {
     const port = await freePort();
     const home = await copyMinihttpd(join(tmp.path, 'minihttpd'), port);
     server = await startMinihttpd(home, port);
@@ -57,12 +57,27 @@ describe('example plugin', () => {
     const refused = abctl(['introspectexample', '--home', home], env);
     expect(refused.code).toBe(1);
     expect(refused.err).toContain(`example refused the capture of minihttpd-reference: minihttpd is running (pid ${pid}); stop it before capturing its files`);
-    expect(refused.err).toContain('hint: fix what it reports');
+    // Nothing was stored, so the hint offers the two ways that work, with the real appliance name.
+    expect(refused.err).toContain(
+      'hint: nothing was stored; fix what it reports (e.g. stop the product) and introspect again, or introspect with --defer-capture and run abctl captureFileSets --appliance minihttpd-reference once the files may be captured',
+    );
     expect(catalogFingerprint(instance).size).toBe(0);
+    // Following the second way while the server still runs: metadata now, and the summary names the command to run.
+    const deferred = abctl(['introspectexample', '--home', home, '--defer-capture', '--name', 'deferred'], env);
+    expect(deferred.code).toBe(0);
+    expect(deferred.out).toContain('file sets not captured yet: run abctl captureFileSets --appliance deferred');
+    const stillRunning = abctl(['captureFileSets', '--appliance', 'deferred'], env);
+    expect(stillRunning.code).toBe(1);
+    expect(stillRunning.err).toContain('hint: the catalog was not changed; fix what it reports (e.g. stop the product), then run abctl captureFileSets --appliance deferred again');
 
     server.kill('SIGTERM');
     await new Promise((r) => server!.once('exit', r));
     expect(existsSync(join(home, 'run', 'minihttpd.pid'))).toBe(false);
+    const later = abctl(['captureFileSets', '--appliance', 'deferred'], env);
+    expect(later.err).toBe('');
+    expect(later.code).toBe(0);
+    expect(later.out).toContain('captured deferred/home:');
+    // The first way: introspect again.
     const ok = abctl(['introspectexample', '--home', home, '--json'], env);
     expect(ok.err).toBe('');
     expect(ok.code).toBe(0);

@@ -11,8 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AbError } from '../../core/errors.js';
 import { Catalog } from '../../catalog/catalog.js';
 import type { Application } from '../../services/app.js';
-import { FileSetCaptureService } from '../../services/introspection/capture-service.js';
-import { IntrospectionService, REFERENCE_HOST_PROPERTY, quiet, type IntrospectionSummary } from '../../services/introspection/introspection-service.js';
+import { CaptureJob } from '../../services/jobs/capture-job.js';
+import { IntrospectJob, REFERENCE_HOST_PROPERTY, type IntrospectionSummary } from '../../services/jobs/introspect-job.js';
+import { silentProgress } from '../../services/jobs/job.js';
 import { tempDir } from '../helpers/plugins.js';
 import { startSshd, type SshdHandle } from '../support/sshd.mjs';
 import {
@@ -81,7 +82,7 @@ interface Side {
 
 async function introspect(instanceName: string, plugin: string, remote: boolean, server: SshdHandle = sshd): Promise<Side> {
   const { app } = await instanceApp(instanceName);
-  const service = app.get(IntrospectionService);
+  const service = app.get(IntrospectJob);
   const hostOptions = { identityFile: server.identityFile, knownHostsFile: server.knownHostsFile, agentSocket: false as const };
   const summary = await service.introspect(await service.prepare(plugin), { root: product }, remote ? { host: server.target, hostOptions } : {});
   const appliance = await app.get(Catalog).getAppliance('product');
@@ -188,13 +189,13 @@ describe('deferred capture from the recorded SSH host', () => {
     const before = await readFile(archive);
     const controller = new AbortController();
     const err = await app
-      .get(FileSetCaptureService)
-      .capture('product', { hostOptions: sshOptions(), signal: controller.signal, progress: { ...quiet, capture: () => controller.abort() } })
+      .get(CaptureJob)
+      .capture('product', { hostOptions: sshOptions(), signal: controller.signal, progress: { ...silentProgress, capture: () => controller.abort() } })
       .then(
         () => undefined,
         (e: unknown) => e,
       );
-    expect((err as AbError).code).toBe('CAPTURE_ABORTED');
+    expect((err as AbError).code).toBe('JOB_INTERRUPTED');
     expect((await readFile(archive)).equals(before)).toBe(true);
     expect(await app.get(Catalog).verifyFileSet('product', 'home')).toBe(true);
   });

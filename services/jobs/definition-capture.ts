@@ -1,9 +1,9 @@
 import type { FileSetDefinition } from '../../core/metadata/index.js';
 import type { ReferenceHost } from '../../core/reference-host.js';
-import { captureFileSet, captureFromTarStream, type CaptureProgress, type CaptureResult, type SkipReason, type SkippedEntry } from './capture.js';
-import type { CaptureCodec } from './encoders.js';
-import { DEFAULT_SECRET_PATHS } from './secrets.js';
-import { literalExcludeArgs, resolveTarExcludes } from './tar-excludes.js';
+import { captureFileSet, captureFromTarStream, type CaptureProgress, type CaptureResult, type SkipReason, type SkippedEntry } from '../archive/capture.js';
+import type { CaptureCodec } from '../archive/encoders.js';
+import { DEFAULT_SECRET_PATHS } from '../archive/secrets.js';
+import { literalExcludeArgs, resolveTarExcludes } from '../archive/tar-excludes.js';
 
 export interface DefinitionCaptureOptions {
   readonly out: string;

@@ -1,0 +1,48 @@
+import { inject, injectable } from 'inversify';
+import { errorText } from '../../core/errors.js';
+import type { DiscoveredInstallation } from '../../core/plugin-contract.js';
+import { ServiceIds } from '../../core/service-ids.js';
+import { ReferenceHostFactory } from '../host/connect.js';
+import { InstanceLayout } from '../instance.js';
+import { JobInterrupted } from '../plugin-hooks.js';
+import { PluginInventoryService } from '../plugins/plugin-inventory-service.js';
+import { ServiceRegistry } from '../registry/service-registry.js';
+import { runJob, type JobOptions } from './job.js';
+
+export interface DiscoveryReport {
+  readonly host: string;
+  readonly plugins: readonly { plugin: string; installations: readonly DiscoveredInstallation[]; error?: string }[];
+}
+
+/** `abctl discover`: asks every enabled plugin with a discovery hook what it finds on the host. Stores nothing. */
+@injectable()
+export class DiscoverJob {
+  constructor(
+    @inject(InstanceLayout) private readonly layout: InstanceLayout,
+    @inject(PluginInventoryService) private readonly plugins: PluginInventoryService,
+    @inject(ServiceRegistry) private readonly registry: ServiceRegistry,
+    @inject(ReferenceHostFactory) private readonly hosts: ReferenceHostFactory,
+  ) {}
+
+  async discover(options: JobOptions = {}): Promise<DiscoveryReport> {
+    const inventory = await this.plugins.get();
+    const spec = { name: 'discovery', interruptedOutcome: 'nothing was changed', tmpDir: this.layout.tmpDir, hosts: this.hosts, options };
+    return runJob(spec, async (job) => {
+      const plugins: { plugin: string; installations: readonly DiscoveredInstallation[]; error?: string }[] = [];
+      for (const { owner: plugin, service } of this.registry.createCollector().getServicesWithOwner(ServiceIds.IntrospectorPlugin)) {
+        const hook = service.discover?.bind(service);
+        if (!hook || inventory.records.get(plugin)?.state !== 'enabled') continue;
+        job.checkpoint();
+        const ctx = { host: job.host, log: job.logger(plugin), progress: (pct: number, msg?: string) => job.progress.plugin(plugin, pct, msg) };
+        try {
+          plugins.push({ plugin, installations: await job.call(plugin, 'discover', () => hook(ctx)) });
+        } catch (err) {
+          if (err instanceof JobInterrupted) throw err;
+          // One plugin's failing (or hanging) discovery must not hide what the others found.
+          plugins.push({ plugin, installations: [], error: errorText(err) });
+        }
+      }
+      return { host: job.host.describe(), plugins: plugins.sort((a, b) => a.plugin.localeCompare(b.plugin)) };
+    });
+  }
+}

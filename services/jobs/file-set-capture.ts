@@ -1,0 +1,84 @@
+/**
+ * The one file-set capture step of every job that captures (introspect, captureFileSets): for
+ * each file set an appliance owns, the chain's capture checks, then the archive into the job's
+ * scratch dir. Nothing reaches the catalog here: the job commits the archives it gets back,
+ * with whatever else it stores, in one commit.
+ */
+import { join } from 'node:path';
+import { UserError } from '../../core/errors.js';
+import type { Appliance, FileSetDefinition } from '../../core/metadata/index.js';
+import type { ServiceCollector } from '../../core/plugin-contract.js';
+import { ServiceIds } from '../../core/service-ids.js';
+import type { ArchiveWrite } from '../../catalog/catalog.js';
+import type { CaptureCodec } from '../archive/encoders.js';
+import { captureDefinition } from './definition-capture.js';
+import type { Job } from './job.js';
+import { chainServices } from './plugin-chain.js';
+
+/** An archive in the scratch dir, ready for the job's commit, with what the summary shows. */
+export interface StagedArchive extends ArchiveWrite {
+  readonly appliance: string;
+  readonly files: number;
+  readonly bytes: number;
+  readonly archiveBytes: number;
+  readonly sha256: string;
+  readonly skipped: readonly { path: string; reason: string }[];
+}
+
+export interface FileSetCaptureRequest {
+  readonly appliances: readonly Appliance[];
+  /** The catalog owner path of an appliance: its name, or `assembly/name`. */
+  readonly ownerOf: (appliance: string) => string;
+  /** The chain whose capture checks run. */
+  readonly chain: readonly string[];
+  readonly codec: CaptureCodec;
+  /** What to do when a capture check refuses: it depends on the job (what was stored, what to run). */
+  readonly refusalHint: (appliance: string) => string;
+}
+
+/** File set definitions this appliance owns and that are to be captured (siblings share their primary's). */
+export function capturedDefinitions(appliance: Appliance): FileSetDefinition[] {
+  return appliance.fileSetsFrom === undefined ? appliance.fileSets.filter((d) => d.captured) : [];
+}
+
+export async function captureFileSets(job: Job, services: ServiceCollector, request: FileSetCaptureRequest): Promise<StagedArchive[]> {
+  const checks = chainServices(services, ServiceIds.PackagerValidationPlugin, request.chain);
+  const out: StagedArchive[] = [];
+  for (const appliance of request.appliances) {
+    for (const def of capturedDefinitions(appliance)) {
+      job.checkpoint();
+      for (const check of checks) {
+        const input = { applianceName: appliance.name, fileSetRoots: [def.root], host: job.host };
+        const message = await job.call(check.pluginName, 'validateCapture', () => check.validateCapture(input));
+        if (message) {
+          throw new UserError('CAPTURE_REFUSED', `${check.pluginName} refused the capture of ${appliance.name}: ${message}`, {
+            hint: request.refusalHint(appliance.name),
+          });
+        }
+      }
+      const file = join(job.scratchDir, `${out.length}.archive`);
+      const label = `${appliance.name}/${def.name}`;
+      const r = await captureDefinition(job.host, def, {
+        out: file,
+        codec: request.codec,
+        ...(job.signal ? { signal: job.signal } : {}),
+        onProgress: (p) => job.progress.capture(label, p),
+      });
+      out.push({
+        owner: request.ownerOf(appliance.name),
+        appliance: appliance.name,
+        fileSet: def.name,
+        file,
+        codec: r.codec,
+        // Computed while the archive was written: the commit need not read it again.
+        digest: { size: r.archiveBytes, sha256: r.sha256 },
+        files: r.files,
+        bytes: r.bytes,
+        archiveBytes: r.archiveBytes,
+        sha256: r.sha256,
+        skipped: r.skipped,
+      });
+    }
+  }
+  return out;
+}
