@@ -40,7 +40,7 @@ const targetSsh: OptionSpec<TargetSshOptions>[] = [
   { flags: '--known-hosts <file>', description: 'known_hosts file to check target host keys against (default: ~/.ssh/known_hosts)' },
   { flags: '--insecure-skip-host-key-check', description: 'do not check SSH host keys (prints a warning)' },
 ];
-const parallel: OptionSpec<WorkOptions> = { flags: '--parallel <n>', description: 'instances worked on at once', defaultValue: '4' };
+const parallel: OptionSpec<WorkOptions> = { flags: '--parallel <n>', description: 'instances worked on at once', defaultValue: '8' };
 const deployment: OptionSpec<DeploymentOptions> = { flags: '--deployment <name>', description: 'deployment name (see describeDeployments)', required: true };
 const work = [deployment, parallel, ...targetSsh, jsonOption] as OptionSpec<DeploymentOptions>[];
 

@@ -39,7 +39,7 @@ async function withDeployments<T>(globals: GlobalOptions, opts: WorkOptions, fn:
         signal: controller.signal,
         onProgress: (e) => view.update(e),
         targetOptions: targetOptions(opts),
-        parallel: positive(opts.parallel, '--parallel', 4),
+        parallel: positive(opts.parallel, '--parallel', 8),
       });
     } finally {
       view.done();

@@ -36,7 +36,8 @@ import { appliancesOf, checkCount, clientsOf, instanceId, linksOf, placeInstance
 
 /** Where hosts keep deployments unless told otherwise. */
 export const DEFAULT_TARGET_ROOT = '/var/lib/abctl';
-export const DEFAULT_PARALLEL = 4;
+/** Steps mostly wait on remote processes, so more run at once than there are cores here. */
+export const DEFAULT_PARALLEL = 8;
 export const DEFAULT_STEP_TIMEOUT_MS = 300_000;
 
 export interface ProgressEvent {
@@ -50,7 +51,7 @@ export interface CommandOptions {
   readonly signal?: AbortSignal;
   readonly onProgress?: (event: ProgressEvent) => void;
   readonly targetOptions?: TargetOptions;
-  /** Instances worked on at once (default 4). */
+  /** Instances worked on at once (default 8). */
   readonly parallel?: number;
   /** Limit of each step on a host: shipping, rehydrate, start, stop, ping (default AB_DEPLOY_STEP_TIMEOUT_MS or 300 s). */
   readonly stepTimeoutMs?: number;

@@ -33,8 +33,29 @@ function clientOf(host: SshHost): Client {
 /** Where a remote process prints its pid before exec'ing the real command (see execLine). */
 const PID_MARK = 'abctl-remote-pid';
 
+/**
+ * OpenSSH allows 10 sessions per connection (MaxSessions); the host layer keeps up to 8 of
+ * its own. Our channels wait for one of these slots instead of being refused by the server.
+ */
+const CHANNELS_PER_HOST = 8;
+
 class SshConnection implements TargetConnection {
   #identity: Promise<{ hostname: string; address: string }> | undefined;
+  #free = CHANNELS_PER_HOST;
+  #waiting: (() => void)[] = [];
+
+  async #slot(): Promise<() => void> {
+    if (this.#free > 0) this.#free--;
+    else await new Promise<void>((r) => this.#waiting.push(r));
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#free++;
+    };
+  }
 
   constructor(
     readonly spec: string,
@@ -70,7 +91,19 @@ class SshConnection implements TargetConnection {
   }
 
   /** One exec channel; `onStdout`/`onStderr` get the output with the pid line removed. */
-  private exec(
+  private async exec(
+    line: string,
+    opts: { what: string; timeoutMs: number; signal?: AbortSignal | undefined; onOutput?: (c: Buffer) => void; feed?: (ch: ClientChannel) => void },
+  ): Promise<number> {
+    const release = await this.#slot();
+    try {
+      return await this.execNow(line, opts);
+    } finally {
+      release();
+    }
+  }
+
+  private execNow(
     line: string,
     opts: { what: string; timeoutMs: number; signal?: AbortSignal | undefined; onOutput?: (c: Buffer) => void; feed?: (ch: ClientChannel) => void },
   ): Promise<number> {

@@ -1,0 +1,91 @@
+#!/usr/bin/env node
+// Deployment time of 1 instance against 10 instances over SSH, in the same run.
+// Usage: npm run build && node bench/deploy.mjs   (as root: the SSH hosts live in namespaces)
+//   BENCH_HOSTS=H      SSH test hosts (default 2), each an sshd in its own namespaces (test/support/hosts.mjs)
+//   BENCH_INSTANCES=N  the larger deployment (default 10)
+//   BENCH_ROUNDS=R     rounds per size, interleaved, median reported (default 3)
+//   BENCH_PARALLEL=P   instances worked on at once (default: deploy's own default, 8)
+// Each round deploys a fresh deployment (bundle built, shipped as one tar stream, rehydrate and
+// start through the agent, each instance's HTTP server answering) and undeploys it untimed.
+// The agent is test/deploy/fixtures/test-agent.mjs: real processes, but no product files to
+// extract, so the figure is deploy's own cost (connections, shipping, steps, parallelism).
+// Target (issue 10): 10 instances take under 3x the time of 1.
+import 'reflect-metadata';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
+const { Container } = await import('inversify');
+const { Catalog } = await import(join(repo, 'dist/catalog/index.js'));
+const { catalogModule } = await import(join(repo, 'dist/services/catalog/module.js'));
+const { createDeploymentPlan, formatPlan } = await import(join(repo, 'dist/core/deployment-plan/index.js'));
+const { Appliance, Assembly } = await import(join(repo, 'dist/core/metadata/index.js'));
+const { BundleWriter, DeploymentService, deployModule, localTargetModule, sshTargetModule } = await import(join(repo, 'dist/services/deploy/module.js'));
+const { editingModule } = await import(join(repo, 'dist/services/editing/module.js'));
+const { InstanceLayout, instanceLayout } = await import(join(repo, 'dist/services/instance.js'));
+const { TestBundleWriter } = await import(join(repo, 'test/deploy/fixtures/test-bundles.mjs'));
+const { startHosts } = await import(join(repo, 'test/support/hosts.mjs'));
+
+const hostCount = Math.max(1, Number(process.env.BENCH_HOSTS ?? 2));
+const big = Math.max(2, Number(process.env.BENCH_INSTANCES ?? 10));
+const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
+const parallel = process.env.BENCH_PARALLEL ? Number(process.env.BENCH_PARALLEL) : undefined;
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function deployment(dir, hosts, count, round) {
+  const instance = join(dir, `i${count}-${round}`);
+  const app = new Appliance({
+    name: 'app',
+    creator: 'bench',
+    scalability: { min: 1, target: count, max: Math.max(count, 2), absoluteMax: 2000 },
+    inputs: [{ name: 'http', port: 19000, protocols: ['HTTP'] }],
+  });
+  const site = new Assembly({ name: 'site' });
+  site.addMember(app, 'user');
+  await new Catalog(instanceLayout(instance)).commit({ put: [app, site] });
+  const plan = createDeploymentPlan(site);
+  const root = {
+    ...plan.root,
+    children: plan.root.children.map((c) => ({ ...c, hosts: Array.from({ length: count }, (_, k) => ({ instance: String(k + 1), hostname: '', address: '', target: hosts[k % hosts.length].target })) })),
+  };
+  const planFile = join(instance, 'plan.xml');
+  await writeFile(planFile, formatPlan({ ...plan, root }, { file: planFile }));
+  const container = new Container();
+  container.bind(InstanceLayout).toConstantValue(instanceLayout(instance));
+  container.load(catalogModule, editingModule, deployModule, localTargetModule, sshTargetModule);
+  const bundles = new TestBundleWriter();
+  // Several instances share a host (and its address): each listens on port + index - 1.
+  bundles.portPerIndex = true;
+  container.rebind(BundleWriter).toConstantValue(bundles);
+  return { service: container.get(DeploymentService), planFile };
+}
+
+const dir = await mkdtemp(join(tmpdir(), 'abctl-bench-deploy-'));
+const set = await startHosts(hostCount, { prefix: 'bench' });
+const targetOptions = { identityFile: set.identityFile, knownHostsFile: set.knownHostsFile };
+const times = { 1: [], [big]: [] };
+try {
+  console.log(`deploy over SSH: ${hostCount} hosts, 1 vs ${big} instances, ${rounds} round(s), parallel ${parallel ?? 'default (8)'}; load ${loadavg()[0].toFixed(2)}`);
+  for (let r = 0; r < rounds; r++) {
+    for (const n of [1, big]) {
+      const { service, planFile } = await deployment(dir, set.hosts, n, r);
+      const t0 = process.hrtime.bigint();
+      const res = await service.deploy({ assembly: 'site', planFile, targetOptions, ...(parallel ? { parallel } : {}) });
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      if (res.failures.length) throw new Error(`deploy of ${n} failed: ${JSON.stringify(res.failures, null, 2)}`);
+      times[n].push(ms);
+      console.log(`  round ${r + 1}: ${String(n).padStart(3)} instance(s) ${(ms / 1000).toFixed(2)} s`);
+      await service.undeploy('site', { targetOptions });
+    }
+  }
+  const one = median(times[1]);
+  const many = median(times[big]);
+  console.log(`median: 1 instance ${(one / 1000).toFixed(2)} s, ${big} instances ${(many / 1000).toFixed(2)} s`);
+  console.log(`ratio ${big} / 1: ${(many / one).toFixed(2)}x (target: under 3x)`);
+} finally {
+  await set.stop();
+  await rm(dir, { recursive: true, force: true });
+}
