@@ -1,3 +1,4 @@
+import { CommanderError } from 'commander';
 import type { GlobalOptions } from './command-spec.js';
 import { buildCli } from './program.js';
 
@@ -6,6 +7,8 @@ export async function main(argv: readonly string[]): Promise<void> {
   try {
     await program.parseAsync([...argv], { from: 'user' });
   } catch (err) {
+    // Help and --version end with exit code 0 through commander's exitOverride.
+    if (err instanceof CommanderError && err.exitCode === 0) return;
     const globals = program.opts<GlobalOptions>();
     const command = dispatched();
     // --json seen in argv as well: a usage error can stop commander before it reaches --json.
