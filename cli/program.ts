@@ -24,10 +24,10 @@ class AbctlCommand extends Command {
 }
 
 /**
- * `-word` becomes `--word` when `--word` is an option of the command (or --help), unless it is
+ * `-word` becomes `--word` when `--word` is an option of the command (or --help, --version), unless it is
  * the value of the option before it; short flags, negative numbers and words after `--` stay.
  */
-export function doubleDashed(args: readonly string[], options: readonly Option[]): string[] {
+function doubleDashed(args: readonly string[], options: readonly Option[]): string[] {
   const known = new Set(['--help', '--version', ...options.map((o) => o.long)]);
   const takesValue = new Set(options.filter((o) => o.required).map((o) => o.long));
   const out: string[] = [];
