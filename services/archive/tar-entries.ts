@@ -70,6 +70,8 @@ export class TarEntryParser {
   #longLink: string | undefined;
   /** Old GNU sparse headers still to read after an 'S' header: the entry waits for them. */
   #pendingSparse: { segments: SparseSegment[] } | undefined;
+  /** The entry of that 'S' header, emitted once its last extension header is read. */
+  #pendingOld: (Omit<TarEntry, 'kind' | 'sparse'> & { realSize: number }) | undefined;
   /** A PAX sparse 1.0 entry whose map (at the start of its data) is being read. */
   #sparseMap: { entry: Omit<TarEntry, 'size' | 'sparse'>; realSize: number; parts: Buffer[]; got: number } | undefined;
   #inEntry = false;
@@ -268,8 +270,6 @@ export class TarEntryParser {
         });
     }
   }
-
-  #pendingOld: (Omit<TarEntry, 'kind' | 'sparse'> & { realSize: number }) | undefined;
 
   /** An old GNU sparse extension header: 21 more segments and a "more follow" flag. */
   #sparseExtension(h: Buffer): void {
