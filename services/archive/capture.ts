@@ -501,7 +501,12 @@ export async function captureFileSet(opts: CaptureFileSetOptions): Promise<Captu
           const data = sniff.subarray(0, st.size);
           if (secrets.byContent(rel, data)) return false;
           wr.append(encodeHeader(headerFor(st, `./${rel}`, 'file')));
-          wr.append(data);
+          if (wr.full) await wr.flush();
+          // Block by block, so the codec's backpressure is awaited as with large files.
+          for (let pos = 0; pos < data.length; ) {
+            pos += wr.appendPart(data, pos);
+            if (wr.full) await wr.flush();
+          }
           counts.bytes += st.size;
         } else {
           let segments: SparseSegment[] | undefined;

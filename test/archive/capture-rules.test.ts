@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileSetDefinition } from '../../core/metadata/index.js';
 import type { ReferenceHost } from '../../core/reference-host.js';
 import { captureDefinition } from '../../services/jobs/definition-capture.js';
+import { isSecretContent, isSecretName } from '../../services/archive/secrets.js';
 import { LocalHost } from '../../services/host/local-host.js';
 import { SshHost } from '../../services/host/ssh-host.js';
 import { startSshd, type SshdHandle } from '../support/sshd.mjs';
@@ -48,6 +49,26 @@ async function capture(kind: 'local' | 'ssh', root: string, name: string, init: 
   const result = await captureDefinition(hosts[kind]!, def, { out, codec: 'none' });
   return { result, out };
 }
+
+describe('the secret rule as documented', () => {
+  it('matches the listed names anywhere and leaves public keys, certificates and look-alikes', () => {
+    for (const p of ['shadow', 'x/gshadow-', 'a/ssh_host_rsa_key', 'id_ed25519_sk', 'h/.pgpass', '.netrc', 'g/.git-credentials', 'secring.gpg',
+      'tls/a.key', 'a.p12', 'b.pfx', 'krb5.keytab', 'u/.aws/credentials', '.docker/config.json', 'x/.kube/config', 'g/private-keys-v1.d/AB12.key', 'g/private-keys-v1.d/x']) {
+      expect(isSecretName(p), p).toBe(true);
+    }
+    for (const p of ['a/ssh_host_rsa_key.pub', 'id_ed25519.pub', 'tls/server.crt', 'cacert.pem', '.key', 'keys', 'credentials', 'config.json', 'shadow.txt', 'a/constructor']) {
+      expect(isSecretName(p), p).toBe(false);
+    }
+  });
+
+  it('finds a private-key header at a line start only', () => {
+    expect(isSecretContent(Buffer.from('-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbn\n'))).toBe(true);
+    expect(isSecretContent(Buffer.from('cert\n-----BEGIN EC PRIVATE KEY-----\n'))).toBe(true);
+    expect(isSecretContent(Buffer.from('PuTTY-User-Key-File-3: ssh-ed25519\n'))).toBe(true);
+    expect(isSecretContent(Buffer.from('say "-----BEGIN RSA PRIVATE KEY-----"\n'))).toBe(false);
+    expect(isSecretContent(Buffer.from('-----BEGIN PUBLIC KEY-----\n-----BEGIN CERTIFICATE-----\n'))).toBe(false);
+  });
+});
 
 describe('secrets outside /etc (issue 9.6)', () => {
   let root: string;
