@@ -150,6 +150,9 @@ export function parseListing(cwd: string, stdout: Buffer, stderr: string, host: 
   }
   for (const line of stderr.split('\n')) {
     if (line.trim() === '') continue;
+    // Only find's own lines count: a remote login shell's startup files may print too (a busy
+    // pyenv rehash says so on every command), and that says nothing about the listing.
+    if (!line.startsWith('find: ')) continue;
     // Something vanished while find walked (a running product rotating logs): skipped, as fast-glob skips ENOENT locally.
     if (/^find: .*: No such file or directory$/.test(line)) continue;
     const m = /^find: [‘'](.*)[’']: Permission denied$/.exec(line);

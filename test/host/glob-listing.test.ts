@@ -34,6 +34,12 @@ describe('remote glob listing', () => {
     expect(() => parseListing('/r', stdout, 'find: unknown predicate `-printf`\n', 'h')).toThrow(/GNU find|listing/);
   });
 
+  it("ignores what the remote shell's startup files print beside find", async () => {
+    const listing = parseListing('/r', stdout, "pyenv: cannot rehash: /root/.pyenv/shims isn't writable\n", 'h');
+    expect(listing.entries.size).toBeGreaterThan(0);
+    expect(() => parseListing('/r', stdout, "pyenv: busy\nfind: unknown predicate `-printf`\n", 'h')).toThrow(/GNU find|listing/);
+  });
+
   it('lists only as deep as the patterns can reach', () => {
     expect(listingDepth(['conf/*.xml'])).toBe(2);
     expect(listingDepth(['*', './a/b/c', '!x/y/z/w'])).toBe(3);
