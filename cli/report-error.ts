@@ -58,7 +58,8 @@ export async function reportError(err: unknown, ctx: ErrorContext): Promise<numb
         : { code: 'INTERNAL_ERROR', message: errorText(err), hint: BUG_HINT },
     );
   }
-  return known ? 1 : 2;
+  // Ctrl-C ends a job with JOB_INTERRUPTED; 130 is what a shell reports for SIGINT.
+  return known ? (known.code === 'JOB_INTERRUPTED' ? 130 : 1) : 2;
 }
 
 /** The error as something the user can act on, if it is one (undefined: a bug in abctl). */
