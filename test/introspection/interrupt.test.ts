@@ -90,7 +90,8 @@ async function rerunSucceeds(instance: string): Promise<void> {
   expect(scratchFiles(instance)).toEqual([]);
 }
 
-describe('an introspection is one commit: killed or interrupted, it stores all or nothing', () => {
+// Each case captures 200 MB, some wait for a killed process's lock to go stale (10 s).
+describe('an introspection is one commit: killed or interrupted, it stores all or nothing', { timeout: 180_000 }, () => {
   it('SIGINT during the capture: a message, exit 130, nothing stored, no scratch left; running it again works', async () => {
     const instance = freshInstance();
     const run = introspectR1(instance);
@@ -153,7 +154,7 @@ describe('an introspection is one commit: killed or interrupted, it stores all o
   });
 });
 
-describe('plugin hooks are bounded and interruptible', () => {
+describe('plugin hooks are bounded and interruptible', { timeout: 60_000 }, () => {
   let bundled: string;
   beforeAll(async () => {
     bundled = join(tmp.path, 'hook-plugins');
