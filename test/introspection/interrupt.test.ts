@@ -144,7 +144,8 @@ describe('an introspection is one commit: killed or interrupted, it stores all o
   it('SIGKILL after the commit point (while applying): the next command finishes the commit, whole', async () => {
     const instance = freshInstance();
     const run = introspectR1(instance, { AB_CATALOG_PAUSE: 'applying:20000' });
-    await until('the commit point', () => existsSync(join(instance, 'catalog')) && readdirSync(join(instance, 'catalog')).some((e) => e.startsWith('.txn-')), 120_000);
+    // The journal's final name (not write-file-atomic's temporary one) is the commit point.
+    await until('the commit point', () => existsSync(join(instance, 'catalog')) && readdirSync(join(instance, 'catalog')).some((e) => /^\.txn-.*\.json$/.test(e)), 120_000);
     process.kill(run.pid, 'SIGKILL');
     await run.done;
     expect(await stateOfR1(instance)).toBe('complete');
