@@ -1,11 +1,11 @@
 /** How catalog failures are worded: per-file problems for listings, errors naming the file. */
-import { AbError, UserError } from '../core/errors.js';
+import { AbError, UserError, environmentError } from '../core/errors.js';
 import type { CatalogProblem } from './types.js';
 
 export function problemOf(err: unknown, file: string): CatalogProblem {
-  if (err instanceof AbError) return { file: err.where ?? file, code: err.code, message: err.message, ...(err.hint ? { hint: err.hint } : {}) };
-  const e = err as NodeJS.ErrnoException;
-  return { file, code: e.code ?? 'CATALOG_READ_FAILED', message: e.message ?? String(err) };
+  const known = err instanceof AbError ? err : environmentError(err, file);
+  if (known) return { file: known.where ?? file, code: known.code, message: known.message, ...(known.hint ? { hint: known.hint } : {}) };
+  return { file, code: 'CATALOG_READ_FAILED', message: err instanceof Error ? err.message : String(err) };
 }
 
 /** Re-labels an error from the model with the file it was read from. */

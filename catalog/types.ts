@@ -1,3 +1,4 @@
+import type { ErrorCode, PluginCode } from '../core/errors.js';
 /** The catalog's public shapes: what callers give to and get from `Catalog`. */
 import type { Appliance } from '../core/metadata/appliance.js';
 import type { Assembly, AtomicAssembly } from '../core/metadata/assembly.js';
@@ -9,7 +10,7 @@ export type CatalogAssembly = Assembly | AtomicAssembly;
 /** A file that could not be read; the rest of the catalog still is. */
 export interface CatalogProblem {
   readonly file: string;
-  readonly code: string;
+  readonly code: ErrorCode | PluginCode;
   readonly message: string;
   readonly hint?: string;
 }

@@ -1,17 +1,22 @@
+import type { ErrorCode, PluginCode } from './error-codes.js';
+
+export { ErrorCodes, pluginCode } from './error-codes.js';
+export type { ErrorCode, PluginCode } from './error-codes.js';
+
 /**
  * Error tiers, after the Delphix SDK's split: a user can fix a UserError (exit 1);
  * a PluginError is a bug or failure inside a plugin (exit 1, names the plugin);
  * anything else is a framework bug and is reported as an internal error (exit 2).
  */
 export class AbError extends Error {
-  /** Stable machine-readable code, e.g. `PLUGIN_CONFIG_INVALID`. */
-  readonly code: string;
+  /** Stable machine-readable code from core/error-codes.ts (or a plugin's own), e.g. `PLUGIN_CONFIG_INVALID`. */
+  readonly code: ErrorCode | PluginCode;
   /** What the user can do about it. */
   readonly hint: string | undefined;
   /** Where it happened: a file, `file:line`, a plugin or object name. */
   readonly where: string | undefined;
 
-  constructor(code: string, message: string, opts: { hint?: string; where?: string; cause?: unknown } = {}) {
+  constructor(code: ErrorCode | PluginCode, message: string, opts: { hint?: string; where?: string; cause?: unknown } = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = new.target.name;
     this.code = code;
@@ -27,12 +32,16 @@ export class AbError extends Error {
 }
 
 /** Bad input, bad state or a refused operation: the user can fix it. */
-export class UserError extends AbError {}
+export class UserError extends AbError {
+  constructor(code: ErrorCode | PluginCode, message: string, opts: { hint?: string; where?: string; cause?: unknown } = {}) {
+    super(code, message, opts);
+  }
+}
 
 /** A plugin failed (threw, broke its contract). */
 export class PluginError extends AbError {
   readonly plugin: string;
-  constructor(plugin: string, code: string, message: string, opts: { hint?: string; where?: string; cause?: unknown } = {}) {
+  constructor(plugin: string, code: ErrorCode | PluginCode, message: string, opts: { hint?: string; where?: string; cause?: unknown } = {}) {
     super(code, message, opts);
     this.plugin = plugin;
   }

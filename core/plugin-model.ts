@@ -1,3 +1,4 @@
+import type { ErrorCode, PluginCode } from './errors.js';
 /**
  * What the framework knows about a plugin directory before any of its code runs:
  * the parsed `plugin.config`, where it came from, its place in the extension tree and
@@ -31,7 +32,7 @@ export type PluginState = 'enabled' | 'disabled' | 'broken';
 
 /** One thing wrong with a plugin, precise enough to fix: which file, which key, what to do. */
 export interface PluginProblem {
-  readonly code: string;
+  readonly code: ErrorCode | PluginCode;
   readonly message: string;
   /** File (and key or line) the problem is in. */
   readonly where: string;

@@ -1,4 +1,4 @@
-import { PluginError, UserError, errorText } from '../core/errors.js';
+import { PluginError, UserError, errorText, pluginCode } from '../core/errors.js';
 
 /**
  * The one policy for calling into a plugin: every hook (activator start/stop, locator, discovery,
@@ -111,7 +111,7 @@ export function asPluginError(plugin: string, hook: string, err: unknown): Error
   if (err instanceof PluginError || err instanceof JobInterrupted) return err;
   if (err instanceof Error && typeof (err as { code?: unknown }).code === 'string' && !(err as NodeJS.ErrnoException).syscall) {
     const { code, hint, where } = err as Error & { code: string; hint?: unknown; where?: unknown };
-    return new PluginError(plugin, code, err.message, {
+    return new PluginError(plugin, pluginCode(code), err.message, {
       ...(typeof hint === 'string' ? { hint } : {}),
       ...(typeof where === 'string' ? { where } : {}),
       cause: err,

@@ -68,7 +68,7 @@ describe('buildPluginInventory: the tree', () => {
 
 describe('buildPluginInventory: broken plugins', () => {
   it('carries over the problems of a reading without manifest, named after its directory', () => {
-    const problem = { code: 'PLUGIN_CONFIG_MISSING', message: 'no plugin.config', where: '/b/bad/plugin.config' };
+    const problem = { code: 'PLUGIN_CONFIG_MISSING' as const, message: 'no plugin.config', where: '/b/bad/plugin.config' };
     const inv = build([
       { dirName: 'bad', directory: '/b/bad', source: 'bundled', manifest: undefined, problems: [problem] },
       reading('good'),
@@ -282,8 +282,8 @@ describe('queries', () => {
 describe('withActivationOutcome', () => {
   it('turns broken and skipped plugins into broken copies and leaves the rest shared', () => {
     const inv = build([reading('top'), ext('mid', 'top'), ext('leaf', 'mid'), reading('ok'), reading('off')], ['off']);
-    const startFailed = { code: 'PLUGIN_START_FAILED', message: 'start failed', where: '/bundled/mid/index.js' };
-    const parentBroken = { code: 'PARENT_BROKEN', message: 'mid is broken', where: '/bundled/mid/index.js' };
+    const startFailed = { code: 'PLUGIN_START_FAILED' as const, message: 'start failed', where: '/bundled/mid/index.js' };
+    const parentBroken = { code: 'PARENT_BROKEN' as const, message: 'mid is broken', where: '/bundled/mid/index.js' };
     const after = withActivationOutcome(inv, {
       plugins: new Map([
         ['top', { status: 'active' }],

@@ -1,3 +1,4 @@
+import type { ErrorCode } from '../errors.js';
 /**
  * Checking a plan against its assembly. Every problem is collected (not just the first),
  * each naming the object path, the property and, for plans read from a file, the line,
@@ -19,7 +20,7 @@ import { KIND_LABELS, syntheticSpec, type DeploymentPlan, type PlanNode, type Pl
 
 export interface PlanProblem {
   /** Stable code, e.g. PLAN_REQUIRED_MISSING. */
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly message: string;
   /** Object path: `assembly "A" > appliance "web" > property "port"`. */
   readonly where: string;
@@ -65,7 +66,7 @@ class Checker {
   readonly provided = new Set<string>();
   constructor(readonly opts: ValidateOptions) {}
 
-  add(code: string, message: string, where: string, line: number | undefined, hint?: string): void {
+  add(code: ErrorCode, message: string, where: string, line: number | undefined, hint?: string): void {
     this.problems.push({ code, message, where, ...(line !== undefined ? { line } : {}), ...(hint ? { hint } : {}) });
   }
 

@@ -3,7 +3,7 @@
  * (inputs, outputs, interfaces, file set definitions, content resources, members).
  * Internal helper: owners expose read-only views and do their own rule checks first.
  */
-import { UserError } from '../errors.js';
+import { UserError, type ErrorCode } from '../errors.js';
 
 export class NamedList<T extends { readonly name: string }> implements Iterable<T> {
   readonly #items = new Map<string, T>();
@@ -56,7 +56,7 @@ export class NamedList<T extends { readonly name: string }> implements Iterable<
   }
 
   /** Throws `<KIND>_UNKNOWN`-style error (code given by caller) when missing. */
-  require(name: string, code: string, where?: string): T {
+  require(name: string, code: ErrorCode, where?: string): T {
     const item = this.#items.get(name);
     if (item === undefined) {
       const known = [...this.#items.keys()];

@@ -12,7 +12,7 @@
  * are missing" has one answer everywhere. Compiled templates are cached by name and text.
  */
 import Handlebars from 'handlebars';
-import { UserError } from '../errors.js';
+import { UserError, type ErrorCode } from '../errors.js';
 import { BLOCK_HELPERS, FORMAT_HELPERS, KNOWN_HELPERS, PROP_HELPER, type TemplateValue } from './helpers.js';
 
 type Node = hbs.AST.Node;
@@ -44,7 +44,7 @@ export class TemplateError extends UserError {
   readonly variable: string | undefined;
 
   constructor(
-    code: string,
+    code: ErrorCode,
     message: string,
     at: { template: string; line?: number | undefined; column?: number | undefined; variable?: string; hint?: string; cause?: unknown },
   ) {
@@ -239,7 +239,7 @@ function pos(node: Node): { line: number; column: number } {
   return { line: node.loc.start.line, column: node.loc.start.column + 1 };
 }
 
-function refuse(template: string, node: Node, code: string, message: string, hint: string, variable?: string): never {
+function refuse(template: string, node: Node, code: ErrorCode, message: string, hint: string, variable?: string): never {
   throw new TemplateError(code, message, { template, ...pos(node), hint, ...(variable === undefined ? {} : { variable }) });
 }
 

@@ -1,7 +1,7 @@
 /** Helpers shared by LocalHost and SshHost, so both validate and fail the same way. */
 import { constants as osConstants } from 'node:os';
 import { posix } from 'node:path';
-import { UserError } from '../../core/errors.js';
+import { UserError, type ErrorCode } from '../../core/errors.js';
 import type { HostEntryType, ReferenceHost } from '../../core/reference-host.js';
 
 const S_IFMT = 0o170000;
@@ -23,7 +23,7 @@ export function typeFromMode(mode: number): HostEntryType {
 }
 
 export function hostError(
-  code: string,
+  code: ErrorCode,
   message: string,
   where: string,
   opts: { hint?: string; cause?: unknown } = {},
