@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 
 /**
  * Where one abctl instance keeps its state. The instance directory is chosen by
- * `--instance DIR`, else `AB_INSTANCE`, else `~/.abctl` (documented in docs/instance.md).
+ * `--instance DIR`, else `AB_INSTANCE`, else `~/.abctl` (documented in README.md, "Using abctl").
  */
 export interface InstanceLayout {
   readonly root: string;

@@ -307,7 +307,7 @@ export class Assembly {
     this.name = init.name;
     this.#description = init.description ?? '';
     this.properties = adoptProperties(where, init.properties, 'user');
-    for (const m of init.members ?? []) this.addMember(m, 'framework');
+    for (const m of init.members ?? []) this.addMember(m);
     for (const c of init.connections ?? []) this.connect(c.from, c.to, 'framework');
     const vnets = init.vnets?.length ? init.vnets : [{ name: DEFAULT_VNET_NAME }];
     for (const v of vnets) this.addVnet(v);
@@ -360,7 +360,7 @@ export class Assembly {
   }
 
   /** Member names are unique across all kinds; an assembly cannot contain itself. */
-  addMember(member: AssemblyMember, _actor: Actor): AssemblyMember {
+  addMember(member: AssemblyMember): AssemblyMember {
     this.#members.checkFree(member.name, this.where);
     if (member instanceof Assembly && member.contains(this)) {
       throw new UserError('ASSEMBLY_CYCLE', `assembly "${member.name}" cannot be added: it would contain itself`, { where: this.where });
@@ -369,7 +369,7 @@ export class Assembly {
   }
 
   /** Removes a member and the connections that touch it; returns those connections. */
-  removeMember(name: string, _actor: Actor): Connection[] {
+  removeMember(name: string): Connection[] {
     this.#members.require(name, 'MEMBER_UNKNOWN', this.where);
     const touching = (c: Connection) => c.from.path[0] === name || c.to.path[0] === name;
     const removed = this.#connections.filter(touching);
@@ -386,7 +386,7 @@ export class Assembly {
     const ref = within(this.where, () => toEndpointRef(output));
     const out = within(this.where, () => resolveOutput(this, ref));
     const ext = within(this.where, () => ExternalResource.forOutput(name, out, opts));
-    this.addMember(ext, actor);
+    this.addMember(ext);
     try {
       this.connect(ref, { path: [name], endpoint: out.name }, actor);
     } catch (err) {
@@ -435,7 +435,7 @@ export class Assembly {
   }
 
   /** Removes the connection starting at `from`. */
-  disconnect(from: EndpointRefLike, _actor: Actor): Connection {
+  disconnect(from: EndpointRefLike): Connection {
     const ref = within(this.where, () => toEndpointRef(from));
     const found = this.#connections.find((c) => sameRef(c.from, ref));
     if (!found) {

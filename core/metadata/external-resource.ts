@@ -3,7 +3,6 @@
  * server, an existing database). No instance is created; they exist so an output has an
  * input to connect to and the user has somewhere to type the address.
  */
-import type { Actor } from './actor.js';
 import { Input, type InputInit, type InputPlain, type Output } from './endpoints.js';
 import { NamedList } from './named-list.js';
 import { checkApplianceType, checkObjectName, EXTERNAL_TYPE_PREFIX } from './names.js';
@@ -49,7 +48,7 @@ export class ExternalResource {
     checkApplianceType(this.type, { external: true, where });
     this.description = init.description ?? '';
     this.properties = adoptProperties(where, init.properties, 'user');
-    for (const i of init.inputs ?? []) this.addInput(i, 'user');
+    for (const i of init.inputs ?? []) this.addInput(i);
     // Public fields stay as built (the compiler's readonly is not enough at run time); edits go through methods.
     Object.freeze(this);
   }
@@ -67,12 +66,12 @@ export class ExternalResource {
   }
 
   /** Users make external resources, so any actor may shape them. */
-  addInput(input: Input | InputInit, _actor: Actor): Input {
+  addInput(input: Input | InputInit): Input {
     const i = within(this.where, () => (input instanceof Input ? input : new Input(input)));
     return this.#inputs.add(i, this.where);
   }
 
-  removeInput(name: string, _actor: Actor): void {
+  removeInput(name: string): void {
     this.#inputs.require(name, 'ENDPOINT_UNKNOWN', this.where);
     this.#inputs.delete(name);
   }

@@ -149,7 +149,7 @@ export class EditingService {
         if (!(member instanceof Appliance)) throw new UserError('ATOMIC_NOT_EDITABLE', `an atomic assembly holds appliances only`, { where: container.where });
         container.addAppliance(member, 'user'); // the model refuses: atomic assemblies are not editable by users
       } else {
-        container.addMember(member, 'user');
+        container.addMember(member);
       }
       // The copy takes the captured archives along (hard links), as it takes the metadata.
       const owner = [assembly, ...splitPath(opts.into ?? ''), member.name].join('/');
@@ -189,7 +189,7 @@ export class EditingService {
         const m = container.getMember(name);
         if (!m) resolveObjectPath(top, memberPath); // throws the path error that lists the members
         kind = m ? memberKind(m) : 'member';
-        connections = container.removeMember(name, 'user');
+        connections = container.removeMember(name);
       }
       await this.catalog.putAssembly(top);
       return { removed: memberPath, kind, connections };
@@ -210,7 +210,7 @@ export class EditingService {
   async disconnectEndpoints(assembly: string, from: string): Promise<Connection> {
     return this.#edit(`disconnect "${from}"`, async () => {
       const top = await this.#assembly(assembly);
-      const c = top instanceof AtomicAssembly ? top.disconnect(from, 'user') : top.disconnect(from, 'user');
+      const c = top instanceof AtomicAssembly ? top.disconnect(from, 'user') : top.disconnect(from);
       await this.catalog.putAssembly(top);
       return c;
     });

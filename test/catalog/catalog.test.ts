@@ -239,8 +239,8 @@ describe('edits touch only their own files', () => {
   it('removing a member removes its directory; adding one adds only its files', async () => {
     await catalog.putAssembly(sampleAssembly('shop', [sampleAppliance('a'), sampleAppliance('b')]));
     const shop = (await catalog.getAssembly('shop')) as Assembly;
-    shop.removeMember('a', 'user');
-    shop.addMember(sampleAppliance('c'), 'user');
+    shop.removeMember('a');
+    shop.addMember(sampleAppliance('c'));
     const r = await catalog.putAssembly(shop);
     expect(r.deleted).toEqual(['assemblies/shop/members/a']);
     expect([...r.written].sort()).toEqual(['assemblies/shop/assembly.xml', 'assemblies/shop/members/c/appliance.xml']);

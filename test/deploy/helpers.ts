@@ -31,8 +31,8 @@ export function siteAssembly(appPort: number, proxyPort: number, opts: { appMax?
     outputs: [{ name: 'backend', protocol: 'HTTP' }],
   });
   const site = new Assembly({ name: 'site' });
-  site.addMember(app, 'user');
-  site.addMember(proxy, 'user');
+  site.addMember(app);
+  site.addMember(proxy);
   site.connect('proxy/backend', 'app/http', 'user');
   return site;
 }

@@ -8,9 +8,9 @@ import { planWithTargets, siteAssembly } from './helpers.js';
 function chain(): Assembly {
   // web -> app -> db, and web -> db: db first, then app, then web.
   const a = new Assembly({ name: 'three' });
-  a.addMember(new Appliance({ name: 'db', creator: 'x', inputs: [{ name: 'sql', port: 5432, protocols: ['SQL'] }] }), 'user');
-  a.addMember(new Appliance({ name: 'app', creator: 'x', inputs: [{ name: 'http', port: 80, protocols: ['HTTP'] }], outputs: [{ name: 'db', protocol: 'SQL' }] }), 'user');
-  a.addMember(new Appliance({ name: 'web', creator: 'x', outputs: [{ name: 'app', protocol: 'HTTP' }, { name: 'db', protocol: 'SQL' }] }), 'user');
+  a.addMember(new Appliance({ name: 'db', creator: 'x', inputs: [{ name: 'sql', port: 5432, protocols: ['SQL'] }] }));
+  a.addMember(new Appliance({ name: 'app', creator: 'x', inputs: [{ name: 'http', port: 80, protocols: ['HTTP'] }], outputs: [{ name: 'db', protocol: 'SQL' }] }));
+  a.addMember(new Appliance({ name: 'web', creator: 'x', outputs: [{ name: 'app', protocol: 'HTTP' }, { name: 'db', protocol: 'SQL' }] }));
   a.connect('app/db', 'db/sql', 'user');
   a.connect('web/app', 'app/http', 'user');
   a.connect('web/db', 'db/sql', 'user');
@@ -29,8 +29,8 @@ describe('deployment topology', () => {
 
   it('reports a cycle with its members', () => {
     const a = new Assembly({ name: 'loop' });
-    a.addMember(new Appliance({ name: 'a', creator: 'x', inputs: [{ name: 'in', port: 1, protocols: ['P'] }], outputs: [{ name: 'out', protocol: 'P' }] }), 'user');
-    a.addMember(new Appliance({ name: 'b', creator: 'x', inputs: [{ name: 'in', port: 2, protocols: ['P'] }], outputs: [{ name: 'out', protocol: 'P' }] }), 'user');
+    a.addMember(new Appliance({ name: 'a', creator: 'x', inputs: [{ name: 'in', port: 1, protocols: ['P'] }], outputs: [{ name: 'out', protocol: 'P' }] }));
+    a.addMember(new Appliance({ name: 'b', creator: 'x', inputs: [{ name: 'in', port: 2, protocols: ['P'] }], outputs: [{ name: 'out', protocol: 'P' }] }));
     a.connect('a/out', 'b/in', 'user');
     a.connect('b/out', 'a/in', 'user');
     const slots = appliancesOf(a, planWithTargets(a, {}));

@@ -18,7 +18,7 @@ import { dbAppliance, fullAssembly, webAppliance, wlsDomain } from './fixtures.j
 describe('assembly members', () => {
   it('names are unique across member kinds', () => {
     const a = new Assembly({ name: 'A', members: [webAppliance()] });
-    const e = expectUserError(() => a.addMember(new ExternalResource({ name: 'web' }), 'user'), 'NAME_DUPLICATE');
+    const e = expectUserError(() => a.addMember(new ExternalResource({ name: 'web' })), 'NAME_DUPLICATE');
     expect(e.where).toBe('assembly "A"');
   });
 
@@ -33,14 +33,14 @@ describe('assembly members', () => {
   it('an assembly cannot contain itself', () => {
     const outer = new Assembly({ name: 'outer' });
     const inner = new Assembly({ name: 'inner' });
-    outer.addMember(inner, 'user');
-    expectUserError(() => inner.addMember(outer, 'user'), 'ASSEMBLY_CYCLE');
-    expectUserError(() => outer.addMember(outer, 'user'), 'ASSEMBLY_CYCLE');
+    outer.addMember(inner);
+    expectUserError(() => inner.addMember(outer), 'ASSEMBLY_CYCLE');
+    expectUserError(() => outer.addMember(outer), 'ASSEMBLY_CYCLE');
   });
 
   it('removing a member removes its connections', () => {
     const a = fullAssembly();
-    const removed = a.removeMember('db', 'user');
+    const removed = a.removeMember('db');
     expect(removed.map((c) => formatEndpointRef(c.to))).toEqual(['db/sql']);
     expect(a.connections.map((c) => formatEndpointRef(c.from))).toEqual(['web/ldap']);
   });
@@ -62,7 +62,7 @@ describe('connections', () => {
     expectUserError(() => parseEndpointRef('justone'), 'CONNECTION_REF_INVALID');
     expectUserError(() => parseEndpointRef('a//b'), 'CONNECTION_REF_INVALID');
     const a = fullAssembly();
-    a.addMember(webAppliance('web2'), 'user');
+    a.addMember(webAppliance('web2'));
     a.connect('web2/jdbc', 'reporting/rdb/sql', 'user');
     expect(a.connections.some((c) => formatEndpointRef(c.to) === 'reporting/rdb/sql')).toBe(true);
   });
@@ -77,7 +77,7 @@ describe('connections', () => {
 
   it('refuses incompatible endpoints with the missing property names', () => {
     const a = new Assembly({ name: 'A', members: [webAppliance()] });
-    a.addMember(new Appliance({ name: 'cache', creator: 'redis', inputs: [{ name: 'in', port: 6379, protocols: ['JDBC'], properties: [{ name: 'host' }] }] }), 'user');
+    a.addMember(new Appliance({ name: 'cache', creator: 'redis', inputs: [{ name: 'in', port: 6379, protocols: ['JDBC'], properties: [{ name: 'host' }] }] }));
     const e = expectUserError(() => a.connect('web/jdbc', 'cache/in', 'user'), 'CONNECTION_INCOMPATIBLE');
     expect(e.message).toContain('lacks connection property "port"');
     expect(e.where).toBe('assembly "A" > connection "web/jdbc -> cache/in"');
@@ -87,7 +87,7 @@ describe('connections', () => {
     const a = new Assembly({ name: 'A', members: [webAppliance(), dbAppliance(), dbAppliance('db2')] });
     a.connect('web/jdbc', 'db/sql', 'user');
     expectUserError(() => a.connect('web/jdbc', 'db2/sql', 'user'), 'CONNECTION_OUTPUT_IN_USE');
-    a.disconnect('web/jdbc', 'user');
+    a.disconnect('web/jdbc');
     a.connect('web/jdbc', 'db2/sql', 'user');
   });
 
@@ -140,7 +140,7 @@ describe('atomic assemblies', () => {
     const a = fullAssembly();
     const e = expectUserError(() => a.connect('domain/ms1/admin', 'domain/admin/t3', 'user'), 'ATOMIC_NOT_EDITABLE');
     expect(e.message).toContain('inside atomic assembly "domain"');
-    expectUserError(() => a.disconnect('domain/ms1/admin', 'user'), 'ATOMIC_NOT_EDITABLE');
+    expectUserError(() => a.disconnect('domain/ms1/admin'), 'ATOMIC_NOT_EDITABLE');
   });
 });
 

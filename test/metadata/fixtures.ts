@@ -54,10 +54,10 @@ export function wlsDomain(): AtomicAssembly {
 
 export function fullAssembly(): Assembly {
   const a = new Assembly({ name: 'shop', description: 'web shop', properties: [{ name: 'env', value: 'prod' }] });
-  a.addMember(webAppliance(), 'user');
-  a.addMember(dbAppliance(), 'user');
-  a.addMember(wlsDomain(), 'user');
-  a.addMember(new Assembly({ name: 'reporting', members: [dbAppliance('rdb')] }), 'user');
+  a.addMember(webAppliance());
+  a.addMember(dbAppliance());
+  a.addMember(wlsDomain());
+  a.addMember(new Assembly({ name: 'reporting', members: [dbAppliance('rdb')] }));
   a.connect('web/jdbc', 'db/sql', 'user');
   a.addExternalResourceFor('web/ldap', 'corp-ldap', 'user', { type: 'ExternalLDAP' });
   a.addVnet({ name: 'backend', cidr: '10.1.0.0/24' });
