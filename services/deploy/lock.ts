@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { UserError } from '../../core/errors.js';
 import type { DeploymentFiles } from './records.js';
+import { processAlive } from '../process-alive.js';
 
 interface Owner {
   pid: number;
@@ -19,14 +20,6 @@ interface Owner {
   since: string;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 async function readOwner(file: string): Promise<Owner | undefined> {
   try {
@@ -62,7 +55,7 @@ export async function withDeploymentLock<T>(files: DeploymentFiles, command: str
     const owner = await readOwner(ownerFile);
     // Looked at twice, a moment apart: a new holder writes its owner file right after locking,
     // so an owner file that stays dead is not a live holder's not-yet-written one.
-    const dead = async (o: Owner | undefined) => o !== undefined && o.host === hostname() && !alive(o.pid);
+    const dead = async (o: Owner | undefined) => o !== undefined && o.host === hostname() && !processAlive(o.pid);
     const settled = (await dead(owner)) && (await new Promise((r) => setTimeout(r, 250)), JSON.stringify(await readOwner(ownerFile)) === JSON.stringify(owner));
     if (settled) {
       // The holder died without releasing (SIGKILL); its lock is ours to take.

@@ -1,19 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { processAlive } from '../process-alive.js';
 
 /** `job-<name>-<pid>-<random>`: the pid tells a later job whether the owner still runs. */
 const SCRATCH_DIR = /^job-[a-z]+-(\d+)-[0-9a-f]+$|^(?:introspect|capture)-(\d+)-[0-9a-f]+$/;
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: the process exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * A private scratch directory for one job in the instance's tmp dir. Scratch dirs left behind
@@ -25,7 +17,7 @@ export async function createScratchDir(tmpDir: string, job: string): Promise<str
   for (const name of await readdir(tmpDir)) {
     const m = SCRATCH_DIR.exec(name);
     const pid = Number(m?.[1] ?? m?.[2]);
-    if (pid && pid !== process.pid && !alive(pid)) await rm(join(tmpDir, name), { recursive: true, force: true });
+    if (pid && pid !== process.pid && !processAlive(pid)) await rm(join(tmpDir, name), { recursive: true, force: true });
   }
   const dir = join(tmpDir, `job-${job}-${process.pid}-${randomBytes(4).toString('hex')}`);
   await mkdir(dir, { mode: 0o700 });
