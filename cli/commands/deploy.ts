@@ -111,7 +111,7 @@ export const describeDeployments: CommandRun<DescribeDeploymentsOptions> = (opts
     for (const d of list) {
       const counts = Object.entries(d.statuses).map(([s, n]) => `${n} ${s}`).join(', ');
       process.stdout.write(`deployment ${d.record.name}: assembly ${d.record.assembly}, ${d.record.instances.length} instance(s): ${counts}; updated ${d.record.updatedAt}\n`);
-      process.stdout.write(instancesTable(d.record).replace(/^/gm, '  '));
+      process.stdout.write(instancesTable(d.record).replace(/^(?=.)/gm, '  '));
     }
     return 0;
   });
