@@ -8,10 +8,9 @@
  */
 import { PluginError, UserError, errorText } from '../../core/errors.js';
 import type { LifecycleContext, LifecycleOperation, PingResult } from '../../core/lifecycle-contract.js';
-import type { Collector, IntrospectorPlugin, IntrospectorPluginExtension } from '../../core/plugin-contract.js';
+import type { IntrospectorPlugin, ServiceCollector } from '../../core/plugin-contract.js';
+import { pluginChain } from '../jobs/plugin-chain.js';
 import type { PluginInventory } from '../../core/plugin-model.js';
-import { participantsOf } from '../../core/plugin-tree.js';
-import { ServiceIds } from '../../core/service-ids.js';
 import { JobInterrupted, callHook } from '../plugin-hooks.js';
 
 /** A participant's introspector service; since SDK 1.1 it may have the lifecycle methods. */
@@ -39,7 +38,7 @@ export interface ChainOutcome {
 }
 
 /** The creator plugin and its enabled extensions with their services, in execution order. */
-export function chainMembers(inventory: PluginInventory, collector: Collector, creator: string): ChainMember[] {
+export function chainMembers(inventory: PluginInventory, collector: ServiceCollector, creator: string): ChainMember[] {
   const record = inventory.records.get(creator);
   if (record === undefined || record.state !== 'enabled') {
     throw new UserError('PLUGIN_NOT_ENABLED', `plugin "${creator}", which created the appliance, is ${record === undefined ? 'not installed' : record.state}`, {
@@ -47,19 +46,8 @@ export function chainMembers(inventory: PluginInventory, collector: Collector, c
       hint: record?.problems[0]?.message ?? 'its directory must be in the bundle (plugins/<name>) with a plugin.config',
     });
   }
-  const plugins = collector.getServices<LifecycleService>(ServiceIds.IntrospectorPlugin);
-  const extensions = collector.getServices<IntrospectorPluginExtension>(ServiceIds.IntrospectorPluginExtension);
-  return participantsOf(inventory, creator).map((name, i) => {
-    const service = i === 0 ? plugins.find((p) => p.name === name) : extensions.find((e) => e.name === name);
-    if (!service) {
-      const id = i === 0 ? 'IntrospectorPlugin' : 'IntrospectorPluginExtension';
-      throw new PluginError(name, 'PLUGIN_SERVICE_MISSING', `${name} registered no ${id} service named "${name}"`, {
-        where: inventory.records.get(name)?.directory,
-        hint: `its activator must call context.registerService(context.ids.${id}, { name: '${name}', ... })`,
-      });
-    }
-    return { name, service };
-  });
+  // The jobs' chain: matched on the owner the registry recorded, parent before child.
+  return pluginChain(inventory, collector, creator).members.map(({ name, service }) => ({ name, service }));
 }
 
 export interface RunChainOptions {
