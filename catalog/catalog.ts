@@ -87,12 +87,14 @@ export class Catalog {
     });
   }
 
+  // Through #read like every read: a commit that a killed process left past its commit point is
+  // finished first, so its appliance is not reported missing.
   async hasAppliance(name: string): Promise<boolean> {
-    return exists(join(this.dir, topDir('appliance', name), documentName('appliance')));
+    return this.#read(() => exists(join(this.dir, topDir('appliance', name), documentName('appliance'))));
   }
 
   async hasAssembly(name: string): Promise<boolean> {
-    return exists(join(this.dir, topDir('assembly', name), documentName('assembly')));
+    return this.#read(() => exists(join(this.dir, topDir('assembly', name), documentName('assembly'))));
   }
 
   /** Top-level assemblies that contain (at any depth) an appliance or atomic assembly named `name`. */
