@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { loadavg, tmpdir, availableParallelism } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { rng } from './random.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { captureFileSet } = await import(join(repo, 'dist/services/archive/capture.js'));
@@ -27,16 +28,6 @@ const { startSshd } = await import('../test/support/sshd.mjs');
 // symlinks (relative, absolute, dangling), empty directories, and parts the excludes drop:
 // logs/*.log (files only), cache (whole directory), tmp/* (contents; tmp stays).
 
-function rng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A pool of code/config-like text; files are random windows of it (compresses ~3-5x, like real text). */
 function textPool(rand, bytes) {

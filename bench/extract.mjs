@@ -15,6 +15,7 @@ import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { rng } from './random.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { captureFileSet } = await import(join(repo, 'dist/services/archive/capture.js'));
@@ -25,16 +26,6 @@ const mb = Number(process.env.BENCH_MB ?? 220);
 const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 const cacheDir = join(repo, '.bench');
 
-function rng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Text that compresses like configs and sources (~4x): random windows of a pool of lines. */
 function textPool(rand, bytes) {
