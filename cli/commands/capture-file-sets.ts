@@ -3,23 +3,23 @@ import type { CaptureFileSetsOptions } from '../command-table.js';
 import { mib } from '../format.js';
 import { progressTo, sshSettings } from '../host-options.js';
 import { createProgressView } from '../progress.js';
+import { withInterrupt } from '../interrupt.js';
 import { printJson, withApplication } from '../session.js';
 
 export const run: CommandRun<CaptureFileSetsOptions> = async (opts, globals) =>
   withApplication(globals, { activate: true }, async (app) => {
     const { CaptureJob } = await import('../../services/jobs/capture-job.js');
     const view = createProgressView();
-    const controller = new AbortController();
-    const onSignal = (): void => controller.abort(new Error('interrupted'));
-    process.once('SIGINT', onSignal);
     try {
-      const captured = await app.get(CaptureJob).capture(opts.appliance, {
-        ...(opts.host !== undefined ? { host: opts.host } : {}),
-        hostOptions: sshSettings(opts),
-        codec: opts.codec,
-        progress: progressTo(view),
-        signal: controller.signal,
-      });
+      const captured = await withInterrupt((signal) =>
+        app.get(CaptureJob).capture(opts.appliance, {
+          ...(opts.host !== undefined ? { host: opts.host } : {}),
+          hostOptions: sshSettings(opts),
+          codec: opts.codec,
+          progress: progressTo(view),
+          signal,
+        }),
+      );
       view.done();
       if (opts.json) printJson({ captured });
       else if (captured.length === 0) process.stdout.write(`${opts.appliance} has no file sets to capture\n`);
@@ -31,6 +31,5 @@ export const run: CommandRun<CaptureFileSetsOptions> = async (opts, globals) =>
       return 0;
     } finally {
       view.done();
-      process.removeListener('SIGINT', onSignal);
     }
   });

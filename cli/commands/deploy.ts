@@ -4,6 +4,7 @@ import { UserError } from '../../core/errors.js';
 import type { CommandRun, GlobalOptions } from '../command-spec.js';
 import type { DeployCommandOptions, DeploymentOptions, DescribeDeploymentsOptions, ScaleApplianceOptions, TargetSshOptions, WorkOptions } from '../deploy-commands.js';
 import { createInstanceProgressView } from '../deploy-progress.js';
+import { withInterrupt } from '../interrupt.js';
 import { printJson, withApplication } from '../session.js';
 
 function targetOptions(opts: TargetSshOptions): TargetOptions {
@@ -28,22 +29,19 @@ async function withDeployments<T>(globals: GlobalOptions, opts: WorkOptions, fn:
   return withApplication(globals, { activate: false }, async (app) => {
     const { DeploymentService } = await import('../../services/deploy/module.js');
     const view = createInstanceProgressView();
-    const controller = new AbortController();
-    const onSignal = (): void => {
-      process.stderr.write('\ninterrupted: stopping the running steps (run the command again to resume)\n');
-      controller.abort(new Error('interrupted'));
-    };
-    process.once('SIGINT', onSignal);
     try {
-      return await fn(app.get(DeploymentService), {
-        signal: controller.signal,
-        onProgress: (e) => view.update(e),
-        targetOptions: targetOptions(opts),
-        parallel: positive(opts.parallel, '--parallel', 8),
-      });
+      return await withInterrupt(
+        (signal) =>
+          fn(app.get(DeploymentService), {
+            signal,
+            onProgress: (e) => view.update(e),
+            targetOptions: targetOptions(opts),
+            parallel: positive(opts.parallel, '--parallel', 8),
+          }),
+        '\ninterrupted: stopping the running steps (run the command again to resume)\n',
+      );
     } finally {
       view.done();
-      process.removeListener('SIGINT', onSignal);
     }
   });
 }

@@ -2,6 +2,7 @@ import type { CommandRun } from '../command-spec.js';
 import type { DiscoverOptions } from '../command-table.js';
 import { progressTo, sshSettings } from '../host-options.js';
 import { createProgressView } from '../progress.js';
+import { withInterrupt } from '../interrupt.js';
 import { printJson, withApplication } from '../session.js';
 
 /** `--name value` options that would introspect an installation, as a user would type them. */
@@ -16,11 +17,14 @@ export const run: CommandRun<DiscoverOptions> = async (opts, globals) =>
   withApplication(globals, { activate: true }, async (app) => {
     const { DiscoverJob } = await import('../../services/jobs/discover-job.js');
     const view = createProgressView();
-    const report = await app.get(DiscoverJob).discover({
-      ...(opts.host !== undefined ? { host: opts.host } : {}),
-      hostOptions: sshSettings(opts),
-      progress: progressTo(view),
-    });
+    const report = await withInterrupt((signal) =>
+      app.get(DiscoverJob).discover({
+        ...(opts.host !== undefined ? { host: opts.host } : {}),
+        hostOptions: sshSettings(opts),
+        progress: progressTo(view),
+        signal,
+      }),
+    );
     view.done();
     if (opts.json) {
       printJson(report);

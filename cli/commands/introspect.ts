@@ -21,6 +21,7 @@ import {
 import { mib } from '../format.js';
 import { progressTo, sshSettings } from '../host-options.js';
 import { createProgressView } from '../progress.js';
+import { withInterrupt } from '../interrupt.js';
 import { printJson, withApplication } from '../session.js';
 
 export interface IntrospectCommandOptions extends JsonOption, HostOptions, CodecOption {
@@ -143,26 +144,24 @@ async function introspect(
   }
   const values = await parameterValues(prepared, given, passwordFiles);
   const view = createProgressView();
-  const controller = new AbortController();
-  const onSignal = (): void => controller.abort(new Error('interrupted'));
-  process.once('SIGINT', onSignal);
   try {
-    const summary = await service.introspect(prepared, values, {
-      ...(opts.host !== undefined ? { host: opts.host } : {}),
-      hostOptions: sshSettings(opts),
-      ...(opts.name !== undefined ? { name: opts.name } : {}),
-      deferCapture: opts.deferCapture === true,
-      codec: opts.codec,
-      signal: controller.signal,
-      progress: progressTo(view),
-    });
+    const summary = await withInterrupt((signal) =>
+      service.introspect(prepared, values, {
+        ...(opts.host !== undefined ? { host: opts.host } : {}),
+        hostOptions: sshSettings(opts),
+        ...(opts.name !== undefined ? { name: opts.name } : {}),
+        deferCapture: opts.deferCapture === true,
+        codec: opts.codec,
+        signal,
+        progress: progressTo(view),
+      }),
+    );
     view.done();
     if (opts.json) printJson(summary);
     else process.stdout.write(renderSummary(summary));
     return 0;
   } finally {
     view.done();
-    process.removeListener('SIGINT', onSignal);
   }
 }
 

@@ -162,6 +162,8 @@ describe('plugin hooks are bounded and interruptible', { timeout: 60_000 }, () =
     await writeTestPlugin(bundled, { name: 'hang', dehydrate: 'await new Promise(() => {});' });
     // A live interval keeps Node's event loop busy: waiting for the loop to drain would never end.
     await writeTestPlugin(bundled, { name: 'busy', dehydrate: `setInterval(() => {}, 1000); await new Promise(() => {});` });
+    // A discovery hook as busy as that dehydrate.
+    await writeTestPlugin(bundled, { name: 'seeker', start: `service.discover = async () => { setInterval(() => {}, 1000); await new Promise(() => {}); };` });
   });
 
   it('a dehydrate that never settles fails at AB_HOOK_TIMEOUT_MS, naming plugin and hook; nothing stored', async () => {
@@ -190,5 +192,18 @@ describe('plugin hooks are bounded and interruptible', { timeout: 60_000 }, () =
     expect(r.err).toContain('introspection interrupted; nothing was stored');
     expect(catalogFingerprint(instance).has('appliances/')).toBe(false);
     expect(readdirSync(join(instance, 'tmp'))).toEqual([]);
+  });
+
+  it('one Ctrl-C stops a busy discovery hook too: a message and exit 130', async () => {
+    const instance = freshInstance();
+    const run = abctlAsync(['discover'], cliEnv(instance, bundled));
+    await until('the job to start', () => existsSync(join(instance, 'tmp')) && readdirSync(join(instance, 'tmp')).length > 0);
+    await new Promise((r) => setTimeout(r, 300));
+    const sent = Date.now();
+    process.kill(run.pid, 'SIGINT');
+    const r = await run.done;
+    expect(Date.now() - sent).toBeLessThan(5_000);
+    expect(r.code, r.err).toBe(130);
+    expect(r.err).toMatch(/interrupted/);
   });
 });
