@@ -178,32 +178,30 @@ describe('plugin hooks are bounded and interruptible', { timeout: 60_000 }, () =
     expect(scratchFiles(instance)).toEqual([]);
   });
 
-  it('one Ctrl-C stops a hook that keeps Node busy at once: a message, exit 130, scratch dir removed', async () => {
-    const instance = freshInstance();
-    const run = abctlAsync(['introspectbusy'], cliEnv(instance, bundled));
+  /** Starts `args`, sends one SIGINT once the job is inside the plugin's hook, and expects exit 130 within 5 s. */
+  async function interruptInHook(instance: string, args: string[]): Promise<CliResult> {
+    const run = abctlAsync(args, cliEnv(instance, bundled));
     await until('the job to start', () => existsSync(join(instance, 'tmp')) && readdirSync(join(instance, 'tmp')).length > 0);
-    // Past activation and into dehydrate: the scratch dir exists only while the job runs.
+    // Past activation and into the hook: the scratch dir exists only while the job runs.
     await new Promise((r) => setTimeout(r, 300));
     const sent = Date.now();
     process.kill(run.pid, 'SIGINT');
     const r = await run.done;
     expect(Date.now() - sent).toBeLessThan(5_000);
     expect(r.code, r.err).toBe(130);
+    return r;
+  }
+
+  it('one Ctrl-C stops a hook that keeps Node busy at once: a message, exit 130, scratch dir removed', async () => {
+    const instance = freshInstance();
+    const r = await interruptInHook(instance, ['introspectbusy']);
     expect(r.err).toContain('introspection interrupted; nothing was stored');
     expect(catalogFingerprint(instance).has('appliances/')).toBe(false);
     expect(readdirSync(join(instance, 'tmp'))).toEqual([]);
   });
 
   it('one Ctrl-C stops a busy discovery hook too: a message and exit 130', async () => {
-    const instance = freshInstance();
-    const run = abctlAsync(['discover'], cliEnv(instance, bundled));
-    await until('the job to start', () => existsSync(join(instance, 'tmp')) && readdirSync(join(instance, 'tmp')).length > 0);
-    await new Promise((r) => setTimeout(r, 300));
-    const sent = Date.now();
-    process.kill(run.pid, 'SIGINT');
-    const r = await run.done;
-    expect(Date.now() - sent).toBeLessThan(5_000);
-    expect(r.code, r.err).toBe(130);
+    const r = await interruptInHook(freshInstance(), ['discover']);
     expect(r.err).toMatch(/interrupted/);
   });
 });

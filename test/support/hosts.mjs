@@ -20,7 +20,7 @@ import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { SSHD, SFTP_SERVER } from './sshd.mjs';
+import { SFTP_SERVER, SSHD, sshdConfig } from './sshd.mjs';
 
 const run = promisify(execFile);
 
@@ -119,26 +119,7 @@ export async function startHost(name, opts = {}) {
   }
 
   const config = join(dir, 'sshd_config');
-  await writeFile(
-    config,
-    [
-      `ListenAddress ${address}`,
-      'Port 22',
-      `HostKey ${hostKey}`,
-      `PidFile ${join(dir, 'sshd.pid')}`,
-      `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
-      'PasswordAuthentication no',
-      'KbdInteractiveAuthentication no',
-      'PubkeyAuthentication yes',
-      'PermitRootLogin prohibit-password',
-      'UsePAM no',
-      'StrictModes no',
-      'MaxSessions 20',
-      'LogLevel INFO',
-      `Subsystem sftp ${SFTP_SERVER}`,
-      '',
-    ].join('\n'),
-  );
+  await writeFile(config, sshdConfig({ address, port: 22, dir, hostKey, logLevel: 'INFO', extra: ['MaxSessions 20'] }));
   // Inside: private tmpfs mounts and host name, then sshd as the PID namespace's init.
   const mounts = privateDirs.map((d) => `mount -t tmpfs -o mode=0755 abctl-${name} '${d}'`).join(' && ');
   const script = `set -e; mount --make-rprivate /; ${mounts}; hostname '${name}'; exec ${SSHD} -D -e -f '${config}'`;

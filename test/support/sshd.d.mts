@@ -20,6 +20,9 @@ export interface SshdHandle {
 export declare const SSHD: string;
 export declare const SFTP_SERVER: string;
 
+/** An sshd_config for a test server whose files live in `dir` (key login only; SFTP unless `sftp` is false). */
+export declare function sshdConfig(options: { address: string; port: number; dir: string; hostKey: string; sftp?: boolean; logLevel?: string; extra?: string[] }): string;
+
 /** A TCP port nobody listens on right now (loopback). */
 export declare function freePort(): Promise<number>;
 

@@ -48,6 +48,31 @@ async function keygen(file, comment) {
 }
 
 /**
+ * An sshd_config for a test server whose keys and files live in `dir`: key login only, no PAM,
+ * no strict modes (temp dirs), SFTP unless `sftp` is false.
+ * @param {{ address: string, port: number, dir: string, hostKey: string, sftp?: boolean, logLevel?: string, extra?: string[] }} o
+ */
+export function sshdConfig({ address, port, dir, hostKey, sftp = true, logLevel = 'VERBOSE', extra = [] }) {
+  return [
+    `ListenAddress ${address}`,
+    `Port ${port}`,
+    `HostKey ${hostKey}`,
+    `PidFile ${join(dir, 'sshd.pid')}`,
+    `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+    'PasswordAuthentication no',
+    'KbdInteractiveAuthentication no',
+    'PubkeyAuthentication yes',
+    'PermitRootLogin prohibit-password',
+    'UsePAM no',
+    'StrictModes no',
+    `LogLevel ${logLevel}`,
+    ...extra,
+    ...(sftp ? [`Subsystem sftp ${SFTP_SERVER}`] : []),
+    '',
+  ].join('\n');
+}
+
+/**
  * @param {{ sftp?: boolean }} [options] `sftp: false` leaves out `Subsystem sftp`, as hardened servers do.
  * @returns {Promise<import('./sshd.d.mts').SshdHandle>}
  */
@@ -74,25 +99,7 @@ export async function startSshd(options = {}) {
 
   const port = await freePort();
   const config = join(dir, 'sshd_config');
-  await writeFile(
-    config,
-    [
-      'ListenAddress 127.0.0.1',
-      `Port ${port}`,
-      `HostKey ${hostKey}`,
-      `PidFile ${join(dir, 'sshd.pid')}`,
-      `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
-      'PasswordAuthentication no',
-      'KbdInteractiveAuthentication no',
-      'PubkeyAuthentication yes',
-      'PermitRootLogin prohibit-password',
-      'UsePAM no',
-      'StrictModes no',
-      'LogLevel VERBOSE',
-      ...(sftp ? [`Subsystem sftp ${SFTP_SERVER}`] : []),
-      '',
-    ].join('\n'),
-  );
+  await writeFile(config, sshdConfig({ address: '127.0.0.1', port, dir, hostKey, sftp }));
 
   let stderr = '';
   /** @type {string | undefined} */
