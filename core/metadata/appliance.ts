@@ -245,6 +245,12 @@ export class Appliance {
     if (i.port === undefined) {
       throw new UserError('ENDPOINT_PORT_INVALID', 'an appliance input needs a port (1..65535)', { where });
     }
+    if (i.portProperty !== undefined && !this.properties.has(i.portProperty)) {
+      throw new UserError('ENDPOINT_PORT_INVALID', `input portProperty "${i.portProperty}" is not a property of the appliance`, {
+        where,
+        hint: `name the property that configures the port; properties: ${this.properties.list().map((p) => p.name).join(', ') || 'none'}`,
+      });
+    }
     if (!this.findInterface(i.interfaceName)) {
       throw new UserError('INTERFACE_UNKNOWN', `input interface "${i.interfaceName}" does not exist on the appliance`, {
         where,

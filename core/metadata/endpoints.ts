@@ -26,6 +26,12 @@ export interface InputInit {
    * (nothing listens on their behalf, the user gives the address in properties).
    */
   readonly port?: number | undefined;
+  /**
+   * Name of the appliance property the port is configured by (e.g. `port`), when there is
+   * one: a deployment plan that changes that property moves the input with it, so peers and
+   * the deployment record see the port the product really listens on (see effectivePort).
+   */
+  readonly portProperty?: string | undefined;
   /** At least one; no duplicates. */
   readonly protocols: readonly string[];
   /** Interface the input listens on; default `eth0` (the default interface). */
@@ -37,6 +43,7 @@ export interface InputInit {
 export interface InputPlain {
   name: string;
   port?: number;
+  portProperty?: string;
   protocols: string[];
   interfaceName: string;
   description: string;
@@ -46,6 +53,7 @@ export interface InputPlain {
 export class Input {
   readonly name: string;
   readonly port: number | undefined;
+  readonly portProperty: string | undefined;
   readonly protocols: readonly string[];
   readonly interfaceName: string;
   readonly description: string;
@@ -59,6 +67,10 @@ export class Input {
       throw new UserError('ENDPOINT_PORT_INVALID', `input port ${init.port} is out of range: ports are whole numbers from 1 to 65535`, { where });
     }
     this.port = init.port;
+    if (init.portProperty !== undefined && (typeof init.portProperty !== 'string' || init.portProperty.trim() === '')) {
+      throw new UserError('ENDPOINT_PORT_INVALID', 'input portProperty must name a property (e.g. "port")', { where });
+    }
+    this.portProperty = init.portProperty;
     if (init.protocols.length === 0) {
       throw new UserError('ENDPOINT_PROTOCOL_INVALID', 'input protocols must list at least one protocol', { where, hint: 'e.g. ["HTTP"]' });
     }
@@ -86,6 +98,7 @@ export class Input {
       properties: this.properties.toPlain(),
     };
     if (this.port !== undefined) plain.port = this.port;
+    if (this.portProperty !== undefined) plain.portProperty = this.portProperty;
     return plain;
   }
 
@@ -108,6 +121,7 @@ export class Input {
     const init = within(where, (): InputInit => ({
       name,
       port: readOptionalNumber(o, 'port'),
+      portProperty: readOptionalString(o, 'portProperty'),
       protocols: readStringArray(o, 'protocols'),
       interfaceName: readString(o, 'interfaceName'),
       description: readOptionalString(o, 'description') ?? '',
@@ -115,6 +129,25 @@ export class Input {
     const properties = readProperties(o, 'properties', where);
     return new Input({ ...init, properties });
   }
+}
+
+/**
+ * The port an input listens on once property values are known: the value of its
+ * `portProperty` (looked up with `valueOf`, e.g. the effective properties of a deployment)
+ * when it names one with a value, else the port recorded at introspection.
+ */
+export function effectivePort(input: Input, valueOf: (property: string) => string | undefined, where?: string): number | undefined {
+  if (input.portProperty === undefined) return input.port;
+  const raw = valueOf(input.portProperty);
+  if (raw === undefined || raw === '') return input.port;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || n < 1 || n > 65535) {
+    throw new UserError('ENDPOINT_PORT_INVALID', `property "${input.portProperty}" gives input "${input.name}" the port "${raw}", which is not a whole number from 1 to 65535`, {
+      ...(where ? { where } : {}),
+      hint: `set "${input.portProperty}" to a port number (in the assembly or the deployment plan)`,
+    });
+  }
+  return n;
 }
 
 export interface OutputInit {

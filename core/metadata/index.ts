@@ -36,7 +36,7 @@ export type { ContentResourceInit, ContentResourcePlain } from './content-resour
 export { ContentResource } from './content-resources.js';
 
 export type { InputInit, InputPlain, OutputInit, OutputPlain, Compatibility, InputLike } from './endpoints.js';
-export { Input, Output, checkCompatible } from './endpoints.js';
+export { Input, Output, checkCompatible, effectivePort } from './endpoints.js';
 
 export type { InterfaceKind, NetworkInterfaceInit, NetworkInterfacePlain } from './interfaces.js';
 export { DEFAULT_INTERFACE_NAME, INTERFACE_KINDS, NetworkInterface, defaultInterface } from './interfaces.js';

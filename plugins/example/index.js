@@ -79,7 +79,8 @@ const plugin = {
         { name: 'product.home', type: 'string', category: 'system', value: home, description: 'installation directory (the same on every deployed machine)' },
         { name: 'product.version', type: 'string', category: 'system', value: version, description: 'minihttpd version' },
       ],
-      inputs: [{ name: 'http', port, protocols: ['http'], description: 'web content and /health' }],
+      // portProperty: a plan that changes "port" moves the input too (peers and the deployment record follow).
+      inputs: [{ name: 'http', port, portProperty: 'port', protocols: ['http'], description: 'web content and /health' }],
       fileSets: [{ name: 'home', root: home, excludes: ['logs/*.log', 'run', 'tmp'], owner: 'root', group: 'root' }],
     });
     // docs:end create-appliance

@@ -10,10 +10,10 @@ import { join, posix, resolve } from 'node:path';
 import { inject, injectable, multiInject, optional } from 'inversify';
 import { describePlanProblem, resolveObjectPath, type DeploymentPlan } from '../../core/deployment-plan/index.js';
 import { AbError, UserError, errorText } from '../../core/errors.js';
-import type { Assembly } from '../../core/metadata/index.js';
+import { effectivePort, type Assembly, type Input } from '../../core/metadata/index.js';
 import { DeploymentPlanService } from '../editing/deployment-plans.js';
 import { InstanceLayout } from '../instance.js';
-import { applyPlan } from '../rehydration/plan-overlay.js';
+import { applianceAt, applyPlan } from '../rehydration/plan-overlay.js';
 import { BundleWriter, type AgentOperation, type LateBindings, type PeerBinding } from './bundle-port.js';
 import { withDeploymentLock } from './lock.js';
 import { forEachBounded } from './pool.js';
@@ -114,17 +114,29 @@ function peerInput(overlaid: Assembly, l: Link): { port: number | undefined; pro
   const props: Record<string, string> = {};
   let port: number | undefined;
   try {
-    if (l.external) {
-      for (const p of resolveObjectPath(overlaid, l.to).properties.list()) if (p.value !== undefined) props[p.name] = p.value;
-    }
+    const holder = resolveObjectPath(overlaid, l.to);
+    if (l.external) for (const p of holder.properties.list()) if (p.value !== undefined) props[p.name] = p.value;
     const found = resolveObjectPath(overlaid, `${l.to}/input/${l.input}`);
     for (const p of found.properties.list()) if (p.value !== undefined) props[p.name] = p.value;
-    const holder = found.holder as { getInput?: (n: string) => { port: number | undefined } | undefined };
-    port = holder.getInput?.(l.input)?.port;
-  } catch {
+    const input = (found.holder as { getInput?: (n: string) => Input | undefined }).getInput?.(l.input);
+    // The port the peer really listens on: the plan may have changed the property it comes from.
+    if (input) port = effectivePort(input, (n) => holder.properties.get(n)?.value, found.where);
+  } catch (err) {
+    if (err instanceof UserError) throw err;
     // The link came from the same assembly, so its ends exist; nothing to add if not.
   }
   return { port, properties: props };
+}
+
+/** Ports of an appliance's inputs with the plan applied (record and messages). */
+function inputPorts(overlaid: Assembly, key: string): { input: string; port: number }[] {
+  const app = applianceAt(overlaid, key);
+  const out: { input: string; port: number }[] = [];
+  for (const i of app.inputs) {
+    const port = effectivePort(i, (n) => app.properties.get(n)?.value, app.where);
+    if (port !== undefined) out.push({ input: i.name, port });
+  }
+  return out;
 }
 
 /** For an external resource the user names the host in its properties (`host`, `hostname`, `address`). */
@@ -202,7 +214,10 @@ export class DeploymentService {
         checkCount(slot, count);
         for (let index = 1; index <= count; index++) {
           const id = instanceId(slot, index);
-          instances.push(known.get(id) ?? this.#newInstance(name, targetRoot, slot, index));
+          const ports = inputPorts(loaded.model.overlaid, slot.key);
+          const had = known.get(id);
+          // A resumed instance keeps its placement; its ports follow the plan as it is now.
+          instances.push(had ? { ...had, ports } : this.#newInstance(name, targetRoot, slot, index, ports));
         }
       }
       const now = new Date().toISOString();
@@ -231,7 +246,7 @@ export class DeploymentService {
   }
 
   /** A new instance record, placed on its target. */
-  #newInstance(deployment: string, targetRoot: string, slot: ApplianceSlot, index: number): InstanceRecord {
+  #newInstance(deployment: string, targetRoot: string, slot: ApplianceSlot, index: number, ports: InstanceRecord['ports']): InstanceRecord {
     const id = instanceId(slot, index);
     return {
       id,
@@ -242,7 +257,7 @@ export class DeploymentService {
       hostname: '',
       address: '',
       dir: posix.join(targetRoot, 'deployments', deployment, id),
-      ports: slot.appliance.inputs.filter((i) => i.port !== undefined).map((i) => ({ input: i.name, port: i.port as number })),
+      ports,
       status: 'pending',
       updatedAt: new Date().toISOString(),
     };
@@ -390,7 +405,8 @@ export class DeploymentService {
     let last = '';
     try {
       const code = await conn.runNode({
-        args: [posix.join(i.dir, 'agent.mjs'), op, '--bundle', posix.join(i.dir, 'bundle')],
+        // --exit-with-stdin: the targets hold the agent's stdin open, so it stops if this command dies.
+        args: [posix.join(i.dir, 'agent.mjs'), op, '--bundle', posix.join(i.dir, 'bundle'), '--exit-with-stdin'],
         timeoutMs: stepTimeout(session.opts),
         ...(session.opts.signal ? { signal: session.opts.signal } : {}),
         onOutput: (chunk) => {
@@ -629,7 +645,7 @@ export class DeploymentService {
       const drop = current.filter((i) => i.index > count).reverse();
       const added: InstanceRecord[] = [];
       for (let index = 1; index <= count; index++) {
-        if (!keep.some((i) => i.index === index)) added.push(this.#newInstance(name, r.targetRoot, slot, index));
+        if (!keep.some((i) => i.index === index)) added.push(this.#newInstance(name, r.targetRoot, slot, index, inputPorts(model.overlaid, slot.key)));
       }
       const rank = new Map(r.instances.map((i, k) => [i.appliance, k]));
       const byPlace = (a: InstanceRecord, b: InstanceRecord) => (rank.get(a.appliance) ?? 0) - (rank.get(b.appliance) ?? 0) || a.index - b.index;

@@ -39,7 +39,8 @@ class LocalConnection implements TargetConnection {
   }
 
   runNode(run: AgentRun): Promise<number> {
-    return runProcess({ command: process.execPath, args: run.args, timeoutMs: run.timeoutMs, signal: run.signal, onOutput: run.onOutput, what: `node ${run.args[1] ?? ''}`, where: 'local' });
+    // stdin held open: the agent (--exit-with-stdin) ends with this process, even on kill -9.
+    return runProcess({ command: process.execPath, args: run.args, timeoutMs: run.timeoutMs, signal: run.signal, onOutput: run.onOutput, holdStdin: true, what: `node ${run.args[1] ?? ''}`, where: 'local' });
   }
 
   async remove(dir: string): Promise<void> {

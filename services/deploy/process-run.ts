@@ -15,6 +15,11 @@ export interface ProcessRun {
   readonly onOutput?: (chunk: Buffer) => void;
   /** Fed to the program's stdin, then stdin is closed. */
   readonly stdin?: Readable;
+  /**
+   * Keep the program's stdin an open, empty pipe until it ends: when this process dies, the
+   * pipe closes, and a program watching it (the agent's --exit-with-stdin) stops too.
+   */
+  readonly holdStdin?: boolean;
   /** What it is, for messages: "shipping web-1 to local". */
   readonly what: string;
   readonly where: string;
@@ -24,7 +29,7 @@ export interface ProcessRun {
 export function runProcess(run: ProcessRun): Promise<number> {
   return new Promise<number>((resolve, reject) => {
     if (run.signal?.aborted) return reject(interrupted(run));
-    const child = spawn(run.command, [...run.args], { stdio: [run.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], detached: true, env: run.env ?? process.env });
+    const child = spawn(run.command, [...run.args], { stdio: [run.stdin || run.holdStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], detached: true, env: run.env ?? process.env });
     let settled = false;
     let why: 'timeout' | 'abort' | undefined;
     const kill = (reason: 'timeout' | 'abort') => {
@@ -44,12 +49,15 @@ export function runProcess(run: ProcessRun): Promise<number> {
       run.stdin.on('error', () => kill('abort'));
       (child.stdin as Writable).on('error', () => {});
       run.stdin.pipe(child.stdin);
+    } else if (child.stdin) {
+      child.stdin.on('error', () => {});
     }
     const finish = (fn: () => void) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       run.signal?.removeEventListener('abort', onAbort);
+      if (run.holdStdin) child.stdin?.destroy();
       fn();
     };
     child.once('error', (err) =>

@@ -1,18 +1,16 @@
 /**
- * The SSH target: `ssh://user@host[:port]`. The connection, login and host key check are the
- * host layer's (SshHost.connect, as for introspection: known_hosts, identity files, agent),
- * so a deployment trusts exactly the hosts an introspection would.
+ * The SSH target: `ssh://user@host[:port]`. The connection, login, host key check and
+ * commands are the host layer's (SshHost: connect as for introspection, runStreaming for
+ * commands with stdin), so a deployment trusts exactly the hosts an introspection would.
  *
  * A bundle travels as one tar stream over one exec channel (local `tar -c` piped into remote
  * `tar -x`): one round trip for the whole directory instead of one SFTP request per file.
  */
 import { spawn } from 'node:child_process';
 import { posix } from 'node:path';
-import { PassThrough } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { ContainerModule, injectable } from 'inversify';
-import type { Client, ClientChannel } from 'ssh2';
 import { UserError } from '../../core/errors.js';
-import { shellQuote } from '../host/common.js';
 import type { SshHost } from '../host/ssh-host.js';
 import { interrupted, timedOut } from './process-run.js';
 import { DeploymentTarget, MIN_NODE_MAJOR, nodeMajor, type AgentRun, type TargetConnection, type TargetOptions } from './target.js';
@@ -20,42 +18,14 @@ import { DeploymentTarget, MIN_NODE_MAJOR, nodeMajor, type AgentRun, type Target
 const SSH_URL = /^ssh:\/\/(.+)$/;
 
 /**
- * The ssh2 client behind an SshHost. ReferenceHost is read-only by design (no stdin, no
- * writes), and deploy must stream into a remote `tar -x`; until the host layer offers an exec
- * with a stdin stream, we borrow its authenticated connection rather than open a second one.
+ * Makes the instance directory afresh and unpacks the tar stream on stdin into it: one
+ * channel for the whole step. Paths come as arguments ($1 parent, $2 directory), never
+ * pasted into the script.
  */
-function clientOf(host: SshHost): Client {
-  const client = (host as unknown as { client?: Client }).client;
-  if (!client || typeof client.exec !== 'function') throw new Error('internal error: the SSH host layer no longer exposes its connection to deploy');
-  return client;
-}
-
-/** Where a remote process prints its pid before exec'ing the real command (see execLine). */
-const PID_MARK = 'abctl-remote-pid';
-
-/**
- * OpenSSH allows 10 sessions per connection (MaxSessions); the host layer keeps up to 8 of
- * its own. Our channels wait for one of these slots instead of being refused by the server.
- */
-const CHANNELS_PER_HOST = 8;
+const UNPACK = 'mkdir -p -- "$1" && rm -rf -- "$2" && mkdir -- "$2" && exec tar -C "$2" -xf -';
 
 class SshConnection implements TargetConnection {
   #identity: Promise<{ hostname: string; address: string }> | undefined;
-  #free = CHANNELS_PER_HOST;
-  #waiting: (() => void)[] = [];
-
-  async #slot(): Promise<() => void> {
-    if (this.#free > 0) this.#free--;
-    else await new Promise<void>((r) => this.#waiting.push(r));
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      const next = this.#waiting.shift();
-      if (next) next();
-      else this.#free++;
-    };
-  }
 
   constructor(
     readonly spec: string,
@@ -90,82 +60,26 @@ class SshConnection implements TargetConnection {
     return { node: r.stdout.trim() };
   }
 
-  /** One exec channel; `onStdout`/`onStderr` get the output with the pid line removed. */
-  private async exec(
-    line: string,
-    opts: { what: string; timeoutMs: number; signal?: AbortSignal | undefined; onOutput?: (c: Buffer) => void; feed?: (ch: ClientChannel) => void },
-  ): Promise<number> {
-    const release = await this.#slot();
-    try {
-      return await this.execNow(line, opts);
-    } finally {
-      release();
-    }
-  }
-
-  private execNow(
-    line: string,
-    opts: { what: string; timeoutMs: number; signal?: AbortSignal | undefined; onOutput?: (c: Buffer) => void; feed?: (ch: ClientChannel) => void },
-  ): Promise<number> {
-    const client = clientOf(this.host);
-    const full = `echo ${PID_MARK} $$ >&2; ${line}`;
-    return new Promise<number>((resolve, reject) => {
-      const run = { what: opts.what, where: this.where, timeoutMs: opts.timeoutMs };
-      if (opts.signal?.aborted) return reject(interrupted(run));
-      client.exec(full, (err, channel) => {
-        if (err) {
-          return reject(new UserError('DEPLOY_COMMAND_FAILED', `${opts.what}: cannot open an SSH channel: ${err.message}`, { where: this.where, cause: err }));
-        }
-        let pid: number | undefined;
-        let head: Buffer | undefined = Buffer.alloc(0);
-        let exit: number | undefined;
-        let why: 'timeout' | 'abort' | undefined;
-        const kill = (reason: 'timeout' | 'abort') => {
-          why ??= reason;
-          // sshd makes the session's shell a process group leader; the command exec'd into it.
-          if (pid !== undefined) {
-            client.exec(`kill -s KILL -- -${pid} 2>/dev/null || kill -s KILL ${pid}`, (e, ch) => {
-              if (!e) ch.resume().stderr.resume();
-            });
-          }
-          channel.close();
-        };
-        const timer = setTimeout(() => kill('timeout'), opts.timeoutMs);
-        const onAbort = () => kill('abort');
-        opts.signal?.addEventListener('abort', onAbort, { once: true });
-        channel.on('data', (c: Buffer) => opts.onOutput?.(c));
-        channel.stderr.on('data', (c: Buffer) => {
-          if (head === undefined) return opts.onOutput?.(c);
-          head = Buffer.concat([head, c]);
-          const nl = head.indexOf(0x0a);
-          if (nl === -1) return;
-          const m = new RegExp(`^${PID_MARK} (\\d+)$`).exec(head.subarray(0, nl).toString('latin1'));
-          if (m) pid = Number(m[1]);
-          const rest = m ? head.subarray(nl + 1) : head;
-          head = undefined;
-          if (rest.length) opts.onOutput?.(rest);
-        });
-        channel.on('exit', (code: number | null, signal?: string) => {
-          exit = code ?? (signal ? 137 : undefined);
-        });
-        channel.once('close', () => {
-          clearTimeout(timer);
-          opts.signal?.removeEventListener('abort', onAbort);
-          if (why === 'timeout') reject(timedOut(run));
-          else if (why === 'abort') reject(interrupted(run));
-          else if (exit === undefined) reject(new UserError('DEPLOY_CONNECTION_LOST', `${opts.what} ended without an exit status: the SSH connection dropped`, { where: this.where, hint: 'check the host, then run the command again to resume' }));
-          else resolve(exit);
-        });
-        if (opts.feed) opts.feed(channel);
-        else channel.end();
-      });
+  /** One command through the host layer; timeout, abort and a lost connection become deploy errors. */
+  private async exec(argv: readonly string[], opts: { what: string; timeoutMs: number; signal?: AbortSignal | undefined; onOutput?: (c: Buffer) => void; stdin?: Readable | 'hold' }): Promise<number> {
+    const run = { what: opts.what, where: this.where, timeoutMs: opts.timeoutMs };
+    const r = await this.host.runStreaming(argv, {
+      timeoutMs: opts.timeoutMs,
+      signal: opts.signal,
+      ...(opts.onOutput ? { onOutput: opts.onOutput } : {}),
+      ...(opts.stdin ? { stdin: opts.stdin } : {}),
     });
+    if (r.stopped === 'timeout') throw timedOut(run);
+    if (r.stopped === 'abort') throw interrupted(run);
+    if (r.exitCode === undefined) {
+      throw new UserError('DEPLOY_CONNECTION_LOST', `${opts.what} ended without an exit status: the SSH connection dropped`, { where: this.where, hint: 'check the host, then run the command again to resume' });
+    }
+    return r.exitCode;
   }
 
   async ship(from: string, to: string, opts: { timeoutMs: number; signal?: AbortSignal }): Promise<void> {
     const dir = posix.normalize(to);
     const parent = posix.dirname(dir);
-    const line = `mkdir -p -- ${shellQuote(parent)} && rm -rf -- ${shellQuote(dir)} && mkdir -- ${shellQuote(dir)} && exec tar -C ${shellQuote(dir)} -xf -`;
     let tarErr = '';
     let remoteOut = '';
     const local = spawn('tar', ['-C', from, '-cf', '-', '.'], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -179,12 +93,12 @@ class SshConnection implements TargetConnection {
     });
     let code: number;
     try {
-      code = await this.exec(line, {
+      code = await this.exec(['sh', '-c', UNPACK, 'sh', parent, dir], {
         what: `shipping the bundle to ${dir}`,
         timeoutMs: opts.timeoutMs,
         signal: opts.signal,
         onOutput: (c) => (remoteOut += c.toString('utf8')),
-        feed: (ch) => archive.pipe(ch),
+        stdin: archive,
       });
     } finally {
       if (local.exitCode === null) local.kill('SIGKILL');
@@ -202,8 +116,8 @@ class SshConnection implements TargetConnection {
   }
 
   runNode(run: AgentRun): Promise<number> {
-    const line = `exec node ${run.args.map(shellQuote).join(' ')} </dev/null`;
-    return this.exec(line, { what: `node ${run.args[1] ?? ''}`, timeoutMs: run.timeoutMs, signal: run.signal, onOutput: run.onOutput });
+    // stdin held open: the agent (--exit-with-stdin) ends when this side or the connection goes.
+    return this.exec(['node', ...run.args], { what: `node ${run.args[1] ?? ''}`, timeoutMs: run.timeoutMs, signal: run.signal, onOutput: run.onOutput, stdin: 'hold' });
   }
 
   async remove(dir: string, opts: { timeoutMs: number }): Promise<void> {
@@ -233,7 +147,7 @@ export class SshDeploymentTarget implements DeploymentTarget {
       ...(options.knownHostsFile !== undefined ? { knownHostsFile: options.knownHostsFile } : {}),
       ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
       ...(options.insecureSkipHostKeyCheck === true ? { insecureSkipHostKeyCheck: true } : {}),
-      // Instances run in parallel on one host: leave room for their channels (sshd MaxSessions is 10 by default).
+      // Instances run in parallel on one host; the host layer queues channels beyond this (sshd MaxSessions is 10 by default).
       maxChannels: 8,
     });
     return new SshConnection(spec, host);

@@ -76,6 +76,23 @@ export interface SshHostOptions {
   readonly log?: HostLogger;
 }
 
+export interface StreamingRunOptions {
+  readonly timeoutMs: number;
+  readonly signal?: AbortSignal | undefined;
+  /** Every chunk of stdout and stderr, as it comes. */
+  readonly onOutput?: (chunk: Buffer) => void;
+  /** A stream to feed to the command's stdin (closed after it), or 'hold' (see runStreaming). */
+  readonly stdin?: Readable | 'hold';
+  readonly cwd?: string;
+}
+
+export interface StreamingRunResult {
+  /** Undefined when the channel closed without an exit status (the connection dropped), or it was never started. */
+  readonly exitCode: number | undefined;
+  /** Set when runStreaming killed the command: its time limit passed, or the signal fired. */
+  readonly stopped?: 'timeout' | 'abort';
+}
+
 const stderrLogger: HostLogger = { warn: (m) => process.stderr.write(`warning: ${m}\n`) };
 
 /** Printed (with exit 254) when `cd` to RunOptions.cwd fails, to tell that apart from the command's own failure. */
@@ -496,7 +513,7 @@ export class SshHost implements ReferenceHost {
    * The remote command line: each argv element quoted for the login shell, which we assume
    * is POSIX. Environment values go in `stdin`, never in the line (see remote-env.ts).
    */
-  private commandLine(command: readonly string[], options: RunOptions): { line: string; stdin: Buffer } {
+  private commandLine(command: readonly string[], options: RunOptions, withStdin = false): { line: string; stdin: Buffer } {
     checkArgv(command, this.name);
     const env = remoteEnv(checkEnv(options.env, this.name));
     // The login shell's pid goes first on stderr: sshd made it a process-group leader, and
@@ -511,7 +528,7 @@ export class SshHost implements ReferenceHost {
     // exec: the command replaces the shell, so a KILL signal on timeout reaches it directly.
     // </dev/null: no stdin, as locally. We cannot close the channel's stdin instead, because
     // ssh2 only sends signals on a channel whose writable side is still open.
-    parts.push(`exec ${command.map(shellQuote).join(' ')} </dev/null`);
+    parts.push(`exec ${command.map(shellQuote).join(' ')}${withStdin ? '' : ' </dev/null'}`);
     return { line: parts.join(' '), stdin: env.stdin };
   }
 
@@ -648,6 +665,62 @@ export class SshHost implements ReferenceHost {
 
   async hasCommand(name: string): Promise<boolean> {
     return hasCommandVia(this, name);
+  }
+
+  /**
+   * Runs a command whose stdin this side writes, with its output streamed as it comes (not
+   * collected): what deploying needs beyond the read-only ReferenceHost. `stdin: stream`
+   * feeds the command (a tar archive) and then closes its stdin; `stdin: 'hold'` keeps it
+   * open and empty until the command ends, so a program watching its stdin (the agent's
+   * --exit-with-stdin) ends when this process or its connection goes away. Without it, stdin
+   * is /dev/null, as for run(). On timeout or abort the remote process group is killed and
+   * the result says why; the command's own exit status otherwise.
+   */
+  async runStreaming(command: readonly string[], options: StreamingRunOptions): Promise<StreamingRunResult> {
+    const holdOrFeed = options.stdin !== undefined;
+    const line = this.commandLine(command, options, holdOrFeed);
+    const timeoutMs = checkTimeout(options.timeoutMs, DEFAULT_RUN_TIMEOUT_MS, this.name);
+    if (options.signal?.aborted) return { exitCode: undefined, stopped: 'abort' };
+    const { channel } = await this.openExec(line);
+    const { stderr, pid } = this.splitPid(channel);
+    return new Promise<StreamingRunResult>((resolve) => {
+      let exitCode: number | undefined;
+      let stopped: 'timeout' | 'abort' | undefined;
+      const kill = (why: 'timeout' | 'abort') => {
+        if (stopped) return;
+        stopped = why;
+        this.killRemote(channel, pid);
+      };
+      const timer = setTimeout(() => kill('timeout'), timeoutMs);
+      const onAbort = () => kill('abort');
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      channel.on('data', (c: Buffer) => options.onOutput?.(c));
+      stderr.on('data', (c: Buffer) => options.onOutput?.(c));
+      channel.on('exit', (code: number | null, signal?: string) => {
+        exitCode = code ?? exitCodeForSignal(signal ?? 'KILL');
+      });
+      let closed = false;
+      let drained = false;
+      const done = () => {
+        if (!closed || !drained) return;
+        clearTimeout(timer);
+        options.signal?.removeEventListener('abort', onAbort);
+        resolve({ exitCode, ...(stopped ? { stopped } : {}) });
+      };
+      stderr.once('end', () => {
+        drained = true;
+        done();
+      });
+      channel.once('close', () => {
+        closed = true;
+        done();
+      });
+      if (options.stdin && options.stdin !== 'hold') {
+        const input = options.stdin;
+        input.once('error', () => kill('abort'));
+        input.pipe(channel);
+      }
+    });
   }
 
   tarStream(root: string, options: TarStreamOptions = {}): Readable {

@@ -20,7 +20,34 @@ import { BUNDLE_MANIFEST } from './bundle-format.js';
 
 export const EXIT = Object.freeze({ ok: 0, failed: 1, internal: 2, notSupported: 3, interrupted: 130 });
 
-const USAGE = `usage: node abctl-agent.mjs rehydrate|start|stop|ping [--bundle DIR] [--json] [--debug]`;
+const USAGE = `usage: node abctl-agent.mjs rehydrate|start|stop|ping [--bundle DIR] [--json] [--debug] [--exit-with-stdin]`;
+
+/** How long a cancelled plugin call may take to let go before the agent exits anyway. */
+const CALLER_GONE_GRACE_MS = 2000;
+
+/**
+ * --exit-with-stdin: the caller (abctl deploying over SSH, or locally) holds our stdin open
+ * and writes nothing; end of file means it went away (killed, or its connection dropped).
+ * The operation is then cancelled, and the process exits even if a plugin's timers would
+ * keep it alive, so no agent runs on, detached from the command that started it.
+ */
+function exitWithStdin(controller: AbortController): () => void {
+  const gone = (): void => {
+    if (controller.signal.aborted) return;
+    process.stderr.write('abctl agent: the calling abctl went away (stdin closed); stopping\n');
+    controller.abort(new Error('the calling abctl went away'));
+    setTimeout(() => process.exit(EXIT.interrupted), CALLER_GONE_GRACE_MS).unref();
+  };
+  process.stdin.on('end', gone);
+  process.stdin.on('error', gone);
+  process.stdin.resume();
+  return () => {
+    process.stdin.off('end', gone);
+    process.stdin.off('error', gone);
+    // Let the process end once the operation is done: an open stdin would keep it alive.
+    process.stdin.destroy();
+  };
+}
 
 export async function agentMain(argv: readonly string[], out: (s: string) => void = (s) => process.stdout.write(s), err: (s: string) => void = (s) => process.stderr.write(s)): Promise<number> {
   let json = false;
@@ -29,12 +56,14 @@ export async function agentMain(argv: readonly string[], out: (s: string) => voi
   const onSignal = (): void => controller.abort(new Error('interrupted'));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  let unwatch = (): void => {};
   try {
     const { values, positionals } = parseArgs({
       args: [...argv],
       allowPositionals: true,
-      options: { bundle: { type: 'string' }, json: { type: 'boolean' }, debug: { type: 'boolean' }, help: { type: 'boolean' } },
+      options: { bundle: { type: 'string' }, json: { type: 'boolean' }, debug: { type: 'boolean' }, help: { type: 'boolean' }, 'exit-with-stdin': { type: 'boolean' } },
     });
+    if (values['exit-with-stdin']) unwatch = exitWithStdin(controller);
     json = values.json === true;
     debug = values.debug === true;
     if (values.help) {
@@ -59,6 +88,7 @@ export async function agentMain(argv: readonly string[], out: (s: string) => voi
     if (debug && e instanceof Error && e.stack) err(`${e.stack}\n`);
     return e instanceof JobInterrupted ? EXIT.interrupted : known ? EXIT.failed : EXIT.internal;
   } finally {
+    unwatch();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

@@ -18,7 +18,7 @@ import type {
   RenderOptions,
   TargetApplianceView,
 } from '../../core/lifecycle-contract.js';
-import { Appliance, Assembly, AtomicAssembly, ExternalResource, formatEndpointRef, resolveFileRef, type Input, type Property, type PropertySet } from '../../core/metadata/index.js';
+import { Appliance, Assembly, AtomicAssembly, ExternalResource, effectivePort, formatEndpointRef, resolveFileRef, type Input, type Property, type PropertySet } from '../../core/metadata/index.js';
 import type { PluginLogger } from '../../core/plugin-contract.js';
 import { EffectiveProperties } from '../../core/rehydration/index.js';
 import { REDACTED } from '../../core/metadata/index.js';
@@ -147,8 +147,9 @@ function view(set: PropertySet | EffectiveProperties): PropertyView[] {
   return list.map((p) => ({ name: p.name, type: p.type, category: p.category, value: p.secret ? undefined : p.value, hasValue: p.hasValue }));
 }
 
-function inputView(i: Input): InputView {
-  return { name: i.name, port: i.port, protocols: i.protocols, interfaceName: i.interfaceName, properties: view(i.properties) };
+/** `valueOf` gives the holder's property values: the input's port follows the property it is tied to. */
+function inputView(i: Input, valueOf: (name: string) => string | undefined): InputView {
+  return { name: i.name, port: effectivePort(i, valueOf), protocols: i.protocols, interfaceName: i.interfaceName, properties: view(i.properties) };
 }
 
 function applianceView(a: Appliance, effective: EffectiveProperties, bindings: LateBindings): TargetApplianceView {
@@ -158,7 +159,7 @@ function applianceView(a: Appliance, effective: EffectiveProperties, bindings: L
     creator: a.creator,
     properties: view(effective),
     property: (name) => (effective.has(name) ? effective.value(name) : undefined),
-    inputs: a.inputs.map(inputView),
+    inputs: a.inputs.map((i) => inputView(i, (n) => (effective.has(n) ? effective.value(n) : undefined))),
     outputs: a.outputs.map((o) => ({ name: o.name, protocol: o.protocol, properties: view(o.properties), peers: bindings.outputs[o.name] ?? [] })),
     fileSets: a.fileSets.map((f) => ({ name: f.name, root: f.root, owner: f.owner, group: f.group, captured: f.captured, scope: f.scope })),
     contentResources: a.contentResources.map((c) => c.name),
@@ -183,7 +184,7 @@ function navigatorOf(assembly: Assembly): AssemblyNavigator {
     member: (path) => {
       const m = members.get(path);
       if (!m) return undefined;
-      return { name: m.name, type: m.type, external: m instanceof ExternalResource, properties: view(m.properties), inputs: m.inputs.map(inputView) };
+      return { name: m.name, type: m.type, external: m instanceof ExternalResource, properties: view(m.properties), inputs: m.inputs.map((i) => inputView(i, (n) => m.properties.get(n)?.value)) };
     },
     connections: () => connections,
   };

@@ -4,7 +4,7 @@
  * test host has privately, or a temp dir for `local`), added to assembly `site` once per
  * member name, and a plan giving each member its port, server name and target.
  */
-import { writeFile } from 'node:fs/promises';
+import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { Catalog } from '../../catalog/index.js';
@@ -29,15 +29,16 @@ export interface ExampleSite {
   readonly env: NodeJS.ProcessEnv;
 }
 
-export async function exampleSite(tmp: string, targetHome: string, members: Readonly<Record<string, MemberSpec>>): Promise<ExampleSite> {
+/** `plugins`: the bundled plugins directory (default: the shipped plugins). */
+export async function exampleSite(tmp: string, targetHome: string, members: Readonly<Record<string, MemberSpec>>, plugins: string = examplePlugins): Promise<ExampleSite> {
   const instance = join(tmp, 'instance');
-  const env = cliEnv(instance, examplePlugins);
+  const env = cliEnv(instance, plugins);
   const ref = await copyMinihttpd(join(tmp, 'reference', 'minihttpd'));
   const r = abctl(['introspectexample', '--home', ref], env);
   expect(r.err).toBe('');
   expect(r.code).toBe(0);
 
-  const layout = instanceLayout(instance, examplePlugins);
+  const layout = instanceLayout(instance, plugins);
   const catalog = new Catalog(layout);
   const appliance = await catalog.getAppliance('minihttpd-reference');
   appliance.updateFileSet('home', { root: targetHome }, 'framework');
@@ -61,8 +62,24 @@ export async function exampleSite(tmp: string, targetHome: string, members: Read
   const box = await SecretBox.load(catalog.keyFile, true);
   if (!box) throw new Error('no catalog key');
   await writeFile(planFile, formatPlan(plan, { file: planFile, secrets: { encrypt: (c) => box.encrypt(c), decrypt: (s, w) => box.decrypt(s, w), isEncrypted } }), { mode: 0o600 });
-  const app = Application.create({ instanceRoot: instance, bundledPluginsDir: examplePlugins });
+  const app = Application.create({ instanceRoot: instance, bundledPluginsDir: plugins });
   return { instance, planFile, app, env };
+}
+
+/**
+ * A copy of the shipped plugins whose example rehydrate first sleeps, ignoring every signal,
+ * while the file `marker` exists on the machine it runs on (a slow plugin hook to interrupt).
+ * It writes `${marker}.sleeping` when it starts to.
+ */
+export async function sleepyPlugins(dir: string, marker: string): Promise<string> {
+  await cp(examplePlugins, dir, { recursive: true });
+  const file = join(dir, 'example', 'index.js');
+  const text = await readFile(file, 'utf8');
+  const hook = '  async rehydrate(ctx) {\n';
+  if (!text.includes(hook)) throw new Error(`the example plugin has no "${hook.trim()}" to patch`);
+  const sleep = `    if ((await import('node:fs')).existsSync(${JSON.stringify(marker)})) { (await import('node:fs')).writeFileSync(${JSON.stringify(`${marker}.sleeping`)}, String(process.pid)); await new Promise((r) => setTimeout(r, 120_000)); }\n`;
+  await writeFile(file, text.replace(hook, hook + sleep));
+  return dir;
 }
 
 /** GET /health of a minihttpd. */

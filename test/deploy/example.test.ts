@@ -27,6 +27,8 @@ describe('the example deployed to this machine', () => {
       const r = await service.deploy({ assembly: 'site', planFile: site.planFile, targetRoot });
       expect(r.failures).toEqual([]);
       expect(await health('127.0.0.1', port)).toBe('ok web-local');
+      // Introspected on 18080; the input follows the plan's "port" (the plugin ties it with portProperty).
+      expect((await service.describe('site')).record.instances.map((i) => i.ports)).toEqual([[{ input: 'http', port }]]);
       // The password is in the product's own config (0600), nowhere in the deployment's logs.
       expect(readFileSync(join(home, 'conf', 'server.properties'), 'utf8')).toContain('s3cret-from-plan');
       expect(readFileSync(join(site.instance, 'deployments', 'site', 'logs', 'web-1.log'), 'utf8')).not.toContain('s3cret-from-plan');

@@ -17,12 +17,14 @@ import { editingModule } from '../../services/editing/module.js';
 import { InstanceLayout, instanceLayout } from '../../services/instance.js';
 import { TestBundleWriter } from './fixtures/test-bundles.mjs';
 
-export function siteAssembly(appPort: number, proxyPort: number, opts: { appMax?: number } = {}): Assembly {
+/** `portProperty`: app's port comes from its user property `port` (introspected as `appPort`). */
+export function siteAssembly(appPort: number, proxyPort: number, opts: { appMax?: number; portProperty?: boolean } = {}): Assembly {
   const app = new Appliance({
     name: 'app',
     creator: 'example',
     scalability: { min: 1, target: 2, max: opts.appMax ?? 3, absoluteMax: 10 },
-    inputs: [{ name: 'http', port: appPort, protocols: ['HTTP'] }],
+    ...(opts.portProperty ? { properties: [{ name: 'port', type: 'int', category: 'user', value: String(appPort) }] } : {}),
+    inputs: [{ name: 'http', port: appPort, protocols: ['HTTP'], ...(opts.portProperty ? { portProperty: 'port' } : {}) }],
   });
   const proxy = new Appliance({
     name: 'proxy',

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +7,7 @@ import { UserError } from '../../core/errors.js';
 import type { ProgressEvent } from '../../services/deploy/module.js';
 import { freePort } from '../support/sshd.mjs';
 import { tempDir } from '../helpers/plugins.js';
+import { withPlanValues } from '../rehydration/bundle-fixture.js';
 import { httpJson, makeFixture, planWithTargets, siteAssembly, type Fixture } from './helpers.js';
 
 let tmp: { path: string; cleanup: () => Promise<void> };
@@ -155,6 +157,42 @@ describe('deploy to local', () => {
   });
 });
 
+describe('ports from the plan', () => {
+  it('an input tied to a property listens, is recorded and is bound to peers on the plan\'s value', async () => {
+    const planned = await freePort();
+    // Introspected on appPort + 7 (nothing listens there); the plan moves "port" to `planned`.
+    const site = siteAssembly(appPort + 7, proxyPort, { portProperty: true });
+    const plan = withPlanValues(planWithTargets(site, { app: ['local'], proxy: ['local'] }, { app: 1 }), { app: { port: String(planned) } });
+    const other = await makeFixture(join(tmp.path, 'ports'), site, plan);
+    try {
+      const r = await other.service.deploy({ assembly: 'site', planFile: other.planFile, targetRoot });
+      expect(r.failures).toEqual([]);
+      expect(r.record.instances.map((i) => [i.id, i.ports])).toEqual([
+        ['app-1', [{ input: 'http', port: planned }]],
+        ['proxy-1', [{ input: 'http', port: proxyPort }]],
+      ]);
+      // Another process reads the same from the record.
+      const [summary] = await other.service.list();
+      expect(summary?.record.instances[0]?.ports).toEqual([{ input: 'http', port: planned }]);
+      expect(other.bundles.written.find((b) => b.id === 'proxy-1')?.outputs['backend']?.[0]?.port).toBe(planned);
+      expect((await httpJson('127.0.0.1', planned)).server).toBe(`app-1@${hostname()}`);
+      expect((await httpJson('127.0.0.1', proxyPort)).peers).toEqual([`app@${hostname()}/127.0.0.1:${planned}`]);
+    } finally {
+      await other.service.undeploy('site').catch(() => {});
+    }
+  });
+
+  it('refuses a tied property whose value is not a port, before anything is deployed', async () => {
+    const site = siteAssembly(appPort, proxyPort, { portProperty: true });
+    const plan = withPlanValues(planWithTargets(site, { app: ['local'], proxy: ['local'] }, { app: 1 }), { app: { port: '70000' } });
+    const other = await makeFixture(join(tmp.path, 'badport'), site, plan);
+    const err = await other.service.deploy({ assembly: 'site', planFile: other.planFile, targetRoot }).catch((e: unknown) => e);
+    expect((err as UserError).code).toBe('ENDPOINT_PORT_INVALID');
+    expect((err as UserError).message).toContain('property "port" gives input "http" the port "70000"');
+    expect(await other.service.list()).toEqual([]);
+  });
+});
+
 describe('a killed deploy', () => {
   it('leaves a record that describeDeployments reads, and deploy resumes it', async () => {
     const { spawn } = await import('node:child_process');
@@ -173,8 +211,16 @@ describe('a killed deploy', () => {
       if (Date.now() > deadline || child.exitCode !== null) throw new Error(`the deploy child did not reach app-2 rehydrating: ${out}`);
       await new Promise((r) => setTimeout(r, 50));
     }
+    const agentOf2 = () => execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(`${join(targetRoot, 'deployments', 'site', 'app-2', 'bundle')}`));
+    expect(agentOf2()).toHaveLength(1);
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
+    // The agent child (sleeping 8 s in rehydrate) ends with its parent: its stdin pipe closed.
+    const killedAt = Date.now();
+    while (agentOf2().length > 0) {
+      if (Date.now() - killedAt > 3000) throw new Error(`the local agent outlived the killed deploy: ${agentOf2().join('\n')}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
 
     const [summary] = await fx.service.list();
     expect(summary?.record.instances.map((i) => [i.id, i.status])).toEqual([

@@ -74,8 +74,13 @@ describe('deploy over SSH to hosts with their own file systems and names', () =>
     expect((await httpJson(host(2).address, APP_PORT)).server).toBe('app-3@host3');
     expect((await httpJson(host(2).address, PROXY_PORT)).peers).toHaveLength(3);
     r = await fx.service.scale(name, 'app', 1, { targetOptions });
+    expect(r.failures).toEqual([]);
     expect(r.record.instances.map((i) => i.id)).toEqual(['app-1', 'proxy-1']);
+    // Down: app-2 and app-3 are stopped and their directories removed; the proxy, rehydrated again, lists app-1 only.
+    await expect(httpJson(host(1).address, APP_PORT)).rejects.toThrow();
+    await expect(httpJson(host(2).address, APP_PORT)).rejects.toThrow();
     expect(await host(1).exec(['ls', `/var/lib/abctl/deployments/${name}`])).toBe('');
+    expect(await host(2).exec(['ls', `/var/lib/abctl/deployments/${name}`])).toBe('proxy-1\n');
     expect((await httpJson(host(2).address, PROXY_PORT)).peers).toEqual([`app@host1/${host(0).address}:${APP_PORT}`]);
   });
 
@@ -94,5 +99,29 @@ describe('deploy over SSH to hosts with their own file systems and names', () =>
     for (const k of [0, 1, 2]) expect(await host(k).exec(['ls', `/var/lib/abctl/deployments/${name}`])).toBe('');
     await expect(httpJson(host(2).address, PROXY_PORT)).rejects.toThrow();
     expect(await fx.service.list()).toEqual([]);
+  });
+
+  it('reports an instance that fails on its host, and deploy again resumes from there', async () => {
+    fx.bundles.behaviour.set('app-2', { fail: ['start'] });
+    fx.bundles.written.length = 0;
+    const r = await fx.service.deploy({ assembly: 'site', planFile: fx.planFile, name: 'site-resume', targetOptions });
+    expect(r.failures.map((f) => [f.id, f.step, f.target])).toEqual([['app-2', 'start', host(1).target]]);
+    expect(r.failures[0]?.logTail).toContain('simulated failure for app-2');
+    expect(r.record.instances.map((i) => [i.id, i.status])).toEqual([
+      ['app-1', 'running'],
+      ['app-2', 'failed'],
+      ['proxy-1', 'pending'],
+    ]);
+    fx.bundles.behaviour.clear();
+    fx.bundles.written.length = 0;
+    try {
+      const again = await fx.service.deploy({ assembly: 'site', planFile: fx.planFile, name: 'site-resume', targetOptions });
+      expect(again.failures).toEqual([]);
+      expect(fx.bundles.written.map((b) => b.id)).toEqual(['app-2', 'proxy-1']);
+      expect((await httpJson(host(1).address, APP_PORT)).server).toBe('app-2@host2');
+      expect((await httpJson(host(2).address, PROXY_PORT)).peers).toHaveLength(2);
+    } finally {
+      await fx.service.undeploy('site-resume', { targetOptions });
+    }
   });
 });

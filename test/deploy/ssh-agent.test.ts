@@ -1,0 +1,97 @@
+/**
+ * The real agent on a real SSH host (sshd in its own namespaces, test/support/hosts.mjs), with
+ * the shipped example plugin patched to sleep in rehydrate while a marker file exists there:
+ * - `abctl deploy` (the CLI, its own process) is killed with SIGKILL while the agent sits in
+ *   that hook: the agent on the host is gone within seconds (it watches the stdin abctl holds
+ *   open over the SSH channel), describeDeployments reads the record, and deploy resumes;
+ * - the plan's admin password is sampled for during the step: never in a command line on the
+ *   host or here, never in a log; on the host only the product's config (0600) and the
+ *   bundle (0600 files in 0700 directories: how a password reaches a host) hold it.
+ */
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DeploymentService } from '../../services/deploy/module.js';
+import { startHosts, type TestHosts } from '../support/hosts.mjs';
+import { tempDir } from '../helpers/plugins.js';
+import { abctlAsync } from '../introspection/helpers.js';
+import { exampleSite, health, sleepyPlugins } from './example-fixture.js';
+
+const PASSWORD = 's3cret-from-plan';
+const MARKER = '/srv/abctl-test-sleep';
+const PORT = 18380;
+let hosts: TestHosts;
+let tmp: { path: string; cleanup: () => Promise<void> };
+
+beforeAll(async () => {
+  hosts = await startHosts(1);
+  tmp = await tempDir('abctl-deploy-agent-');
+}, 60_000);
+afterAll(async () => {
+  await hosts?.stop();
+  await tmp?.cleanup();
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('a deploy killed while the agent runs a plugin hook on an SSH host', () => {
+  it('stops the agent there; the record is readable; deploy resumes; the password stays out of command lines, logs and other files', async () => {
+    const host = hosts.hosts[0] as TestHosts['hosts'][number];
+    const plugins = await sleepyPlugins(join(tmp.path, 'plugins'), MARKER);
+    const site = await exampleSite(tmp.path, '/opt/minihttpd', { web: { port: PORT, serverName: 'web-one', target: host.target } }, plugins);
+    const service = site.app.get(DeploymentService);
+    const targetOptions = { identityFile: hosts.identityFile, knownHostsFile: hosts.knownHostsFile };
+    await host.exec(['touch', MARKER]);
+
+    const cli = abctlAsync(['deploy', '--assembly', 'site', '--plan', site.planFile, '--identity-file', hosts.identityFile, '--known-hosts', hosts.knownHostsFile], site.env);
+    // Sample every process's command line, on the host and here, until the hook sleeps.
+    const remoteArgs: string[] = [];
+    const localArgs: string[] = [];
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      remoteArgs.push(await host.exec(['ps', '-eo', 'args']));
+      localArgs.push(execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }));
+      const sleeping = await host.exec(['sh', '-c', `cat ${MARKER}.sleeping 2>/dev/null || true`]);
+      if (sleeping.trim() !== '') break;
+      if (Date.now() > deadline) throw new Error(`the agent never reached the sleeping hook; abctl said: ${JSON.stringify(await Promise.race([cli.done, sleep(10).then(() => 'still running')]))}`);
+      await sleep(100);
+    }
+    const agents = () => host.exec(['sh', '-c', 'ps -eo pid,args | grep "[a]gent.mjs" || true']);
+    expect(await agents()).toContain('agent.mjs rehydrate --bundle /var/lib/abctl/deployments/site/web-1/bundle --exit-with-stdin');
+    expect(remoteArgs.join('\n')).not.toContain(PASSWORD);
+    expect(localArgs.join('\n')).not.toContain(PASSWORD);
+
+    process.kill(cli.pid, 'SIGKILL');
+    await cli.done;
+    const killedAt = Date.now();
+    while ((await agents()).trim() !== '') {
+      if (Date.now() - killedAt > 8000) throw new Error(`the agent still runs on the host 8 s after abctl was killed:\n${await agents()}`);
+      await sleep(200);
+    }
+
+    // Another process reads the record the killed one left.
+    const left = await service.describe('site');
+    expect(left.record.instances.map((i) => [i.id, i.status, i.hostname])).toEqual([['web-1', 'rehydrating', 'host1']]);
+
+    await host.exec(['rm', '-f', MARKER]);
+    try {
+      const again = await service.deploy({ assembly: 'site', planFile: site.planFile, targetOptions });
+      expect(again.failures).toEqual([]);
+      expect(again.record.instances.map((i) => [i.id, i.status, i.ports])).toEqual([['web-1', 'running', [{ input: 'http', port: PORT }]]]);
+      expect(await health(host.address, PORT)).toBe('ok web-one');
+
+      // Files on the host holding the password: the product's config and the bundle's appliance, both 0600.
+      const holders = (await host.exec(['sh', '-c', `grep -rlF -- '${PASSWORD}' /opt /srv /var/lib/abctl || true`])).trim().split('\n').sort();
+      expect(holders).toEqual(['/opt/minihttpd/conf/server.properties', '/var/lib/abctl/deployments/site/web-1/bundle/appliance.xml']);
+      for (const f of holders) expect(await host.exec(['stat', '-c', '%a %U', f])).toBe('600 root\n');
+      expect(await host.exec(['stat', '-c', '%a', '/var/lib/abctl/deployments/site/web-1/bundle'])).toBe('700\n');
+      // Logs: the deployment's per-instance log here, the product's log there.
+      const logs = join(site.instance, 'deployments', 'site', 'logs');
+      for (const f of readdirSync(logs)) expect(readFileSync(join(logs, f), 'utf8')).not.toContain(PASSWORD);
+      expect(await host.exec(['cat', '/opt/minihttpd/logs/minihttpd.out'])).not.toContain(PASSWORD);
+    } finally {
+      await service.undeploy('site', { targetOptions }).catch(() => {});
+    }
+  }, 180_000);
+});
