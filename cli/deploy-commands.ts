@@ -35,7 +35,7 @@ export interface DescribeDeploymentsOptions extends JsonOption {
   readonly deployment?: string;
 }
 
-const targetSsh: OptionSpec<TargetSshOptions>[] = [
+export const targetSsh: OptionSpec<TargetSshOptions>[] = [
   { flags: '--identity-file <file>', description: 'SSH private key for ssh:// targets (default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa, or the agent)' },
   { flags: '--known-hosts <file>', description: 'known_hosts file to check target host keys against (default: ~/.ssh/known_hosts)' },
   { flags: '--insecure-skip-host-key-check', description: 'do not check SSH host keys (prints a warning)' },

@@ -292,6 +292,8 @@ export const ErrorCodes = {
     'DEPLOY_TARGET_UNKNOWN',
     'DEPLOY_TIMEOUT',
   ],
+  /** Requirements of plugins on base images and hosts (validateBase, validateHost, before createTemplate and deploy). */
+  validation: ['BASE_INVALID', 'REQUIREMENTS_CHECK_FAILED', 'REQUIREMENTS_UNMET'],
   /** Command line. */
   cli: [
     'INTERNAL_ERROR',

@@ -12,7 +12,7 @@ export type { LifecycleContext, LifecycleHooks, PingResult } from './lifecycle-c
 import type { LifecycleHooks } from './lifecycle-contract.js';
 
 /** Version of the plugin SDK this framework implements; `minSdkVersion` is checked against it. */
-export const SDK_VERSION = '1.1';
+export const SDK_VERSION = '1.2';
 
 // ---------------------------------------------------------------- service registry
 
@@ -224,20 +224,80 @@ export interface PlatformOsValidationPlugin {
     | Promise<readonly ValidationMessage[]>;
 }
 
-/** What a base image must provide for the plugin's product. */
-export interface BaseImageRequirement {
-  readonly kind: 'user' | 'group' | 'package' | 'kernelParameter' | 'swap';
-  readonly name: string;
-  /** Minimum value for kernel parameters or swap (MiB). */
-  readonly minimum?: number;
-  readonly message: string;
-  readonly severity: 'warning' | 'rejection';
+/** How much an unmet requirement matters: a rejection refuses the base or host, a warning is shown. */
+export type RequirementSeverity = 'rejection' | 'warning';
+
+interface RequirementCommon {
+  /** Default `rejection`. */
+  readonly severity?: RequirementSeverity;
+  /** Why the product needs it; shown beside the problem. */
+  readonly message?: string;
 }
 
+/** A user account (`/etc/passwd`, or `getent passwd` on a host). */
+export interface UserRequirement extends RequirementCommon {
+  readonly kind: 'user';
+  readonly name: string;
+}
+
+/** A group (`/etc/group`, or `getent group` on a host). */
+export interface GroupRequirement extends RequirementCommon {
+  readonly kind: 'group';
+  readonly name: string;
+}
+
+/** An installed Debian package, optionally at least `minVersion` (compared as dpkg does: `1.10` > `1.9`, `2.0~rc1` < `2.0`). */
+export interface PackageRequirement extends RequirementCommon {
+  readonly kind: 'package';
+  readonly name: string;
+  readonly minVersion?: string;
+}
+
+/**
+ * A kernel parameter by its sysctl name (`net.core.somaxconn`): at least `minimum` (the first
+ * number of the value), or exactly `expected` (white space runs count as one space). A host
+ * property: a container uses its node's kernel, so images cannot be checked (see docs/requirements.md).
+ */
+export interface KernelParameterRequirement extends RequirementCommon {
+  readonly kind: 'kernelParameter';
+  readonly name: string;
+  readonly minimum?: number;
+  readonly expected?: string;
+}
+
+/** At least `minimum` MiB of swap; a host property like kernel parameters. */
+export interface SwapRequirement extends RequirementCommon {
+  readonly kind: 'swap';
+  readonly minimum: number;
+  /** Ignored; SDK 1.1 declared a name for every requirement. */
+  readonly name?: string;
+}
+
+/** What a base image (or a host deployed to directly) must provide for the plugin's product. */
+export type BaseImageRequirement = UserRequirement | GroupRequirement | PackageRequirement | KernelParameterRequirement | SwapRequirement;
+
+/** Read access to the base being checked, for `validateBase`. */
+export interface BaseView {
+  /** `image`: a base image before `createTemplate` writes on it; `host`: a deployment target before `deploy`. */
+  readonly kind: 'image' | 'host';
+  /** For messages: the base image's path, or the host (`local`, `ssh://user@host:22`). */
+  readonly description: string;
+  /** A file's bytes (absolute path); undefined when it does not exist. */
+  readFile(path: string): Promise<Uint8Array | undefined>;
+}
+
+/**
+ * Checked before an image is written on a base (`abctl createTemplate`, `validateBase`) and
+ * on each host before a plain deploy (`deploy`, `validateHost`). Every member of the chain
+ * is asked; every unmet requirement of every member is listed at once (docs/requirements.md).
+ */
 export interface BaseImageValidationPlugin {
   /** The registering plugin's name (checked at registration: the registry knows the owner). */
   readonly pluginName: string;
-  baseImageRequirements(): readonly BaseImageRequirement[];
+  /** What the product needs of the base (SDK 1.2: checked; each field is documented on its type). */
+  baseImageRequirements?(): readonly BaseImageRequirement[] | Promise<readonly BaseImageRequirement[]>;
+  /** Since SDK 1.2: a check of the plugin's own; its messages are listed with the others (a `rejection` refuses). */
+  validateBase?(base: BaseView): readonly ValidationMessage[] | Promise<readonly ValidationMessage[]>;
 }
 
 /** Shared helpers the framework registers for plugins (SSH, templates, commands). */

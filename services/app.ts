@@ -11,6 +11,7 @@ import { jobsModule } from './jobs/module.js';
 import { pluginsModule } from './plugins/module.js';
 import { PluginInventoryService } from './plugins/plugin-inventory-service.js';
 import { PluginActivationService, ServiceRegistry, registryModule } from './registry/module.js';
+import { validationModule } from './validation/module.js';
 
 export interface ApplicationOptions {
   readonly instanceRoot: string;
@@ -33,7 +34,7 @@ export class Application {
     const container = new Container();
     container.bind<InstanceLayout>(InstanceLayout).toConstantValue(layout);
     // catalogModule after pluginsModule: it replaces the catalog-less PluginUsage.
-    container.load(registryModule, pluginsModule, catalogModule, hostModule, jobsModule, editingModule, deployModule, localTargetModule, sshTargetModule);
+    container.load(registryModule, pluginsModule, catalogModule, hostModule, jobsModule, editingModule, deployModule, localTargetModule, sshTargetModule, validationModule);
     return new Application(container, layout);
   }
 

@@ -7,7 +7,7 @@ import { createInstanceProgressView } from '../deploy-progress.js';
 import { withInterrupt } from '../interrupt.js';
 import { printJson, withApplication } from '../session.js';
 
-function targetOptions(opts: TargetSshOptions): TargetOptions {
+export function targetOptions(opts: TargetSshOptions): TargetOptions {
   return {
     ...(opts.identityFile !== undefined ? { identityFile: opts.identityFile } : {}),
     ...(opts.knownHosts !== undefined ? { knownHostsFile: opts.knownHosts } : {}),

@@ -257,6 +257,30 @@ const captureCheck = {
 };
 // docs:end capture-check
 
+// docs:begin base-requirements
+/**
+ * What minihttpd needs of a base image, or of a host it is deployed to directly. It runs on
+ * Node.js 20, whose binary is linked against glibc (2.28 or later) and the C++ runtime.
+ */
+const baseRequirements = {
+  pluginName: NAME,
+  baseImageRequirements() {
+    return [
+      { kind: 'package', name: 'libc6', minVersion: '2.28', message: 'Node.js 20, which runs minihttpd, needs glibc 2.28 or later' },
+      { kind: 'package', name: 'libstdc++6', message: 'the Node.js binary is linked against the C++ runtime' },
+      { kind: 'kernelParameter', name: 'net.core.somaxconn', minimum: 128, severity: 'warning', message: 'a short accept queue drops connections under load' },
+    ];
+  },
+  /** A check of our own: minihttpd is tested on Debian and Ubuntu only. */
+  async validateBase(base) {
+    const osRelease = await base.readFile('/etc/os-release');
+    const id = osRelease && /^ID="?([^"\n]*)"?$/m.exec(Buffer.from(osRelease).toString('utf8'))?.[1];
+    if (id === 'debian' || id === 'ubuntu') return [];
+    return [{ severity: 'warning', message: `minihttpd is tested on Debian and Ubuntu; ${base.description} is ${id ? `"${id}"` : 'of unknown origin (no /etc/os-release)'}` }];
+  },
+};
+// docs:end base-requirements
+
 // docs:begin activator
 export const activator = {
   /** @param {ServiceContext} context */
@@ -266,6 +290,7 @@ export const activator = {
       context.registerService(context.ids.IntrospectorPlugin, plugin),
       context.registerService(context.ids.IntrospectorPluginLocator, locator),
       context.registerService(context.ids.PackagerValidationPlugin, captureCheck),
+      context.registerService(context.ids.BaseImageValidationPlugin, baseRequirements),
     ];
   },
   stop() {

@@ -12,6 +12,7 @@ import { describePlanProblem, resolveObjectPath, type DeploymentPlan } from '../
 import { AbError, UserError, errorText } from '../../core/errors.js';
 import { effectivePort, type Assembly, type Input } from '../../core/metadata/index.js';
 import { DeploymentPlanService } from '../editing/deployment-plans.js';
+import { HostRequirementsCheck } from '../validation/port.js';
 import { InstanceLayout } from '../instance.js';
 import { applianceAt, applyPlan } from '../rehydration/plan-overlay.js';
 import { BundleWriter, type AgentOperation, type LateBindings, type PeerBinding } from './bundle-port.js';
@@ -163,6 +164,7 @@ export class DeploymentService {
     @multiInject(DeploymentTarget) private readonly targets: DeploymentTarget[],
     @inject(DeploymentPlanService) private readonly plans: DeploymentPlanService,
     @inject(BundleWriter) @optional() private readonly bundles: BundleWriter | undefined,
+    @inject(HostRequirementsCheck) @optional() private readonly hostCheck?: HostRequirementsCheck,
   ) {}
 
   files(name: string): DeploymentFiles {
@@ -191,6 +193,8 @@ export class DeploymentService {
     const files = this.files(name);
     return withDeploymentLock(files, 'deploy', async () => {
       const loaded = await this.#loadPlan(opts.assembly, opts.planFile);
+      // The plugins' requirements of each target host (docs/requirements.md), before anything is written.
+      await this.hostCheck?.beforeDeploy(loaded.model.assembly, loaded.model.plan, { ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.targetOptions ? { targetOptions: opts.targetOptions } : {}) });
       const existing = await readRecord(files);
       if (existing && existing.assembly !== opts.assembly) {
         throw new UserError('DEPLOYMENT_EXISTS', `deployment "${name}" is of assembly "${existing.assembly}", not "${opts.assembly}"`, {

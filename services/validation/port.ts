@@ -1,0 +1,25 @@
+/**
+ * What deploy asks of base validation, as a port: services/deploy binds nothing here and calls
+ * it when some module provides it (validationModule does), so deploy still works without it.
+ */
+import type { DeploymentPlan } from '../../core/deployment-plan/index.js';
+import type { Assembly } from '../../core/metadata/index.js';
+
+export interface HostCheckOptions {
+  readonly signal?: AbortSignal;
+  /** SSH options of the deploy command, for ssh:// targets. */
+  readonly targetOptions?: {
+    readonly identityFile?: string | readonly string[];
+    readonly knownHostsFile?: string;
+    readonly insecureSkipHostKeyCheck?: boolean;
+    readonly connectTimeoutMs?: number;
+  };
+  /** Where warnings go; default stderr. */
+  readonly warn?: (line: string) => void;
+}
+
+export interface HostRequirementsCheck {
+  /** Throws, listing every problem, when a target host of the plan lacks what a plugin requires; shows warnings. */
+  beforeDeploy(assembly: Assembly, plan: DeploymentPlan, opts: HostCheckOptions): Promise<void>;
+}
+export const HostRequirementsCheck = Symbol('HostRequirementsCheck');

@@ -1,0 +1,126 @@
+/**
+ * The checks users and other commands run: a catalog appliance's plugins against a base image
+ * (`validateBase`, and `createTemplate` before it writes anything), and an assembly's plugins
+ * against every target host of a deployment plan (`validateHost`, and `deploy` before it
+ * ships anything).
+ */
+import { inject, injectable } from 'inversify';
+import { Catalog } from '../../catalog/catalog.js';
+import { describePlanProblem, type DeploymentPlan } from '../../core/deployment-plan/index.js';
+import { UserError, errorText } from '../../core/errors.js';
+import { AtomicAssembly, type Appliance, type Assembly } from '../../core/metadata/index.js';
+import { appliancesOf, placeInstance, plannedCount } from '../deploy/topology.js';
+import { DeploymentPlanService } from '../editing/deployment-plans.js';
+import { ReferenceHostFactory } from '../host/connect.js';
+import { formatProblems } from '../../core/requirements/index.js';
+import type { BaseFiles } from './base-files.js';
+import type { HostCheckOptions, HostRequirementsCheck } from './port.js';
+import { RequirementsService, refusal, type CheckOptions, type Participant, type RequirementsReport } from './requirements-service.js';
+import { hostSubject, imageSubject } from './subjects.js';
+
+export interface HostReports {
+  readonly reports: readonly RequirementsReport[];
+  /** Targets that are not hosts (engines): their images are checked when they are made. */
+  readonly skipped: readonly { readonly target: string; readonly why: string }[];
+}
+
+function participant(appliance: Appliance, label: string): Participant {
+  return { appliance: label, creator: appliance.creator, fileSets: appliance.fileSets.map((f) => ({ name: f.name, owner: f.owner, group: f.group })) };
+}
+
+const isHostSpec = (spec: string): boolean => spec === 'local' || spec.startsWith('ssh://');
+
+@injectable()
+export class ValidationService implements HostRequirementsCheck {
+  constructor(
+    @inject(RequirementsService) private readonly requirements: RequirementsService,
+    @inject(Catalog) private readonly catalog: Catalog,
+    @inject(DeploymentPlanService) private readonly plans: DeploymentPlanService,
+    @inject(ReferenceHostFactory) private readonly hosts: ReferenceHostFactory,
+  ) {}
+
+  /** The appliances an image would be made of: one appliance, or every member of an atomic assembly. */
+  async participantsOf(name: string): Promise<Participant[]> {
+    if (await this.catalog.hasAppliance(name)) return [participant(await this.catalog.getAppliance(name), name)];
+    if (await this.catalog.hasAssembly(name)) {
+      const a = await this.catalog.getAssembly(name);
+      if (a instanceof AtomicAssembly) return a.appliances.map((x) => participant(x, `${name}/${x.name}`));
+    }
+    throw new UserError('APPLIANCE_UNKNOWN', `the catalog has no appliance or atomic assembly named "${name}"`, { hint: 'abctl describeAppliances lists them' });
+  }
+
+  /** The requirements of `participants`' plugins against a base image's files. */
+  checkBase(participants: readonly Participant[], base: BaseFiles, opts: CheckOptions = {}): Promise<RequirementsReport> {
+    return this.requirements.withPlugins(() => this.requirements.check(imageSubject(base), participants, opts));
+  }
+
+  /** Every target host of the plan, each against the plugins of the instances placed on it. */
+  async checkPlanHosts(assembly: Assembly, plan: DeploymentPlan, opts: HostCheckOptions & { unreachable?: 'report' | 'skip' } = {}): Promise<HostReports> {
+    const byTarget = new Map<string, Participant[]>();
+    for (const slot of appliancesOf(assembly, plan)) {
+      const count = plannedCount(slot);
+      for (let index = 1; index <= count; index++) {
+        const spec = placeInstance(slot, index);
+        const list = byTarget.get(spec) ?? [];
+        if (!list.some((p) => p.appliance === slot.key)) list.push(participant(slot.appliance, slot.key));
+        byTarget.set(spec, list);
+      }
+    }
+    const skipped = [...byTarget.keys()].filter((s) => !isHostSpec(s)).map((target) => ({ target, why: 'not a host: what runs there is an image, checked when the image is made' }));
+    const reports = await this.requirements.withPlugins(() =>
+      Promise.all([...byTarget].filter(([spec]) => isHostSpec(spec)).map(([spec, participants]) => this.#checkHost(spec, participants, opts))),
+    );
+    return { reports, skipped };
+  }
+
+  async #checkHost(spec: string, participants: readonly Participant[], opts: HostCheckOptions & { unreachable?: 'report' | 'skip' }): Promise<RequirementsReport> {
+    const t = opts.targetOptions ?? {};
+    let host;
+    try {
+      host = await this.hosts.open(spec === 'local' ? undefined : spec.slice('ssh://'.length), {
+        ...(t.identityFile !== undefined ? { identityFile: t.identityFile } : {}),
+        ...(t.knownHostsFile !== undefined ? { knownHostsFile: t.knownHostsFile } : {}),
+        ...(t.insecureSkipHostKeyCheck === true ? { insecureSkipHostKeyCheck: true } : {}),
+        ...(t.connectTimeoutMs !== undefined ? { connectTimeoutMs: t.connectTimeoutMs } : {}),
+      });
+    } catch (err) {
+      if (opts.signal?.aborted) throw err;
+      const severity = opts.unreachable === 'skip' ? 'warning' : 'error';
+      return {
+        kind: 'host',
+        subject: `host ${spec}`,
+        appliances: participants.map((p) => p.appliance),
+        plugins: [],
+        checked: 0,
+        problems: [{ plugin: 'abctl', severity, requirement: 'a connection', found: `cannot reach it, so nothing was checked: ${errorText(err)}` }],
+        failedPlugins: [],
+      };
+    }
+    try {
+      return await this.requirements.check(hostSubject(host, spec), participants, opts);
+    } finally {
+      await host.close().catch(() => undefined);
+    }
+  }
+
+  /** `validateHost`: loads the assembly and plan as deploy does, then checks every host. */
+  async validateHosts(assembly: string, planFile: string, opts: HostCheckOptions = {}): Promise<HostReports> {
+    const { model, plan, problems } = await this.plans.load(assembly, planFile);
+    if (problems.length > 0) {
+      throw new UserError('PLAN_INVALID', `the plan has problems, so its hosts were not checked:\n${problems.map((p) => `  ${describePlanProblem(p, planFile)}`).join('\n')}`, {
+        where: planFile,
+        hint: `fix these (abctl validateDeploymentPlan --assembly ${assembly} --plan ${planFile}), then check the hosts again`,
+      });
+    }
+    return this.checkPlanHosts(model, plan, { ...opts, unreachable: 'report' });
+  }
+
+  /** Deploy's check: an unreachable host is left to deploy's own per-instance report. */
+  async beforeDeploy(assembly: Assembly, plan: DeploymentPlan, opts: HostCheckOptions): Promise<void> {
+    const { reports } = await this.checkPlanHosts(assembly, plan, { ...opts, unreachable: 'skip' });
+    const err = refusal(reports, `deploy again (abctl validateHost --assembly ${assembly.name} --plan PLAN checks the hosts without deploying)`);
+    if (err) throw err;
+    const warn = opts.warn ?? ((line: string) => process.stderr.write(`${line}\n`));
+    for (const r of reports) for (const line of formatProblems(r.problems)) warn(`${r.subject}: ${line}`);
+  }
+}
