@@ -128,8 +128,10 @@ export interface Ownership {
 
 export interface RenderOptions extends Ownership {
   /**
-   * Template variables. Default: every non-password effective property by its name. A
-   * password reaches a template only when the plugin passes `ctx.password(name)` here.
+   * Template variables, laid over the defaults: every non-password effective property by its
+   * name and the late-binding variables (`ovab.instance.hostName`, `ovab.output.<name>.port`,
+   * ...; docs/templates.md). A password reaches a template only when the plugin passes
+   * `ctx.password(name)` here. (Before SDK 1.2 these replaced the defaults.)
    */
   readonly variables?: Readonly<Record<string, unknown>>;
 }

@@ -114,6 +114,12 @@ export interface ContentResourceData {
   readonly description?: string;
   /** Also expose it as a user fileRef property of this name (`contentresource:<name>`). */
   readonly exposeAs?: string;
+  /**
+   * A config template (SDK 1.2; default false): it must parse, and every variable must be a
+   * property of the appliance or a late-binding variable, or the introspection fails as this
+   * plugin's error. Plan validation then reports variables a plan leaves without a value.
+   */
+  readonly template?: boolean;
 }
 
 /**

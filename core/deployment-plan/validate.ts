@@ -16,6 +16,7 @@ import {
   type AssemblyMember,
   type PropertySet,
 } from '../metadata/index.js';
+import { compileTemplate, lateBindingSource, TemplateError, type TemplateSource, type TemplateVariable } from '../templates/index.js';
 import { KIND_LABELS, syntheticSpec, type DeploymentPlan, type PlanNode, type PlanNodeKind } from './model.js';
 
 export interface PlanProblem {
@@ -34,6 +35,12 @@ export interface ValidateOptions {
   readonly fileExists?: (path: string) => boolean;
   /** Also require every instance to have a target host (a deployment needs them; editing a plan does not). */
   readonly requireHosts?: boolean;
+  /**
+   * The texts of the appliances' template content resources, by object path (`web`,
+   * `tier/db`); the caller reads them. Each variable must have a value once the plan is
+   * applied, or be a late binding the deployment fills.
+   */
+  readonly templates?: ReadonlyMap<string, readonly TemplateSource[]>;
 }
 
 /** `plan.xml:12: where: message` plus the hint, for people. */
@@ -64,6 +71,8 @@ class Checker {
   readonly problems: PlanProblem[] = [];
   /** `where\0property` of every required-capable value the plan provides. */
   readonly provided = new Set<string>();
+  /** The plan node of each appliance the plan names, by its `where`. */
+  readonly applianceNodes = new Map<string, PlanNode>();
   constructor(readonly opts: ValidateOptions) {}
 
   add(code: ErrorCode, message: string, where: string, line: number | undefined, hint?: string): void {
@@ -104,7 +113,10 @@ class Checker {
   node(n: PlanNode, m: Model, where: string, fileSetsOwner: Appliance | undefined): void {
     const props = m.properties;
     this.properties(n, props, where);
-    if (m instanceof Appliance) this.appliance(n, m, where, fileSetsOwner ?? m);
+    if (m instanceof Appliance) {
+      this.applianceNodes.set(where, n);
+      this.appliance(n, m, where, fileSetsOwner ?? m);
+    }
     else if (n.instances || n.synthetic.length || n.hosts.length || n.mountTargets.length) {
       this.add('PLAN_NOT_ALLOWED', 'instances, synthetic properties, hosts and mount targets belong to appliances only', where, n.line);
     }
@@ -323,6 +335,78 @@ class Checker {
       }
     }
   }
+
+  /** Every appliance of `assembly` with templates: each variable left without a value is a problem. */
+  templates(assembly: Assembly, sources: ReadonlyMap<string, readonly TemplateSource[]>, rootWhere: string): void {
+    const members = new Map<string, AssemblyMember>();
+    const appliances: { a: Appliance; where: string; path: string }[] = [];
+    const walk = (m: Assembly | AtomicAssembly, where: string, prefix: string): void => {
+      for (const x of m instanceof Assembly ? m.members : m.appliances) {
+        const path = `${prefix}${x.name}`;
+        const xWhere = `${where} > ${label(modelKind(x), x.name)}`;
+        members.set(path, x);
+        if (x instanceof Appliance) appliances.push({ a: x, where: xWhere, path });
+        else if (x instanceof Assembly || x instanceof AtomicAssembly) walk(x, xWhere, `${path}/`);
+      }
+    };
+    walk(assembly, rootWhere, '');
+    // Output (`path\0output`) -> the member its input belongs to.
+    const peers = new Map<string, AssemblyMember | undefined>();
+    for (const c of assembly.allConnections()) peers.set(`${c.from.path.join('/')}\0${c.from.endpoint}`, members.get(c.to.path.join('/')));
+    for (const { a, where, path } of appliances) {
+      for (const source of sources.get(path) ?? []) this.template(a, where, path, source, assembly.name, (output) => peers.get(`${path}\0${output}`));
+    }
+  }
+
+  template(a: Appliance, where: string, path: string, source: TemplateSource, assemblyName: string, peerOf: (output: string) => AssemblyMember | undefined): void {
+    const node = this.applianceNodes.get(where);
+    let variables: readonly TemplateVariable[];
+    try {
+      variables = compileTemplate(source).variables;
+    } catch (err) {
+      if (!(err instanceof TemplateError)) throw err;
+      this.add(err.code, `template "${source.name}": ${err.message}${err.line !== undefined ? ` (line ${err.line})` : ''}`, where, undefined, 'introspect the appliance again with a plugin whose template parses');
+      return;
+    }
+    const uses = new Map<string, number[]>();
+    for (const v of variables) uses.set(v.name, [...(uses.get(v.name) ?? []), v.line]);
+    const outputs = a.outputs.map((o) => o.name);
+    // Variables of one output that is not connected: one problem names them all.
+    const unbound = new Map<string, string[]>();
+    for (const [name, lines] of uses) {
+      const at = `template "${source.name}" ${linesText(lines)}`;
+      const late = lateBindingSource(name, outputs);
+      if (late?.kind === 'instance') continue;
+      if (late?.kind === 'output') {
+        const peer = peerOf(late.output);
+        if (peer === undefined) unbound.set(late.output, [...(unbound.get(late.output) ?? []), `"${name}" (${linesText(lines)})`]);
+        else if (peer instanceof ExternalResource && (late.field === 'address' || late.field === 'addresses')) {
+          this.add('PLAN_TEMPLATE_UNRESOLVED', `${at} uses "${name}", but output "${late.output}" leads to external resource "${peer.name}", which has no deployed address`, where, node?.line, `use ovab.output.${late.output}.hostName in the template`);
+        }
+        continue;
+      }
+      const property = a.properties.get(name);
+      const pWhere = `${where} > property "${name}"`;
+      if (property?.hasValue || this.provided.has(`${where}\0${name}`)) continue;
+      const line = node?.properties.find((p) => p.name === name)?.line ?? node?.fileRefs.find((f) => f.name === name)?.line ?? node?.line;
+      let hint: string;
+      if (!property) hint = `the appliance has no property "${name}" (its template and metadata disagree): introspect it again`;
+      else if (property.category === 'system') hint = 'it is a system property the plugin should have set: introspect again';
+      else if (property.type === 'password') hint = `set it with abctl setPlanPassword --path ${path} --property ${name}`;
+      else if (property.type === 'fileRef') hint = `give a file on <fileRef name="${name}" file="..."/> of appliance "${path}" in the plan`;
+      else hint = `give it a value on <property name="${name}" value="..."/> of appliance "${path}" in the plan (or abctl setProperty)`;
+      this.add('PLAN_TEMPLATE_UNRESOLVED', `${at} uses "${name}", which has no value`, pWhere, line, hint);
+    }
+    for (const [output, names] of unbound) {
+      this.add(
+        'PLAN_TEMPLATE_UNRESOLVED',
+        `template "${source.name}" uses ${names.join(', ')}, but output "${output}" is not connected, so the deployment has nothing to bind ${names.length === 1 ? 'it' : 'them'} to`,
+        `${where} > output "${output}"`,
+        node?.line,
+        `connect it: abctl connectEndpoints --assembly ${assemblyName} --from ${path}/${output} --to <member>/<input>`,
+      );
+    }
+  }
 }
 
 /**
@@ -339,6 +423,7 @@ export function validateDeploymentPlan(assembly: Assembly, plan: DeploymentPlan,
     c.add('PLAN_ASSEMBLY_MISMATCH', `the plan is for assembly "${plan.assembly}", not "${assembly.name}"`, rootWhere, plan.root.line, `use the plan made for "${assembly.name}", or run abctl createDeploymentPlan --assembly ${assembly.name}`);
   }
   c.node(plan.root, assembly, rootWhere, undefined);
+  if (opts.templates?.size) c.templates(assembly, opts.templates, rootWhere);
   for (const m of findMissingRequired(assembly)) {
     const where = m.path.join(' > ');
     if (c.provided.has(`${where}\0${m.property}`)) continue;
@@ -352,6 +437,11 @@ export function validateDeploymentPlan(assembly: Assembly, plan: DeploymentPlan,
     );
   }
   return c.problems;
+}
+
+function linesText(lines: readonly number[]): string {
+  const distinct = [...new Set(lines)];
+  return `${distinct.length === 1 ? 'line' : 'lines'} ${distinct.join(', ')}`;
 }
 
 /** Category of a property found by findMissingRequired (system ones cannot be fixed by the plan). */

@@ -4,7 +4,7 @@
  * file lives inside the catalog; the bytes are the catalog's business.
  */
 import { checkContentResourceName } from './names.js';
-import { asObject, readOptionalString, readString } from './plain.js';
+import { asObject, readOptionalBoolean, readOptionalString, readString } from './plain.js';
 import { checkRelativePath } from './relative-paths.js';
 import { contentResourceUri } from './file-refs.js';
 import { label, within } from './where.js';
@@ -15,18 +15,26 @@ export interface ContentResourceInit {
   /** Relative path inside the owner's catalog directory. */
   readonly path: string;
   readonly description?: string;
+  /**
+   * A strict config template (docs/templates.md): its variables are checked at introspection
+   * and at plan validation. Default false; catalogs written before the marker existed load so.
+   */
+  readonly template?: boolean;
 }
 
 export interface ContentResourcePlain {
   name: string;
   path: string;
   description: string;
+  /** Only written when true, so catalogs without templates read as before. */
+  template?: true;
 }
 
 export class ContentResource {
   readonly name: string;
   readonly path: string;
   readonly description: string;
+  readonly template: boolean;
 
   constructor(init: ContentResourceInit) {
     const where = label('content resource', init.name);
@@ -34,6 +42,7 @@ export class ContentResource {
     this.name = init.name;
     this.path = checkRelativePath('content resource path', init.path, where);
     this.description = init.description ?? '';
+    this.template = init.template ?? false;
     // Public fields stay as built (the compiler's readonly is not enough at run time); edits go through methods.
     Object.freeze(this);
   }
@@ -44,7 +53,7 @@ export class ContentResource {
   }
 
   toPlain(): ContentResourcePlain {
-    return { name: this.name, path: this.path, description: this.description };
+    return { name: this.name, path: this.path, description: this.description, ...(this.template ? { template: true as const } : {}) };
   }
 
   toJSON(): ContentResourcePlain {
@@ -52,7 +61,7 @@ export class ContentResource {
   }
 
   toString(): string {
-    return `content resource ${this.name} (${this.path})`;
+    return `content resource ${this.name} (${this.path}${this.template ? ', template' : ''})`;
   }
 
   static fromPlain(value: unknown): ContentResource {
@@ -62,6 +71,7 @@ export class ContentResource {
       name,
       path: readString(o, 'path'),
       description: readOptionalString(o, 'description') ?? '',
+      template: readOptionalBoolean(o, 'template') ?? false,
     }));
     return new ContentResource(init);
   }

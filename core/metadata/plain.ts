@@ -56,6 +56,13 @@ export function readBoolean(o: PlainObject, key: string, where?: string): boolea
   return v;
 }
 
+export function readOptionalBoolean(o: PlainObject, key: string, where?: string): boolean | undefined {
+  const v = o[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'boolean') throw shapeError(key, 'true or false', v, where);
+  return v;
+}
+
 export function readArray(o: PlainObject, key: string, where?: string): unknown[] {
   const v = o[key];
   if (!Array.isArray(v)) throw shapeError(key, 'a list', v, where);

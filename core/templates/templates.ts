@@ -38,6 +38,8 @@ export type TemplateValues = ReadonlyMap<string, TemplateValue> | Readonly<Recor
 
 /** A UserError that knows which template, line and variable it is about. */
 export class TemplateError extends UserError {
+  /** Always one of abctl's TEMPLATE_* codes (the constructor takes no plugin code). */
+  declare readonly code: ErrorCode;
   readonly template: string;
   readonly line: number | undefined;
   readonly column: number | undefined;
@@ -160,19 +162,22 @@ export function unresolvedVariables(source: TemplateSource, values: TemplateValu
 
 /**
  * Throws a TemplateError for the first variable that is not among `propertyNames` (the
- * introspection check: a template may only name properties the appliance has).
+ * introspection check: a template may only name properties the appliance has), nor among
+ * `opts.lateBindings` (the late-binding variables the appliance may use, late-bindings.ts).
  */
-export function checkTemplateVariables(source: TemplateSource, propertyNames: Iterable<string>): void {
-  const known = new Set(propertyNames);
+export function checkTemplateVariables(source: TemplateSource, propertyNames: Iterable<string>, opts: { lateBindings?: readonly string[] } = {}): void {
+  const late = opts.lateBindings ?? [];
+  const known = new Set([...propertyNames, ...late]);
   const unknown = compileTemplate(source).variables.filter((v) => !known.has(v.name));
   const first = unknown[0];
   if (first) {
+    const fix = late.length ? `use a property of the appliance or one of ${late.join(', ')}` : 'add the property in the plugin, or change the template';
     throw new TemplateError('TEMPLATE_VARIABLE_UNKNOWN', `unknown variable "${first.name}": the appliance has no property of that name`, {
       template: source.name,
       line: first.line,
       column: first.column,
       variable: first.name,
-      hint: unknown.length > 1 ? `also unknown: ${describeUses(unknown.slice(1))}` : 'add the property in the plugin, or change the template',
+      hint: unknown.length > 1 ? `also unknown: ${describeUses(unknown.slice(1))}; ${fix}` : fix,
     });
   }
 }

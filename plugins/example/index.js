@@ -21,15 +21,19 @@ export function parseProperties(text) {
   return out;
 }
 
-/** The values a deployment may change become template variables of the config file. */
-const TEMPLATED = { 'server.name': 'server_name', 'bind.address': 'bind_address', port: 'port', 'admin.password': 'admin_password' };
+/** The values a deployment may change: their lines in the config file become template variables. */
+const TEMPLATED = new Set(['server.name', 'bind.address', 'port', 'admin.password']);
 
+/**
+ * `port=18080` becomes `port={{[port]}}`: each variable is the property of the same name, in
+ * brackets because names such as `server.name` have dots (docs/templates.md).
+ */
 export function toTemplate(text) {
   return text
     .split('\n')
     .map((line) => {
       const key = line.includes('=') && !line.trim().startsWith('#') ? line.slice(0, line.indexOf('=')).trim() : undefined;
-      return key && TEMPLATED[key] ? `${key}={{${TEMPLATED[key]}}}` : line;
+      return key && TEMPLATED.has(key) ? `${key}={{[${key}]}}` : line;
     })
     .join('\n');
 }
@@ -87,7 +91,8 @@ const plugin = {
 
     // docs:begin content-resource
     ctx.progress(70, 'saving the configuration template');
-    ctx.addContentResource(appliance, { name: 'server.properties', content: toTemplate(text), description: 'conf/server.properties as a template' });
+    // template: true has abctl check its variables now (each must be a property) and again when a plan is validated.
+    ctx.addContentResource(appliance, { name: 'server.properties', content: toTemplate(text), template: true, description: 'conf/server.properties as a template' });
     ctx.progress(100, 'done');
   },
   // docs:end content-resource
@@ -114,13 +119,10 @@ const plugin = {
    */
   async rehydrate(ctx) {
     const { home, owner, group } = installation(ctx);
-    const values = {};
-    for (const p of ctx.appliance.properties) if (p.value !== undefined) values[p.name] = p.value;
-    // The one place the password belongs: the product's own config file (written 0600).
-    values['admin.password'] = ctx.password('admin.password');
-    // The template names variables either by property name or by the aliases toTemplate uses.
-    for (const [property, variable] of Object.entries(TEMPLATED)) values[variable] = values[property];
-    await ctx.renderContentResource('server.properties', `${home}/conf/server.properties`, { variables: values, owner, group, mode: 0o600 });
+    // Every other variable is a property, filled in by abctl; the password is asked for by name,
+    // because the product's own config file (written 0600) is the one place it belongs.
+    const variables = { 'admin.password': ctx.password('admin.password') };
+    await ctx.renderContentResource('server.properties', `${home}/conf/server.properties`, { variables, owner, group, mode: 0o600 });
     ctx.log.info(`configured ${ctx.appliance.property('server.name')} on port ${ctx.appliance.property('port')}`);
   },
   // rehydration:end rehydrate

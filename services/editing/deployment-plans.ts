@@ -14,7 +14,8 @@ import { dirname, resolve } from 'node:path';
 import { inject, injectable } from 'inversify';
 import writeFileAtomic from 'write-file-atomic';
 import { environmentError, UserError } from '../../core/errors.js';
-import { Assembly, AtomicAssembly } from '../../core/metadata/index.js';
+import { Appliance, Assembly, AtomicAssembly } from '../../core/metadata/index.js';
+import type { TemplateSource } from '../../core/templates/index.js';
 import {
   createDeploymentPlan,
   formatPlan,
@@ -178,6 +179,7 @@ export class DeploymentPlanService {
     const base = dirname(resolve(file));
     const problems = validateDeploymentPlan(a, plan, {
       requireHosts: opts.requireHosts ?? false,
+      templates: await this.#templates(a),
       fileExists: (p) => {
         try {
           return statSync(resolve(base, p)).isFile();
@@ -187,6 +189,43 @@ export class DeploymentPlanService {
       },
     });
     return { file, assembly, problems, model: a, plan };
+  }
+
+  /**
+   * The template content resources of every appliance of `assembly`, by object path, for
+   * plan validation. A member's content sits in the assembly's copy or, as addToAssembly
+   * leaves it, with the catalog appliance it was copied from: the same appliance by name,
+   * else the one appliance of its creator holding all its templates. Templates found nowhere
+   * are left to the bundle writer, which names them.
+   */
+  async #templates(assembly: Assembly): Promise<Map<string, TemplateSource[]>> {
+    const out = new Map<string, TemplateSource[]>();
+    let catalogAppliances: Appliance[] | undefined;
+    const read = async (owner: string, names: readonly string[]): Promise<TemplateSource[] | undefined> => {
+      try {
+        return await Promise.all(names.map(async (name) => ({ name, text: (await this.catalog.readContent(owner, name)).toString('utf8') })));
+      } catch {
+        return undefined;
+      }
+    };
+    const visit = async (m: Assembly | AtomicAssembly, prefix: string): Promise<void> => {
+      for (const x of m instanceof Assembly ? m.members : m.appliances) {
+        const path = `${prefix}${x.name}`;
+        if (x instanceof Assembly || x instanceof AtomicAssembly) await visit(x, `${path}/`);
+        if (!(x instanceof Appliance)) continue;
+        const names = x.contentResources.filter((r) => r.template).map((r) => r.name);
+        if (names.length === 0) continue;
+        let found = (await read(`${assembly.name}/${path}`, names)) ?? (await read(path, names));
+        if (!found) {
+          catalogAppliances ??= (await this.catalog.listAppliances()).items.filter((c): c is Appliance => c instanceof Appliance);
+          const same = catalogAppliances.filter((c) => c.creator === x.creator && names.every((n) => c.getContentResource(n)));
+          if (same.length === 1) found = await read(same[0]!.name, names);
+        }
+        if (found) out.set(path, found);
+      }
+    };
+    await visit(assembly, '');
+    return out;
   }
 
   /** Sets a password in the plan file, encrypted with the instance key. */

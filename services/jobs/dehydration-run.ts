@@ -22,6 +22,8 @@ export interface DehydrationResult {
   readonly atomicAssembly: AtomicAssembly | undefined;
   /** Content resource bytes by appliance name, then resource name. */
   readonly content: ReadonlyMap<string, ReadonlyMap<string, Uint8Array>>;
+  /** Who added each content resource (`appliance\0resource` -> plugin): its template errors are that plugin's. */
+  readonly contentAddedBy: ReadonlyMap<string, string>;
 }
 
 export interface RunSettings {
@@ -43,6 +45,7 @@ export class DehydrationRun {
   private readonly appliances: Appliance[] = [];
   private atomic: AtomicAssembly | undefined;
   private readonly content = new Map<string, Map<string, Uint8Array>>();
+  private readonly contentAddedBy = new Map<string, string>();
 
   constructor(private readonly settings: RunSettings) {}
 
@@ -69,7 +72,7 @@ export class DehydrationRun {
   }
 
   result(): DehydrationResult {
-    return { appliances: this.currentAppliances(), atomicAssembly: this.atomic, content: this.content };
+    return { appliances: this.currentAppliances(), atomicAssembly: this.atomic, content: this.content, contentAddedBy: this.contentAddedBy };
   }
 
   private currentAppliances(): readonly Appliance[] {
@@ -123,9 +126,10 @@ export class DehydrationRun {
     }
     const bytes = typeof data.content === 'string' ? Buffer.from(data.content, 'utf8') : data.content;
     const resource = appliance.addContentResource(
-      { name: data.name, path: data.name, ...(data.description !== undefined ? { description: data.description } : {}) },
+      { name: data.name, path: data.name, ...(data.description !== undefined ? { description: data.description } : {}), template: data.template === true },
       'plugin',
     );
+    this.contentAddedBy.set(`${name}\0${data.name}`, pluginName);
     let forAppliance = this.content.get(name);
     if (!forAppliance) this.content.set(name, (forAppliance = new Map()));
     forAppliance.set(data.name, bytes);

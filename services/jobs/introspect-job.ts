@@ -17,6 +17,7 @@ import { DehydrationRun, checkResult, type DehydrationResult } from './dehydrati
 import { captureFileSets, type StagedArchive } from './file-set-capture.js';
 import { runJob, type Job, type JobOptions } from './job.js';
 import { checkPlatform } from './platform-check.js';
+import { checkTemplates } from './template-check.js';
 import { pluginChain, resolveCommandTarget, type PluginChain } from './plugin-chain.js';
 
 /** Where the reference host was, kept on the appliance so a later capture finds it again. */
@@ -182,6 +183,7 @@ async function dehydrate(job: Job, chain: PluginChain, parameters: JobParameterV
   }
   const result = run.result();
   checkResult(result, chain.root);
+  checkTemplates(result);
   return result;
 }
 

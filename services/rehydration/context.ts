@@ -21,6 +21,7 @@ import type {
 import { Appliance, Assembly, AtomicAssembly, ExternalResource, effectivePort, formatEndpointRef, resolveFileRef, type Input, type Property, type PropertySet } from '../../core/metadata/index.js';
 import type { PluginLogger } from '../../core/plugin-contract.js';
 import { EffectiveProperties } from '../../core/rehydration/index.js';
+import { lateBindingValues } from '../../core/templates/index.js';
 import { REDACTED } from '../../core/metadata/index.js';
 import type { BundleManifest } from './bundle-format.js';
 import { copyWithOwnership, runProgram, setOwnership } from './host-ops.js';
@@ -120,7 +121,8 @@ export class LifecycleContexts {
       resolveFileRef: resolve,
       renderContentResource: async (name: string, dest: string, o: RenderOptions = {}) => {
         const text = await readFile(contentFile(name), 'utf8');
-        const values = o.variables ?? Object.fromEntries(this.effective.values());
+        // The plugin's variables (e.g. a password it asked for) go over the effective properties and late bindings.
+        const values = { ...Object.fromEntries(this.effective.values()), ...Object.fromEntries(lateBindingValues(state.bindings)), ...o.variables };
         const rendered = renderTemplate({ name, text }, values);
         const holdsPassword = this.#passwordValues().some((p) => rendered.includes(p)) || [...this.#revealed].some((p) => rendered.includes(p));
         const mode = holdsPassword ? 0o600 : (o.mode ?? 0o644);

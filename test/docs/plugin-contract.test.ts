@@ -280,8 +280,9 @@ describe('the example plugin, run as docs/plugin-contract.md describes', () => {
   it('stored the configuration as a template and captured the files minus the excludes', async () => {
     const content = join(instance, 'catalog', 'appliances', 'minihttpd-reference', 'content', 'server.properties');
     const template = readFileSync(content, 'utf8');
-    expect(template).toContain('port={{port}}');
-    expect(template).toContain('admin.password={{admin_password}}');
+    expect(template).toContain('port={{[port]}}');
+    expect(template).toContain('server.name={{[server.name]}}');
+    expect(template).toContain('admin.password={{[admin.password]}}');
     expect(template).not.toContain('change-me');
 
     const listing = tarList(archiveOf('minihttpd-reference'));

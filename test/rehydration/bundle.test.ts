@@ -58,7 +58,7 @@ describe('writeBundle', () => {
     expect(createHash('sha256').update(archive).digest('hex')).toBe(fs.sha256);
     expect(execFileSync('tar', ['-tzf', join(written.dir, fs.archive!)], { encoding: 'utf8' })).toContain('bin/minihttpd.mjs');
     expect(m.contentResources).toEqual({ 'server.properties': 'content/server.properties' });
-    expect(readFileSync(join(written.dir, 'content', 'server.properties'), 'utf8')).toContain('port={{port}}');
+    expect(readFileSync(join(written.dir, 'content', 'server.properties'), 'utf8')).toContain('port={{[port]}}');
     expect(readFileSync(join(written.dir, 'plugins', 'example', 'index.js'), 'utf8')).toContain("const NAME = 'example'");
     expect(JSON.parse(readFileSync(join(written.dir, 'bindings.json'), 'utf8'))).toEqual(dep.bindings);
   });

@@ -81,7 +81,7 @@ export function renderAppliance(a: Appliance, indent = '', states?: FileSetState
     properties(out, o.properties, `${i}  `);
   }
   for (const f of a.fileSets) out.push(`${i}${fileSetLine(f, states?.get(stateKey(path, f.name)))}`);
-  if (a.contentResources.length) out.push(`${i}content resources: ${a.contentResources.map((c) => c.name).join(', ')}`);
+  if (a.contentResources.length) out.push(`${i}content resources: ${a.contentResources.map((c) => (c.template ? `${c.name} (template)` : c.name)).join(', ')}`);
   return out;
 }
 
