@@ -17,6 +17,25 @@ export interface BaseFiles {
   readonly fix: FixStyle;
 }
 
+/** What services/image's `openBase` gives (an OCI layout, an oci-archive or a root file system), as far as a check needs it. */
+export interface OpenedBase {
+  readonly kind: string;
+  /** What the user gave as --base. */
+  readonly source: string;
+  readFile(path: string): Promise<Uint8Array | undefined>;
+}
+
+/** A base opened by the image writer, seen as the files a check reads. */
+export function baseFilesOf(base: OpenedBase): BaseFiles {
+  const rootfs = base.kind === 'rootfs';
+  return {
+    description: rootfs ? `root file system ${base.source}` : `image ${base.source}`,
+    readFile: (path) => base.readFile(path),
+    // An image layout is changed by rebuilding it; a directory can be changed in place.
+    fix: rootfs ? (command) => `chroot ${base.source} ${command}` : (command) => `in the build of the base image (e.g. a RUN line): ${command}`,
+  };
+}
+
 /** Symbolic links followed per lookup, as the kernel's own limit. */
 const MAX_LINKS = 40;
 

@@ -79,6 +79,13 @@ export function refusal(reports: readonly RequirementsReport[], retry: string): 
   return new UserError('REQUIREMENTS_UNMET', message, { where: subjects[0], hint: `fix each error as its "fix:" line says, then ${retry}` });
 }
 
+/** What createTemplate and deploy do with the reports: refuse on an error, else show the warnings. */
+export function enforce(reports: readonly RequirementsReport[], retry: string, warn: (line: string) => void = (line) => process.stderr.write(`${line}\n`)): void {
+  const err = refusal(reports, retry);
+  if (err) throw err;
+  for (const r of reports) for (const line of formatProblems(r.problems)) warn(`${r.subject}: ${line}`);
+}
+
 @injectable()
 export class RequirementsService {
   constructor(

@@ -12,10 +12,9 @@ import { AtomicAssembly, type Appliance, type Assembly } from '../../core/metada
 import { appliancesOf, placeInstance, plannedCount } from '../deploy/topology.js';
 import { DeploymentPlanService } from '../editing/deployment-plans.js';
 import { ReferenceHostFactory } from '../host/connect.js';
-import { formatProblems } from '../../core/requirements/index.js';
-import type { BaseFiles } from './base-files.js';
+import { baseFilesOf, type BaseFiles, type OpenedBase } from './base-files.js';
 import type { HostCheckOptions, HostRequirementsCheck } from './port.js';
-import { RequirementsService, refusal, type CheckOptions, type Participant, type RequirementsReport } from './requirements-service.js';
+import { RequirementsService, enforce, type CheckOptions, type Participant, type RequirementsReport } from './requirements-service.js';
 import { hostSubject, imageSubject } from './subjects.js';
 
 export interface HostReports {
@@ -52,6 +51,20 @@ export class ValidationService implements HostRequirementsCheck {
   /** The requirements of `participants`' plugins against a base image's files. */
   checkBase(participants: readonly Participant[], base: BaseFiles, opts: CheckOptions = {}): Promise<RequirementsReport> {
     return this.requirements.withPlugins(() => this.requirements.check(imageSubject(base), participants, opts));
+  }
+
+  /**
+   * createTemplate's check, before it writes an image: refuses (listing every problem) when
+   * the base lacks what a plugin of the appliances requires; shows the warnings.
+   */
+  async beforeImage(base: OpenedBase, appliances: readonly { readonly label: string; readonly appliance: Appliance }[], opts: CheckOptions & { warn?: (line: string) => void } = {}): Promise<RequirementsReport> {
+    const report = await this.checkBase(
+      appliances.map((a) => participant(a.appliance, a.label)),
+      baseFilesOf(base),
+      opts,
+    );
+    enforce([report], 'make the image again (abctl validateBase checks a base without writing an image)', opts.warn);
+    return report;
   }
 
   /** Every target host of the plan, each against the plugins of the instances placed on it. */
@@ -118,9 +131,6 @@ export class ValidationService implements HostRequirementsCheck {
   /** Deploy's check: an unreachable host is left to deploy's own per-instance report. */
   async beforeDeploy(assembly: Assembly, plan: DeploymentPlan, opts: HostCheckOptions): Promise<void> {
     const { reports } = await this.checkPlanHosts(assembly, plan, { ...opts, unreachable: 'skip' });
-    const err = refusal(reports, `deploy again (abctl validateHost --assembly ${assembly.name} --plan PLAN checks the hosts without deploying)`);
-    if (err) throw err;
-    const warn = opts.warn ?? ((line: string) => process.stderr.write(`${line}\n`));
-    for (const r of reports) for (const line of formatProblems(r.problems)) warn(`${r.subject}: ${line}`);
+    enforce(reports, `deploy again (abctl validateHost --assembly ${assembly.name} --plan PLAN checks the hosts without deploying)`, opts.warn);
   }
 }

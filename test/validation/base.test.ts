@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AbError, PluginError, UserError } from '../../core/errors.js';
 import type { Application } from '../../services/app.js';
 import { IntrospectJob } from '../../services/jobs/introspect-job.js';
+import { Catalog } from '../../catalog/index.js';
 import { RootFsDir, ValidationService, refusal, type Participant, type RequirementsReport } from '../../services/validation/module.js';
 import { tempDir } from '../helpers/plugins.js';
 import { openApp } from '../introspection/helpers.js';
@@ -159,6 +160,27 @@ describe('a base image against the plugins of an appliance', () => {
       'the base has no dpkg database (/var/lib/dpkg/status): packages can only be checked on a Debian-based base',
     ]);
     await expect(RootFsDir.open(join(tmp.path, 'nowhere'))).rejects.toMatchObject({ code: 'BASE_INVALID', message: expect.stringContaining('does not exist') });
+  });
+
+  it("createTemplate's check refuses before an image is written and shows warnings once it passes", async () => {
+    await setRequirements(plugin, [{ kind: 'package', name: 'libstdc++6' }, { kind: 'swap', minimum: 256 }]);
+    await setRequirements(extension, []);
+    const dir = await makeRootFs(join(tmp.path, 'image-base'), DEBIAN);
+    const files = await RootFsDir.open(dir);
+    const service = app.get(ValidationService);
+    const appliances = [{ label: 'app', appliance: await app.get(Catalog).getAppliance('app') }];
+    // An image layout rebuilt by its own build: the fix says where the command goes.
+    const layout = { kind: 'layout', source: '/srv/images/base', readFile: (p: string) => files.readFile(p) };
+    await writeFile(join(dir, 'var/lib/dpkg/status'), statusFile({ libc6: '2.36-9' }));
+    await expect(service.beforeImage(layout, appliances, { warn: () => {} })).rejects.toMatchObject({
+      code: 'REQUIREMENTS_UNMET',
+      message: expect.stringContaining('fix: in the build of the base image (e.g. a RUN line): apt-get install -y libstdc++6'),
+    });
+    await writeFile(join(dir, 'var/lib/dpkg/status'), statusFile(DEBIAN.packages));
+    const warnings: string[] = [];
+    const report = await service.beforeImage({ kind: 'rootfs', source: dir, readFile: (p) => files.readFile(p) }, appliances, { warn: (l) => warnings.push(l) });
+    expect(report.problems.map((p) => p.requirement)).toEqual(['swap >= 256 MiB']);
+    expect(warnings).toEqual([expect.stringMatching(new RegExp(`^base root file system ${dir}: warning: reqplug: swap >= 256 MiB: not checked in an image`))]);
   });
 
   it('reads the base through its own symlinks and never outside it', async () => {
