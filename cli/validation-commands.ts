@@ -7,6 +7,7 @@ import { targetSsh, type TargetSshOptions } from './deploy-commands.js';
 
 export interface ValidateBaseOptions extends JsonOption {
   readonly appliance: string;
+  readonly assembly?: string;
   readonly base: string;
 }
 
@@ -23,7 +24,8 @@ export const VALIDATION_COMMANDS: readonly CommandDefinition[] = [
       'BASE is a root file system directory (e.g. made with debootstrap). Kernel parameters and swap belong to the node that runs\n' +
       'the image, so they are shown as warnings here and checked on hosts by validateHost. Exit 1 when a requirement is not met.',
     options: [
-      { flags: '--appliance <name>', description: 'appliance (or atomic assembly) in the catalog', required: true },
+      { flags: '--appliance <name>', description: 'appliance (or atomic assembly) in the catalog, or its path in --assembly', required: true },
+      { flags: '--assembly <name>', description: 'assembly holding the appliance (as for createTemplate)' },
       { flags: '--base <dir>', description: 'base image: a root file system directory', required: true },
       jsonOption,
     ],

@@ -35,7 +35,7 @@ export const validateBase: CommandRun<ValidateBaseOptions> = (opts, globals) =>
   withApplication(globals, { activate: true }, async (app) => {
     const { RootFsDir, ValidationService } = await import('../../services/validation/module.js');
     const service = app.get(ValidationService);
-    const participants = await service.participantsOf(opts.appliance);
+    const participants = await service.participantsOf(opts.appliance, opts.assembly);
     const base = await RootFsDir.open(opts.base);
     const r = await withInterrupt((signal) => service.checkBase(participants, base, { signal }));
     return report(opts.json, [r], [], `run abctl validateBase --appliance ${opts.appliance} --base ${opts.base} again`);

@@ -6,9 +6,9 @@
  */
 import { inject, injectable } from 'inversify';
 import { Catalog } from '../../catalog/catalog.js';
-import { describePlanProblem, type DeploymentPlan } from '../../core/deployment-plan/index.js';
+import { describePlanProblem, resolveObjectPath, type DeploymentPlan } from '../../core/deployment-plan/index.js';
 import { UserError, errorText } from '../../core/errors.js';
-import { AtomicAssembly, type Appliance, type Assembly } from '../../core/metadata/index.js';
+import { Appliance, AtomicAssembly, type Assembly } from '../../core/metadata/index.js';
 import { appliancesOf, placeInstance, plannedCount } from '../deploy/topology.js';
 import { DeploymentPlanService } from '../editing/deployment-plans.js';
 import { ReferenceHostFactory } from '../host/connect.js';
@@ -38,14 +38,23 @@ export class ValidationService implements HostRequirementsCheck {
     @inject(ReferenceHostFactory) private readonly hosts: ReferenceHostFactory,
   ) {}
 
-  /** The appliances an image would be made of: one appliance, or every member of an atomic assembly. */
-  async participantsOf(name: string): Promise<Participant[]> {
+  /**
+   * The appliances an image would be made of: a catalog appliance or every member of an atomic
+   * assembly; with `assembly`, the member at that path (an appliance, or an atomic assembly's members).
+   */
+  async participantsOf(name: string, assembly?: string): Promise<Participant[]> {
+    if (assembly !== undefined) {
+      const found = resolveObjectPath(await this.catalog.getAssembly(assembly), name);
+      if (found.holder instanceof Appliance && !found.path.part) return [participant(found.holder, `${assembly}/${name}`)];
+      if (found.holder instanceof AtomicAssembly) return found.holder.appliances.map((x) => participant(x, `${assembly}/${name}/${x.name}`));
+      throw new UserError('APPLIANCE_UNKNOWN', `"${name}" in assembly "${assembly}" is neither an appliance nor an atomic assembly`, { where: found.where, hint: 'name an appliance or an atomic assembly of it' });
+    }
     if (await this.catalog.hasAppliance(name)) return [participant(await this.catalog.getAppliance(name), name)];
     if (await this.catalog.hasAssembly(name)) {
       const a = await this.catalog.getAssembly(name);
       if (a instanceof AtomicAssembly) return a.appliances.map((x) => participant(x, `${name}/${x.name}`));
     }
-    throw new UserError('APPLIANCE_UNKNOWN', `the catalog has no appliance or atomic assembly named "${name}"`, { hint: 'abctl describeAppliances lists them' });
+    throw new UserError('APPLIANCE_UNKNOWN', `the catalog has no appliance or atomic assembly named "${name}"`, { hint: 'abctl describeAppliances lists them; for a member of an assembly add --assembly NAME' });
   }
 
   /** The requirements of `participants`' plugins against a base image's files. */

@@ -5,6 +5,7 @@
  * beside it declares what they lack, so both the refusal and the pass are seen.
  */
 import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Catalog } from '../../catalog/index.js';
@@ -17,7 +18,7 @@ import { tempDir } from '../helpers/plugins.js';
 import { abctl } from '../introspection/helpers.js';
 import { startHost, type TestHost } from '../support/hosts.mjs';
 import { freePort } from '../support/sshd.mjs';
-import { setRequirements, writeRequirementsPlugin } from './fixture.js';
+import { makeRootFs, setRequirements, statusFile, writeRequirementsPlugin } from './fixture.js';
 
 let tmp: Awaited<ReturnType<typeof tempDir>>;
 let host: TestHost;
@@ -111,6 +112,25 @@ describe('the target hosts of a plan against the plugins of their appliances', (
     expect(good.code, good.err).toBe(0);
     expect(good.out).toContain('host local (web): ok; 5 requirement(s) of example, examplelogs, exampleneeds checked');
     expect(abctl(['validateHost', '--help'], site.env).out).toContain('--insecure-skip-host-key-check');
+  }, 60_000);
+
+  it("abctl validateBase refuses a base lacking the example's package, naming it, and passes once it is there", async () => {
+    await setRequirements(needs, []);
+    const dir = await makeRootFs(join(tmp.path, 'base'), { packages: { libc6: '2.36-9+deb12u14' } });
+    const args = ['validateBase', '--assembly', 'site', '--appliance', 'web', '--base', dir];
+    const bad = abctl(args, site.env);
+    expect(bad.code, bad.err).toBe(1);
+    expect(bad.out).toContain(`base root file system ${dir} (site/web): 1 error(s), 1 warning(s)`);
+    expect(bad.out).toContain('error: example: package libstdc++6: not installed');
+    expect(bad.out).toContain(`fix: chroot ${dir} apt-get install -y libstdc++6`);
+    expect(bad.err).toMatch(/^error: base root file system \S+ does not meet the requirements of the plugins \(1 error\):/);
+    await writeFile(join(dir, 'var/lib/dpkg/status'), statusFile({ libc6: '2.36-9+deb12u14', 'libstdc++6': '12.2.0-14+deb12u1' }));
+    const good = abctl([...args, '--json'], site.env);
+    expect(good.code, good.err).toBe(0);
+    const json = JSON.parse(good.out) as { ok: boolean; reports: { problems: { severity: string; requirement: string }[] }[] };
+    expect(json.ok).toBe(true);
+    // Only the kernel parameter, which an image cannot answer for.
+    expect(json.reports[0]?.problems.map((p) => [p.severity, p.requirement])).toEqual([['warning', 'kernel parameter net.core.somaxconn >= 128']]);
   }, 60_000);
 
   it('reports a host it cannot reach as an error of its own', async () => {
