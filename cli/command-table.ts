@@ -8,6 +8,7 @@ import { AGENT_COMMANDS } from './agent-commands.js';
 import { CATALOG_COMMANDS } from './catalog-commands.js';
 import { DEPLOY_COMMANDS } from './deploy-commands.js';
 import { VALIDATION_COMMANDS } from './validation-commands.js';
+import { IMAGE_COMMANDS } from './image-commands.js';
 import { codecOption, defineCommand, hostOptions, jsonOption, type CodecOption, type CommandDefinition, type HostOptions, type JsonOption, type OptionSpec } from './command-spec.js';
 
 export interface PluginNameOptions extends JsonOption {
@@ -95,4 +96,4 @@ const INTROSPECTION_COMMANDS: readonly CommandDefinition[] = [
   }),
 ];
 
-export const COMMANDS: readonly CommandDefinition[] = [...PLUGIN_COMMANDS, ...INTROSPECTION_COMMANDS, ...CATALOG_COMMANDS, ...AGENT_COMMANDS, ...DEPLOY_COMMANDS, ...VALIDATION_COMMANDS];
+export const COMMANDS: readonly CommandDefinition[] = [...PLUGIN_COMMANDS, ...INTROSPECTION_COMMANDS, ...CATALOG_COMMANDS, ...AGENT_COMMANDS, ...DEPLOY_COMMANDS, ...VALIDATION_COMMANDS, ...IMAGE_COMMANDS];

@@ -296,6 +296,15 @@ export const ErrorCodes = {
   ],
   /** Requirements of plugins on base images and hosts (validateBase, validateHost, before createTemplate and deploy). */
   validation: ['BASE_INVALID', 'REQUIREMENTS_CHECK_FAILED', 'REQUIREMENTS_UNMET'],
+  /** Images: base images, layers, the image writer, the agent's container mode. */
+  images: [
+    'IMAGE_APPLIANCE_INVALID',
+    'IMAGE_BASE_INVALID',
+    'IMAGE_CONFIG_INVALID',
+    'IMAGE_LAYER_UNSAFE',
+    'IMAGE_NODE_INVALID',
+    'IMAGE_OUTPUT_INVALID',
+  ],
   /** Command line. */
   cli: [
     'INTERNAL_ERROR',

@@ -17,10 +17,11 @@ import { LIFECYCLE_OPERATIONS, type LifecycleOperation } from '../../core/lifecy
 import { JobInterrupted } from '../plugin-hooks.js';
 import { runAgent, type AgentResult } from './agent.js';
 import { BUNDLE_MANIFEST } from './bundle-format.js';
+import { foregroundMain } from './foreground.js';
 
 export const EXIT = Object.freeze({ ok: 0, failed: 1, internal: 2, notSupported: 3, interrupted: 130 });
 
-const USAGE = `usage: node abctl-agent.mjs rehydrate|start|stop|ping [--bundle DIR] [--json] [--debug] [--exit-with-stdin]`;
+const USAGE = `usage: node abctl-agent.mjs rehydrate|start|stop|ping|run [--bundle DIR] [--json] [--debug] [--exit-with-stdin]`;
 
 /** How long a cancelled plugin call may take to let go before the agent exits anyway. */
 const CALLER_GONE_GRACE_MS = 2000;
@@ -50,6 +51,8 @@ function exitWithStdin(controller: AbortController): () => void {
 }
 
 export async function agentMain(argv: readonly string[], out: (s: string) => void = (s) => process.stdout.write(s), err: (s: string) => void = (s) => process.stderr.write(s)): Promise<number> {
+  // `run`: the container entrypoint (foreground.ts), with its own signal handling.
+  if (argv[0] === 'run') return foregroundMain(argv.slice(1), out, err);
   let json = false;
   let debug = false;
   const controller = new AbortController();

@@ -40,6 +40,10 @@ export interface BundleFileSet {
   readonly codec?: 'gzip' | 'zstd' | 'none';
   readonly size?: number;
   readonly sha256?: string;
+  /** Image bundles: the files are already in the image (a layer), so rehydrate extracts nothing. */
+  readonly inImage?: boolean;
+  /** Image bundles: false when the layer could not give the files the definition's owner (rehydrate sets it). */
+  readonly ownerInLayer?: boolean;
 }
 
 export interface BundlePlugin {

@@ -64,6 +64,12 @@ export interface WriteBundleRequest {
   readonly archive?: string;
   /** Copy the agent (dist/abctl-agent.mjs, written by `npm run build`) into the bundle; default true. */
   readonly includeAgent?: boolean;
+  /**
+   * The variant an OCI image carries (services/image): no archives (file sets are marked
+   * `inImage`; `ownersInLayer` names those whose layer already has the definition's owner), no
+   * password values (they arrive at run time), and a fixed createdAt so the image is reproducible.
+   */
+  readonly image?: { readonly ownersInLayer: readonly string[] };
 }
 
 export interface WrittenBundle {
@@ -123,7 +129,9 @@ export async function writeBundle(req: WriteBundleRequest): Promise<WrittenBundl
     applied = withPlanFile(applied, name, f.property);
   }
 
-  const fileSets = await copyArchives(req.catalog, fileSetOwner, primary === appliance ? applied : primary, out);
+  const fileSets = req.image
+    ? inImageFileSets(primary === appliance ? applied : primary, req.image.ownersInLayer)
+    : await copyArchives(req.catalog, fileSetOwner, primary === appliance ? applied : primary, out);
 
   const manifest: BundleManifest = {
     formatVersion: BUNDLE_FORMAT_VERSION,
@@ -135,10 +143,10 @@ export async function writeBundle(req: WriteBundleRequest): Promise<WrittenBundl
     plugins,
     fileSets,
     contentResources,
-    createdAt: new Date().toISOString(),
+    createdAt: req.image ? new Date(0).toISOString() : new Date().toISOString(),
     sdkVersion: SDK_VERSION,
   };
-  await writeText(out, BUNDLE_APPLIANCE, renderDocument('appliance', applied.toPlain() as unknown as Plain, { where: join(out, BUNDLE_APPLIANCE) }));
+  await writeText(out, BUNDLE_APPLIANCE, renderDocument('appliance', (req.image ? withoutPasswords(applied.toPlain()) : applied.toPlain()) as unknown as Plain, { where: join(out, BUNDLE_APPLIANCE) }));
   await writeText(out, BUNDLE_ASSEMBLY, renderDocument('assembly', withoutPasswords(overlaid.toPlain()) as Plain, { where: join(out, BUNDLE_ASSEMBLY) }));
   await writeText(out, BUNDLE_BINDINGS, `${JSON.stringify(req.bindings, null, 2)}\n`);
   if (req.includeAgent ?? true) await copyAgent(out);
@@ -271,6 +279,18 @@ async function copyArchives(catalog: Catalog, owner: string, appliance: Applianc
   return result;
 }
 
+function inImageFileSets(appliance: Appliance, ownersInLayer: readonly string[]): BundleFileSet[] {
+  return appliance.fileSets.map((def) => ({
+    name: def.name,
+    root: def.root,
+    owner: def.owner,
+    group: def.group,
+    scope: def.scope,
+    captured: def.captured,
+    ...(def.captured ? { inImage: true, ownerInLayer: ownersInLayer.includes(def.name) } : {}),
+  }));
+}
+
 /**
  * A hard link costs nothing for archives of gigabytes, but shares the inode: it is used only
  * when the catalog's file already has no group/other bits, so the bundle's rule (0600) holds
@@ -310,7 +330,7 @@ function withPlanFile(appliance: Appliance, resource: string, property: string):
 }
 
 /** Password values of other members stay on the deployer; the navigator shows that they are set, not what they are. */
-function withoutPasswords(value: unknown): unknown {
+export function withoutPasswords(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(withoutPasswords);
   if (value === null || typeof value !== 'object') return value;
   const o = value as Record<string, unknown>;
