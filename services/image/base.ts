@@ -154,12 +154,13 @@ async function openLayout(dir: string, ref: string | undefined, source: string, 
       file: blobFile(dir, l, where),
       codec: codecOf(l.mediaType, where),
     }));
+    const reader = new LayeredReader(layers);
     return {
       kind,
       source,
       config,
       layers: async () => layers,
-      readFile: (p) => readFromLayers(layers, p),
+      readFile: (p) => reader.readFile(p),
       close: cleanup,
     };
   } catch (err) {
@@ -237,72 +238,127 @@ async function readFromDirectory(root: string, path: string): Promise<Buffer | u
   return readFs(file);
 }
 
-type Found = { kind: 'file'; data: Buffer } | { kind: 'symlink'; target: string } | { kind: 'hardlink'; target: string } | { kind: 'hidden' } | { kind: 'other' } | undefined;
-
-/** Clean, relative, no leading `./`: how names are compared across layers. */
+/** Clean, relative, no leading `./` or trailing `/`: how names are compared across layers. */
 function clean(name: string): string {
   return posix.normalize(`/${name}`).replace(/^\/+/, '').replace(/\/+$/, '');
 }
 
-/** Looks for one path in one layer: the entry, or whether a whiteout here hides it. */
-async function lookInLayer(layer: BaseLayer, path: string): Promise<Found> {
-  const ancestors = new Set<string>();
-  for (let p = posix.dirname(path); p !== '.' && p !== ''; p = posix.dirname(p)) ancestors.add(p);
-  ancestors.add('');
-  let found: Found;
-  let hidden = false;
-  let collecting: Buffer[] | undefined;
-  const sink = {
-    entry(e: TarEntry) {
-      collecting = undefined;
-      const name = clean(e.name);
-      const dir = posix.dirname(name) === '.' ? '' : posix.dirname(name);
-      const base = posix.basename(name);
-      if (base === '.wh..wh..opq' && ancestors.has(dir)) hidden = true;
-      else if (base.startsWith('.wh.') && (dir === '' ? '' : `${dir}/`) + base.slice(4) === path) hidden = true;
-      else if (base.startsWith('.wh.') && ancestors.has((dir === '' ? '' : `${dir}/`) + base.slice(4))) hidden = true;
-      if (name !== path) return;
-      if (e.kind === 'file') {
-        collecting = [];
-        found = { kind: 'file', data: Buffer.alloc(0) };
-      } else if (e.kind === 'symlink') found = { kind: 'symlink', target: e.linkname };
-      else if (e.kind === 'hardlink') found = { kind: 'hardlink', target: clean(e.linkname) };
-      else found = { kind: 'other' };
-    },
-    data(chunk: Buffer) {
-      collecting?.push(Buffer.from(chunk));
-    },
-    end() {
-      if (collecting && found?.kind === 'file') found = { kind: 'file', data: Buffer.concat(collecting) };
-      collecting = undefined;
-    },
-  };
+interface IndexEntry {
+  readonly kind: TarEntry['kind'];
+  readonly linkname: string;
+}
+
+/** What one layer holds, without the data: its entries, the paths it whites out, its opaque directories. */
+interface LayerIndex {
+  readonly entries: Map<string, IndexEntry>;
+  readonly whiteouts: Set<string>;
+  readonly opaques: Set<string>;
+}
+
+async function scanLayer(layer: BaseLayer, onEntry: (name: string, e: TarEntry) => void, onData?: (chunk: Buffer) => void, onEnd?: () => void): Promise<void> {
   const source = openArchiveSource(layer.file, layer.codec);
-  const parser = new TarEntryParser(sink, layer.file);
+  const parser = new TarEntryParser({ entry: (e) => onEntry(clean(e.name), e), data: (c) => onData?.(c), end: () => onEnd?.() }, layer.file);
   try {
     for await (const chunk of source) parser.push(chunk);
     parser.end();
   } finally {
     source.close();
   }
-  return found ?? (hidden ? { kind: 'hidden' } : undefined);
 }
 
-async function readFromLayers(layers: readonly BaseLayer[], path: string): Promise<Buffer | undefined> {
-  let want = clean(path);
-  for (let hops = 0; hops <= MAX_LINKS; hops++) {
-    let next: string | undefined;
-    for (let i = layers.length - 1; i >= 0 && next === undefined; i--) {
-      const found = await lookInLayer(layers[i] as BaseLayer, want);
-      if (found === undefined) continue;
-      if (found.kind === 'file') return found.data;
-      if (found.kind === 'symlink') next = clean(found.target.startsWith('/') ? found.target : posix.join(posix.dirname(want), found.target));
-      else if (found.kind === 'hardlink') next = found.target;
-      else return undefined;
-    }
-    if (next === undefined) return undefined;
-    want = next;
+async function indexLayer(layer: BaseLayer): Promise<LayerIndex> {
+  const index: LayerIndex = { entries: new Map(), whiteouts: new Set(), opaques: new Set() };
+  await scanLayer(layer, (name, e) => {
+    const dir = posix.dirname(name) === '.' ? '' : posix.dirname(name);
+    const base = posix.basename(name);
+    if (base === '.wh..wh..opq') index.opaques.add(dir);
+    else if (base.startsWith('.wh.')) index.whiteouts.add(dir === '' ? base.slice(4) : `${dir}/${base.slice(4)}`);
+    else index.entries.set(name, { kind: e.kind, linkname: e.linkname });
+  });
+  return index;
+}
+
+function ancestorsOf(path: string): string[] {
+  const out: string[] = [];
+  for (let p = posix.dirname(path); p !== '.' && p !== '/' && p !== ''; p = posix.dirname(p)) out.push(p);
+  return out;
+}
+
+/**
+ * The layers as one file system: an entry of a higher layer wins; a whiteout of the path or of
+ * an ancestor, or an opaque ancestor, in a higher layer hides everything below. Each layer is
+ * indexed once (names only); file data is read from the one layer that has it.
+ */
+class LayeredReader {
+  readonly #indexes: Promise<LayerIndex>[];
+  constructor(readonly layers: readonly BaseLayer[]) {
+    this.#indexes = layers.map(() => undefined as unknown as Promise<LayerIndex>);
   }
-  return undefined;
-}
 
+  #index(i: number): Promise<LayerIndex> {
+    return (this.#indexes[i] ??= indexLayer(this.layers[i] as BaseLayer));
+  }
+
+  async lookup(path: string): Promise<{ layer: number; entry: IndexEntry } | undefined> {
+    const ancestors = ancestorsOf(path);
+    for (let i = this.layers.length - 1; i >= 0; i--) {
+      const idx = await this.#index(i);
+      const entry = idx.entries.get(path);
+      if (entry) return { layer: i, entry };
+      if (idx.whiteouts.has(path) || ancestors.some((a) => idx.whiteouts.has(a) || idx.opaques.has(a)) || idx.opaques.has('')) return undefined;
+    }
+    return undefined;
+  }
+
+  /** Resolves symlinks in every component (absolute targets start again at the image's root). */
+  async resolve(path: string, hops = { n: 0 }): Promise<{ path: string; found: { layer: number; entry: IndexEntry } | undefined } | undefined> {
+    const todo = clean(path).split('/').filter(Boolean);
+    const done: string[] = [];
+    while (todo.length > 0) {
+      const name = todo.shift() as string;
+      if (name === '..') {
+        done.pop();
+        continue;
+      }
+      const candidate = [...done, name].join('/');
+      const found = await this.lookup(candidate);
+      if (found?.entry.kind === 'symlink') {
+        if (++hops.n > MAX_LINKS) return undefined;
+        const target = found.entry.linkname;
+        if (target.startsWith('/')) done.length = 0;
+        todo.unshift(...target.split('/').filter((p) => p && p !== '.'));
+        continue;
+      }
+      if (found?.entry.kind === 'hardlink' && todo.length === 0) {
+        if (++hops.n > MAX_LINKS) return undefined;
+        return this.resolve(found.entry.linkname, hops);
+      }
+      done.push(name);
+    }
+    const full = done.join('/');
+    return { path: full, found: await this.lookup(full) };
+  }
+
+  async readFile(path: string): Promise<Buffer | undefined> {
+    const r = await this.resolve(path);
+    if (r?.found?.entry.kind !== 'file') return undefined;
+    const parts: Buffer[] = [];
+    let on = false;
+    let data: Buffer | undefined;
+    await scanLayer(
+      this.layers[r.found.layer] as BaseLayer,
+      (name) => {
+        on = name === r.path;
+        if (on) parts.length = 0;
+      },
+      (chunk) => {
+        if (on) parts.push(Buffer.from(chunk));
+      },
+      () => {
+        if (on) data = Buffer.concat(parts);
+        on = false;
+      },
+    );
+    return data;
+  }
+}
