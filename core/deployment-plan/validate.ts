@@ -73,6 +73,8 @@ class Checker {
   readonly provided = new Set<string>();
   /** The plan node of each appliance the plan names, by its `where`. */
   readonly applianceNodes = new Map<string, PlanNode>();
+  /** `where\0property` -> the template uses of a required property: its PLAN_REQUIRED_MISSING names them instead. */
+  readonly requiredUses = new Map<string, string[]>();
   constructor(readonly opts: ValidateOptions) {}
 
   add(code: ErrorCode, message: string, where: string, line: number | undefined, hint?: string): void {
@@ -388,6 +390,11 @@ class Checker {
       const property = a.properties.get(name);
       const pWhere = `${where} > property "${name}"`;
       if (property?.hasValue || this.provided.has(`${where}\0${name}`)) continue;
+      if (property?.required) {
+        const key = `${where}\0${name}`;
+        this.requiredUses.set(key, [...(this.requiredUses.get(key) ?? []), at]);
+        continue;
+      }
       const line = node?.properties.find((p) => p.name === name)?.line ?? node?.fileRefs.find((f) => f.name === name)?.line ?? node?.line;
       let hint: string;
       if (!property) hint = `the appliance has no property "${name}" (its template and metadata disagree): introspect it again`;
@@ -428,9 +435,10 @@ export function validateDeploymentPlan(assembly: Assembly, plan: DeploymentPlan,
     const where = m.path.join(' > ');
     if (c.provided.has(`${where}\0${m.property}`)) continue;
     const system = lookupCategory(assembly, m.path, m.property) === 'system';
+    const uses = c.requiredUses.get(`${where}\0${m.property}`);
     c.add(
       'PLAN_REQUIRED_MISSING',
-      `required property "${m.property}" has no value`,
+      `required property "${m.property}" has no value${uses ? ` (${uses.join('; ')} uses it)` : ''}`,
       describeMissing(m),
       undefined,
       system ? 'it is a system property: the plugin should have set it; introspect again' : 'give it a value in the plan (or with abctl setProperty)',

@@ -86,6 +86,23 @@ describe('validateDeploymentPlan: templates', () => {
     expect(validateDeploymentPlan(shop, createDeploymentPlan(shop)).filter((p) => p.code === 'PLAN_TEMPLATE_UNRESOLVED')).toEqual([]);
   });
 
+  it('a required property without a value is reported once, as required, naming the templates that use it', () => {
+    const shop = new Assembly({ name: 'shop' });
+    const a = web();
+    a.properties.add({ name: 'license.key', category: 'user', required: true }, 'plugin');
+    shop.addMember(a);
+    const plan = withPlanValues(createDeploymentPlan(shop), { web: { 'server.name': 'www', 'admin.password': 'pw' } });
+    const problems = problemsOf(shop, plan, { web: [{ name: 'site.conf', text: 'key={{[license.key]}}\n' }, { name: 'other.conf', text: '\n\nk={{[license.key]}}' }] });
+    expect(problems).toEqual([
+      {
+        code: 'PLAN_REQUIRED_MISSING',
+        where: 'assembly "shop" > appliance "web" > property "license.key"',
+        message: 'required property "license.key" has no value (template "site.conf" line 1; template "other.conf" line 3 uses it)',
+        hint: 'give it a value in the plan (or with abctl setProperty)',
+      },
+    ]);
+  });
+
   it('an external resource has a host name but no deployed address', () => {
     const shop = new Assembly({ name: 'shop' });
     shop.addMember(web());
