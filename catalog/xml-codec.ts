@@ -27,7 +27,7 @@ export type Plain = Record<string, unknown>;
 export const AB_NS = 'urn:abctl:catalog';
 
 const NUMBER_FIELDS = new Set(['min', 'target', 'max', 'absoluteMax', 'memoryMiB', 'cpus', 'port', 'size', 'formatVersion']);
-const BOOLEAN_FIELDS = new Set(['required', 'captured', 'secret', 'template']);
+const BOOLEAN_FIELDS = new Set(['required', 'captured', 'secret', 'template', 'stateful']);
 const LIST_FIELDS = new Set([
   'properties',
   'interfaces',

@@ -305,6 +305,14 @@ export const ErrorCodes = {
     'IMAGE_NODE_INVALID',
     'IMAGE_OUTPUT_INVALID',
   ],
+  /** Kubernetes manifests (exportKubernetes). */
+  kubernetes: [
+    'K8S_IMAGE_UNKNOWN',
+    'K8S_NAME_CLASH',
+    'K8S_NAME_INVALID',
+    'K8S_OUT_EXISTS',
+    'K8S_VNET_UNKNOWN',
+  ],
   /** Command line. */
   cli: [
     'INTERNAL_ERROR',

@@ -60,6 +60,12 @@ export interface FileSetDefinitionInit {
    * credential stores: see docs/plugin-contract.md) that this file set captures on purpose.
    */
   readonly includeSecrets?: readonly string[];
+  /**
+   * The product keeps state here that must outlive an instance (a database's data directory):
+   * engines give the instance storage of its own that survives restarts (Kubernetes: a
+   * StatefulSet's volume). Local file sets only; default false.
+   */
+  readonly stateful?: boolean;
 }
 
 export interface FileSetDefinitionPlain {
@@ -74,6 +80,7 @@ export interface FileSetDefinitionPlain {
   group: string;
   mountTarget?: { source: 'plan' } | { source: 'definition'; target: string };
   includeSecrets?: string[];
+  stateful?: boolean;
 }
 
 /** What may be changed after creation (see FileSetDefinition.with). */
@@ -100,6 +107,7 @@ export class FileSetDefinition {
   readonly group: string;
   readonly mountTarget: MountTarget | undefined;
   readonly includeSecrets: readonly string[];
+  readonly stateful: boolean;
   #matcher: ExcludeMatcher | undefined;
 
   /** Checks the rules that do not depend on the appliance (clustering is checked by the appliance). */
@@ -163,6 +171,15 @@ export class FileSetDefinition {
       }
     }
 
+    this.stateful = init.stateful ?? false;
+    if (typeof this.stateful !== 'boolean') throw new UserError('FILESET_INVALID', 'file set stateful must be true or false', { where });
+    if (this.stateful && this.scope !== 'local') {
+      throw new UserError('FILESET_INVALID', 'stateful is for local file sets: a shared volume already outlives the instances', {
+        where,
+        hint: 'drop stateful, or make the file set local',
+      });
+    }
+
     if (this.scope === 'shared' && this.sharedType === 'NFS') {
       const mt = init.mountTarget ?? MOUNT_TARGET_FROM_PLAN;
       if (mt.source === 'definition' && !NFS_TARGET.test(mt.target)) {
@@ -207,6 +224,7 @@ export class FileSetDefinition {
       ...base,
       sharedType: local ? undefined : base.sharedType,
       mountTarget: nfs ? base.mountTarget : undefined,
+      stateful: local ? base.stateful : false,
     });
   }
 
@@ -223,6 +241,7 @@ export class FileSetDefinition {
       group: this.group,
       mountTarget: this.mountTarget,
       includeSecrets: this.includeSecrets,
+      stateful: this.stateful,
     };
   }
 
@@ -241,6 +260,7 @@ export class FileSetDefinition {
     if (this.mountTarget !== undefined) plain.mountTarget = { ...this.mountTarget };
     // Only when set: documents without it stay as they were.
     if (this.includeSecrets.length > 0) plain.includeSecrets = [...this.includeSecrets];
+    if (this.stateful) plain.stateful = true;
     return plain;
   }
 
@@ -274,6 +294,7 @@ export class FileSetDefinition {
         group: readString(o, 'group'),
         mountTarget: readMountTarget(o),
         ...(o['includeSecrets'] === undefined ? {} : { includeSecrets: readStringArray(o, 'includeSecrets') }),
+        ...(o['stateful'] === undefined ? {} : { stateful: readBoolean(o, 'stateful') }),
       };
     });
     return new FileSetDefinition(init);

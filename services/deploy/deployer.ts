@@ -111,7 +111,7 @@ interface Model {
 }
 
 /** An input's port and properties (an external resource's properties under its input's), as strings. */
-function peerInput(overlaid: Assembly, l: Link): { port: number | undefined; properties: Record<string, string> } {
+export function peerInput(overlaid: Assembly, l: Link): { port: number | undefined; properties: Record<string, string> } {
   const props: Record<string, string> = {};
   let port: number | undefined;
   try {
@@ -141,7 +141,7 @@ function inputPorts(overlaid: Assembly, key: string): { input: string; port: num
 }
 
 /** For an external resource the user names the host in its properties (`host`, `hostname`, `address`). */
-function hostFromProperties(props: Record<string, string>): string[] {
+export function hostFromProperties(props: Record<string, string>): string[] {
   const v = props['host'] ?? props['hostname'] ?? props['hostName'] ?? props['address'];
   return v ? [v] : [];
 }
