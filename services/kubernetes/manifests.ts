@@ -29,7 +29,7 @@ import {
 import type { DeploymentPlan, PlanNode } from '../../core/deployment-plan/index.js';
 import type { LateBindings, PeerBinding } from '../../core/lifecycle-contract.js';
 import { UserError } from '../../core/errors.js';
-import { Appliance, Assembly, AtomicAssembly, ExternalResource, type FileSetDefinition, type Input, type Vnet } from '../../core/metadata/index.js';
+import { Appliance, Assembly, AtomicAssembly, ExternalResource, effectivePort, type FileSetDefinition, type Input, type Vnet } from '../../core/metadata/index.js';
 import { hostFromProperties, peerInput } from '../deploy/deployer.js';
 import { appliancesOf, linksOf, plannedCount, type ApplianceSlot, type Link } from '../deploy/topology.js';
 import { applyPlan } from '../rehydration/plan-overlay.js';
@@ -56,10 +56,9 @@ export interface Manifests {
   readonly warnings: readonly string[];
 }
 
-/** The port an input listens on with the plan applied: its own `port` property, else the appliance's when it has one input, else the metadata's. */
-export function effectivePort(appliance: Appliance, input: Input): number | undefined {
-  const fromProperty = (v: string | undefined) => (v !== undefined && /^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 65535 ? Number(v) : undefined);
-  return fromProperty(input.properties.getValue('port')) ?? (appliance.inputs.length === 1 ? fromProperty(appliance.properties.getValue('port')) : undefined) ?? input.port;
+/** The port an input listens on with the plan applied (its portProperty's value, else the metadata's; see core/metadata). */
+function portOf(appliance: Appliance, input: Input): number | undefined {
+  return effectivePort(input, (n) => appliance.properties.get(n)?.value, appliance.where);
 }
 
 /** TCP unless the input only speaks UDP or SCTP. */
@@ -216,7 +215,6 @@ export function buildManifests(assembly: Assembly, plan: DeploymentPlan, opts: M
   }
 
   const serviceOf = (l: Link): string => (l.external ? (externalServices.get(`${l.to}/${l.input}`) as string) : (names.get(l.to)?.services.get(l.input) as string));
-  const slotOf = new Map(slots.map((s) => [s.key, s]));
 
   // Per appliance: configuration, secret, workload, services, autoscaler, volumes.
   for (const slot of slots) {
@@ -238,7 +236,7 @@ export function buildManifests(assembly: Assembly, plan: DeploymentPlan, opts: M
     const bindings: LateBindings = {
       // The agent takes this instance's identity from the container; placeholders keep the shape.
       instance: { hostName: '', addresses: [], index: 1 },
-      outputs: bindingsFor(slot, links, overlaid, serviceOf, slotOf),
+      outputs: bindingsFor(slot, links, overlaid, serviceOf),
     };
     const configData = { [BINDINGS_FILE]: stableJson(bindings), [PROPERTIES_FILE]: stableJson(props) };
     objects.push({ apiVersion: 'v1', kind: 'ConfigMap', metadata: meta('ConfigMap', n.config, n.labels, annotations), data: configData });
@@ -385,7 +383,7 @@ export function buildManifests(assembly: Assembly, plan: DeploymentPlan, opts: M
       });
     }
     for (const input of app.inputs) {
-      const port = effectivePort(app, input);
+      const port = portOf(app, input);
       if (port === undefined) continue;
       objects.push({
         apiVersion: 'v1',
@@ -441,7 +439,7 @@ function containerPorts(app: Appliance): Json[] {
   const out: Json[] = [];
   const used = new Set<string>();
   for (const input of app.inputs) {
-    const port = effectivePort(app, input);
+    const port = portOf(app, input);
     if (port === undefined) continue;
     let name = portName(input.name) ?? `p${port}`;
     if (used.has(name)) name = `p${port}`;
@@ -453,7 +451,7 @@ function containerPorts(app: Appliance): Json[] {
 
 function servicePorts(app: Appliance): Json[] {
   return app.inputs.flatMap((input) => {
-    const port = effectivePort(app, input);
+    const port = portOf(app, input);
     return port === undefined ? [] : [{ name: portName(input.name) ?? `p${port}`, port, targetPort: port, protocol: protocolOf(input) }];
   });
 }
@@ -477,13 +475,12 @@ function seedContainer(image: string, seeds: readonly { volume: string; root: st
 }
 
 /** Per connected output, its peers as Services: the name the cluster's DNS answers, and the port. */
-function bindingsFor(slot: ApplianceSlot, links: readonly Link[], overlaid: Assembly, serviceOf: (l: Link) => string, slots: Map<string, ApplianceSlot>): Record<string, PeerBinding[]> {
+function bindingsFor(slot: ApplianceSlot, links: readonly Link[], overlaid: Assembly, serviceOf: (l: Link) => string): Record<string, PeerBinding[]> {
   const outputs: Record<string, PeerBinding[]> = {};
   for (const l of links.filter((x) => x.from === slot.key)) {
     const peer = peerInput(overlaid, l);
-    const peerSlot = slots.get(l.to);
-    const input = peerSlot?.appliance.getInput(l.input);
-    const port = peerSlot && input ? effectivePort(peerSlot.appliance, input) : (peer.port ?? externalPort(peer.properties));
+    // peerInput gives the port a plain deploy gives (the plan's value); an external resource may name it in a property.
+    const port = peer.port ?? (l.external ? externalPort(peer.properties) : undefined);
     const addresses = l.external ? hostFromProperties(peer.properties).filter((h) => isIP(h) !== 0) : [];
     (outputs[l.output] ??= []).push({ appliance: l.to, input: l.input, external: l.external, hostNames: [serviceOf(l)], addresses, port, properties: peer.properties });
   }

@@ -3,7 +3,7 @@ import { ContainerModule } from 'inversify';
 import { KubernetesExporter } from './exporter.js';
 
 export { KubernetesExporter, ALL_FILE, KUSTOMIZATION_FILE, SECRETS_FILE, toYaml, type ExportOptions, type ExportResult, type ExportedFile } from './exporter.js';
-export { buildManifests, effectivePort, DEFAULT_VOLUME_SIZE, type ManifestOptions, type Manifests } from './manifests.js';
+export { buildManifests, DEFAULT_VOLUME_SIZE, type ManifestOptions, type Manifests } from './manifests.js';
 export { resolveImages, type ImageOptions } from './images.js';
 
 /**
