@@ -35,6 +35,24 @@ const parallel = process.env.BENCH_PARALLEL ? Number(process.env.BENCH_PARALLEL)
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+/**
+ * Where the time went, from the progress events: until the first instance ships (connections,
+ * Node.js check, host names), then the mean time per instance in each step (shipping includes
+ * writing its bundle), and when the last instance was running.
+ */
+function profile(events) {
+  const steps = { shipping: [], rehydrating: [], starting: [] };
+  const byId = new Map();
+  for (const e of events) (byId.get(e.id) ?? byId.set(e.id, []).get(e.id)).push(e);
+  for (const list of byId.values()) {
+    for (let k = 0; k + 1 < list.length; k++) steps[list[k].status]?.push(list[k + 1].t - list[k].t);
+  }
+  const mean = (xs) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+  const first = Math.min(...events.filter((e) => e.status === 'shipping').map((e) => e.t));
+  const last = Math.max(...events.filter((e) => e.status === 'running').map((e) => e.t));
+  return `connect ${first.toFixed(0)} ms; per instance: ship ${mean(steps.shipping).toFixed(0)}, rehydrate ${mean(steps.rehydrating).toFixed(0)}, start ${mean(steps.starting).toFixed(0)} ms; all running at ${last.toFixed(0)} ms`;
+}
+
 async function deployment(dir, hosts, count, round) {
   const instance = join(dir, `i${count}-${round}`);
   const app = new Appliance({
@@ -72,12 +90,13 @@ try {
   for (let r = 0; r < rounds; r++) {
     for (const n of [1, big]) {
       const { service, planFile } = await deployment(dir, set.hosts, n, r);
-      const t0 = process.hrtime.bigint();
-      const res = await service.deploy({ assembly: 'site', planFile, targetOptions, ...(parallel ? { parallel } : {}) });
-      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      const events = [];
+      const t0 = performance.now();
+      const res = await service.deploy({ assembly: 'site', planFile, targetOptions, onProgress: (e) => events.push({ ...e, t: performance.now() - t0 }), ...(parallel ? { parallel } : {}) });
+      const ms = performance.now() - t0;
       if (res.failures.length) throw new Error(`deploy of ${n} failed: ${JSON.stringify(res.failures, null, 2)}`);
       times[n].push(ms);
-      console.log(`  round ${r + 1}: ${String(n).padStart(3)} instance(s) ${(ms / 1000).toFixed(2)} s`);
+      console.log(`  round ${r + 1}: ${String(n).padStart(3)} instance(s) ${(ms / 1000).toFixed(2)} s  (${profile(events)})`);
       await service.undeploy('site', { targetOptions });
     }
   }

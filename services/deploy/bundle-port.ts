@@ -10,6 +10,8 @@ import type { LateBindings, LifecycleOperation } from '../../core/lifecycle-cont
 import type { Assembly } from '../../core/metadata/index.js';
 
 export type { LateBindings, PeerBinding } from '../../core/lifecycle-contract.js';
+/** The agent's stderr line before each operation of a run with several (`rehydrate start`). */
+export { AGENT_STEP_MARK } from '../rehydration/bundle-format.js';
 export type AgentOperation = LifecycleOperation;
 
 export interface BundleRequest {

@@ -5,8 +5,8 @@
  * failure or a kill leaves a record that says what is where, and running the command again
  * picks up from there.
  */
-import { mkdir, mkdtemp, rm, copyFile } from 'node:fs/promises';
-import { join, posix, resolve } from 'node:path';
+import { mkdir, mkdtemp, rm, copyFile, symlink } from 'node:fs/promises';
+import { isAbsolute, join, posix, relative, resolve } from 'node:path';
 import { inject, injectable, multiInject, optional } from 'inversify';
 import { describePlanProblem, resolveObjectPath, type DeploymentPlan } from '../../core/deployment-plan/index.js';
 import { AbError, UserError, errorText } from '../../core/errors.js';
@@ -15,7 +15,7 @@ import { DeploymentPlanService } from '../editing/deployment-plans.js';
 import { HostRequirementsCheck } from '../validation/port.js';
 import { InstanceLayout } from '../instance.js';
 import { applianceAt, applyPlan } from '../rehydration/plan-overlay.js';
-import { BundleWriter, type AgentOperation, type LateBindings, type PeerBinding } from './bundle-port.js';
+import { AGENT_STEP_MARK, BundleWriter, type AgentOperation, type LateBindings, type PeerBinding } from './bundle-port.js';
 import { withDeploymentLock } from './lock.js';
 import { forEachBounded } from './pool.js';
 import {
@@ -403,25 +403,41 @@ export class DeploymentService {
     return false;
   }
 
-  /** Runs one agent operation, its output appended to the instance's log; non-zero exit throws. */
-  async #agent(session: Session, conn: TargetConnection, i: InstanceRecord, op: AgentOperation): Promise<{ code: number; lastLine: string }> {
-    const log = await openInstanceLog(session.files, i.id, `${op} on ${i.target}`);
+  /**
+   * Runs agent operations in one process (`rehydrate start` at deploy: one Node.js start-up
+   * less), their output appended to the instance's log; `onStep` hears when each begins (the
+   * agent's marker line). A non-zero exit throws, except for ping.
+   */
+  async #agent(session: Session, conn: TargetConnection, i: InstanceRecord, ops: AgentOperation | readonly AgentOperation[], onStep?: (op: AgentOperation) => void): Promise<{ code: number; lastLine: string }> {
+    const list: readonly AgentOperation[] = typeof ops === 'string' ? [ops] : ops;
+    const what = list.join(' + ');
+    const log = await openInstanceLog(session.files, i.id, `${what} on ${i.target}`);
     let last = '';
+    let partial = '';
+    let current = list[0] as AgentOperation;
     try {
       const code = await conn.runNode({
         // --exit-with-stdin: the targets hold the agent's stdin open, so it stops if this command dies.
-        args: [posix.join(i.dir, 'agent.mjs'), op, '--bundle', posix.join(i.dir, 'bundle'), '--exit-with-stdin'],
-        timeoutMs: stepTimeout(session.opts),
+        args: [posix.join(i.dir, 'agent.mjs'), ...list, '--bundle', posix.join(i.dir, 'bundle'), '--exit-with-stdin'],
+        timeoutMs: stepTimeout(session.opts) * list.length,
         ...(session.opts.signal ? { signal: session.opts.signal } : {}),
         onOutput: (chunk) => {
           log.write(chunk);
-          const lines = chunk.toString('utf8').split('\n').filter((l) => l.trim() !== '');
-          if (lines.length) last = lines[lines.length - 1] as string;
+          const lines = (partial + chunk.toString('utf8')).split('\n');
+          partial = lines.pop() ?? '';
+          for (const l of lines) {
+            if (l.startsWith(AGENT_STEP_MARK)) {
+              current = l.slice(AGENT_STEP_MARK.length).trim() as AgentOperation;
+              onStep?.(current);
+            }
+            else if (l.trim() !== '') last = l;
+          }
         },
       });
+      if (partial.trim() !== '') last = partial;
       log.write(`=== exit ${code}\n`);
-      if (code !== 0 && op !== 'ping') {
-        throw new UserError('DEPLOY_AGENT_FAILED', `${op} failed on ${i.target} (exit ${code})${last ? `: ${last}` : ''}`, { where: i.id, hint: `see the log ${session.files.logFile(i.id)}` });
+      if (code !== 0 && !list.includes('ping')) {
+        throw new UserError('DEPLOY_AGENT_FAILED', `${current} failed on ${i.target} (exit ${code})${last ? `: ${last}` : ''}`, { where: i.id, hint: `see the log ${session.files.logFile(i.id)}` });
       }
       return { code, lastLine: last };
     } catch (err) {
@@ -463,7 +479,10 @@ export class DeploymentService {
         outDir: bundleDir,
         ...(session.opts.signal ? { signal: session.opts.signal } : {}),
       });
-      await copyFile(agentFile, join(stage, 'agent.mjs'));
+      // The real writer puts the agent into the bundle: link to it rather than ship it twice.
+      const inBundle = relative(bundleDir, agentFile);
+      if (!inBundle.startsWith('..') && !isAbsolute(inBundle)) await symlink(join('bundle', inBundle), join(stage, 'agent.mjs'));
+      else await copyFile(agentFile, join(stage, 'agent.mjs'));
       await conn.ship(stage, i.dir, { timeoutMs: stepTimeout(session.opts), ...(session.opts.signal ? { signal: session.opts.signal } : {}) });
     } finally {
       await rm(stage, { recursive: true, force: true });
@@ -510,10 +529,17 @@ export class DeploymentService {
       await this.#ship(session, conn, cur());
       step = 'rehydrate';
       await this.#status(session, i, 'rehydrating');
-      await this.#agent(session, conn, cur(), 'rehydrate');
-      step = 'start';
-      await this.#status(session, i, 'starting');
-      await this.#agent(session, conn, cur(), 'start');
+      // One agent run for both; its marker line moves the record on to starting.
+      let starting: Promise<void> = Promise.resolve();
+      try {
+        await this.#agent(session, conn, cur(), ['rehydrate', 'start'], (op) => {
+          if (op !== 'start') return;
+          step = 'start';
+          starting = this.#status(session, i, 'starting');
+        });
+      } finally {
+        await starting;
+      }
       await this.#status(session, i, 'running');
       return true;
     } catch (err) {

@@ -171,6 +171,8 @@ export async function listDeployments(instanceRoot: string): Promise<string[]> {
 export class RecordWriter {
   #record: DeploymentRecord;
   #queue: Promise<void> = Promise.resolve();
+  /** The queued write that has not started yet, if any. */
+  #waiting: Promise<void> | undefined;
 
   private constructor(
     readonly files: DeploymentFiles,
@@ -200,9 +202,18 @@ export class RecordWriter {
     return i;
   }
 
+  /**
+   * Changes that come while a write is waiting share it: it writes the record as it is when
+   * it starts. Parallel instances change the record several times per step, and each atomic
+   * write (with fsync) costs milliseconds, so one write per change would queue them all.
+   */
   #write(): Promise<void> {
-    const text = `${JSON.stringify(this.#record, null, 2)}\n`;
-    const next = this.#queue.then(() => writeFileAtomic(this.files.recordFile, text, { mode: 0o600 }));
+    if (this.#waiting) return this.#waiting;
+    const next = this.#queue.then(() => {
+      this.#waiting = undefined;
+      return writeFileAtomic(this.files.recordFile, `${JSON.stringify(this.#record, null, 2)}\n`, { mode: 0o600 });
+    });
+    this.#waiting = next;
     this.#queue = next.catch(() => {});
     return next;
   }

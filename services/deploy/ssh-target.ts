@@ -3,26 +3,20 @@
  * commands are the host layer's (SshHost: connect as for introspection, runStreaming for
  * commands with stdin), so a deployment trusts exactly the hosts an introspection would.
  *
- * A bundle travels as one tar stream over one exec channel (local `tar -c` piped into remote
- * `tar -x`): one round trip for the whole directory instead of one SFTP request per file.
+ * A bundle travels as one tar stream over one exec channel (written here by tar-dir.ts, read
+ * by the host's `tar -x`): one round trip and one remote program for the whole directory,
+ * instead of one SFTP request per file.
  */
-import { spawn } from 'node:child_process';
 import { posix } from 'node:path';
-import { PassThrough, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { ContainerModule, injectable } from 'inversify';
 import { UserError } from '../../core/errors.js';
 import type { SshHost } from '../host/ssh-host.js';
 import { interrupted, timedOut } from './process-run.js';
+import { tarDirectory } from './tar-dir.js';
 import { DeploymentTarget, MIN_NODE_MAJOR, nodeMajor, type AgentRun, type TargetConnection, type TargetOptions } from './target.js';
 
 const SSH_URL = /^ssh:\/\/(.+)$/;
-
-/**
- * Makes the instance directory afresh and unpacks the tar stream on stdin into it: one
- * channel for the whole step. Paths come as arguments ($1 parent, $2 directory), never
- * pasted into the script.
- */
-const UNPACK = 'mkdir -p -- "$1" && rm -rf -- "$2" && mkdir -- "$2" && exec tar -C "$2" -xf -';
 
 class SshConnection implements TargetConnection {
   #identity: Promise<{ hostname: string; address: string }> | undefined;
@@ -79,33 +73,26 @@ class SshConnection implements TargetConnection {
 
   async ship(from: string, to: string, opts: { timeoutMs: number; signal?: AbortSignal }): Promise<void> {
     const dir = posix.normalize(to);
-    const parent = posix.dirname(dir);
-    let tarErr = '';
     let remoteOut = '';
-    const local = spawn('tar', ['-C', from, '-cf', '-', '.'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    // Taken up at once: Node discards a child's unread output when it exits, and a small
-    // bundle's tar can exit before the SSH channel is open.
-    const archive = local.stdout.pipe(new PassThrough());
-    local.stderr.on('data', (c: Buffer) => (tarErr += c.toString('utf8')));
-    const localExit = new Promise<number>((resolve) => {
-      local.once('error', () => resolve(127));
-      local.once('close', (code) => resolve(code ?? 1));
-    });
+    let readErr: unknown;
+    // Stored under its absolute path (less the slash) and unpacked at /: tar creates the
+    // parents and, with --recursive-unlink, empties an older copy first. One program there.
+    const archive = tarDirectory(from, dir.slice(1));
+    archive.once('error', (err) => (readErr = err));
     let code: number;
     try {
-      code = await this.exec(['sh', '-c', UNPACK, 'sh', parent, dir], {
+      code = await this.exec(['tar', '-C', '/', '--recursive-unlink', '-xf', '-'], {
         what: `shipping the bundle to ${dir}`,
         timeoutMs: opts.timeoutMs,
         signal: opts.signal,
         onOutput: (c) => (remoteOut += c.toString('utf8')),
         stdin: archive,
       });
+    } catch (err) {
+      if (readErr !== undefined) throw readErr instanceof UserError ? readErr : new UserError('DEPLOY_SHIP_FAILED', `reading the bundle ${from} failed: ${String((readErr as Error).message ?? readErr)}`, { where: from, cause: readErr });
+      throw err;
     } finally {
-      if (local.exitCode === null) local.kill('SIGKILL');
-    }
-    const lc = await localExit;
-    if (lc !== 0) {
-      throw new UserError('DEPLOY_SHIP_FAILED', `reading the bundle ${from} with tar failed (exit ${lc}): ${tarErr.trim().slice(0, 300)}`, { where: from, hint: 'check that GNU tar is installed and the bundle directory is readable' });
+      archive.destroy();
     }
     if (code !== 0) {
       throw new UserError('DEPLOY_SHIP_FAILED', `unpacking the bundle into ${dir} failed (exit ${code}): ${remoteOut.trim().slice(0, 300)}`, {

@@ -16,12 +16,12 @@ import { AbError, PluginError, UserError, errorText } from '../../core/errors.js
 import { LIFECYCLE_OPERATIONS, type LifecycleOperation } from '../../core/lifecycle-contract.js';
 import { JobInterrupted } from '../plugin-hooks.js';
 import { runAgent, type AgentResult } from './agent.js';
-import { BUNDLE_MANIFEST } from './bundle-format.js';
+import { AGENT_STEP_MARK, BUNDLE_MANIFEST } from './bundle-format.js';
 import { foregroundMain } from './foreground.js';
 
 export const EXIT = Object.freeze({ ok: 0, failed: 1, internal: 2, notSupported: 3, interrupted: 130 });
 
-const USAGE = `usage: node abctl-agent.mjs rehydrate|start|stop|ping|run [--bundle DIR] [--json] [--debug] [--exit-with-stdin]`;
+const USAGE = `usage: node abctl-agent.mjs rehydrate|start|stop|ping [more operations...]|run [--bundle DIR] [--json] [--debug] [--exit-with-stdin]`;
 
 /** How long a cancelled plugin call may take to let go before the agent exits anyway. */
 const CALLER_GONE_GRACE_MS = 2000;
@@ -73,15 +73,20 @@ export async function agentMain(argv: readonly string[], out: (s: string) => voi
       out(`${USAGE}\n`);
       return EXIT.ok;
     }
-    const op = positionals[0];
-    if (positionals.length !== 1 || !(LIFECYCLE_OPERATIONS as readonly string[]).includes(op ?? '')) {
-      throw new UserError('AGENT_USAGE', positionals.length === 0 ? 'no operation given' : `"${positionals.join(' ')}" is not an operation`, { hint: USAGE });
+    if (positionals.length === 0 || !positionals.every((op) => (LIFECYCLE_OPERATIONS as readonly string[]).includes(op))) {
+      throw new UserError('AGENT_USAGE', positionals.length === 0 ? 'no operation given' : `"${positionals.join(' ')}" is not an operation (or a list of them)`, { hint: USAGE });
     }
     const bundleDir = values.bundle ?? defaultBundleDir();
-    const result = await runAgent({ bundleDir, operation: op as LifecycleOperation, signal: controller.signal, sink: (l) => err(`${l}\n`), debug });
-    out(json ? `${JSON.stringify(result)}\n` : `${describe(result)}\n`);
-    if (!result.supported) return EXIT.notSupported;
-    if (result.health && !result.health.healthy) return EXIT.failed;
+    // Several operations run in order in one process (deploy runs `rehydrate start`: one
+    // Node.js start-up less per instance); a marker line on stderr says where each begins,
+    // and the first that does not succeed ends the run with its exit code.
+    for (const op of positionals as LifecycleOperation[]) {
+      if (positionals.length > 1) err(`${AGENT_STEP_MARK} ${op}\n`);
+      const result = await runAgent({ bundleDir, operation: op, signal: controller.signal, sink: (l) => err(`${l}\n`), debug });
+      out(json ? `${JSON.stringify(result)}\n` : `${describe(result)}\n`);
+      if (!result.supported) return EXIT.notSupported;
+      if (result.health && !result.health.healthy) return EXIT.failed;
+    }
     return EXIT.ok;
   } catch (e) {
     const known = e instanceof AbError || e instanceof JobInterrupted || (e as { code?: unknown }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION';

@@ -25,6 +25,8 @@ export const BUNDLE_CONTENT_DIR = 'content';
 export const BUNDLE_FILESETS_DIR = 'filesets';
 export const BUNDLE_PLUGINS_DIR = 'plugins';
 export const AGENT_FILE = 'abctl-agent.mjs';
+/** Starts the stderr line the agent prints before each operation when given several (`rehydrate start`). */
+export const AGENT_STEP_MARK = 'abctl-agent-step:';
 /** Oldest Node.js major the agent runs on (checked by the agent and documented). */
 export const MIN_NODE_MAJOR = 20;
 
