@@ -58,7 +58,7 @@ describe('a deploy killed while the agent runs a plugin hook on an SSH host', ()
       await sleep(100);
     }
     const agents = () => host.exec(['sh', '-c', 'ps -eo pid,args | grep "[a]gent.mjs" || true']);
-    expect(await agents()).toContain('agent.mjs rehydrate --bundle /var/lib/abctl/deployments/site/web-1/bundle --exit-with-stdin');
+    expect(await agents()).toContain('agent.mjs rehydrate start --bundle /var/lib/abctl/deployments/site/web-1/bundle --exit-with-stdin');
     expect(remoteArgs.join('\n')).not.toContain(PASSWORD);
     expect(localArgs.join('\n')).not.toContain(PASSWORD);
 
