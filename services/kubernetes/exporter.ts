@@ -80,7 +80,7 @@ export class KubernetesExporter {
         hint: `fix these, then check with abctl validateDeploymentPlan --assembly ${opts.assembly} --plan ${opts.planFile}`,
       });
     }
-    const images = await resolveImages(appliancesOf(applyPlan(model, plan).assembly, plan), opts);
+    const images = await resolveImages(model.name, appliancesOf(applyPlan(model, plan).assembly, plan), opts);
     return buildManifests(model, plan, {
       image: (slot) => images.get(slot.key) as string,
       ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}),

@@ -6,11 +6,12 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../../core/errors.js';
-import { DEFAULT_IMAGE_PREFIX, REF_NAME_ANNOTATION, imageRepositoryName } from '../../core/kubernetes/index.js';
+import { IMAGE_REPOSITORY_PREFIX, imageLayoutDir, imageName } from '../image/names.js';
+import { REF_NAME_ANNOTATION } from '../image/oci.js';
 import type { ApplianceSlot } from '../deploy/topology.js';
 
 export interface ImageOptions {
-  /** Where createTemplate wrote the images: one OCI image layout per appliance, `DIR/<appliance>/`. */
+  /** Where createTemplate wrote the images: one OCI image layout per appliance, `DIR/<image name>/` (services/image/names.ts). */
   readonly imagesDir?: string;
   /** Repository prefix (default `abctl`): `registry.example.com/shop` gives `registry.example.com/shop/<appliance>:<tag>`. */
   readonly prefix?: string;
@@ -45,32 +46,35 @@ async function layoutTag(dir: string): Promise<string | undefined> {
 }
 
 /** Resolves every appliance's image up front, so a missing one is reported before anything is written. */
-export async function resolveImages(slots: readonly ApplianceSlot[], opts: ImageOptions): Promise<Map<string, string>> {
+export async function resolveImages(assemblyName: string, slots: readonly ApplianceSlot[], opts: ImageOptions): Promise<Map<string, string>> {
   if (opts.imagesDir === undefined && opts.tag === undefined) {
     throw new UserError('K8S_IMAGE_UNKNOWN', 'the manifests need image references: give --images DIR (where abctl createTemplate wrote the images) or --image-tag TAG', {
       hint: 'e.g. --images ./images, or --image-prefix registry.example.com/shop --image-tag 1.0',
     });
   }
-  const prefix = (opts.prefix ?? DEFAULT_IMAGE_PREFIX).replace(/\/+$/, '');
+  const prefix = (opts.prefix ?? IMAGE_REPOSITORY_PREFIX).replace(/\/+$/, '');
   const out = new Map<string, string>();
   for (const slot of slots) {
     let tag = opts.tag;
-    let repository = imageRepositoryName(slot.appliance.name);
+    // createTemplate names a member's image after its path in the assembly (tier/web -> tier-web).
+    let name = imageName(slot.key);
     if (tag === undefined && opts.imagesDir !== undefined) {
-      // A member of a nested assembly may have its own directory (DIR/tier/web); else the one named after it.
-      for (const dir of [...new Set([join(opts.imagesDir, ...slot.path), join(opts.imagesDir, slot.appliance.name)])]) {
-        tag = await layoutTag(dir);
-        if (tag !== undefined) break;
+      // A top-level appliance's own image (createTemplate without --assembly) serves a member of the same name too.
+      for (const candidate of [...new Set([slot.key, slot.appliance.name])]) {
+        tag = await layoutTag(imageLayoutDir(opts.imagesDir, candidate));
+        if (tag !== undefined) {
+          name = imageName(candidate);
+          break;
+        }
       }
       if (tag === undefined) {
-        throw new UserError('K8S_IMAGE_UNKNOWN', `there is no image of appliance "${slot.key}" in ${opts.imagesDir} (looked for ${join(opts.imagesDir, slot.appliance.name, 'index.json')})`, {
+        throw new UserError('K8S_IMAGE_UNKNOWN', `there is no image of appliance "${slot.key}" in ${opts.imagesDir} (looked for ${join(imageLayoutDir(opts.imagesDir, slot.key), 'index.json')})`, {
           where: `appliance "${slot.key}"`,
-          hint: `write it with abctl createTemplate --appliance ${slot.appliance.name} --out ${opts.imagesDir}, or give --image-tag TAG for images in a registry`,
+          hint: `write it with abctl createTemplate --assembly ${assemblyName} --appliance ${slot.key} --base BASE --out ${opts.imagesDir}, or give --image-tag TAG for images in a registry`,
         });
       }
     }
-    if (repository === '') repository = 'appliance';
-    out.set(slot.key, `${prefix}/${repository}:${tag as string}`);
+    out.set(slot.key, `${prefix}/${name}:${tag as string}`);
   }
   return out;
 }

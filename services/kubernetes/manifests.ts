@@ -224,13 +224,18 @@ export function buildManifests(assembly: Assembly, plan: DeploymentPlan, opts: M
     const podLabels: Record<string, string> = { ...n.labels };
     for (const k of vnetsOf.get(slot.key) ?? []) podLabels[vnetKeys.get(k)?.label as string] = 'true';
 
-    // properties.json: every user value but passwords (and fileRefs, whose files are not carried); passwords go to the Secret.
+    // properties.json: every user value but passwords (and fileRefs, whose files are not carried); user passwords go to the Secret.
     const props: Record<string, string> = {};
     const secrets: Record<string, string> = {};
     for (const p of app.properties.list()) {
       if (p.value === undefined) continue;
+      if (p.category !== 'user') {
+        // The image carries no password values, and the agent takes only user properties from mounts.
+        if (p.secret) warnings.push(`${owner(slot)}: system password "${p.name}" cannot reach the container (images carry no password values; the mounted Secret may set user properties only)`);
+        continue;
+      }
       if (p.secret) secrets[p.name] = p.value;
-      else if (p.category === 'user' && p.type !== 'fileRef') props[p.name] = p.value;
+      else if (p.type !== 'fileRef') props[p.name] = p.value;
     }
     if (slot.node?.fileRefs.some((f) => f.file)) warnings.push(`${owner(slot)}: files the plan gives for fileRef properties are not carried into the manifests (the image holds the captured content resources)`);
     const bindings: LateBindings = {
@@ -458,13 +463,13 @@ function servicePorts(app: Appliance): Json[] {
 
 /**
  * Copies what the image holds at a file set's root into its fresh volume, once: a volume
- * mounted over the root would otherwise hide the captured files. Needs `sh`, `ls`, `grep`
- * and `cp` in the base image.
+ * mounted over the root would otherwise hide the captured files. Needs `sh`, `ls` and `cp`
+ * in the base image.
  */
 function seedContainer(image: string, seeds: readonly { volume: string; root: string }[]): Json {
   const steps = seeds.map((s, i) => {
     const at = `/abctl-seed/${i}`;
-    return `if [ -z "$(ls -A ${at} | grep -v '^lost+found$')" ]; then cp -a ${shQuote(`${s.root.replace(/\/+$/, '')}/.`)} ${at}/; fi`;
+    return `n=0; for f in $(ls -A ${at}); do [ "$f" = lost+found ] || n=1; done; [ $n = 1 ] || cp -a ${shQuote(`${s.root.replace(/\/+$/, '')}/.`)} ${at}/`;
   });
   return {
     name: 'abctl-seed',

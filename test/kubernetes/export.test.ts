@@ -1,13 +1,17 @@
 /**
  * exportKubernetes on a real catalog (tests/kubernetes/fixture.ts) through the built CLI: every
  * object validates against the Kubernetes schemas and carries the mapping of docs/kubernetes.md.
- * The image directory is a hand-written OCI index.json per appliance (what createTemplate
- * leaves; only the tag annotation is read here).
+ * Most tests use a hand-written OCI index.json per appliance (only its tag annotation is read);
+ * one writes a real image with createTemplate and checks that the manifests name its tag.
  */
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { abctl } from '../introspection/helpers.js';
+import { abctl, examplePlugins } from '../introspection/helpers.js';
+import { createTemplates } from '../../services/image/image-writer.js';
+import { instanceLayout } from '../../services/instance.js';
+import { PluginInventoryService } from '../../services/plugins/plugin-inventory-service.js';
+import { testRootfs } from '../support/podman.mjs';
 import { tempDir } from '../helpers/plugins.js';
 import { shopFixture, WEB_PASSWORD, type ShopFixture } from './fixture.js';
 import { parseObjects, validateObject, type Obj } from './schemas.js';
@@ -182,6 +186,29 @@ describe('exportKubernetes', () => {
     r = abctl(['exportKubernetes', '--assembly', 'shop', '--plan', shop.planFile, '--out', join(tmp.path, 'none'), '--images', join(tmp.path, 'images', 'web')], shop.env);
     expect(r.code).toBe(1);
     expect(r.err).toContain(`there is no image of appliance "web" in ${join(tmp.path, 'images', 'web')}`);
-    expect(r.err).toContain('abctl createTemplate --appliance web');
+    expect(r.err).toContain('abctl createTemplate --assembly shop --appliance web --base BASE');
   });
+
+  it('names the exact image createTemplate wrote for a member', async () => {
+    const inventory = await new PluginInventoryService(instanceLayout(shop.instance, examplePlugins)).get();
+    const images = join(tmp.path, 'real-images');
+    // No Node.js binary in the layer: the test needs the tag, not a runnable image.
+    const [img] = await createTemplates({ catalog: shop.catalog, inventory, appliance: 'web', assembly: 'shop', base: testRootfs(), outDir: images, node: 'none' });
+    expect(img?.dir).toBe(join(images, 'web'));
+    const out2 = join(tmp.path, 'k8s-real');
+    const r = abctl(['exportKubernetes', '--assembly', 'shop', '--plan', shop.planFile, '--out', out2, '--images', images, '--image-tag', 'ignored'], shop.env);
+    expect(r.code, r.err).toBe(0);
+    // --image-tag wins over the layouts; without it, only web has an image here.
+    expect(parseObjects(await readFile(join(out2, 'deployment-web.yaml'), 'utf8'))[0]?.spec.template.spec.containers[0].image).toBe('abctl/web:ignored');
+    const missing = abctl(['exportKubernetes', '--assembly', 'shop', '--plan', shop.planFile, '--out', join(tmp.path, 'k8s-real2'), '--images', images], shop.env);
+    expect(missing.err).toContain('there is no image of appliance "proxy"');
+    await mkdir(join(images, 'proxy'));
+    await mkdir(join(images, 'db'));
+    for (const d of ['proxy', 'db']) await writeFile(join(images, d, 'index.json'), await readFile(join(images, 'web', 'index.json')));
+    const ok = abctl(['exportKubernetes', '--assembly', 'shop', '--plan', shop.planFile, '--out', join(tmp.path, 'k8s-real2'), '--images', images], shop.env);
+    expect(ok.code, ok.err).toBe(0);
+    const web = parseObjects(await readFile(join(tmp.path, 'k8s-real2', 'deployment-web.yaml'), 'utf8'))[0];
+    expect(web?.spec.template.spec.containers[0].image).toBe(`${img?.repository}:${img?.tag}`);
+    expect(img?.repository).toBe('abctl/web');
+  }, 120_000);
 });

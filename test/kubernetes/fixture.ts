@@ -47,6 +47,8 @@ export async function shopFixture(tmp: string): Promise<ShopFixture> {
     new Appliance({
       name: 'proxy',
       creator: 'example',
+      // Own types: the bundle writer finds web's content by the one catalog appliance of its creator and type.
+      type: 'proxy',
       resources: { cpus: 1, memoryMiB: 128 },
       scalability: { min: 1, target: 2, max: 5, absoluteMax: 10 },
       interfaces: [{ name: 'eth0' }, { name: 'eth1', properties: [{ name: 'vnet', value: 'front' }] }],
@@ -63,6 +65,7 @@ export async function shopFixture(tmp: string): Promise<ShopFixture> {
     new Appliance({
       name: 'db',
       creator: 'example',
+      type: 'db',
       inputs: [{ name: 'redis', port: 6379, protocols: ['redis'] }],
       properties: [{ name: 'maxmemory', value: '64mb' }],
       fileSets: [

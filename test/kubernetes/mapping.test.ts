@@ -137,3 +137,32 @@ describe('the stateful marker', () => {
     expect(xml).not.toContain('ab:types');
   });
 });
+
+describe('the container contract', () => {
+  it('uses the paths and health check the image side uses', async () => {
+    const k8s = await import('../../core/kubernetes/index.js');
+    const { CONTAINER } = await import('../../services/rehydration/foreground.js');
+    const { HEALTHCHECK } = await import('../../services/image/image-writer.js');
+    expect(k8s.PING_COMMAND).toEqual(HEALTHCHECK);
+    expect([k8s.CONFIG_DIR, k8s.SECRET_DIR, k8s.PROPERTIES_FILE, k8s.BINDINGS_FILE, k8s.IMAGE_BUNDLE]).toEqual([CONTAINER.configDir, CONTAINER.secretDir, CONTAINER.propertiesFile, CONTAINER.bindingsFile, CONTAINER.bundle]);
+  });
+
+  it('sends user passwords to the Secret and says that system passwords cannot reach the container', () => {
+    const app = new Appliance({
+      name: 'db',
+      creator: 'e',
+      properties: [
+        { name: 'user.pw', type: 'password', value: 'u-secret' },
+        { name: 'sys.pw', type: 'password', category: 'system', value: 's-secret' },
+        { name: 'sys.home', category: 'system', value: '/opt/db' },
+      ],
+    });
+    const m = build(assemblyOf(app));
+    const secret = m.objects.find((o) => o.kind === 'Secret') as Obj;
+    expect(JSON.parse(Buffer.from(secret['data']['properties.json'], 'base64').toString())).toEqual({ 'user.pw': 'u-secret' });
+    const cm = m.objects.find((o) => o.kind === 'ConfigMap') as Obj;
+    expect(cm['data']['properties.json']).toBe('{}\n');
+    expect(m.warnings).toContain('appliance "db": system password "sys.pw" cannot reach the container (images carry no password values; the mounted Secret may set user properties only)');
+    expect(JSON.stringify(m.objects.filter((o) => o.kind !== 'Secret'))).not.toMatch(/u-secret|s-secret/);
+  });
+});
