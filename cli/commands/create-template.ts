@@ -8,7 +8,11 @@ import { printJson, withApplication } from '../session.js';
 
 export const run: CommandRun<CreateTemplateOptions> = async (opts, globals) =>
   withApplication(globals, { activate: false }, async (app) => {
-    const [{ createTemplates }, { Catalog }] = await Promise.all([import('../../services/image/image-writer.js'), import('../../catalog/index.js')]);
+    const [{ createTemplates }, { Catalog }, { ValidationService }] = await Promise.all([
+      import('../../services/image/image-writer.js'),
+      import('../../catalog/index.js'),
+      import('../../services/validation/module.js'),
+    ]);
     const view = createProgressView();
     try {
       const inventory = await app.inventory();
@@ -23,6 +27,10 @@ export const run: CommandRun<CreateTemplateOptions> = async (opts, globals) =>
           ...(opts.archive !== undefined ? { archive: opts.archive } : {}),
           ...(opts.node !== undefined ? { node: opts.node } : {}),
           signal,
+          // The plugins' requirements against the base, before anything is written (docs/requirements.md).
+          check: async (base, appliances) => {
+            await app.get(ValidationService).beforeImage(base, appliances, { warn: (line) => process.stderr.write(`${line}\n`) });
+          },
           onProgress: (p) => view.plugin(`image ${p.appliance}`, -1, `${p.layer} layer: ${mib(p.bytes)}`),
         }),
       );

@@ -63,6 +63,11 @@ export interface CreateTemplateRequest {
   readonly node?: string;
   readonly signal?: AbortSignal;
   readonly onProgress?: (p: ImageProgress) => void;
+  /**
+   * Runs once the base is open and before anything is written: base image validation
+   * (services/validation beforeImage) refuses here, listing every problem.
+   */
+  readonly check?: (base: BaseImage, appliances: readonly { readonly label: string; readonly appliance: Appliance }[]) => Promise<void>;
 }
 
 export interface WrittenLayer {
@@ -148,6 +153,7 @@ export async function createTemplates(req: CreateTemplateRequest): Promise<Writt
   const work = await mkdtemp(join(tmpdir(), 'abctl-image-'));
   const base = await openBase(req.base, { workDir: work });
   try {
+    await req.check?.(base, list.map((t) => ({ label: t.path, appliance: applianceAt(t.assembly, t.path) })));
     const passwd = accounts((await base.readFile('/etc/passwd'))?.toString('utf8'), 2);
     const groups = accounts((await base.readFile('/etc/group'))?.toString('utf8'), 2);
     const written: WrittenImage[] = [];

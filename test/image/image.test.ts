@@ -300,4 +300,19 @@ describe('the command', () => {
     const unknown = abctl(['createTemplate', '--appliance', 'nope', '--base', ex.base, '--out', join(tmp.path, 'cli'), '--json'], ex.site.env);
     expect(JSON.parse(unknown.out)).toMatchObject({ error: { code: 'IMAGE_APPLIANCE_INVALID' } });
   });
+
+  it('checks the plugins\' requirements against the base first: a base without libstdc++6 is refused by name, nothing written', () => {
+    const bare = join(tmp.path, 'bare-rootfs');
+    execFileSync('cp', ['-a', ex.base, bare]);
+    writeFileSync(join(bare, 'var/lib/dpkg/status'), readFileSync(join(ex.base, 'var/lib/dpkg/status'), 'utf8').split('\n\n').filter((s) => !s.includes('Package: libstdc++6')).join('\n\n'));
+    const out = join(tmp.path, 'refused');
+    const r = abctl(['createTemplate', '--assembly', 'site', '--appliance', 'web', '--base', bare, '--out', out], ex.site.env);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('libstdc++6');
+    expect(existsSync(join(out, 'web'))).toBe(false);
+    const ok = abctl(['createTemplate', '--assembly', 'site', '--appliance', 'web', '--base', ex.base, '--out', out, '--node', 'none', '--json'], ex.site.env);
+    expect(ok.err).toContain('net.core.somaxconn'); // a warning, shown, not refused
+    expect(ok.code).toBe(0);
+    expect((JSON.parse(ok.out) as { images: { dir: string }[] }).images[0]!.dir).toBe(join(out, 'web'));
+  }, 60_000);
 });

@@ -1,5 +1,5 @@
 // Real podman for tests (and the podman engine): the environment it needs here, image loading
-// from an OCI layout, bounded waits, and cleanup of what a test made. Every call has a time limit.
+// from an OCI layout (through skopeo), bounded waits, and cleanup of what a test made. Every call has a time limit.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,20 +29,23 @@ export function podmanOk(args, opts) {
 
 /** True when podman is installed and can run a container here (false: say why in `reason`). */
 export function podmanAvailable() {
-  const r = spawnSync('podman', ['--version'], { encoding: 'utf8', timeout: 10_000 });
-  if (r.status !== 0) return { ok: false, reason: 'podman is not installed (apt-get install podman runc iptables)' };
+  for (const [tool, pkg] of [['podman', 'podman runc iptables'], ['skopeo', 'skopeo']]) {
+    const r = spawnSync(tool, ['--version'], { encoding: 'utf8', timeout: 10_000 });
+    if (r.status !== 0) return { ok: false, reason: `${tool} is not installed (apt-get install ${pkg})` };
+  }
   return { ok: true, reason: '' };
 }
 
 /**
- * Imports image `tag` of an OCI layout into podman's storage and names it `reference`
- * (e.g. localhost/abctl/web:0123456789ab). Returns the image id.
+ * Imports image `tag` of an OCI layout into podman's storage under the name `reference`
+ * (e.g. localhost/abctl/web:0123456789ab). Returns the image id. skopeo writes straight into
+ * podman's storage with that name; `podman pull oci:DIR:TAG` would name the image after DIR's
+ * path, and refuses paths with capitals (mkdtemp makes them).
  */
 export function loadLayout(layoutDir, tag, reference, { timeoutMs = 180_000 } = {}) {
-  const out = podmanOk(['pull', '--quiet', `oci:${layoutDir}:${tag}`], { timeoutMs });
-  const id = out.split('\n').pop().trim();
-  podmanOk(['tag', id, reference], { timeoutMs: 30_000 });
-  return id;
+  const r = spawnSync('skopeo', ['copy', '--quiet', `oci:${layoutDir}:${tag}`, `containers-storage:${reference}`], { env: podmanEnv(), encoding: 'utf8', timeout: timeoutMs });
+  if (r.status !== 0) throw new Error(`skopeo copy oci:${layoutDir}:${tag} containers-storage:${reference} failed (${r.status}): ${r.stderr}${r.error ?? ''}`);
+  return podmanOk(['image', 'inspect', '--format', '{{.Id}}', reference], { timeoutMs: 30_000 });
 }
 
 /** Removes containers (forced, with a short stop time) and images; missing ones are fine. */
@@ -77,6 +80,29 @@ function lddPaths(binary) {
   return out;
 }
 
+/** dpkg status entries of the packages owning `files` (this machine's), so the copy is described truthfully. */
+function dpkgStanzas(files) {
+  // dpkg records some files under /usr and some under /lib, /bin (merged /usr): ask for both spellings.
+  const spellings = files.flatMap((f) => [f, f.replace(/^\/usr\/(lib|lib64|bin|sbin)\//, '/$1/'), f.replace(/^\/(lib|lib64|bin|sbin)\//, '/usr/$1/')]);
+  const owners = spawnSync('dpkg', ['-S', ...new Set(spellings)], { encoding: 'utf8', timeout: 30_000 });
+  const packages = new Set();
+  for (const line of (owners.stdout ?? '').split('\n')) {
+    const m = /^([^:\s,]+)(?::[^:\s]+)?: /.exec(line);
+    if (m) packages.add(m[1]);
+  }
+  let status = '';
+  try {
+    status = readFileSync('/var/lib/dpkg/status', 'utf8');
+  } catch {
+    return '';
+  }
+  return status
+    .split('\n\n')
+    .filter((stanza) => packages.has(/^Package: (\S+)$/m.exec(stanza)?.[1] ?? ''))
+    .map((stanza) => `${stanza.trim()}\n\n`)
+    .join('');
+}
+
 /**
  * A small root file system made offline from this machine's files (seconds, ~15 MB): /bin/sh,
  * getent and a few coreutils with the libraries `ldd` lists for them and for node (the image
@@ -84,7 +110,7 @@ function lddPaths(binary) {
  * machine under the temp dir and reused (a `.complete` marker says it is whole). Enough for the
  * example appliance; a real base comes from debootstrap (docs/images.md).
  */
-export function testRootfs({ dir = join(tmpdir(), 'abctl-test-rootfs-v1') } = {}) {
+export function testRootfs({ dir = join(tmpdir(), 'abctl-test-rootfs-v3') } = {}) {
   if (existsSync(join(dir, '.complete'))) return dir;
   const partial = `${dir}.partial-${process.pid}`;
   rmSync(partial, { recursive: true, force: true });
@@ -110,6 +136,10 @@ export function testRootfs({ dir = join(tmpdir(), 'abctl-test-rootfs-v1') } = {}
   writeFileSync(join(partial, 'etc/group'), 'root:x:0:\nnogroup:x:65534:\n');
   writeFileSync(join(partial, 'etc/nsswitch.conf'), 'passwd: files\ngroup: files\nhosts: files dns\n');
   writeFileSync(join(partial, 'etc/hosts'), '127.0.0.1 localhost\n');
+  // What a base check reads: the OS, and dpkg's record of the packages the copied files came from.
+  copyFileSync('/etc/os-release', join(partial, 'etc/os-release'));
+  mkdirSync(join(partial, 'var/lib/dpkg'), { recursive: true });
+  writeFileSync(join(partial, 'var/lib/dpkg/status'), dpkgStanzas([...programs, ...libs]));
   writeFileSync(join(partial, '.complete'), '');
   rmSync(dir, { recursive: true, force: true });
   renameSync(partial, dir);
