@@ -112,7 +112,8 @@ async function scanArchive(req: FileSetLayerRequest, where: string): Promise<{ r
 async function rewrite(store: BlobStore, req: FileSetLayerRequest, where: string): Promise<LayerDescriptor> {
   const prefix = req.root.replace(/^\/+/, '').replace(/\/+$/, '');
   const under = (rel: string): string => (prefix === '' ? rel : rel === '' ? prefix : `${prefix}/${rel}`);
-  const writer = LayerWriter.create(store);
+  const writer = LayerWriter.create(store, req.signal);
+  writer.onProgress = req.onProgress;
   try {
     let dataLeft = 0;
     await forEachEntry(
@@ -154,10 +155,7 @@ async function rewrite(store: BlobStore, req: FileSetLayerRequest, where: string
           writer.pad(dataLeft);
         },
       },
-      async () => {
-        await writer.drain();
-        req.onProgress?.(writer.bytes);
-      },
+      () => writer.drain(),
     );
     return await writer.finish();
   } catch (err) {

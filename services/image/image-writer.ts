@@ -223,7 +223,7 @@ async function writeImage(job: ImageJob): Promise<WrittenImage> {
       layers.push({ ...l, layer: `file set ${fs.name}` });
     }
     const bundle = await writeBundle({ ...bundleRequest, outDir: join(job.work, `${name}-image`), image: { ownersInLayer } });
-    layers.push({ ...(await agentLayer(store, bundle.dir, job.node, progress('agent'))), layer: 'agent' });
+    layers.push({ ...(await agentLayer(store, bundle.dir, job.node, progress('agent'), req.signal)), layer: 'agent' });
 
     const config = imageConfig(job.base, target, bundle.manifest, layers, baseLayerCount);
     const configDesc = await store.putJson(config, MEDIA_TYPES.config);
@@ -284,8 +284,9 @@ async function writeOciArchive(layout: string, file: string): Promise<string> {
 }
 
 /** /opt/abctl (agent, node, bundle) and /var/lib/abctl, all root-owned with the epoch as mtime. */
-async function agentLayer(store: BlobStore, bundleDir: string, node: string | undefined, onProgress: (bytes: number) => void): Promise<LayerDescriptor> {
-  const writer = LayerWriter.create(store);
+async function agentLayer(store: BlobStore, bundleDir: string, node: string | undefined, onProgress: (bytes: number) => void, signal: AbortSignal | undefined): Promise<LayerDescriptor> {
+  const writer = LayerWriter.create(store, signal);
+  writer.onProgress = onProgress;
   try {
     const file = (path: string, mode: number, size: number): TarHeaderInput => ({ path, type: 'file', mode, uid: 0, gid: 0, size, mtime: FIXED_MTIME });
     // No entries for /opt, /var, /var/lib: they would replace the base's; engines create missing parents.
@@ -304,7 +305,6 @@ async function agentLayer(store: BlobStore, bundleDir: string, node: string | un
       writer.pad(script.length);
     }
     writer.header(dirHeader('var/lib/abctl/', 0o755));
-    onProgress(writer.bytes);
     return await writer.finish();
   } catch (err) {
     writer.discard();

@@ -25,17 +25,23 @@ export class LayerWriter {
   #block = Buffer.allocUnsafe(BLOCK_SIZE);
   #fill = 0;
   readonly #full: Buffer[] = [];
-  /** Uncompressed bytes so far (for progress). */
+  /** Uncompressed bytes so far. */
   bytes = 0;
+  /** Called after each block handed to the encoder (~1 MiB), with `bytes`. */
+  onProgress: ((bytes: number) => void) | undefined;
 
-  private constructor(store: BlobStore) {
+  readonly #signal: AbortSignal | undefined;
+
+  private constructor(store: BlobStore, signal: AbortSignal | undefined) {
     this.#store = store;
+    this.#signal = signal;
     this.#file = ArchiveFile.create(store.tempName(), 0o600);
     this.#encoder = createEncoder('gzip', this.#file);
   }
 
-  static create(store: BlobStore): LayerWriter {
-    return new LayerWriter(store);
+  /** `signal`: aborting makes the next `drain` throw (the caller then calls `discard`). */
+  static create(store: BlobStore, signal?: AbortSignal): LayerWriter {
+    return new LayerWriter(store, signal);
   }
 
   /** Appends bytes of the tar stream; full blocks wait in a queue until `drain`. */
@@ -57,11 +63,13 @@ export class LayerWriter {
 
   /** Hands queued blocks to the encoder, waiting when it has too many in flight. */
   async drain(): Promise<void> {
+    if (this.#signal?.aborted) throw this.#signal.reason instanceof Error ? this.#signal.reason : new Error('interrupted');
     while (this.#full.length > 0) {
       const block = this.#full.shift() as Buffer;
       this.#diff.update(block);
       const wait = this.#encoder.write(block);
       if (wait) await wait;
+      this.onProgress?.(this.bytes);
     }
   }
 

@@ -7,7 +7,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +17,7 @@ import { captureFileSet } from '../../services/archive/capture.js';
 import { encodeHeader, endOfArchive, padded } from '../../services/archive/tar-header.js';
 import { openBase } from '../../services/image/base.js';
 import { fileSetLayer } from '../../services/image/fileset-layer.js';
-import { ENTRYPOINT, FIXED_CREATED } from '../../services/image/image-writer.js';
+import { ENTRYPOINT, FIXED_CREATED, createTemplates } from '../../services/image/image-writer.js';
 import { LayerWriter, dirHeader } from '../../services/image/layer-writer.js';
 import { BlobStore, MEDIA_TYPES, type ImageConfig, type ImageManifest, type LayerDescriptor } from '../../services/image/oci.js';
 import { applyRuntimeProperties, containerInstance } from '../../services/rehydration/foreground.js';
@@ -130,6 +130,27 @@ describe('reproducibility', () => {
     expect(one.layers.slice(0, 2).map((l) => l.digest)).toEqual(ex.image.layers.slice(0, 2).map((l) => l.digest));
     expect(sha(readFileSync(join(tmp.path, 'two.tar')))).toBe(sha(readFileSync(join(tmp.path, 'one.tar'))));
   }, 120_000);
+});
+
+describe('interrupting', () => {
+  it('stops at the next block and leaves no layout, not even a partial one', async () => {
+    const out = join(tmp.path, 'interrupted');
+    const controller = new AbortController();
+    const run = createTemplates({
+      catalog: ex.catalog,
+      inventory: ex.inventory,
+      appliance: 'web',
+      assembly: 'site',
+      base: ex.base,
+      outDir: out,
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.layer === 'agent' && p.bytes > 8 << 20) controller.abort(new Error('interrupted by the test'));
+      },
+    });
+    await expect(run).rejects.toThrow('interrupted by the test');
+    expect(readdirSync(out)).toEqual([]);
+  }, 60_000);
 });
 
 describe('base images', () => {
