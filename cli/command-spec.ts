@@ -27,11 +27,20 @@ export interface OptionSpec<O> {
 /** What an implementation module exports as `run`. Returns the process exit code. */
 export type CommandRun<O> = (options: O, globals: GlobalOptions) => Promise<number>;
 
+/** A positional argument (`abctl validatePlugin DIR`), stored in the options under `key`. */
+export interface ArgumentSpec<O> {
+  readonly key: keyof O & string;
+  /** As help shows it: `<dir>` (required) or `[dir]` (optional). */
+  readonly name: `<${string}>` | `[${string}]`;
+  readonly description: string;
+}
+
 export interface CommandSpec<O> {
   readonly name: string;
   readonly summary: string;
   /** Extra paragraph shown by `abctl <name> --help`. */
   readonly details?: string;
+  readonly arguments?: readonly ArgumentSpec<O>[];
   readonly options: readonly OptionSpec<O>[];
   readonly load: () => Promise<{ run: CommandRun<O> }>;
 }
@@ -41,6 +50,7 @@ export interface CommandDefinition {
   readonly name: string;
   readonly summary: string;
   readonly details?: string;
+  readonly arguments?: readonly { readonly key: string; readonly name: string; readonly description: string }[];
   readonly options: readonly (Omit<OptionSpec<never>, 'flags'> & { readonly flags: string })[];
   readonly load: () => Promise<{ run: CommandRun<object> }>;
 }

@@ -10,6 +10,7 @@ import { DEPLOY_COMMANDS } from './deploy-commands.js';
 import { VALIDATION_COMMANDS } from './validation-commands.js';
 import { IMAGE_COMMANDS } from './image-commands.js';
 import { KUBERNETES_COMMANDS } from './kubernetes-commands.js';
+import { AUTHORING_COMMANDS } from './authoring-commands.js';
 import { codecOption, defineCommand, hostOptions, jsonOption, type CodecOption, type CommandDefinition, type HostOptions, type JsonOption, type OptionSpec } from './command-spec.js';
 
 export interface PluginNameOptions extends JsonOption {
@@ -97,4 +98,4 @@ const INTROSPECTION_COMMANDS: readonly CommandDefinition[] = [
   }),
 ];
 
-export const COMMANDS: readonly CommandDefinition[] = [...PLUGIN_COMMANDS, ...INTROSPECTION_COMMANDS, ...CATALOG_COMMANDS, ...AGENT_COMMANDS, ...DEPLOY_COMMANDS, ...VALIDATION_COMMANDS, ...IMAGE_COMMANDS, ...KUBERNETES_COMMANDS];
+export const COMMANDS: readonly CommandDefinition[] = [...PLUGIN_COMMANDS, ...INTROSPECTION_COMMANDS, ...CATALOG_COMMANDS, ...AGENT_COMMANDS, ...DEPLOY_COMMANDS, ...VALIDATION_COMMANDS, ...IMAGE_COMMANDS, ...KUBERNETES_COMMANDS, ...AUTHORING_COMMANDS];

@@ -55,9 +55,11 @@ function commandFrom(def: CommandDefinition, extraOptions: readonly Option[] = [
     cmd.addOption(option);
   }
   for (const o of extraOptions) cmd.addOption(o);
-  return cmd.action(async () => {
+  for (const a of def.arguments ?? []) cmd.argument(a.name, a.description);
+  return cmd.action(async (...args: unknown[]) => {
     const { run } = await def.load();
-    process.exitCode = await run(cmd.opts(), cmd.parent?.opts<GlobalOptions>() ?? {});
+    const positional = Object.fromEntries((def.arguments ?? []).map((a, i) => [a.key, args[i]]));
+    process.exitCode = await run({ ...cmd.opts(), ...positional }, cmd.parent?.opts<GlobalOptions>() ?? {});
   });
 }
 

@@ -313,6 +313,14 @@ export const ErrorCodes = {
     'K8S_OUT_EXISTS',
     'K8S_VNET_UNKNOWN',
   ],
+  /** Plugin authoring: createPlugin, validatePlugin, the test kit. */
+  authoring: [
+    'SCAFFOLD_FAILED',
+    'SCAFFOLD_NAME_INVALID',
+    'SCAFFOLD_TARGET_EXISTS',
+    'TESTKIT_PLUGIN_UNUSABLE',
+    'VALIDATE_SOURCE_MISSING',
+  ],
   /** Command line. */
   cli: [
     'INTERNAL_ERROR',
