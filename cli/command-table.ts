@@ -24,6 +24,8 @@ export interface EnablePluginOptions extends PluginNameOptions {
 export interface InstallPluginsOptions extends JsonOption {
   readonly from: string;
   readonly allowDowngrade?: boolean;
+  readonly force?: boolean;
+  readonly link?: boolean;
 }
 
 export interface CaptureFileSetsOptions extends JsonOption, HostOptions, CodecOption {
@@ -51,6 +53,8 @@ const PLUGIN_COMMANDS: readonly CommandDefinition[] = [
     options: [
       { flags: '--from <dir>', description: 'product home or plugin directory to install from', required: true },
       { flags: '--allow-downgrade', description: 'replace a newer installed version (refused while its appliances exist)' },
+      { flags: '--force', description: 'reinstall when the same version is installed (by default it is left unchanged)' },
+      { flags: '--link', description: 'development: link to the directory instead of copying it, so each edit is used by the next command' },
       jsonOption,
     ],
     load: () => import('./commands/install-plugins.js'),

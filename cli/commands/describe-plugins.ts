@@ -19,10 +19,12 @@ export interface PluginDescription {
   readonly alias: boolean;
   /** `introspect<Name>` commands that run this plugin's chain (plugins and alias extensions). */
   readonly commands: readonly string[];
+  /** Installed by link for development (`installPlugins --link`): the directory it runs from. */
+  readonly linkedTo: string | null;
   readonly problems: readonly { code: string; message: string; where: string; hint?: string }[];
 }
 
-export function describeInventory(inventory: PluginInventory, aliases: ReadonlySet<string>): PluginDescription[] {
+export function describeInventory(inventory: PluginInventory, aliases: ReadonlySet<string>, links: ReadonlyMap<string, string> = new Map()): PluginDescription[] {
   const out: PluginDescription[] = [];
   for (const r of inventory.records.values()) {
     const isCommand = r.state === 'enabled' && (r.parentName === undefined || aliases.has(r.name));
@@ -39,6 +41,7 @@ export function describeInventory(inventory: PluginInventory, aliases: ReadonlyS
       disabledBy: r.disabledBy ?? null,
       alias: r.parentName !== undefined && aliases.has(r.name),
       commands: isCommand ? [`introspect${r.name}`] : [],
+      linkedTo: r.source === 'installed' ? (links.get(r.name) ?? null) : null,
       problems: r.problems.map((p) => ({ ...p })),
     });
   }
@@ -53,7 +56,7 @@ function renderTree(plugins: readonly PluginDescription[]): string {
     visited.add(p.name);
     const branch = top ? '' : `${prefix}${last ? '└─ ' : '├─ '}`;
     const state = p.state === 'disabled' && p.disabledBy && p.disabledBy !== 'user' ? `disabled (by ${p.disabledBy})` : p.state;
-    const tags = [p.source, ...p.commands.map((c) => (p.parent ? `alias ${c}` : c))].join(', ');
+    const tags = [p.linkedTo ? `linked -> ${p.linkedTo}` : p.source, ...p.commands.map((c) => (p.parent ? `alias ${c}` : c))].join(', ');
     lines.push(`${branch}${p.name} ${p.version ?? '?'}  [${state}]  ${tags}${p.description ? `  - ${p.description}` : ''}`);
     const childPrefix = top ? '   ' : `${prefix}${last ? '   ' : '│  '}`;
     for (const problem of p.problems) {
@@ -74,7 +77,8 @@ export const run: CommandRun<JsonOption> = async (opts, globals) =>
     const aliases = new Set(
       app.collector().getServices(ServiceIds.IntrospectorPluginExtension).filter((e) => e.alias === true).map((e) => e.name),
     );
-    const plugins = describeInventory(inventory, aliases);
+    const { PluginLinkStore } = await import('../../services/plugins/plugin-links.js');
+    const plugins = describeInventory(inventory, aliases, await new PluginLinkStore(app.layout.configDir).read());
     const problems = inventory.problems.map((p) => ({ ...p }));
     if (opts.json) {
       const duplicates = describeInventory({ records: new Map((inventory.duplicates ?? []).map((d) => [d.directory, d])), problems: [] }, aliases);

@@ -5,7 +5,7 @@ import { printJson, withApplication } from '../session.js';
 export const run: CommandRun<InstallPluginsOptions> = async (opts, globals) =>
   withApplication(globals, { activate: false }, async (app) => {
     const { PluginInstaller } = await import('../../services/plugins/installation.js');
-    const outcomes = await app.get(PluginInstaller).install(opts.from, { allowDowngrade: opts.allowDowngrade === true });
+    const outcomes = await app.get(PluginInstaller).install(opts.from, { allowDowngrade: opts.allowDowngrade === true, force: opts.force === true, link: opts.link === true });
     if (opts.json) printJson({ outcomes });
     else {
       for (const o of outcomes) {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { lstat, mkdir, readdir, realpath, rename, rm, stat, symlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { inject, injectable } from 'inversify';
 import { UserError } from '../../core/errors.js';
@@ -12,10 +12,11 @@ import { withInstanceLock } from '../instance-lock.js';
 import { ActivationFailureStore } from './activation-failures.js';
 import { copyPlanned, planPluginCopy, type CopyPlan } from './plugin-copy.js';
 import { PluginInventoryService } from './plugin-inventory-service.js';
+import { PluginLinkStore } from './plugin-links.js';
 import { PluginUsage } from './plugin-usage.js';
 import { readProductPlugins } from './product-home.js';
 
-export type InstallAction = 'installed' | 'upgraded' | 'downgraded' | 'unchanged' | 'skipped' | 'refused';
+export type InstallAction = 'installed' | 'upgraded' | 'downgraded' | 'reinstalled' | 'linked' | 'unchanged' | 'skipped' | 'refused';
 
 export interface InstallOutcome {
   readonly name: string;
@@ -29,6 +30,13 @@ export interface InstallOutcome {
 export interface InstallOptions {
   /** Install an older version over a newer one (still refused while its appliances exist). */
   readonly allowDowngrade?: boolean;
+  /** Replace an installed copy of the same version (the edit loop without a version bump). */
+  readonly force?: boolean;
+  /**
+   * Development: link the instance to the plugin directory instead of copying it, so every
+   * edit is used by the next command. Recorded, and shown by describePlugins.
+   */
+  readonly link?: boolean;
 }
 
 const tag = (): string => randomBytes(4).toString('hex');
@@ -45,7 +53,12 @@ export class PluginInstaller {
     @inject(PluginInventoryService) private readonly inventory: PluginInventoryService,
     @inject(PluginUsage) private readonly usage: PluginUsage,
     @inject(ActivationFailureStore) private readonly hung: ActivationFailureStore,
-  ) {}
+  ) {
+    this.links = new PluginLinkStore(layout.configDir);
+  }
+
+  /** The record of plugins installed by link. */
+  readonly links: PluginLinkStore;
 
   async install(from: string, options: InstallOptions = {}): Promise<InstallOutcome[]> {
     const home = resolve(from);
@@ -65,7 +78,7 @@ export class PluginInstaller {
       }
       const outcomes = await this.installReadings(readings, options);
       // New code deserves a fresh try, even where the entry module's bytes happen to match.
-      await this.hung.forget(outcomes.filter((o) => o.action === 'installed' || o.action === 'upgraded' || o.action === 'downgraded').map((o) => o.name));
+      await this.hung.forget(outcomes.filter((o) => o.action !== 'unchanged' && o.action !== 'skipped' && o.action !== 'refused').map((o) => o.name));
       this.inventory.invalidate();
       return outcomes;
     });
@@ -73,6 +86,8 @@ export class PluginInstaller {
 
   private async installReadings(readings: PluginDirectoryReading[], options: InstallOptions): Promise<InstallOutcome[]> {
     const current = await this.inventory.get();
+    const links = await this.links.read();
+    const linksBefore = links.size;
     const outcomes: InstallOutcome[] = [];
     // Versions that will be in effect once this batch is done: lets an extension ride in with its parent.
     const effective = new Map<string, string>();
@@ -112,10 +127,21 @@ export class PluginInstaller {
       }
       const existing = current.records.get(m.name);
       const before = existing?.manifest?.version;
+      const wasLinked = existing?.source === 'installed' && links.has(m.name);
       let action: InstallAction = 'installed';
-      if (before !== undefined && existing?.state !== 'broken') {
+      if (options.link) {
+        await this.linkIn(r.directory, m.name);
+        links.set(m.name, await realpath(r.directory));
+        effective.set(m.name, m.version);
+        outcomes.push({ name: m.name, version: m.version, action: 'linked', from: r.directory, ...(before !== undefined ? { previousVersion: before } : {}) });
+        continue;
+      }
+      // A link is a development state: a normal install replaces it whatever the versions.
+      if (before !== undefined && existing?.state !== 'broken' && !wasLinked) {
         const cmp = compareVersions(m.version, before);
-        if (cmp === 0) {
+        if (cmp === 0 && options.force) {
+          action = 'reinstalled';
+        } else if (cmp === 0) {
           outcomes.push({ name: m.name, version: m.version, action: 'unchanged', from: r.directory });
           continue;
         }
@@ -133,7 +159,7 @@ export class PluginInstaller {
             continue;
           }
           action = 'downgraded';
-        } else {
+        } else if (cmp > 0) {
           action = 'upgraded';
         }
       }
@@ -145,16 +171,25 @@ export class PluginInstaller {
         continue;
       }
       await this.copyIn(plan, r.directory, m.name);
+      links.delete(m.name);
       effective.set(m.name, m.version);
       outcomes.push({ name: m.name, version: m.version, action, from: r.directory, ...(before !== undefined ? { previousVersion: before } : {}) });
     }
+    if (links.size > 0 || linksBefore > 0) await this.links.write(links);
     return outcomes;
+  }
+
+  /** A symbolic link to the plugin directory, swapped in like a copy. */
+  private async linkIn(source: string, name: string): Promise<void> {
+    await mkdir(this.layout.pluginsDir, { recursive: true });
+    const staging = join(this.layout.pluginsDir, `.staging-${name}-${tag()}`);
+    await symlink(await realpath(source), staging, 'dir');
+    await this.swapIn(staging, name);
   }
 
   /** Copy beside the target, then swap it in with renames. */
   private async copyIn(plan: CopyPlan, source: string, name: string): Promise<void> {
     await mkdir(this.layout.pluginsDir, { recursive: true });
-    const target = join(this.layout.pluginsDir, name);
     const staging = join(this.layout.pluginsDir, `.staging-${name}-${tag()}`);
     try {
       await copyPlanned(plan, staging);
@@ -162,8 +197,14 @@ export class PluginInstaller {
       await rm(staging, { recursive: true, force: true });
       throw new UserError('INSTALL_COPY_FAILED', `cannot copy ${source}: ${(err as Error).message}`, { cause: err });
     }
+    await this.swapIn(staging, name);
+  }
+
+  /** Puts `staging` in place of the plugin `name` with renames (the old one, copy or link, goes). */
+  private async swapIn(staging: string, name: string): Promise<void> {
+    const target = join(this.layout.pluginsDir, name);
     const replaced = join(this.layout.pluginsDir, `.replaced-${name}`);
-    const hadOld = await stat(target).then(() => true, () => false);
+    const hadOld = await lstat(target).then(() => true, () => false);
     if (hadOld) await rename(target, replaced);
     await rename(staging, target);
     if (hadOld) await rm(replaced, { recursive: true, force: true });
@@ -211,6 +252,8 @@ export class PluginInstaller {
         await rm(doomed, { recursive: true, force: true });
       }
       const removed = new Set(installed.map((r) => r.name));
+      const links = await this.links.read();
+      if ([...removed].some((n) => links.delete(n))) await this.links.write(links);
       const disabled = await this.inventory.state.readDisabled();
       if ([...removed].some((n) => disabled.delete(n))) await this.inventory.state.writeDisabled(disabled);
       await this.hung.forget([...removed]);
