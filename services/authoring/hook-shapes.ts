@@ -56,14 +56,6 @@ function discovered(v: unknown): string | undefined {
   return undefined;
 }
 
-function baseImageRequirement(v: unknown): string | undefined {
-  const kinds = ['user', 'group', 'package', 'kernelParameter', 'swap'];
-  if (!isObject(v) || !kinds.includes(String(v['kind'])) || typeof v['name'] !== 'string' || typeof v['message'] !== 'string') {
-    return `expected { kind: ${kinds.join(' | ')}, name, message, severity, minimum? }`;
-  }
-  return validationMessage({ severity: v['severity'], message: v['message'] });
-}
-
 /** Hook name -> check of its (awaited) result. */
 export const HOOK_SHAPES: Readonly<Record<string, { readonly expected: string; readonly check: ShapeCheck }>> = Object.freeze({
   jobParameters: { expected: 'a list of { name, type, description, required?, defaultValue? }', check: listOf('job parameter definitions', jobParameter) },
@@ -71,7 +63,6 @@ export const HOOK_SHAPES: Readonly<Record<string, { readonly expected: string; r
   validateCapture: { expected: 'undefined (go on) or a string (the refusal)', check: (v) => (v === undefined || v === null || typeof v === 'string' ? undefined : `expected undefined or a string, got ${show(v)}`) },
   validatePlatform: { expected: "a list of { severity: 'warning' | 'rejection', message }", check: listOf('validation messages', validationMessage) },
   discover: { expected: 'a list of { description, parameters }', check: listOf('installations', discovered) },
-  baseImageRequirements: { expected: 'a list of { kind, name, message, severity, minimum? }', check: listOf('requirements', baseImageRequirement) },
   ping: { expected: '{ healthy: boolean, message: string }', check: (v) => (isObject(v) && typeof v['healthy'] === 'boolean' && typeof v['message'] === 'string' ? undefined : `expected { healthy: boolean, message: string }, got ${show(v)}`) },
 });
 

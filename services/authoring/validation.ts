@@ -176,7 +176,6 @@ const REQUIRED_METHODS: Readonly<Partial<Record<FrameworkServiceName, readonly s
   IntrospectorPluginLocator: ['productInstallHomes'],
   PackagerValidationPlugin: ['validateCapture'],
   PlatformOsValidationPlugin: ['validatePlatform'],
-  BaseImageValidationPlugin: ['baseImageRequirements'],
 };
 
 function checkServices(collector: ServiceCollector, record: PluginRecord, add: Add): void {
@@ -264,7 +263,6 @@ async function checkSample(sandbox: PluginSandbox, record: PluginRecord, sampleD
   const owned = <T>(id: FrameworkServiceName): { owner: string; service: T }[] =>
     sandbox.collector.getServicesWithOwner<T>(id).filter((s) => chain.includes(s.owner));
   for (const { owner, service } of owned<{ validatePlatform(f: unknown): unknown }>('PlatformOsValidationPlugin')) await shaped(owner, 'validatePlatform', () => service.validatePlatform(facts));
-  for (const { owner, service } of owned<{ baseImageRequirements(): unknown }>('BaseImageValidationPlugin')) await shaped(owner, 'baseImageRequirements', () => service.baseImageRequirements());
   if (found > 0) return undefined;
 
   const parameters: Record<string, string> = { ...options.parameters };
