@@ -11,8 +11,8 @@
  * hide lower ones, symlinks are followed inside the image. Base image validation reads
  * /etc/passwd, /etc/group and dpkg's status this way.
  */
-import { existsSync, lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
-import { mkdtemp, readFile as readFs, rm } from 'node:fs/promises';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, posix, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -22,6 +22,7 @@ import { openArchiveSource } from '../archive/extract-source.js';
 import { extractArchive } from '../archive/extract.js';
 import type { CaptureCodec } from '../archive/encoders.js';
 import { TarEntryParser, type TarEntry } from '../archive/tar-entries.js';
+import { RootFsDir } from '../validation/base-files.js';
 import { INDEX_FILE, MEDIA_TYPES, OCI_LAYOUT_FILE, REF_NAME_ANNOTATION, digestHex, type BlobStore, type Descriptor, type ImageConfig, type ImageIndex, type ImageManifest, type LayerDescriptor } from './oci.js';
 
 export type BaseKind = 'layout' | 'archive' | 'rootfs';
@@ -177,6 +178,7 @@ async function openRootfs(dir: string, source: string, workDir: string | undefin
   }
   if (!existsSync(join(dir, 'etc'))) throw baseError(`${dir} has no etc/ directory, so it is no root file system`, dir, 'give the directory debootstrap (or a similar tool) wrote');
   let layer: Promise<BaseLayer> | undefined;
+  let rootfs: Promise<RootFsDir> | undefined;
   let work: string | undefined;
   const make = async (progress?: (bytes: number) => void): Promise<BaseLayer> => {
     work = await mkdtemp(join(workDir ?? tmpdir(), 'abctl-rootfs-'));
@@ -197,7 +199,11 @@ async function openRootfs(dir: string, source: string, workDir: string | undefin
       rootfs: { type: 'layers', diff_ids: [] },
     },
     layers: async (progress) => [await (layer ??= make(progress))],
-    readFile: (p) => readFromDirectory(dir, p),
+    // The validation's reader of root file systems: links followed inside the directory only.
+    readFile: async (p) => {
+      const data = await (rootfs ??= RootFsDir.open(dir)).then((r) => r.readFile(p));
+      return data === undefined ? undefined : Buffer.from(data);
+    },
     close: async () => {
       if (work) await rm(work, { recursive: true, force: true });
     },
@@ -205,38 +211,6 @@ async function openRootfs(dir: string, source: string, workDir: string | undefin
 }
 
 const MAX_LINKS = 40;
-
-/** Follows symlinks component by component, never above `root` (an absolute target means the image's root). */
-async function readFromDirectory(root: string, path: string): Promise<Buffer | undefined> {
-  let parts = posix.normalize(`/${path}`).split('/').filter(Boolean);
-  let done: string[] = [];
-  for (let hops = 0; parts.length > 0; ) {
-    const name = parts.shift() as string;
-    if (name === '..') {
-      done.pop();
-      continue;
-    }
-    const here = join(root, ...done, name);
-    let st;
-    try {
-      st = lstatSync(here);
-    } catch {
-      return undefined;
-    }
-    if (st.isSymbolicLink()) {
-      if (++hops > MAX_LINKS) return undefined;
-      const target = readlinkSync(here);
-      if (target.startsWith('/')) done = [];
-      parts = [...target.split('/').filter((p) => p && p !== '.'), ...parts];
-      continue;
-    }
-    done.push(name);
-    if (parts.length > 0 && !st.isDirectory()) return undefined;
-  }
-  const file = join(root, ...done);
-  if (!statSync(file).isFile()) return undefined;
-  return readFs(file);
-}
 
 /** Clean, relative, no leading `./` or trailing `/`: how names are compared across layers. */
 function clean(name: string): string {
