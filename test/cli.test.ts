@@ -13,7 +13,8 @@ let tmp: { path: string; cleanup: () => Promise<void> };
 let env: NodeJS.ProcessEnv;
 
 function abctl(args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
-  const r = spawnSync(process.execPath, [bin, ...args], { env: { ...env, ...extraEnv }, encoding: 'utf8' });
+  // In the temp dir: a command given a relative path (createPlugin --name x) must not write into the repository.
+  const r = spawnSync(process.execPath, [bin, ...args], { env: { ...env, ...extraEnv }, encoding: 'utf8', cwd: tmp.path });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
