@@ -52,7 +52,8 @@ export function describePlanProblem(p: PlanProblem, file?: string): string {
 type Model = Assembly | AssemblyMember | { kind: 'part'; properties: PropertySet; name: string };
 
 const HOSTNAME = /^(?=.{1,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
-const NFS_TARGET = /^[^\s:/]+:\/\S*$/;
+/** `server:/export/path`, or `file:///path` (a bind mount of a directory on the instance's machine). */
+const NFS_TARGET = /^(?:file:\/\/\/\S*|(?!file:)[^\s:/]+:\/\S*)$/;
 /** `local`, or `ssh://[user@]host[:port]` (host: a name, IPv4, or [IPv6]); the SSH layer checks the details. */
 const DEPLOY_TARGET = /^(?:local|ssh:\/\/(?:[A-Za-z0-9._][A-Za-z0-9._-]*\$?@)?(?:[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?)$/;
 
@@ -325,7 +326,7 @@ class Checker {
       }
       given.set(mt.fileSet, mt.target);
       if (mt.target !== '' && !NFS_TARGET.test(mt.target)) {
-        this.add('PLAN_MOUNT_TARGET_INVALID', `mount target "${mt.target}" must look like server:/export/path`, mWhere, mt.line);
+        this.add('PLAN_MOUNT_TARGET_INVALID', `mount target "${mt.target}" must look like server:/export/path (or file:///path for a directory of the instance's machine)`, mWhere, mt.line);
       }
     }
     if (fileSetsOwner === a) {

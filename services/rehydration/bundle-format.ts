@@ -37,6 +37,11 @@ export interface BundleFileSet {
   readonly group: string;
   readonly scope: 'local' | 'shared';
   readonly captured: boolean;
+  /**
+   * Shared NFS only: what the agent mounts at `root` before anything else: `server:/export`
+   * (NFS), or `file:///path` (a bind mount of a directory of the instance's machine).
+   */
+  readonly mountTarget?: string;
   /** Relative to the bundle (`filesets/home.tar.gz`); absent when the file set is not captured. */
   readonly archive?: string;
   readonly codec?: 'gzip' | 'zstd' | 'none';

@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { UserError } from '../../core/errors.js';
 import type { LateBindings } from '../../core/lifecycle-contract.js';
 import { Appliance, Assembly, contentResourceUri } from '../../core/metadata/index.js';
-import type { DeploymentPlan } from '../../core/deployment-plan/index.js';
+import type { DeploymentPlan, PlanNode } from '../../core/deployment-plan/index.js';
 import type { PluginInventory } from '../../core/plugin-model.js';
 import { participantsOf } from '../../core/plugin-tree.js';
 import { SDK_VERSION } from '../../core/plugin-contract.js';
@@ -131,7 +131,7 @@ export async function writeBundle(req: WriteBundleRequest): Promise<WrittenBundl
 
   const fileSets = req.image
     ? inImageFileSets(primary === appliance ? applied : primary, req.image.ownersInLayer)
-    : await copyArchives(req.catalog, fileSetOwner, primary === appliance ? applied : primary, out);
+    : await copyArchives(req.catalog, fileSetOwner, primary === appliance ? applied : primary, out, planMountTargets(req.plan, primaryPath ?? req.appliance));
 
   const manifest: BundleManifest = {
     formatVersion: BUNDLE_FORMAT_VERSION,
@@ -253,14 +253,32 @@ async function restrict(dir: string): Promise<void> {
   }
 }
 
-async function copyArchives(catalog: Catalog, owner: string, appliance: Appliance, out: string): Promise<BundleFileSet[]> {
+/**
+ * The plan's NFS mount targets of the appliance at `path` (siblings give theirs on the
+ * primary, which owns the file sets): file set name -> target.
+ */
+function planMountTargets(plan: DeploymentPlan | undefined, path: string): Map<string, string> {
+  let node: PlanNode | undefined = plan?.root;
+  for (const name of path.split('/')) node = node?.children.find((c) => c.name === name && c.kind !== 'input' && c.kind !== 'output' && c.kind !== 'interface');
+  return new Map((node?.mountTargets ?? []).filter((m) => m.target !== '').map((m) => [m.fileSet, m.target]));
+}
+
+async function copyArchives(catalog: Catalog, owner: string, appliance: Appliance, out: string, mounts: ReadonlyMap<string, string>): Promise<BundleFileSet[]> {
   const defs = appliance.fileSets;
   if (defs.length === 0) return [];
   await mkdir(join(out, BUNDLE_FILESETS_DIR), { mode: DIR_MODE });
   const archives = await catalog.fileSetArchives(owner).catch(() => [] as FileSetArchive[]);
   const result: BundleFileSet[] = [];
   for (const def of defs) {
-    const base = { name: def.name, root: def.root, owner: def.owner, group: def.group, scope: def.scope, captured: def.captured };
+    // A shared NFS file set is mounted at its root from the plan's target (or the definition's).
+    const mountTarget = def.sharedType === 'NFS' ? (def.mountTarget?.source === 'definition' ? def.mountTarget.target : mounts.get(def.name)) : undefined;
+    if (def.sharedType === 'NFS' && mountTarget === undefined) {
+      throw new UserError('PLAN_MOUNT_TARGET_MISSING', `shared NFS file set "${def.name}" of appliance "${appliance.name}" has no mount target in the plan`, {
+        where: appliance.where,
+        hint: `set target="server:/export" on <mountTarget fileSet="${def.name}"> in the plan (abctl validateDeploymentPlan lists what is missing)`,
+      });
+    }
+    const base = { name: def.name, root: def.root, owner: def.owner, group: def.group, scope: def.scope, captured: def.captured, ...(mountTarget !== undefined ? { mountTarget } : {}) };
     if (!def.captured) {
       result.push(base);
       continue;

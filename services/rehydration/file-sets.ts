@@ -3,14 +3,16 @@
  * checksum recorded when the bundle was written, then extract each captured file set at its
  * root (the same path as on the reference host) with its modes, owned by the definition's
  * owner and group (services/archive/extract.ts refuses every entry that would land outside). Both accounts are looked up before anything is written, so a missing user
- * fails cleanly.
+ * fails cleanly. A shared NFS file set is first mounted at its root from the plan's mount
+ * target (host-ops.ts mountVolume); a not-captured one is then just that volume.
  */
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../../core/errors.js';
 import type { BundleFileSet } from './bundle-format.js';
 import { sha256File } from './checksum.js';
 import { extractArchive } from '../archive/extract.js';
-import { lookupAccount } from './host-ops.js';
+import { lookupAccount, mountVolume } from './host-ops.js';
 
 export interface ExtractedFileSet {
   readonly name: string;
@@ -46,6 +48,15 @@ export async function extractFileSets(bundleDir: string, fileSets: readonly Bund
   }
   const out: ExtractedFileSet[] = [];
   for (const fs of fileSets) {
+    if (fs.mountTarget !== undefined) {
+      const where = `file set "${fs.name}" (root ${fs.root})`;
+      if (await mountVolume(fs.mountTarget, fs.root, where)) opts.log?.(`file set ${fs.name}: mounted ${fs.mountTarget} at ${fs.root}`);
+      // A captured shared volume is filled once, by the first instance that finds it empty.
+      if (fs.archive && (await readdir(fs.root)).length > 0) {
+        out.push({ name: fs.name, root: fs.root, extracted: false });
+        continue;
+      }
+    }
     if (!fs.archive) {
       out.push({ name: fs.name, root: fs.root, extracted: false });
       continue;

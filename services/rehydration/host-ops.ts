@@ -4,7 +4,7 @@
  * programs as a user. This machine only: the agent always runs on the instance itself.
  */
 import { execFile, spawn } from 'node:child_process';
-import { chown, chmod, copyFile, lchown, lstat, mkdir, open, readdir } from 'node:fs/promises';
+import { chown, chmod, copyFile, lchown, lstat, mkdir, open, readdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { UserError } from '../../core/errors.js';
@@ -151,4 +151,43 @@ async function runDetached(file: string, args: string[], env: Record<string, str
   } finally {
     await log.close();
   }
+}
+
+const MOUNT_TIMEOUT_MS = 60_000;
+
+/** Whether `dir` is a mount point on this machine (a line of /proc/self/mountinfo names it). */
+export async function isMountPoint(dir: string): Promise<boolean> {
+  const text = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
+  // Field 5 is the mount point, with spaces and the like written as octal escapes.
+  const escaped = dir.replace(/[\s\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
+  return text.split('\n').some((line) => line.split(' ')[4] === escaped);
+}
+
+/**
+ * Mounts a shared file set's volume at `root` (created when missing): `server:/export` with
+ * `mount -t nfs` (the machine needs nfs-common), or `file:///path` as a bind mount of a
+ * directory of this machine (for one-machine deployments and the tests). A root that is
+ * already a mount point is left as it is: rehydrate runs again on scaling and on resume.
+ * Returns false when nothing had to be done.
+ */
+export async function mountVolume(target: string, root: string, where: string): Promise<boolean> {
+  if (await isMountPoint(root)) return false;
+  await mkdir(root, { recursive: true });
+  const local = /^file:\/\/(\/.*)$/.exec(target)?.[1];
+  const argv = local !== undefined ? ['--bind', local, root] : ['-t', 'nfs', target, root];
+  try {
+    await execFileP('mount', argv, { encoding: 'utf8', timeout: MOUNT_TIMEOUT_MS });
+  } catch (err) {
+    const e = err as { stderr?: string; code?: unknown; message: string };
+    const why = (e.stderr ?? '').trim() || e.message;
+    throw new UserError('FILESET_MOUNT_FAILED', `mounting ${target} at ${root} failed: ${why.slice(0, 300)}`, {
+      where,
+      hint:
+        local !== undefined
+          ? `check that ${local} exists on this machine and that the agent runs as root`
+          : `check that the export exists and this machine may mount it (showmount -e ${target.split(':')[0]}), that nfs-common is installed (apt-get install nfs-common) and that the agent runs as root`,
+      cause: err,
+    });
+  }
+  return true;
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { expect } from 'vitest';
 import { Catalog } from '../../catalog/index.js';
 import { createDeploymentPlan, formatPlan } from '../../core/deployment-plan/index.js';
-import type { Assembly } from '../../core/metadata/index.js';
+import type { Appliance, Assembly } from '../../core/metadata/index.js';
 import { Application } from '../../services/app.js';
 import { EditingService } from '../../services/editing/editing-service.js';
 import { instanceLayout } from '../../services/instance.js';
@@ -29,8 +29,17 @@ export interface ExampleSite {
   readonly env: NodeJS.ProcessEnv;
 }
 
-/** `plugins`: the bundled plugins directory (default: the shipped plugins). */
-export async function exampleSite(tmp: string, targetHome: string, members: Readonly<Record<string, MemberSpec>>, plugins: string = examplePlugins): Promise<ExampleSite> {
+export interface SiteOptions {
+  /** The bundled plugins directory (default: the shipped plugins). */
+  readonly plugins?: string;
+  /** Changes to the introspected appliance before it is added to the assembly. */
+  readonly edit?: (appliance: Appliance) => void;
+  /** Plan mount targets of every member: file set -> target. */
+  readonly mountTargets?: Readonly<Record<string, string>>;
+}
+
+export async function exampleSite(tmp: string, targetHome: string, members: Readonly<Record<string, MemberSpec>>, opts: SiteOptions = {}): Promise<ExampleSite> {
+  const plugins = opts.plugins ?? examplePlugins;
   const instance = join(tmp, 'instance');
   const env = cliEnv(instance, plugins);
   const ref = await copyMinihttpd(join(tmp, 'reference', 'minihttpd'));
@@ -43,6 +52,7 @@ export async function exampleSite(tmp: string, targetHome: string, members: Read
   const appliance = await catalog.getAppliance('minihttpd-reference');
   appliance.updateFileSet('home', { root: targetHome }, 'framework');
   appliance.properties.set('product.home', targetHome, 'framework');
+  opts.edit?.(appliance);
   await catalog.putAppliance(appliance);
   const editing = new EditingService(catalog, layout);
   await editing.createAssembly('site');
@@ -54,7 +64,18 @@ export async function exampleSite(tmp: string, targetHome: string, members: Read
   const planned = withPlanValues(createDeploymentPlan(assembly), values);
   const plan = {
     ...planned,
-    root: { ...planned.root, children: planned.root.children.map((c) => (members[c.name] ? { ...c, hosts: [{ instance: '1', hostname: '', address: '', target: members[c.name]?.target as string }] } : c)) },
+    root: {
+      ...planned.root,
+      children: planned.root.children.map((c) =>
+        members[c.name]
+          ? {
+              ...c,
+              hosts: [{ instance: '1', hostname: '', address: '', target: members[c.name]?.target as string }],
+              mountTargets: c.mountTargets.map((m) => ({ ...m, target: opts.mountTargets?.[m.fileSet] ?? m.target })),
+            }
+          : c,
+      ),
+    },
   };
   const planFile = join(tmp, 'plan.xml');
   // The plan holds a password, so it is written encrypted with the instance key, as abctl does.

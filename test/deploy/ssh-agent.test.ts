@@ -12,6 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Appliance } from '../../core/metadata/index.js';
 import { DeploymentService } from '../../services/deploy/module.js';
 import { startHosts, type TestHosts } from '../support/hosts.mjs';
 import { tempDir } from '../helpers/plugins.js';
@@ -39,7 +40,7 @@ describe('a deploy killed while the agent runs a plugin hook on an SSH host', ()
   it('stops the agent there; the record is readable; deploy resumes; the password stays out of command lines, logs and other files', async () => {
     const host = hosts.hosts[0] as TestHosts['hosts'][number];
     const plugins = await sleepyPlugins(join(tmp.path, 'plugins'), MARKER);
-    const site = await exampleSite(tmp.path, '/opt/minihttpd', { web: { port: PORT, serverName: 'web-one', target: host.target } }, plugins);
+    const site = await exampleSite(tmp.path, '/opt/minihttpd', { web: { port: PORT, serverName: 'web-one', target: host.target } }, { plugins });
     const service = site.app.get(DeploymentService);
     const targetOptions = { identityFile: hosts.identityFile, knownHostsFile: hosts.knownHostsFile };
     await host.exec(['touch', MARKER]);
@@ -94,4 +95,55 @@ describe('a deploy killed while the agent runs a plugin hook on an SSH host', ()
       await service.undeploy('site', { targetOptions }).catch(() => {});
     }
   }, 180_000);
+});
+
+/**
+ * A shared NFS file set that is not captured is mounted at its root from the plan's mount
+ * target. NFS itself cannot run on this machine: its kernel has no nfs file system
+ * (/proc/filesystems lists none, and there are no modules to load), and Debian 12 has no
+ * userspace NFS server package (unfs3 is gone). So the volume is a directory of the host
+ * given as file:///path, which the agent bind-mounts; a server:/export target goes the real
+ * NFS way (`mount -t nfs`), and here that fails with mount's own reason, named in the error.
+ */
+describe('a not-captured shared NFS file set', () => {
+  // Undeploy leaves the volume mounted (see docs/deployments.md): each case has its own root.
+  const addVolume = (root: string) => (a: Appliance) => a.addFileSet({ name: 'data', root, scope: 'shared', sharedType: 'NFS', captured: false }, 'framework');
+
+  it('is mounted at its root from the plan\'s mount target (file:///: a bind mount), and only once', async () => {
+    const host = hosts.hosts[0] as TestHosts['hosts'][number];
+    await host.exec(['sh', '-c', 'mkdir -p /srv/volume && echo shared > /srv/volume/hello.txt']);
+    const site = await exampleSite(join(tmp.path, 'nfs'), '/opt/minihttpd', { web: { port: PORT + 1, serverName: 'web-nfs', target: host.target } }, { edit: addVolume('/srv/minihttpd-data'), mountTargets: { data: 'file:///srv/volume' } });
+    const service = site.app.get(DeploymentService);
+    const targetOptions = { identityFile: hosts.identityFile, knownHostsFile: hosts.knownHostsFile };
+    try {
+      const r = await service.deploy({ assembly: 'site', planFile: site.planFile, targetOptions });
+      expect(r.failures).toEqual([]);
+      expect(await host.exec(['cat', '/srv/minihttpd-data/hello.txt'])).toBe('shared\n');
+      expect(await host.exec(['findmnt', '-n', '-o', 'TARGET', '/srv/minihttpd-data'])).toBe('/srv/minihttpd-data\n');
+      const log = readFileSync(join(site.instance, 'deployments', 'site', 'logs', 'web-1.log'), 'utf8');
+      expect(log).toContain('file set data: mounted file:///srv/volume at /srv/minihttpd-data');
+      // Scaling or resuming rehydrates again: the volume is not mounted twice.
+      await service.stop('site', { targetOptions });
+      await service.undeploy('site', { targetOptions });
+      const again = await service.deploy({ assembly: 'site', planFile: site.planFile, targetOptions });
+      expect(again.failures).toEqual([]);
+      expect((await host.exec(['findmnt', '-n', '-o', 'TARGET', '/srv/minihttpd-data'])).trim().split('\n')).toHaveLength(1);
+    } finally {
+      await service.undeploy('site', { targetOptions }).catch(() => {});
+    }
+  }, 120_000);
+
+  it('a server:/export target is mounted with mount -t nfs; its failure names the target, the root and the cause', async () => {
+    const host = hosts.hosts[0] as TestHosts['hosts'][number];
+    const site = await exampleSite(join(tmp.path, 'nfs2'), '/opt/minihttpd', { web: { port: PORT + 2, serverName: 'web-nfs2', target: host.target } }, { edit: addVolume('/srv/minihttpd-nfs'), mountTargets: { data: '10.231.255.254:/exports/data' } });
+    const service = site.app.get(DeploymentService);
+    const targetOptions = { identityFile: hosts.identityFile, knownHostsFile: hosts.knownHostsFile };
+    try {
+      const r = await service.deploy({ assembly: 'site', planFile: site.planFile, targetOptions });
+      expect(r.failures.map((f) => [f.id, f.step])).toEqual([['web-1', 'rehydrate']]);
+      expect(r.failures[0]?.logTail).toContain('mounting 10.231.255.254:/exports/data at /srv/minihttpd-nfs failed');
+    } finally {
+      await service.undeploy('site', { targetOptions }).catch(() => {});
+    }
+  }, 120_000);
 });
