@@ -232,6 +232,8 @@ export async function foregroundMain(argv: readonly string[], out: (s: string) =
     } catch (e) {
       if (controller.signal.aborted || e instanceof JobInterrupted) {
         log(`abctl: interrupted before the product was up: ${errorText(e)}`);
+        // A start cut short may have left a server running: stop it as a stop request would.
+        if (runBundle !== undefined && existsSync(join(env.stateDir, CONTAINER.marker))) await op('stop').catch((s: unknown) => log(`abctl: stop after the interruption failed: ${errorText(s)}`));
         return 130;
       }
       throw e;
