@@ -195,15 +195,17 @@ export class TarEntryParser {
       if (!Number.isFinite(n)) throw this.#invalid(`entry "${name}" has an invalid PAX ${key} "${v}"`);
       return n;
     };
+    const special = d.typeflag === '3' || d.typeflag === '4';
     const base = {
       name,
       linkname,
       mode: d.mode & 0o7777,
-      uid: num('uid', d.uid),
-      gid: num('gid', d.gid),
-      mtime: num('mtime', d.mtime),
-      devmajor: readNumber(h, 329, 8) || 0,
-      devminor: readNumber(h, 337, 8) || 0,
+      uid: pax ? num('uid', d.uid) : d.uid,
+      gid: pax ? num('gid', d.gid) : d.gid,
+      mtime: pax ? num('mtime', d.mtime) : d.mtime,
+      // Only device entries use these; other writers leave the fields empty or zero.
+      devmajor: special ? readNumber(h, 329, 8) || 0 : 0,
+      devminor: special ? readNumber(h, 337, 8) || 0 : 0,
     };
     this.#pax = undefined;
     this.#longName = undefined;

@@ -226,32 +226,49 @@ function readString(buf: Buffer, offset: number, width: number): string {
   return buf.toString('utf8', offset, end);
 }
 
-/** Octal (NUL/space padded) or GNU base-256 (high bit set) numeric field. */
+/**
+ * Octal (NUL/space padded) or GNU base-256 (high bit set) numeric field; NaN when the field
+ * holds anything else. Read byte by byte: extraction decodes eight of these per entry, and
+ * string conversion plus regular expressions cost more than the file's own syscalls.
+ */
 export function readNumber(buf: Buffer, offset: number, width: number): number {
+  const end = Math.min(offset + width, buf.length);
   const first = buf[offset] ?? 0;
   if (first & 0x80) {
     let v = first & 0x7f;
-    for (let i = 1; i < width; i++) v = v * 256 + (buf[offset + i] ?? 0);
+    for (let i = offset + 1; i < end; i++) v = v * 256 + (buf[i] ?? 0);
     return v;
   }
-  const text = buf.toString('latin1', offset, offset + width).replace(/[\0 ]+$/, '').replace(/^[\0 ]+/, '');
-  if (text === '') return 0;
-  if (!/^[0-7]+$/.test(text)) return Number.NaN;
-  return parseInt(text, 8);
+  let i = offset;
+  while (i < end && (buf[i] === 0 || buf[i] === 0x20)) i++;
+  let last = end;
+  while (last > i && (buf[last - 1] === 0 || buf[last - 1] === 0x20)) last--;
+  let v = 0;
+  for (; i < last; i++) {
+    const d = (buf[i] ?? 0) - 0x30;
+    if (d < 0 || d > 7) return Number.NaN;
+    v = v * 8 + d;
+  }
+  return v;
 }
 
 /** True for a header whose checksum matches (signed or unsigned sum, as readers accept both). */
 export function checksumOk(buf: Buffer, at = 0): boolean {
   const stored = readNumber(buf, at + 148, 8);
+  // The checksum field counts as eight spaces; the signed sum differs by 256 per byte over 127.
   let unsigned = 8 * 0x20;
-  let signed = 8 * 0x20;
-  for (let i = at; i < at + BLOCK; i++) {
-    if (i >= at + 148 && i < at + 156) continue;
-    const b = buf[i] ?? 0;
+  let high = 0;
+  for (let i = at; i < at + 148; i++) {
+    const b = buf[i]!;
     unsigned += b;
-    signed += b > 127 ? b - 256 : b;
+    if (b > 127) high++;
   }
-  return stored === unsigned || stored === signed;
+  for (let i = at + 156; i < at + BLOCK; i++) {
+    const b = buf[i]!;
+    unsigned += b;
+    if (b > 127) high++;
+  }
+  return stored === unsigned || stored === unsigned - 256 * high;
 }
 
 export function isZeroBlock(buf: Buffer, at = 0): boolean {
@@ -260,23 +277,22 @@ export function isZeroBlock(buf: Buffer, at = 0): boolean {
 }
 
 export function decodeHeader(buf: Buffer, at = 0): DecodedHeader {
-  const b = buf.subarray(at, at + BLOCK);
-  let name = readString(b, 0, 100);
-  // ustar splits long names into prefix + name.
-  if (b.toString('latin1', 257, 262) === 'ustar') {
-    const prefix = readString(b, 345, 155);
+  let name = readString(buf, at, 100);
+  // ustar splits long names into prefix + name ("ustar" at 257, compared without a string).
+  if (buf[at + 257] === 0x75 && buf[at + 258] === 0x73 && buf[at + 259] === 0x74 && buf[at + 260] === 0x61 && buf[at + 261] === 0x72 && buf[at + 345] !== 0) {
+    const prefix = readString(buf, at + 345, 155);
     if (prefix) name = `${prefix}/${name}`;
   }
-  const flag = b[156] ?? 0;
+  const flag = buf[at + 156] ?? 0;
   return {
     name,
     typeflag: flag === 0 ? '0' : String.fromCharCode(flag),
-    size: readNumber(b, 124, 12),
-    linkname: readString(b, 157, 100),
-    mode: readNumber(b, 100, 8),
-    uid: readNumber(b, 108, 8),
-    gid: readNumber(b, 116, 8),
-    mtime: readNumber(b, 136, 12),
+    size: readNumber(buf, at + 124, 12),
+    linkname: buf[at + 157] === 0 ? '' : readString(buf, at + 157, 100),
+    mode: readNumber(buf, at + 100, 8),
+    uid: readNumber(buf, at + 108, 8),
+    gid: readNumber(buf, at + 116, 8),
+    mtime: readNumber(buf, at + 136, 12),
   };
 }
 

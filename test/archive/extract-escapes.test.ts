@@ -54,6 +54,16 @@ describe('extraction refuses entries that would land outside the root', () => {
     await refused([{ name: 'd/..', type: 'dir' }, file('x')], 'd/../');
   });
 
+  it('".." after a "./" prefix (names as capture writes them take a shorter path through the checks)', async () => {
+    await refused([file('./../evil')], './../evil');
+    await refused([{ name: './a', type: 'dir' }, file('./a/../../evil')], './a/../../evil');
+    await refused([file('./a//../../evil')], './a//../../evil');
+    await refused([{ name: './..', type: 'dir' }], './../');
+    await refused([{ name: './a/', type: 'dir' }, { name: './a/..', type: 'symlink', target: 'x' }], './a/..');
+    await refused([file('.//evil'), file('./ok/../../evil')], './ok/../../evil');
+    await refused([{ name: './h', type: 'hardlink', target: './../outside/victim' }], './h');
+  });
+
   it('absolute names', async () => {
     const e = await refused([file(`${dir}/evil`)], `${dir}/evil`);
     expect(e.message).toContain('absolute');

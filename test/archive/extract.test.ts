@@ -162,6 +162,25 @@ describe('archives of GNU tar and other writers', () => {
     }
   });
 
+  it('file modes are kept whatever the umask (files whose mode the umask would cut get it set after)', async () => {
+    const modes = [0o644, 0o600, 0o755, 0o777, 0o666, 0o000, 0o4755, 0o2750, 0o1755, 0o640];
+    const archive = writeTar(
+      join(dir, 'modes.tar'),
+      modes.map((mode) => ({ name: `./m${mode.toString(8)}`, type: 'file' as const, data: 'x', mode })),
+    );
+    const saved = process.umask();
+    try {
+      for (const umask of [0o022, 0o077, 0o000]) {
+        process.umask(umask);
+        const root = fresh(`umask-${umask.toString(8)}`);
+        await extractArchive({ archive, root });
+        for (const mode of modes) expect(statSync(join(root, `m${mode.toString(8)}`)).mode & 0o7777, `mode ${mode.toString(8)} under umask ${umask.toString(8)}`).toBe(mode);
+      }
+    } finally {
+      process.umask(saved);
+    }
+  });
+
   it('ustar and GNU formats from Python tarfile, names with and without ./', async () => {
     for (const format of ['ustar', 'gnu', 'pax'] as const) {
       const archive = writeTar(join(dir, `py-${format}.tar`), [
