@@ -42,7 +42,8 @@ export const BLOCK_SIZE = 1024 * 1024;
 
 export interface BlockEncoder {
   /**
-   * Takes ownership of `block`. Returns a promise when the caller must wait before handing
+   * Takes ownership of `block` until it hands it to the `release` given at creation (once
+   * its bytes are compressed or written), so the caller can fill it again. Returns a promise when the caller must wait before handing
    * over more (too many blocks in flight), otherwise undefined.
    */
   write(block: Buffer): Promise<void> | undefined;
@@ -66,15 +67,16 @@ export function checkLevel(codec: CaptureCodec, level: number | undefined): numb
 export function createEncoder(
   codec: CaptureCodec,
   file: ArchiveFile,
-  opts: { level?: number | undefined; concurrency?: number | undefined } = {},
+  opts: { level?: number | undefined; concurrency?: number | undefined; release?: ((block: Buffer) => void) | undefined } = {},
 ): BlockEncoder {
+  const release = opts.release ?? ((): void => undefined);
   switch (codec) {
     case 'none':
-      return new PlainEncoder(file);
+      return new PlainEncoder(file, release);
     case 'gzip':
-      return new ParallelGzipEncoder(file, opts.level ?? DEFAULT_GZIP_LEVEL, opts.concurrency ?? defaultConcurrency());
+      return new ParallelGzipEncoder(file, opts.level ?? DEFAULT_GZIP_LEVEL, opts.concurrency ?? defaultConcurrency(), release);
     case 'zstd':
-      return new ZstdEncoder(file, opts.level ?? DEFAULT_ZSTD_LEVEL);
+      return new ZstdEncoder(file, opts.level ?? DEFAULT_ZSTD_LEVEL, release);
   }
 }
 
@@ -91,11 +93,14 @@ function defaultConcurrency(): number {
 
 class PlainEncoder implements BlockEncoder {
   readonly #file: ArchiveFile;
-  constructor(file: ArchiveFile) {
+  readonly #release: (block: Buffer) => void;
+  constructor(file: ArchiveFile, release: (block: Buffer) => void) {
     this.#file = file;
+    this.#release = release;
   }
   write(block: Buffer): undefined {
     this.#file.write(block);
+    this.#release(block);
     return undefined;
   }
   async end(): Promise<void> {}
@@ -115,15 +120,19 @@ class ParallelGzipEncoder implements BlockEncoder {
   /** The last block's write: every write waits for the one before, so members stay in order. */
   #tail: Promise<void> = Promise.resolve();
   #aborted = false;
+  readonly #release: (block: Buffer) => void;
 
-  constructor(file: ArchiveFile, level: number, concurrency: number) {
+  constructor(file: ArchiveFile, level: number, concurrency: number, release: (block: Buffer) => void) {
     this.#file = file;
     this.#level = level;
     this.#concurrency = Math.max(1, concurrency);
+    this.#release = release;
   }
 
   write(block: Buffer): Promise<void> | undefined {
     const job = gzipAsync(block, this.#level);
+    // zlib is done with the input once the member exists.
+    job.then(() => this.#release(block), () => undefined);
     // Awaited in order below; this keeps a failure that is not awaited yet from counting as unhandled.
     job.catch(() => undefined);
     const written = this.#tail
@@ -180,9 +189,11 @@ class ZstdEncoder implements BlockEncoder {
   readonly #done: Promise<void>;
   #failure: Error | undefined;
   #aborted = false;
+  readonly #release: (block: Buffer) => void;
 
-  constructor(file: ArchiveFile, level: number) {
+  constructor(file: ArchiveFile, level: number, release: (block: Buffer) => void) {
     this.#file = file;
+    this.#release = release;
     const exe = requireZstd();
     // -T0: one worker per core; -q: no progress on stderr; -c: to stdout.
     this.#child = spawn(exe, ['-T0', `-${level}`, '-q', '-c'], { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -220,7 +231,8 @@ class ZstdEncoder implements BlockEncoder {
 
   write(block: Buffer): Promise<void> | undefined {
     if (this.#failure) return Promise.reject(this.#failure);
-    if (this.#child.stdin.write(block)) return undefined;
+    // The callback runs once the block is in the pipe.
+    if (this.#child.stdin.write(block, (err) => (err ? undefined : this.#release(block)))) return undefined;
     // Wait for the pipe to drain, or for zstd to end (which then reports its failure).
     return new Promise<void>((resolve, reject) => {
       this.#child.stdin.once('drain', () => resolve());
