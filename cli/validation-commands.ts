@@ -21,12 +21,13 @@ export const VALIDATION_COMMANDS: readonly CommandDefinition[] = [
     name: 'validateBase',
     summary: "check a base image against the requirements of an appliance's plugins (users, groups, packages), listing every problem",
     details:
-      'BASE is a root file system directory (e.g. made with debootstrap). Kernel parameters and swap belong to the node that runs\n' +
+      'BASE is what createTemplate takes: an OCI image layout directory, an oci-archive (either with :REF), or a root file system\n' +
+      'directory (e.g. made with debootstrap). Kernel parameters and swap belong to the node that runs\n' +
       'the image, so they are shown as warnings here and checked on hosts by validateHost. Exit 1 when a requirement is not met.',
     options: [
       { flags: '--appliance <name>', description: 'appliance (or atomic assembly) in the catalog, or its path in --assembly', required: true },
       { flags: '--assembly <name>', description: 'assembly holding the appliance (as for createTemplate)' },
-      { flags: '--base <dir>', description: 'base image: a root file system directory', required: true },
+      { flags: '--base <base>', description: 'base image: OCI layout directory, oci-archive file or root file system directory', required: true },
       jsonOption,
     ],
     load: () => import('./commands/validation.js').then((m) => ({ run: m.validateBase })),

@@ -29,7 +29,7 @@ export const run: CommandRun<CreateTemplateOptions> = async (opts, globals) =>
           signal,
           // The plugins' requirements against the base, before anything is written (docs/requirements.md).
           check: async (base, appliances) => {
-            await app.get(ValidationService).beforeImage(base, appliances, { warn: (line) => process.stderr.write(`${line}\n`) });
+            await app.get(ValidationService).beforeImage(base, appliances, { signal, warn: (line) => process.stderr.write(`${line}\n`) });
           },
           onProgress: (p) => view.plugin(`image ${p.appliance}`, -1, `${p.layer} layer: ${mib(p.bytes)}`),
         }),

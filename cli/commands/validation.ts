@@ -33,11 +33,16 @@ function report(json: boolean | undefined, reports: readonly RequirementsReport[
 
 export const validateBase: CommandRun<ValidateBaseOptions> = (opts, globals) =>
   withApplication(globals, { activate: true }, async (app) => {
-    const { RootFsDir, ValidationService } = await import('../../services/validation/module.js');
+    const [{ ValidationService, baseFilesOf }, { openBase }] = await Promise.all([import('../../services/validation/module.js'), import('../../services/image/base.js')]);
     const service = app.get(ValidationService);
     const participants = await service.participantsOf(opts.appliance, opts.assembly);
-    const base = await RootFsDir.open(opts.base);
-    const r = await withInterrupt((signal) => service.checkBase(participants, base, { signal }));
+    const base = await openBase(opts.base);
+    let r;
+    try {
+      r = await withInterrupt((signal) => service.checkBase(participants, baseFilesOf(base), { signal }));
+    } finally {
+      await base.close();
+    }
     return report(opts.json, [r], [], `run abctl validateBase --appliance ${opts.appliance} --base ${opts.base} again`);
   });
 

@@ -22,13 +22,19 @@ const ok = <T>(value: T): Fact<T> => ({ ok: true, value });
 export const NODE_PROPERTY =
   'not checked in an image: a container runs on the kernel (and swap) of its node; make sure the hosts or Kubernetes nodes that run it provide this';
 
+/**
+ * Without dpkg's records a package cannot be known to be missing (a base assembled by copying
+ * files has the libraries but no database), so such requirements are warnings, not refusals.
+ */
+const NO_DPKG = (what: string): string => `not checked: ${what}, so Debian packages cannot be looked up; make sure the files it provides are there`;
+
 export async function imageFacts(base: BaseFiles): Promise<BaseFacts> {
   const [passwd, group, status] = await Promise.all(['/etc/passwd', '/etc/group', '/var/lib/dpkg/status'].map((p) => base.readFile(p)));
   const node: Fact<never> = { ok: false, why: NODE_PROPERTY, asWarning: true };
   return {
     users: passwd ? ok(accountNames(text(passwd))) : { ok: false, why: 'the base has no /etc/passwd' },
     groups: group ? ok(accountNames(text(group))) : { ok: false, why: 'the base has no /etc/group' },
-    packages: status ? ok(parseDpkgStatus(text(status))) : { ok: false, why: 'the base has no dpkg database (/var/lib/dpkg/status): packages can only be checked on a Debian-based base' },
+    packages: status ? ok(parseDpkgStatus(text(status))) : { ok: false, why: NO_DPKG('the base has no dpkg database (/var/lib/dpkg/status)'), asWarning: true },
     kernelParameters: node,
     swapMiB: node,
   };
@@ -60,7 +66,7 @@ export async function hostFacts(host: ReferenceHost, requirements: readonly Base
   const packages = async (): Promise<BaseFacts['packages']> => {
     if (names.package.length === 0) return ok(new Map());
     const r = await host.run(['dpkg-query', '-W', '-f', '${Package}\\t${Version}\\t${db:Status-Abbrev}\\n', ...names.package], { timeoutMs: 30_000 });
-    if (r.exitCode === 127) return { ok: false, why: 'the host has no dpkg-query: Debian packages can only be checked on a Debian-based host' };
+    if (r.exitCode === 127) return { ok: false, why: NO_DPKG('the host has no dpkg-query'), asWarning: true };
     // 1: some package is unknown to dpkg; the others are still listed.
     if (r.exitCode !== 0 && r.exitCode !== 1) return { ok: false, why: `dpkg-query failed (exit ${r.exitCode}): ${r.stderr.trim().slice(0, 200)}` };
     return ok(parseDpkgQuery(r.stdout));

@@ -4,7 +4,10 @@
  * whose requirements and own check come from JSON files beside them, read when abctl asks, so
  * one installed plugin can play every case.
  */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { writePlugin } from '../helpers/plugins.js';
 
@@ -77,4 +80,30 @@ export const activator = { start(context) {
 export async function setRequirements(pluginDir: string, requirements: readonly unknown[] | unknown, check?: CheckMode): Promise<void> {
   await writeFile(join(pluginDir, 'requirements.json'), JSON.stringify(requirements));
   await writeFile(join(pluginDir, 'check.json'), JSON.stringify(check ?? { mode: 'messages', messages: [] }));
+}
+
+/**
+ * An OCI image layout of `layers` (root file system directories, lowest first), each packed
+ * with GNU tar and gzip as a registry image's layers are, with `ref` as its one image's name.
+ */
+export async function makeLayout(out: string, layers: readonly string[], ref = 'base'): Promise<string> {
+  const blobs = join(out, 'blobs', 'sha256');
+  await mkdir(blobs, { recursive: true });
+  const put = async (bytes: Buffer): Promise<{ digest: string; size: number }> => {
+    const hex = createHash('sha256').update(bytes).digest('hex');
+    await writeFile(join(blobs, hex), bytes);
+    return { digest: `sha256:${hex}`, size: bytes.length };
+  };
+  const layerDescriptors = [];
+  const diffIds = [];
+  for (const dir of layers) {
+    const tar = execFileSync('tar', ['-C', dir, '--numeric-owner', '-cf', '-', '.'], { maxBuffer: 256 * 1024 * 1024 });
+    diffIds.push(`sha256:${createHash('sha256').update(tar).digest('hex')}`);
+    layerDescriptors.push({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...(await put(gzipSync(tar))) });
+  }
+  const config = await put(Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: diffIds } })));
+  const manifest = await put(Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config }, layers: layerDescriptors })));
+  await writeFile(join(out, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+  await writeFile(join(out, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, annotations: { 'org.opencontainers.image.ref.name': ref } }] }));
+  return out;
 }

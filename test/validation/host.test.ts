@@ -4,7 +4,7 @@
  * reaches it. The example plugin's own requirements are met on both; an extension installed
  * beside it declares what they lack, so both the refusal and the pass are seen.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -114,9 +114,17 @@ describe('the target hosts of a plan against the plugins of their appliances', (
     expect(abctl(['validateHost', '--help'], site.env).out).toContain('--insecure-skip-host-key-check');
   }, 60_000);
 
-  it("abctl validateBase refuses a base lacking the example's package, naming it, and passes once it is there", async () => {
+  it("createTemplate and validateBase refuse a base lacking the example's package, naming it; it passes once it is there", async () => {
     await setRequirements(needs, []);
     const dir = await makeRootFs(join(tmp.path, 'base'), { packages: { libc6: '2.36-9+deb12u14' } });
+    // createTemplate runs the same check once the base is open, and writes no image.
+    const out = join(tmp.path, 'images');
+    const refused = abctl(['createTemplate', '--assembly', 'site', '--appliance', 'web', '--base', dir, '--out', out, '--node', 'none'], site.env);
+    expect(refused.code, refused.out).toBe(1);
+    expect(refused.err).toContain('does not meet the requirements of the plugins (1 error)');
+    expect(refused.err).toContain(`error: example: package libstdc++6: not installed`);
+    expect(existsSync(out) ? readdirSync(out) : []).toEqual([]);
+
     const args = ['validateBase', '--assembly', 'site', '--appliance', 'web', '--base', dir];
     const bad = abctl(args, site.env);
     expect(bad.code, bad.err).toBe(1);
