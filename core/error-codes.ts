@@ -296,7 +296,7 @@ export const ErrorCodes = {
     'DEPLOY_TIMEOUT',
   ],
   /** Requirements of plugins on base images and hosts (validateBase, validateHost, before createTemplate and deploy). */
-  validation: ['REQUIREMENTS_CHECK_FAILED', 'REQUIREMENTS_UNMET'],
+  validation: ['BASE_INVALID', 'REQUIREMENTS_CHECK_FAILED', 'REQUIREMENTS_UNMET'],
   /** Images: base images, layers, the image writer, the agent's container mode. */
   images: [
     'IMAGE_APPLIANCE_INVALID',

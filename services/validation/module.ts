@@ -7,7 +7,7 @@ import { ValidationService } from './validation-service.js';
 export { HostRequirementsCheck, type HostCheckOptions } from './port.js';
 export { RequirementsService, describeReports, refusal, type Participant, type RequirementsReport } from './requirements-service.js';
 export { ValidationService, type HostReports } from './validation-service.js';
-export { baseFilesOf, type BaseFiles, type OpenedBase } from './base-files.js';
+export { RootFsDir, baseFilesOf, type BaseFiles, type OpenedBase } from './base-files.js';
 
 /**
  * Requirements of plugins on base images and hosts; needs the registry, plugins, catalog,
