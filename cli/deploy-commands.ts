@@ -20,6 +20,9 @@ export interface DeployCommandOptions extends WorkOptions {
   readonly plan: string;
   readonly name?: string;
   readonly targetRoot?: string;
+  readonly base?: string;
+  readonly node?: string;
+  readonly registry?: string;
 }
 
 export interface DeploymentOptions extends WorkOptions {
@@ -50,13 +53,17 @@ export const DEPLOY_COMMANDS: readonly CommandDefinition[] = [
     summary: 'deploy an assembly with a deployment plan onto the hosts the plan names, or resume a deployment that stopped',
     details:
       'Each appliance gets the plan\'s instance count; instance N runs on the target of the plan\'s <host instance="N" target="..."> line\n' +
-      '(local, or ssh://user@host:port), else on the appliance\'s targets in turn. Products start after what they connect to.\n' +
+      '(local, ssh://user@host:port, podman, or kubernetes:CONTEXT), else on the appliance\'s targets in turn. Products start after\n' +
+      'what they connect to. Engine targets (podman, kubernetes) build each appliance\'s image over --base first (docs/deployments.md).\n' +
       'Running it again resumes: instances already running are left alone. The record is in <instance>/deployments/<name>/.',
     options: [
       { flags: '--assembly <name>', description: 'top-level assembly to deploy', required: true },
       { flags: '--plan <file>', description: 'deployment plan (abctl createDeploymentPlan)', required: true },
       { flags: '--name <deployment>', description: 'deployment name (default: the assembly name)' },
       { flags: '--target-root <dir>', description: 'directory on every host under which deploy writes (default: /var/lib/abctl)' },
+      { flags: '--base <base>', description: 'podman and kubernetes targets: base image of the appliance images (as createTemplate --base)' },
+      { flags: '--node <path|none>', description: 'podman and kubernetes targets: Node.js binary the images ship (as createTemplate --node)' },
+      { flags: '--registry <prefix>', description: 'kubernetes targets: registry (and path) the images are pushed to, e.g. registry.example.com:5000/team' },
       parallel,
       ...targetSsh,
       jsonOption,

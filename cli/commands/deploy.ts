@@ -7,8 +7,14 @@ import { createInstanceProgressView } from '../deploy-progress.js';
 import { withInterrupt } from '../interrupt.js';
 import { printJson, withApplication } from '../session.js';
 
-export function targetOptions(opts: TargetSshOptions): TargetOptions {
+export function targetOptions(opts: TargetSshOptions & { base?: string; node?: string; registry?: string }): TargetOptions {
+  const engine = {
+    ...(opts.base !== undefined ? { base: opts.base } : {}),
+    ...(opts.node !== undefined ? { node: opts.node } : {}),
+    ...(opts.registry !== undefined ? { registry: opts.registry } : {}),
+  };
   return {
+    ...(Object.keys(engine).length > 0 ? { engine } : {}),
     ...(opts.identityFile !== undefined ? { identityFile: opts.identityFile } : {}),
     ...(opts.knownHosts !== undefined ? { knownHostsFile: opts.knownHosts } : {}),
     ...(opts.insecureSkipHostKeyCheck === true ? { insecureSkipHostKeyCheck: true } : {}),

@@ -54,8 +54,11 @@ type Model = Assembly | AssemblyMember | { kind: 'part'; properties: PropertySet
 const HOSTNAME = /^(?=.{1,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
 /** `server:/export/path`, or `file:///path` (a bind mount of a directory on the instance's machine). */
 const NFS_TARGET = /^(?:file:\/\/\/\S*|(?!file:)[^\s:/]+:\/\S*)$/;
-/** `local`, or `ssh://[user@]host[:port]` (host: a name, IPv4, or [IPv6]); the SSH layer checks the details. */
-const DEPLOY_TARGET = /^(?:local|ssh:\/\/(?:[A-Za-z0-9._][A-Za-z0-9._-]*\$?@)?(?:[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?)$/;
+/**
+ * `local`, `ssh://[user@]host[:port]` (host: a name, IPv4, or [IPv6]; the SSH layer checks the
+ * details), `podman` (this machine's podman) or `kubernetes:CONTEXT` (a kubeconfig context).
+ */
+const DEPLOY_TARGET = /^(?:local|podman|kubernetes:[A-Za-z0-9@._:/-]+|ssh:\/\/(?:[A-Za-z0-9._][A-Za-z0-9._-]*\$?@)?(?:[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?)$/;
 
 function label(kind: PlanNodeKind, name: string): string {
   return `${KIND_LABELS[kind]} "${name}"`;
@@ -267,7 +270,7 @@ class Checker {
       }
       byInstance.set(i, { hostname: h.hostname, address: h.address, target: h.target, line: h.line });
       if (h.target !== undefined && !DEPLOY_TARGET.test(h.target)) {
-        this.add('PLAN_HOST_INVALID', `target "${h.target}" is neither "local" nor an ssh://user@host[:port] URL`, hWhere, h.line, 'write target="local" for this machine or target="ssh://user@host:22"');
+        this.add('PLAN_HOST_INVALID', `target "${h.target}" is not "local", "podman", "kubernetes:CONTEXT" or an ssh://user@host[:port] URL`, hWhere, h.line, 'write target="local" for this machine, target="ssh://user@host:22", target="podman" or target="kubernetes:my-context"');
       }
       // A host with a target beyond the count is a spare that scaling up uses.
       if (i > count && h.target === undefined) {

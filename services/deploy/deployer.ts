@@ -32,7 +32,7 @@ import {
   type InstanceRecord,
   type InstanceStatus,
 } from './records.js';
-import { DeploymentTarget, type TargetConnection, type TargetOptions } from './target.js';
+import { DeploymentTarget, type EngineInstance, type InstanceEngine, type TargetConnection, type TargetOptions } from './target.js';
 import { appliancesOf, checkCount, clientsOf, instanceId, linksOf, placeInstance, plannedCount, startOrder, type ApplianceSlot, type Link } from './topology.js';
 
 /** Where hosts keep deployments unless told otherwise. */
@@ -514,6 +514,10 @@ export class DeploymentService {
     let step = 'connect';
     try {
       const conn = await this.#connect(session, i.target);
+      if (conn.engine) {
+        step = 'up';
+        return await this.#engineUp(session, conn.engine, i);
+      }
       if (i.hostname === '') {
         const id = await conn.identity();
         await session.writer.setInstance(i.id, { hostname: id.hostname, address: id.address, status: i.status });
@@ -545,6 +549,41 @@ export class DeploymentService {
     } catch (err) {
       return this.#fail(session, i, step, err);
     }
+  }
+
+  /** An engine's view of instance `i`, its output going to the instance log (closed by `fn`'s end). */
+  async #engineRun<T>(session: Session, i: InstanceRecord, what: string, fn: (e: EngineInstance) => Promise<T>): Promise<T> {
+    const log = await openInstanceLog(session.files, i.id, `${what} on ${i.target}`);
+    try {
+      const r = await fn({
+        deployment: session.files.name,
+        deploymentDir: session.files.dir,
+        id: i.id,
+        appliance: i.appliance,
+        index: i.index,
+        ports: i.ports,
+        timeoutMs: stepTimeout(session.opts),
+        ...(session.opts.signal ? { signal: session.opts.signal } : {}),
+        onOutput: (chunk) => log.write(chunk),
+      });
+      log.write(`=== ${what} done\n`);
+      return r;
+    } catch (err) {
+      log.write(`=== ${errorText(err)}\n`);
+      throw err;
+    } finally {
+      await new Promise<void>((r) => log.end(r));
+    }
+  }
+
+  /** An engine makes the image, creates the instance with its bindings and starts it (docs/deployments.md). */
+  async #engineUp(session: Session, engine: InstanceEngine, i: InstanceRecord): Promise<boolean> {
+    const model = await this.#model(session);
+    await this.#status(session, i, 'starting');
+    const cur = session.writer.instance(i.id);
+    const up = await this.#engineRun(session, cur, 'up', (e) => engine.up({ ...e, assembly: model.assembly, plan: model.plan, bindings: this.#bindings(session, cur, model) }));
+    await this.#status(session, i, 'running', { hostname: up.hostname, address: up.address, ports: up.ports });
+    return true;
   }
 
   /** Opens an existing deployment under its lock. */
@@ -583,7 +622,8 @@ export class DeploymentService {
         let message = '';
         try {
           const conn = await this.#connect(session, i.target);
-          const r = await this.#agent(session, conn, i, 'ping');
+          const engine = conn.engine;
+          const r = engine ? await this.#engineRun(session, i, 'ping', (e) => engine.ping(e)) : await this.#agent(session, conn, i, 'ping');
           healthy = r.code === 0;
           message = r.lastLine || (healthy ? 'healthy' : `ping exited ${r.code}`);
         } catch (err) {
@@ -611,7 +651,9 @@ export class DeploymentService {
     try {
       const conn = await this.#connect(s, i.target);
       await this.#status(s, i, 'stopping');
-      await this.#agent(s, conn, s.writer.instance(i.id), 'stop');
+      const engine = conn.engine;
+      if (engine) await this.#engineRun(s, s.writer.instance(i.id), 'stop', (e) => engine.stop(e));
+      else await this.#agent(s, conn, s.writer.instance(i.id), 'stop');
       await this.#status(s, i, 'stopped');
       return true;
     } catch (err) {
@@ -630,7 +672,9 @@ export class DeploymentService {
           try {
             const conn = await this.#connect(s, i.target);
             await this.#status(s, i, 'starting');
-            await this.#agent(s, conn, s.writer.instance(i.id), 'start');
+            const engine = conn.engine;
+            if (engine) await this.#engineRun(s, s.writer.instance(i.id), 'start', (e) => engine.start(e));
+            else await this.#agent(s, conn, s.writer.instance(i.id), 'start');
             await this.#status(s, i, 'running');
             return true;
           } catch (err) {
@@ -699,6 +743,14 @@ export class DeploymentService {
   async #removeOne(s: Session, i: InstanceRecord, stopFirst: boolean): Promise<boolean> {
     try {
       const conn = await this.#connect(s, i.target);
+      const engine = conn.engine;
+      if (engine) {
+        // The engine stops the container (SIGTERM runs the stop chain) as it removes it.
+        await this.#status(s, i, 'removing');
+        await this.#engineRun(s, s.writer.instance(i.id), 'remove', (e) => engine.remove(e));
+        await this.#status(s, i, 'removed');
+        return true;
+      }
       if (stopFirst && i.status !== 'pending' && i.status !== 'stopped' && i.status !== 'removing' && !(i.status === 'failed' && (i.failedStep === 'ship' || i.failedStep === 'connect'))) {
         await this.#status(s, i, 'stopping');
         try {

@@ -5,11 +5,12 @@ import { CatalogBundleWriter } from './catalog-bundles.js';
 import { DeploymentService } from './deployer.js';
 
 export { DeploymentService, DEFAULT_TARGET_ROOT, type CommandOptions, type CommandResult, type DeployOptions, type HealthRow, type InstanceFailure, type ProgressEvent, type DeploymentSummary } from './deployer.js';
-export { DeploymentTarget, type TargetConnection, type TargetOptions } from './target.js';
+export { DeploymentTarget, type EngineOptions, type TargetConnection, type TargetOptions } from './target.js';
 export { BundleWriter, type BundleRequest, type LateBindings, type PeerBinding } from './bundle-port.js';
 export { CatalogBundleWriter } from './catalog-bundles.js';
 export { localTargetModule } from './local-target.js';
 export { sshTargetModule } from './ssh-target.js';
+export { podmanTargetModule } from './podman-target.js';
 export type { DeploymentRecord, InstanceRecord, InstanceStatus } from './records.js';
 
 /**

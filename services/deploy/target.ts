@@ -3,6 +3,9 @@
  * and Kubernetes) is one contribution bound to `DeploymentTarget` in its own ContainerModule;
  * the deployer asks every bound target which one accepts a plan's `target="..."` text.
  */
+import type { DeploymentPlan } from '../../core/deployment-plan/index.js';
+import type { LateBindings } from '../../core/lifecycle-contract.js';
+import type { Assembly } from '../../core/metadata/index.js';
 
 export interface TargetOptions {
   /** SSH: private key file(s) to offer. */
@@ -12,6 +15,57 @@ export interface TargetOptions {
   /** SSH: accept any host key (prints a warning); only for throw-away hosts. */
   readonly insecureSkipHostKeyCheck?: boolean;
   readonly connectTimeoutMs?: number;
+  /** Container engines: how appliance images are made and where they go. */
+  readonly engine?: EngineOptions;
+}
+
+export interface EngineOptions {
+  /** Base image for createTemplate (OCI layout, oci-archive or root file system directory). */
+  readonly base?: string;
+  /** Node.js binary to ship in images, or `none` (createTemplate --node). */
+  readonly node?: string;
+  /** Kubernetes: the registry images are pushed to (`registry.example.com:5000/team`). */
+  readonly registry?: string;
+}
+
+/** One instance as a container engine runs it: everything deploy knows about it. */
+export interface EngineInstance {
+  readonly deployment: string;
+  /** The deployment's local directory: the engine keeps its files (manifests, state) under it. */
+  readonly deploymentDir: string;
+  readonly id: string;
+  /** The appliance's key in the assembly (`web`, `tier/web`). */
+  readonly appliance: string;
+  readonly index: number;
+  /** Ports of its inputs with the plan applied (the container listens on these). */
+  readonly ports: readonly { input: string; port: number }[];
+  readonly timeoutMs: number;
+  readonly signal?: AbortSignal;
+  /** The instance log. */
+  readonly onOutput: (chunk: Buffer) => void;
+}
+
+/** What `up` needs beyond the instance: the model, with the plan's clear passwords, and the bindings. */
+export interface EngineUp extends EngineInstance {
+  readonly assembly: Assembly;
+  readonly plan: DeploymentPlan;
+  readonly bindings: LateBindings;
+}
+
+/**
+ * A target that runs instances itself (a container engine) rather than shipping a bundle for
+ * the agent: the image's entrypoint rehydrates and starts, the engine stops and starts the
+ * container, and the health check is the agent's ping inside it.
+ */
+export interface InstanceEngine {
+  /** Creates (or re-creates with new bindings) and starts the instance; resolves when healthy. */
+  up(req: EngineUp): Promise<{ hostname: string; address: string; ports: readonly { input: string; port: number }[] }>;
+  stop(i: EngineInstance): Promise<void>;
+  /** Starts a stopped instance; resolves when healthy. */
+  start(i: EngineInstance): Promise<void>;
+  ping(i: EngineInstance): Promise<{ code: number; lastLine: string }>;
+  /** Removes the instance and, once nothing of the deployment is left, what it shared (images, network). */
+  remove(i: EngineInstance): Promise<void>;
 }
 
 export interface AgentRun {
@@ -38,6 +92,8 @@ export interface TargetConnection {
   /** Removes `dir` on the host (what deploy wrote there); absent is fine. */
   remove(dir: string, opts: { timeoutMs: number }): Promise<void>;
   close(): Promise<void>;
+  /** Present on container engines: the deployer lets it run each instance's whole lifecycle. */
+  readonly engine?: InstanceEngine;
 }
 
 export interface DeploymentTarget {

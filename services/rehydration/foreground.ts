@@ -82,10 +82,19 @@ export function containerInstance(env: ForegroundEnv, host: string = hostname())
   return { hostName: host, addresses: addresses.slice(0, 1), index };
 }
 
-async function readJsonFile(file: string): Promise<unknown | undefined> {
+/** podman 4.3 mounts a Secret's values still base64-encoded: such a file is decoded when that gives JSON. */
+function decodedSecret(text: string): string {
+  const t = text.trim();
+  if (t.startsWith('{') || !/^[A-Za-z0-9+/]+=*$/.test(t)) return text;
+  const decoded = Buffer.from(t, 'base64').toString('utf8');
+  return decoded.trim().startsWith('{') ? decoded : text;
+}
+
+async function readJsonFile(file: string, opts: { secret?: boolean } = {}): Promise<unknown | undefined> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
+    if (opts.secret) text = decodedSecret(text);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new UserError('IMAGE_CONFIG_INVALID', `${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { where: file, hint: 'check the ConfigMap or Secret mounted there' });
@@ -97,8 +106,8 @@ async function readJsonFile(file: string): Promise<unknown | undefined> {
   }
 }
 
-async function readProperties(file: string): Promise<Record<string, string>> {
-  const raw = await readJsonFile(file);
+async function readProperties(file: string, opts: { secret?: boolean } = {}): Promise<Record<string, string>> {
+  const raw = await readJsonFile(file, opts);
   if (raw === undefined) return {};
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw) || !Object.values(raw).every((v) => typeof v === 'string')) {
     throw new UserError('IMAGE_CONFIG_INVALID', `${file} must be one JSON object of property names to string values`, { where: file, hint: 'e.g. {"port": "8080", "server.name": "web-1"}' });
@@ -156,7 +165,7 @@ async function prepare(bundleDir: string, env: ForegroundEnv): Promise<Prepared>
   const applianceFile = join(pristine, BUNDLE_APPLIANCE);
   const image = Appliance.fromPlain(parseDocument(await readFile(applianceFile, 'utf8'), { where: applianceFile }).plain);
   const files = { config: join(env.configDir, CONTAINER.propertiesFile), secret: join(env.secretDir, CONTAINER.propertiesFile) };
-  const appliance = applyRuntimeProperties(image, await readProperties(files.config), await readProperties(files.secret), files);
+  const appliance = applyRuntimeProperties(image, await readProperties(files.config), await readProperties(files.secret, { secret: true }), files);
 
   const imageBindings = (await readJsonFile(join(pristine, BUNDLE_BINDINGS))) as LateBindings | undefined;
   const bindingsFile = join(env.configDir, CONTAINER.bindingsFile);

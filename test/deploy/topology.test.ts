@@ -61,6 +61,6 @@ describe('deployment topology', () => {
     const back = parsePlan(text, 'p.xml');
     const problems = validateDeploymentPlan(site, back, { requireHosts: true });
     expect(problems.map((p) => [p.code, p.where])).toEqual([['PLAN_HOST_INVALID', 'assembly "site" > appliance "proxy" > host 1']]);
-    expect(problems[0]?.message).toContain('target "ftp://x" is neither "local" nor an ssh://user@host[:port] URL');
+    expect(problems[0]?.message).toContain('target "ftp://x" is not "local", "podman", "kubernetes:CONTEXT" or an ssh://user@host[:port] URL');
   });
 });
