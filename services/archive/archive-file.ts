@@ -4,7 +4,7 @@
  * fsynced and renamed over `out` on commit, removed on discard. `out` only ever holds a
  * complete archive.
  */
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync, constants as fsc } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, unlinkSync, writeSync, constants as fsc } from 'node:fs';
 import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import { UserError } from '../../core/errors.js';
@@ -31,7 +31,8 @@ export class ArchiveFile {
     const partial = `${abs}.partial-${randomBytes(6).toString('hex')}`;
     try {
       // O_EXCL: never write through a file (or symlink) someone else put there.
-      const fd = openSync(partial, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, mode);
+      // Read-write: a child writing the archive (zstd) is hashed by reading back what it wrote.
+      const fd = openSync(partial, fsc.O_RDWR | fsc.O_CREAT | fsc.O_EXCL, mode);
       return new ArchiveFile(abs, partial, fd);
     } catch (err) {
       throw new UserError('CAPTURE_OUTPUT', `cannot create the archive next to ${abs}: ${(err as Error).message}`, {
@@ -57,6 +58,31 @@ export class ArchiveFile {
     while (off < chunk.length) off += writeSync(this.#fd, chunk, off, chunk.length - off);
     this.#bytes += chunk.length;
   }
+
+  /**
+   * The file descriptor, for a child process that writes the archive itself (zstd); call
+   * `catchUp` to hash and count what it wrote.
+   */
+  get fd(): number {
+    if (this.#fd === undefined) throw new Error('archive file is closed');
+    return this.#fd;
+  }
+
+  /** Hashes and counts the bytes a child appended since the last call, read back from the file. */
+  catchUp(): void {
+    const fd = this.fd;
+    const end = fstatSync(fd).size;
+    if (end <= this.#bytes) return;
+    this.#readBack ??= Buffer.allocUnsafe(256 * 1024);
+    while (this.#bytes < end) {
+      const n = readSync(fd, this.#readBack, 0, Math.min(this.#readBack.length, end - this.#bytes), this.#bytes);
+      if (n === 0) break;
+      this.#hash.update(this.#readBack.subarray(0, n));
+      this.#bytes += n;
+    }
+  }
+
+  #readBack: Buffer | undefined;
 
   /** fsync, close, rename over `out`, fsync the directory; returns the archive's sha256 (hex). */
   commit(): string {

@@ -8,10 +8,11 @@
  *   Cost of independence: each member starts with an empty 32 KiB window and has ~20 bytes
  *   of framing, well under 0.1% on 1 MiB blocks.
  * zstd: Node 20's zlib has no zstd, so the system `zstd` (multi-threaded with -T0) reads the
- *   tar stream on stdin; its output comes back through here to be hashed and written.
+ *   tar stream on stdin and writes the archive file itself; it is hashed by reading it back.
  * none: the plain tar stream.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
 import { accessSync, constants as fsc } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -185,9 +186,8 @@ export function requireZstd(): string {
 
 class ZstdEncoder implements BlockEncoder {
   readonly #file: ArchiveFile;
-  readonly #child: ChildProcessWithoutNullStreams;
+  readonly #child: ChildProcessByStdio<Writable, null, Readable>;
   readonly #done: Promise<void>;
-  #failure: Error | undefined;
   #aborted = false;
   readonly #release: (block: Buffer) => void;
 
@@ -195,26 +195,18 @@ class ZstdEncoder implements BlockEncoder {
     this.#file = file;
     this.#release = release;
     const exe = requireZstd();
-    // -T0: one worker per core; -q: no progress on stderr; -c: to stdout.
-    this.#child = spawn(exe, ['-T0', `-${level}`, '-q', '-c'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    // -T0: one worker per core; -q: no progress on stderr; -c: to stdout, which is the archive
+    // file itself: its output passing through here cost a copy and tens of MB of chunks
+    // waiting for the garbage collector. What it wrote is hashed by reading it back.
+    this.#child = spawn(exe, ['-T0', `-${level}`, '-q', '-c'], { stdio: ['pipe', file.fd, 'pipe'] }) as ChildProcessByStdio<Writable, null, Readable>;
     const stderr: Buffer[] = [];
     this.#child.stderr.on('data', (d: Buffer) => stderr.push(d));
-    this.#child.stdout.on('data', (d: Buffer) => {
-      if (this.#aborted || this.#failure) return;
-      try {
-        this.#file.write(d);
-      } catch (err) {
-        this.#failure = err as Error;
-        this.#child.kill('SIGKILL');
-      }
-    });
     // EPIPE when zstd dies early: the exit status below says why.
     this.#child.stdin.on('error', () => undefined);
     this.#done = new Promise<void>((resolve, reject) => {
       this.#child.on('error', reject);
       this.#child.on('close', (code, signal) => {
-        if (this.#failure) reject(this.#failure);
-        else if (this.#aborted) resolve();
+        if (this.#aborted) resolve();
         else if (code === 0) resolve();
         else {
           const text = Buffer.concat(stderr).toString('utf8').trim();
@@ -230,7 +222,8 @@ class ZstdEncoder implements BlockEncoder {
   }
 
   write(block: Buffer): Promise<void> | undefined {
-    if (this.#failure) return Promise.reject(this.#failure);
+    // Progress and hashing keep up with what zstd has written so far.
+    this.#file.catchUp();
     // The callback runs once the block is in the pipe.
     if (this.#child.stdin.write(block, (err) => (err ? undefined : this.#release(block)))) return undefined;
     // Wait for the pipe to drain, or for zstd to end (which then reports its failure).
@@ -246,6 +239,7 @@ class ZstdEncoder implements BlockEncoder {
   async end(): Promise<void> {
     this.#child.stdin.end();
     await this.#done;
+    this.#file.catchUp();
   }
 
   abort(): void {
