@@ -4,6 +4,8 @@
 //   BENCH_FILES=N BENCH_MB=M  tree size (CI smoke: BENCH_FILES=500 BENCH_MB=5)
 //   BENCH_ROUNDS=R            rounds per tool, median reported (default 3)
 //   BENCH_REMOTE=0            skip the remote part (it starts a real sshd on loopback)
+//   BENCH_SMALL_FILES=N       shape "many small files": N files of 1 KB (default 100000; 0 skips)
+//   BENCH_LARGE_FILES=N BENCH_LARGE_MB=M  shape "few large files": N files of M MB (default 4 x 500; 0 skips)
 // The tree is cached under .bench/ (git-ignored) and reused. Targets (DESIGN "Speed of capture"):
 // our gzip at most 1.0x the time of `tar -czf`; our zstd at least 3x faster than `tar -czf`;
 // remote: our capture over SSH (gzip) at most 1.1x `ssh host tar -czf - ... > file`.
@@ -17,6 +19,12 @@ import { rng } from './random.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { captureFileSet } = await import(join(repo, 'dist/services/archive/capture.js'));
+if (process.argv[2] === '--one') {
+  // One capture in its own process (the shapes below time it, and its peak RSS, as a user's run).
+  const [, , , root, out, codec] = process.argv;
+  await captureFileSet({ root, out, codec });
+  process.exit(0);
+}
 const { captureDefinition } = await import(join(repo, 'dist/services/jobs/definition-capture.js'));
 const { FileSetDefinition } = await import(join(repo, 'dist/core/metadata/index.js'));
 const { SshHost } = await import(join(repo, 'dist/services/host/ssh-host.js'));
@@ -259,6 +267,7 @@ try {
   console.log(`tar -czf / abctl zstd time = ${z.toFixed(1)}x faster  (target >= 3x: ${z >= 3 ? 'met' : 'NOT met'})`);
   console.log(`abctl zstd / tar -I zstd time = ${(times['abctl zstd'] / times["tar -I 'zstd -T0 -3'"]).toFixed(2)}`);
   for (const c of checks) console.log(`check: ${c}`);
+  await shapes();
   if (process.env.BENCH_REMOTE !== '0') await remote();
 } finally {
   await rm(work, { recursive: true, force: true });
@@ -330,4 +339,119 @@ async function remote() {
   } finally {
     await sshd.stop();
   }
+}
+
+/** Issue 14's shapes: each tool in its own process, timed with its peak RSS (GNU time's %M). */
+async function shapes() {
+  const small = Number(process.env.BENCH_SMALL_FILES ?? 100000);
+  const largeFiles = Number(process.env.BENCH_LARGE_FILES ?? 4);
+  const largeMb = Number(process.env.BENCH_LARGE_MB ?? 500);
+  if (small > 0) await shape(`many small files (${small} x 1 KB)`, await shapeTree(`capture-small-${small}`, (root) => buildSmall(root, small)));
+  if (largeFiles > 0 && largeMb > 0) {
+    await shape(`few large files (${largeFiles} x ${largeMb} MB)`, await shapeTree(`capture-large-${largeFiles}-${largeMb}`, (root) => buildLarge(root, largeFiles, largeMb)));
+  }
+}
+
+async function shapeTree(name, build) {
+  const root = join(cacheDir, name);
+  try {
+    await stat(join(cacheDir, `${name}.complete`));
+    return root;
+  } catch {
+    // build it
+  }
+  await rm(root, { recursive: true, force: true });
+  await mkdir(root, { recursive: true });
+  await build(root);
+  await writeFile(join(cacheDir, `${name}.complete`), '');
+  return root;
+}
+
+/** 1 KB text-like files, 100 per directory, a tenth of them executable. */
+async function buildSmall(root, n) {
+  const rand = rng(n * 13 + 5);
+  const pool = textPool(rand, 4 << 20);
+  const pending = [];
+  for (let i = 0; i < n; i++) {
+    if (i % 100 === 0) await mkdir(join(root, `d${i / 100}`));
+    const at = Math.floor(rand() * (pool.length - 1024));
+    pending.push(writeFile(join(root, `d${Math.floor(i / 100)}/f${i}.${i % 10 === 0 ? 'sh' : 'conf'}`), pool.subarray(at, at + 1024), { mode: i % 10 === 0 ? 0o755 : 0o644 }));
+    if (pending.length >= 256) await Promise.all(pending.splice(0));
+  }
+  await Promise.all(pending);
+}
+
+/** Large files of text-like content with incompressible stretches (data files, logs, archives). */
+async function buildLarge(root, n, mbEach) {
+  const rand = rng(n * 7 + mbEach);
+  const pool = textPool(rand, 16 << 20);
+  const { open } = await import('node:fs/promises');
+  for (let i = 0; i < n; i++) {
+    const fh = await open(join(root, `data${i}.dat`), 'w', 0o644);
+    try {
+      for (let mbDone = 0; mbDone < mbEach; mbDone++) {
+        // One MiB in five is random bytes; the rest text windows.
+        if (mbDone % 5 === 4) await fh.write(randomBytes(1 << 20));
+        else {
+          const at = Math.floor(rand() * (pool.length - (1 << 20)));
+          await fh.write(pool.subarray(at, at + (1 << 20)));
+        }
+      }
+    } finally {
+      await fh.close();
+    }
+  }
+}
+
+async function shape(label, root) {
+  const timed = (cmd) => {
+    const r = spawnSync('/usr/bin/time', ['-f', '%e %M', 'sh', '-c', cmd], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`${cmd}: exit ${r.status}: ${r.stderr}`);
+    const [sec, kb] = r.stderr.trim().split('\n').pop().split(' ').map(Number);
+    return { ms: sec * 1000, rssKb: kb };
+  };
+  const self = fileURLToPath(import.meta.url);
+  const ours = (codec) => (out) => timed(`${q(process.execPath)} ${q(self)} --one ${q(root)} ${q(out)} ${codec}`);
+  const stools = {
+    'tar -czf': { file: 's-tar.tgz', codec: 'gzip', run: (out) => timed(`tar -C ${q(root)} -czf ${q(out)} .`) },
+    'tar -cf - | pigz': { file: 's-pigz.tgz', codec: 'gzip', run: (out) => timed(`tar -C ${q(root)} -cf - . | pigz > ${q(out)}`) },
+    'abctl gzip': { file: 's-ours.tgz', codec: 'gzip', run: ours('gzip') },
+    "tar -I 'zstd -T0 -3'": { file: 's-tar.tzst', codec: 'zstd', run: (out) => timed(`tar -C ${q(root)} -I 'zstd -T0 -3' -cf ${q(out)} .`) },
+    'abctl zstd': { file: 's-ours.tzst', codec: 'zstd', run: ours('zstd') },
+  };
+  sh(`tar -C ${q(root)} -cf - . | cat > /dev/null`);
+  const samples = Object.fromEntries(Object.keys(stools).map((k) => [k, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (const [name, tool] of Object.entries(stools)) {
+      const out = join(work, tool.file);
+      await rm(out, { force: true });
+      samples[name].push(tool.run(out));
+    }
+  }
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const t = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, { ms: median(v.map((x) => x.ms)), rssKb: Math.max(...v.map((x) => x.rssKb)) }]));
+  const list = (file, codec) =>
+    execFileSync('tar', [...(codec === 'gzip' ? ['-tzf'] : ['--zstd', '-tf']), join(work, file)], { encoding: 'utf8', maxBuffer: 256 << 20 }).split('\n').filter(Boolean).sort().join('\n');
+  const same = (a, b) => list(stools[a].file, stools[a].codec) === list(stools[b].file, stools[b].codec);
+  const checks = [`gzip: ${same('tar -czf', 'abctl gzip') ? 'same entries as tar' : 'ENTRIES DIFFER from tar'}`, `zstd: ${same("tar -I 'zstd -T0 -3'", 'abctl zstd') ? 'same entries as tar' : 'ENTRIES DIFFER from tar'}`];
+  if (checks.some((c) => c.includes('DIFFER'))) process.exitCode = 1;
+  const fmt = (ms) => `${(ms / 1000).toFixed(2)} s`;
+  const MB = (n) => `${(n / 1048576).toFixed(1)} MB`;
+  console.log('');
+  console.log(`shape: ${label}; ${availableParallelism()} cores, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}, median of ${rounds} round(s), each tool in its own process`);
+  console.log(`${'tool'.padEnd(22)}${'time'.padStart(9)}${'peak RSS'.padStart(11)}${'archive'.padStart(11)}`);
+  for (const [name, tool] of Object.entries(stools)) {
+    const size = (await stat(join(work, tool.file))).size;
+    console.log(`${name.padEnd(22)}${fmt(t[name].ms).padStart(9)}${`${(t[name].rssKb / 1024).toFixed(0)} MB`.padStart(11)}${MB(size).padStart(11)}`);
+  }
+  const ratio = (a, b, target) => {
+    const v = t[a].ms / t[b].ms;
+    console.log(`${a} / ${b} time = ${v.toFixed(2)}  (target <= ${target}: ${v <= target ? 'met' : 'NOT met'})`);
+  };
+  ratio('abctl gzip', 'tar -czf', 0.8);
+  ratio('abctl gzip', 'tar -cf - | pigz', 1.0);
+  ratio('abctl zstd', "tar -I 'zstd -T0 -3'", 1.1);
+  const rss = Math.max(t['abctl gzip'].rssKb, t['abctl zstd'].rssKb) / 1024;
+  console.log(`abctl peak RSS = ${rss.toFixed(0)} MB, largest process (target <= 80 MB: ${rss <= 80 ? 'met' : 'NOT met'})`);
+  for (const c of checks) console.log(`check: ${c}`);
 }
