@@ -9,6 +9,7 @@ export const ErrorCodes = {
   /** Plugins: plugin.config, discovery, installation, activation, the service registry, the chain. */
   plugins: [
     'EXTENSION_CANNOT_CREATE',
+    'HOOK_RESULT_INVALID',
     'HOOK_TIMEOUT',
     'HOOK_TIMEOUT_INVALID',
     'INSTALL_COPY_FAILED',

@@ -1,4 +1,5 @@
 import { PluginError, UserError, errorText, pluginCode } from '../core/errors.js';
+import { hookShape } from '../core/hook-shapes.js';
 
 /**
  * The one policy for calling into a plugin: every hook (activator start/stop, locator, discovery,
@@ -57,7 +58,10 @@ export function callHook<T>(call: HookCall, fn: () => T | PromiseLike<T>): Promi
   } catch (err) {
     return Promise.reject(asPluginError(call.plugin, call.hook, err));
   }
-  if (!isThenable(result)) return Promise.resolve(result);
+  if (!isThenable(result)) {
+    const malformed = shapeError(call, result);
+    return malformed ? Promise.reject(malformed) : Promise.resolve(result);
+  }
   const ms = hookTimeoutMs(call.timeoutMs);
   const pending = result;
   return new Promise<T>((resolve, reject) => {
@@ -82,7 +86,9 @@ export function callHook<T>(call: HookCall, fn: () => T | PromiseLike<T>): Promi
     pending.then(
       (value) => {
         finish();
-        resolve(value);
+        const malformed = shapeError(call, value);
+        if (malformed) reject(malformed);
+        else resolve(value);
       },
       (err: unknown) => {
         finish();
@@ -94,26 +100,47 @@ export function callHook<T>(call: HookCall, fn: () => T | PromiseLike<T>): Promi
 
 /** `callHook` for a hook that must be synchronous (e.g. a getter of definitions). */
 export function callHookSync<T>(call: Pick<HookCall, 'plugin' | 'hook'>, fn: () => T): T {
+  let result: T;
   try {
-    return fn();
+    result = fn();
   } catch (err) {
     throw asPluginError(call.plugin, call.hook, err);
   }
+  const malformed = shapeError(call, result);
+  if (malformed) throw malformed;
+  return result;
+}
+
+/**
+ * A result that is not what the hook's contract documents (core/hook-shapes.ts) is the plugin's
+ * mistake: said here, with the shape expected, instead of failing later inside abctl.
+ */
+function shapeError(call: Pick<HookCall, 'plugin' | 'hook'>, value: unknown): PluginError | undefined {
+  const shape = hookShape(call.hook);
+  const why = shape?.check(value);
+  if (shape === undefined || why === undefined) return undefined;
+  return new PluginError(call.plugin, 'HOOK_RESULT_INVALID', `${call.hook}() of ${call.plugin} must return ${shape.expected}: ${why}`, {
+    hint: `fix ${call.hook}() in plugin ${call.plugin} (docs/plugin-contract.md describes what it returns)`,
+  });
 }
 
 /**
  * How a plugin's throw is reported: a PluginError or an interruption passes through; any Error
- * carrying a string `code` (a UserError, or a plain Error: plain-JS plugins cannot import our
- * classes) keeps its code, hint and where as that plugin's error; a Node system error or
- * anything else becomes `PLUGIN_FAILED` naming the hook.
+ * carrying a string `code` (or `id`: a user error a plugin raises, `Object.assign(new Error(...),
+ * { id, args, hint })`, since plain-JS plugins cannot import our classes) keeps its code, hint and
+ * where as that plugin's error, with `{0}`, `{1}`... of the message filled from `args`; a Node
+ * system error or anything else becomes `PLUGIN_FAILED` naming the hook.
  */
 export function asPluginError(plugin: string, hook: string, err: unknown): Error {
   if (err instanceof PluginError || err instanceof JobInterrupted) return err;
-  if (err instanceof Error && typeof (err as { code?: unknown }).code === 'string' && !(err as NodeJS.ErrnoException).syscall) {
-    const { code, hint, where } = err as Error & { code: string; hint?: unknown; where?: unknown };
-    return new PluginError(plugin, pluginCode(code), err.message, {
-      ...(typeof hint === 'string' ? { hint } : {}),
-      ...(typeof where === 'string' ? { where } : {}),
+  const e = err as { code?: unknown; id?: unknown; args?: unknown; hint?: unknown; where?: unknown; syscall?: unknown };
+  const code = typeof e?.code === 'string' ? e.code : typeof e?.id === 'string' ? e.id : undefined;
+  if (err instanceof Error && code !== undefined && !e.syscall) {
+    const args = Array.isArray(e.args) ? e.args : [];
+    const message = err.message.replace(/\{(\d+)\}/g, (whole, i: string) => (Number(i) < args.length ? String(args[Number(i)]) : whole));
+    return new PluginError(plugin, pluginCode(code), message, {
+      ...(typeof e.hint === 'string' ? { hint: e.hint } : {}),
+      ...(typeof e.where === 'string' ? { where: e.where } : {}),
       cause: err,
     });
   }

@@ -25,7 +25,6 @@ import { compileTemplate } from '../../core/templates/index.js';
 import { LocalHost } from '../host/local-host.js';
 import { platformFacts } from '../jobs/platform-check.js';
 import { callHook } from '../plugin-hooks.js';
-import { checkHookResult, HOOK_SHAPES } from './hook-shapes.js';
 import { declaredParameters, dehydrateLocally } from './local-dehydration.js';
 import { openSandbox, readPluginDirs, type PluginSandbox } from './sandbox.js';
 
@@ -209,11 +208,16 @@ async function checkParameters(sandbox: PluginSandbox, record: PluginRecord, add
   const service = sandbox.collector.getServicesWithOwner(id).find((s) => s.owner === record.name)?.service;
   if (service?.jobParameters === undefined) return;
   const where = `${record.name}: jobParameters()`;
-  const list = await callHook({ plugin: record.name, hook: 'jobParameters' }, () => service.jobParameters!());
-  const shape = checkHookResult('jobParameters', list);
-  if (shape !== undefined) return add('PLUGIN_CONTRACT', `jobParameters() must return ${HOOK_SHAPES['jobParameters']!.expected}: ${shape}`, where);
+  // callHook rejects a list of the wrong shape, as the plugin's error naming the item.
+  let list: readonly JobParameterDefinition[];
+  try {
+    list = await callHook({ plugin: record.name, hook: 'jobParameters' }, () => service.jobParameters!());
+  } catch (err) {
+    if (!(err instanceof AbError)) throw err;
+    return add(err.code, err.message, err.where ?? where, err.hint);
+  }
   let bad = false;
-  for (const p of list as readonly JobParameterDefinition[]) {
+  for (const p of list) {
     try {
       mergeParameterDefinitions([{ plugin: record.name, parameters: [p] }]);
     } catch (err) {
@@ -254,12 +258,14 @@ async function checkSample(sandbox: PluginSandbox, record: PluginRecord, sampleD
   const host = new LocalHost();
   // Shapes first: a malformed platform answer would otherwise stop the dehydration below without saying why.
   const facts = await platformFacts(host);
-  const shaped = async (plugin: string, hook: string, fn: () => unknown): Promise<unknown> => {
-    const value = await callHook({ plugin, hook }, fn);
-    const why = checkHookResult(hook, value);
-    if (why !== undefined) add('PLUGIN_CONTRACT', `${hook}() of ${plugin} must return ${HOOK_SHAPES[hook]!.expected}: ${why}`, `${plugin}: ${hook}()`);
-    return why === undefined ? value : undefined;
-  };
+  // callHook checks each result against its documented shape; a mismatch is one problem of this check.
+  const shaped = async (plugin: string, hook: string, fn: () => unknown): Promise<unknown> =>
+    callHook({ plugin, hook }, fn).catch((err: unknown) => {
+      if (!(err instanceof AbError)) throw err;
+      add(err.code, err.message, err.where ?? `${plugin}: ${hook}()`, err.hint);
+      return undefined;
+    });
+
   const owned = <T>(id: FrameworkServiceName): { owner: string; service: T }[] =>
     sandbox.collector.getServicesWithOwner<T>(id).filter((s) => chain.includes(s.owner));
   for (const { owner, service } of owned<{ validatePlatform(f: unknown): unknown }>('PlatformOsValidationPlugin')) await shaped(owner, 'validatePlatform', () => service.validatePlatform(facts));

@@ -1,9 +1,10 @@
 /**
  * The documented shape of what each hook returns (core/plugin-contract.ts), as checks that say
- * what was expected and what came back. Pure functions: validatePlugin runs them on a sample, and
- * a job may run them on live results.
+ * what was expected and what came back. Every hook call checks its result with these
+ * (services/plugin-hooks.ts), so a plugin returning the wrong thing is reported as that plugin's
+ * mistake, not as a crash of abctl; validatePlugin runs them on a sample. No I/O.
  */
-import { JOB_PARAMETER_TYPES } from '../../core/job-parameters.js';
+import { JOB_PARAMETER_TYPES } from './job-parameters.js';
 
 /** Why `value` is not what hook `hook` must return; undefined when it is. */
 export type ShapeCheck = (value: unknown) => string | undefined;
@@ -59,14 +60,14 @@ function discovered(v: unknown): string | undefined {
 /** Hook name -> check of its (awaited) result. */
 export const HOOK_SHAPES: Readonly<Record<string, { readonly expected: string; readonly check: ShapeCheck }>> = Object.freeze({
   jobParameters: { expected: 'a list of { name, type, description, required?, defaultValue? }', check: listOf('job parameter definitions', jobParameter) },
-  productInstallHomes: { expected: 'a list of absolute directory paths', check: listOf('paths', (v) => (typeof v === 'string' && v.startsWith('/') ? undefined : 'expected an absolute path')) },
+  productInstallHomes: { expected: 'a list of directory paths', check: listOf('paths', (v) => (typeof v === 'string' && v !== '' ? undefined : 'expected a directory path')) },
   validateCapture: { expected: 'undefined (go on) or a string (the refusal)', check: (v) => (v === undefined || v === null || typeof v === 'string' ? undefined : `expected undefined or a string, got ${show(v)}`) },
   validatePlatform: { expected: "a list of { severity: 'warning' | 'rejection', message }", check: listOf('validation messages', validationMessage) },
   discover: { expected: 'a list of { description, parameters }', check: listOf('installations', discovered) },
-  ping: { expected: '{ healthy: boolean, message: string }', check: (v) => (isObject(v) && typeof v['healthy'] === 'boolean' && typeof v['message'] === 'string' ? undefined : `expected { healthy: boolean, message: string }, got ${show(v)}`) },
 });
 
-/** Checks one hook's result; undefined when the hook has no documented shape or the value fits. */
-export function checkHookResult(hook: string, value: unknown): string | undefined {
-  return HOOK_SHAPES[hook]?.check(value);
+/** The documented shape of `hook`'s result; own keys only (`constructor` is a hook name too). */
+export function hookShape(hook: string): { readonly expected: string; readonly check: ShapeCheck } | undefined {
+  return Object.hasOwn(HOOK_SHAPES, hook) ? HOOK_SHAPES[hook] : undefined;
 }
+
