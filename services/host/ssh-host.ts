@@ -597,6 +597,25 @@ export class SshHost implements ReferenceHost {
     });
   }
 
+  /**
+   * The command's exit status once its channel has closed and its stderr has drained (so no
+   * output is lost after 'close'); undefined when no status came (the connection dropped).
+   */
+  private finished(channel: ClientChannel, stderr: PassThrough): Promise<number | undefined> {
+    return new Promise((resolve) => {
+      let exitCode: number | undefined;
+      let pending = 2;
+      const one = () => {
+        if (--pending === 0) resolve(exitCode);
+      };
+      channel.on('exit', (code: number | null, signal?: string) => {
+        exitCode = code ?? exitCodeForSignal(signal ?? 'KILL');
+      });
+      stderr.once('end', one);
+      channel.once('close', one);
+    });
+  }
+
   private async exec(command: readonly string[], options: RunOptions): Promise<{ exitCode: number; stdout: Buffer; stderr: string }> {
     const line = this.commandLine(command, options);
     const timeoutMs = checkTimeout(options.timeoutMs, DEFAULT_RUN_TIMEOUT_MS, this.name);
@@ -605,7 +624,6 @@ export class SshHost implements ReferenceHost {
     const { stderr: errStream, pid } = this.splitPid(channel);
     const output = new OutputCollector(max);
     const result = await new Promise<{ exitCode: number | undefined; timedOut: boolean }>((resolve) => {
-      let exitCode: number | undefined;
       let timedOut = false;
       let killed = false;
       const kill = () => {
@@ -623,25 +641,9 @@ export class SshHost implements ReferenceHost {
       errStream.on('data', (chunk: Buffer) => {
         if (!output.push('stderr', chunk)) kill();
       });
-      channel.on('exit', (code: number | null, signal?: string) => {
-        exitCode = code ?? exitCodeForSignal(signal ?? 'KILL');
-      });
-      // Wait for stderr to drain too, so no output is lost after 'close'.
-      let closed = false;
-      let drained = false;
-      const done = () => {
-        if (closed && drained) {
-          clearTimeout(timer);
-          resolve({ exitCode, timedOut });
-        }
-      };
-      errStream.once('end', () => {
-        drained = true;
-        done();
-      });
-      channel.once('close', () => {
-        closed = true;
-        done();
+      void this.finished(channel, errStream).then((exitCode) => {
+        clearTimeout(timer);
+        resolve({ exitCode, timedOut });
       });
     });
     if (result.timedOut) throw timeoutError(this.name, command, timeoutMs);
@@ -684,7 +686,6 @@ export class SshHost implements ReferenceHost {
     const { channel } = await this.openExec(line);
     const { stderr, pid } = this.splitPid(channel);
     return new Promise<StreamingRunResult>((resolve) => {
-      let exitCode: number | undefined;
       let stopped: 'timeout' | 'abort' | undefined;
       const kill = (why: 'timeout' | 'abort') => {
         if (stopped) return;
@@ -696,24 +697,10 @@ export class SshHost implements ReferenceHost {
       options.signal?.addEventListener('abort', onAbort, { once: true });
       channel.on('data', (c: Buffer) => options.onOutput?.(c));
       stderr.on('data', (c: Buffer) => options.onOutput?.(c));
-      channel.on('exit', (code: number | null, signal?: string) => {
-        exitCode = code ?? exitCodeForSignal(signal ?? 'KILL');
-      });
-      let closed = false;
-      let drained = false;
-      const done = () => {
-        if (!closed || !drained) return;
+      void this.finished(channel, stderr).then((exitCode) => {
         clearTimeout(timer);
         options.signal?.removeEventListener('abort', onAbort);
         resolve({ exitCode, ...(stopped ? { stopped } : {}) });
-      };
-      stderr.once('end', () => {
-        drained = true;
-        done();
-      });
-      channel.once('close', () => {
-        closed = true;
-        done();
       });
       if (options.stdin && options.stdin !== 'hold') {
         const input = options.stdin;
