@@ -21,9 +21,8 @@ export const VALIDATION_COMMANDS: readonly CommandDefinition[] = [
     name: 'validateBase',
     summary: "check a base image against the requirements of an appliance's plugins (users, groups, packages), listing every problem",
     details:
-      'BASE is what createTemplate takes: an OCI image layout directory, an oci-archive (either with :REF), or a root file system\n' +
-      'directory (e.g. made with debootstrap). Kernel parameters and swap belong to the node that runs\n' +
-      'the image, so they are shown as warnings here and checked on hosts by validateHost. Exit 1 when a requirement is not met.',
+      'BASE is what createTemplate takes: an OCI image layout directory, an oci-archive (either with :REF), or a root file system directory (e.g. made with debootstrap). ' +
+      'Kernel parameters and swap belong to the node that runs the image, so they are shown as warnings here and checked on hosts by validateHost. Exit 1 when a requirement is not met.',
     options: [
       { flags: '--appliance <name>', description: 'appliance (or atomic assembly) in the catalog, or its path in --assembly', required: true },
       { flags: '--assembly <name>', description: 'assembly holding the appliance (as for createTemplate)' },
@@ -36,7 +35,7 @@ export const VALIDATION_COMMANDS: readonly CommandDefinition[] = [
     name: 'validateHost',
     summary: "check every target host of a deployment plan against the requirements of its appliances' plugins, listing every problem",
     details:
-      'Users, groups (getent), Debian packages (dpkg-query), kernel parameters (/proc/sys) and swap (/proc/meminfo), on local and ssh:// targets.\n' +
+      'Users, groups (getent), Debian packages (dpkg-query), kernel parameters (/proc/sys) and swap (/proc/meminfo), on local and ssh:// targets. ' +
       'deploy runs the same check before it ships anything. Exit 1 when a requirement is not met or a host cannot be reached.',
     options: [
       { flags: '--assembly <name>', description: 'top-level assembly to deploy', required: true },
