@@ -48,7 +48,8 @@ describe('abctl', () => {
       for (const o of c.options) expect(one.out).toContain(o.flags.split(' ')[0]);
     }
     expect(abctl(['help', 'installPlugins']).out).toContain('--from <dir>');
-  });
+    // One process per command: ~40 of them take more than the default 30 s on a loaded CI machine.
+  }, 180_000);
 
   it('lists the introspect commands of the enabled plugins in the top-level help', () => {
     expect(abctl(['--help']).out).toMatch(/^ {2}introspectexample +Example product/m);
