@@ -297,7 +297,7 @@ export const ErrorCodes = {
     'DEPLOY_TIMEOUT',
   ],
   /** Container engines as deployment targets (podman here, Kubernetes through kubectl). */
-  engines: ['ENGINE_BASE_MISSING', 'ENGINE_COMMAND_FAILED', 'ENGINE_INSTANCE_FAILED', 'ENGINE_NETWORK_INVALID', 'ENGINE_PODMAN_MISSING', 'ENGINE_STATE_DAMAGED'],
+  engines: ['ENGINE_BASE_MISSING', 'ENGINE_COMMAND_FAILED', 'ENGINE_INSTANCE_FAILED', 'ENGINE_NETWORK_INVALID', 'ENGINE_PODMAN_MISSING', 'ENGINE_REGISTRY_MISSING', 'ENGINE_STATE_DAMAGED', 'ENGINE_TOOL_MISSING'],
   /** Requirements of plugins on base images and hosts (validateBase, validateHost, before createTemplate and deploy). */
   validation: ['BASE_INVALID', 'REQUIREMENTS_CHECK_FAILED', 'REQUIREMENTS_UNMET'],
   /** Images: base images, layers, the image writer, the agent's container mode. */

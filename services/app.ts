@@ -3,7 +3,7 @@ import { Container } from 'inversify';
 import type { ServiceCollector } from '../core/plugin-contract.js';
 import type { PluginInventory } from '../core/plugin-model.js';
 import { catalogModule } from './catalog/module.js';
-import { deployModule, localTargetModule, podmanTargetModule, sshTargetModule } from './deploy/module.js';
+import { deployModule, kubernetesTargetModule, localTargetModule, podmanTargetModule, sshTargetModule } from './deploy/module.js';
 import { editingModule } from './editing/module.js';
 import { hostModule } from './host/module.js';
 import { InstanceLayout, instanceLayout } from './instance.js';
@@ -34,7 +34,7 @@ export class Application {
     const container = new Container();
     container.bind<InstanceLayout>(InstanceLayout).toConstantValue(layout);
     // catalogModule after pluginsModule: it replaces the catalog-less PluginUsage.
-    container.load(registryModule, pluginsModule, catalogModule, hostModule, jobsModule, editingModule, deployModule, localTargetModule, sshTargetModule, podmanTargetModule, validationModule);
+    container.load(registryModule, pluginsModule, catalogModule, hostModule, jobsModule, editingModule, deployModule, localTargetModule, sshTargetModule, podmanTargetModule, kubernetesTargetModule, validationModule);
     return new Application(container, layout);
   }
 

@@ -11,6 +11,7 @@ export { CatalogBundleWriter } from './catalog-bundles.js';
 export { localTargetModule } from './local-target.js';
 export { sshTargetModule } from './ssh-target.js';
 export { podmanTargetModule } from './podman-target.js';
+export { kubernetesTargetModule } from './kubernetes-target.js';
 export type { DeploymentRecord, InstanceRecord, InstanceStatus } from './records.js';
 
 /**

@@ -17,10 +17,9 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ContainerModule, inject, injectable } from 'inversify';
-import writeFileAtomic from 'write-file-atomic';
 import { Catalog } from '../../catalog/index.js';
 import { UserError } from '../../core/errors.js';
 import type { LateBindings } from '../../core/lifecycle-contract.js';
@@ -28,6 +27,7 @@ import { PluginInventoryService } from '../plugins/plugin-inventory-service.js';
 import { applianceAt, applyPlan } from '../rehydration/plan-overlay.js';
 import { CONTAINER } from '../rehydration/foreground.js';
 import { lastLines, podman, podmanOk, type PodmanCall } from '../engine/podman.js';
+import { StateFile } from '../engine/state.js';
 import { imageName, imageRepository, LOCAL_REGISTRY } from '../image/names.js';
 import { DeploymentTarget, type EngineInstance, type EngineOptions, type EngineUp, type InstanceEngine, type TargetConnection, type TargetOptions } from './target.js';
 
@@ -175,36 +175,8 @@ export function podObjects(req: Pick<EngineUp, 'deployment' | 'id' | 'appliance'
 
 const HEALTH_COMMAND = [CONTAINER.node, CONTAINER.agent, 'ping', '--bundle', CONTAINER.bundle];
 
-/** Serializes the steps that read and write one deployment's state (instances run in parallel). */
-class StateFile {
-  #chain: Promise<unknown> = Promise.resolve();
-  constructor(readonly file: string) {}
-
-  async read(): Promise<EngineState> {
-    try {
-      return JSON.parse(await readFile(this.file, 'utf8')) as EngineState;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { images: {}, addresses: {}, hostPorts: {} };
-      throw new UserError('ENGINE_STATE_DAMAGED', `the podman state of the deployment cannot be read: ${(err as Error).message}`, { where: this.file, hint: 'it is written atomically, so this is damage from outside abctl; remove the pods by hand (podman pod ls) and the file' });
-    }
-  }
-
-  /** Runs `fn` on the state alone, then writes what it changed (atomically). */
-  update<T>(fn: (s: EngineState) => Promise<T> | T): Promise<T> {
-    const run = this.#chain.then(async () => {
-      const s = await this.read();
-      const r = await fn(s);
-      await mkdir(join(this.file, '..'), { recursive: true });
-      await writeFileAtomic(this.file, `${JSON.stringify(s, null, 2)}\n`);
-      return r;
-    });
-    this.#chain = run.catch(() => {});
-    return run;
-  }
-}
-
 class PodmanEngine implements InstanceEngine {
-  readonly #states = new Map<string, StateFile>();
+  readonly #states = new Map<string, StateFile<EngineState>>();
   /** Image builds of this command, one per appliance, shared by its instances. */
   readonly #images = new Map<string, Promise<ImageState>>();
 
@@ -218,10 +190,10 @@ class PodmanEngine implements InstanceEngine {
     return join(i.deploymentDir, 'podman');
   }
 
-  #state(i: EngineInstance): StateFile {
+  #state(i: EngineInstance): StateFile<EngineState> {
     const file = join(this.#dir(i), 'state.json');
     let s = this.#states.get(file);
-    if (!s) this.#states.set(file, (s = new StateFile(file)));
+    if (!s) this.#states.set(file, (s = new StateFile<EngineState>(file, () => ({ images: {}, addresses: {}, hostPorts: {} }))));
     return s;
   }
 

@@ -28,23 +28,31 @@ export interface PodmanCall {
 }
 
 /** Runs `podman ARGS`; resolves to the exit code and the output (stdout and stderr). Throws on timeout or abort. */
-export async function podman(args: readonly string[], call: PodmanCall): Promise<PodmanResult> {
+export function podman(args: readonly string[], call: PodmanCall): Promise<PodmanResult> {
+  return runTool('podman', args, call, { CONTAINERS_CONF: containersConf() }, 'apt-get install podman runc iptables catatonit');
+}
+
+/**
+ * Runs an engine's tool (podman, kubectl, skopeo) with a time limit; resolves to the exit code
+ * and the output. A tool that is not installed is an ENGINE_TOOL_MISSING naming how to get it.
+ */
+export async function runTool(command: string, args: readonly string[], call: PodmanCall, env: NodeJS.ProcessEnv, install: string): Promise<PodmanResult> {
   let out = '';
   const code = await runProcess({
-    command: 'podman',
+    command,
     args,
     timeoutMs: call.timeoutMs,
     signal: call.signal,
-    env: { ...process.env, CONTAINERS_CONF: containersConf() },
+    env: { ...process.env, ...env },
     onOutput: (c) => {
       out += c.toString('utf8');
       call.onOutput?.(c);
     },
-    what: `podman ${args[0] ?? ''}${args[1] && !args[1].startsWith('-') ? ` ${args[1]}` : ''}`,
-    where: call.where ?? 'podman',
+    what: `${command} ${args[0] ?? ''}${args[1] && !args[1].startsWith('-') ? ` ${args[1]}` : ''}`,
+    where: call.where ?? command,
   }).catch((err: unknown) => {
     if (err instanceof UserError && err.code === 'DEPLOY_COMMAND_FAILED') {
-      throw new UserError('ENGINE_PODMAN_MISSING', 'podman cannot be run on this machine', { where: 'podman', hint: 'install it: apt-get install podman runc iptables catatonit', cause: err });
+      throw new UserError('ENGINE_TOOL_MISSING', `${command} cannot be run on this machine`, { where: command, hint: `install it: ${install}`, cause: err });
     }
     throw err;
   });
@@ -53,11 +61,15 @@ export async function podman(args: readonly string[], call: PodmanCall): Promise
 
 /** Like podman(), but a non-zero exit is an error naming the command and podman's message. */
 export async function podmanOk(args: readonly string[], call: PodmanCall): Promise<string> {
-  const r = await podman(args, call);
+  return checked('podman', args, await podman(args, call), call, '`podman info` shows whether podman works here');
+}
+
+/** The output of a tool run that exited 0; otherwise an error naming the command and the tool's message. */
+export function checked(command: string, args: readonly string[], r: PodmanResult, call: PodmanCall, hint: string): string {
   if (r.code !== 0) {
-    throw new UserError('ENGINE_COMMAND_FAILED', `podman ${args.slice(0, 2).join(' ')} failed (exit ${r.code}): ${lastLines(r.out, 3)}`, {
-      where: call.where ?? 'podman',
-      hint: 'see the instance log for the whole output; `podman info` shows whether podman works here',
+    throw new UserError('ENGINE_COMMAND_FAILED', `${command} ${args.slice(0, 2).join(' ')} failed (exit ${r.code}): ${lastLines(r.out, 3)}`, {
+      where: call.where ?? command,
+      hint: `see the instance log for the whole output; ${hint}`,
     });
   }
   return r.out.trim();

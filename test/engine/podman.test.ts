@@ -7,15 +7,13 @@
  * this deployment's names.
  */
 import { readFileSync, readdirSync, existsSync, statSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Catalog } from '../../catalog/index.js';
-import { Appliance, Assembly } from '../../core/metadata/index.js';
 import { DeploymentService } from '../../services/deploy/module.js';
 import { networkName, podName } from '../../services/deploy/podman-target.js';
 import { tempDir } from '../helpers/plugins.js';
-import { exampleSite, health, type ExampleSite } from '../deploy/example-fixture.js';
+import { health, type ExampleSite } from '../deploy/example-fixture.js';
+import { scalableSite } from './fixture.js';
 import { freePort } from '../support/sshd.mjs';
 import { podman, testRootfs } from '../support/podman.mjs';
 
@@ -42,15 +40,7 @@ describe('the example deployed on podman', () => {
   beforeAll(async () => {
     tmp = await tempDir('abctl-podman-');
     port = await freePort();
-    site = await exampleSite(tmp.path, '/opt/minihttpd', { web: { port, serverName: 'web-pod', target: 'podman' } });
-    // Up to 3 instances of the member, 2 in the plan.
-    const catalog = site.app.get(Catalog);
-    const assembly = (await catalog.getAssembly('site')) as Assembly;
-    (assembly.getMember('web') as Appliance).setScalability({ min: 1, target: 2, max: 3, absoluteMax: 3 });
-    await catalog.putAssembly(assembly);
-    const plan = await readFile(site.planFile, 'utf8');
-    expect(plan).toMatch(/<instances count="1"/);
-    await writeFile(site.planFile, plan.replace(/<instances count="1"[^/]*\/>/, '<instances count="2" min="1" max="3"/>'));
+    site = await scalableSite(tmp.path, 'podman', port, 'web-pod');
     service = site.app.get(DeploymentService);
   }, 120_000);
 
