@@ -259,10 +259,11 @@ export function buildManifests(assembly: Assembly, plan: DeploymentPlan, opts: M
     // Volumes: stateful local file sets get a volume per pod; NFS file sets a shared claim.
     const { owner: fsOwner, defs } = fileSetsOf(slot, overlaid);
     const fsNode = planNodeAt(plan, fsOwner);
-    const volumes: Json[] = [{ name: 'abctl-config', configMap: { name: n.config } }];
+    // `optional: false` said outright: podman 4.3's kube play dereferences the field without checking it is there.
+    const volumes: Json[] = [{ name: 'abctl-config', configMap: { name: n.config, optional: false } }];
     const mounts: Json[] = [{ name: 'abctl-config', mountPath: CONFIG_DIR, readOnly: true }];
     if (hasSecret) {
-      volumes.push({ name: 'abctl-secret', secret: { secretName: n.secret, defaultMode: 0o400 } });
+      volumes.push({ name: 'abctl-secret', secret: { secretName: n.secret, defaultMode: 0o400, optional: false } });
       mounts.push({ name: 'abctl-secret', mountPath: SECRET_DIR, readOnly: true });
     }
     const claimTemplates: Json[] = [];

@@ -102,6 +102,15 @@ async function readJsonFile(file: string, opts: { secret?: boolean } = {}): Prom
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
+    // podman 4.3's kube play mounts a Secret's data still base64-encoded: accept that form too.
+    const t = text.trim();
+    if (/^[A-Za-z0-9+/]+={0,2}$/.test(t)) {
+      try {
+        return JSON.parse(Buffer.from(t, 'base64').toString('utf8')) as unknown;
+      } catch {
+        // Not that either: report the text as it is.
+      }
+    }
     throw new UserError('IMAGE_CONFIG_INVALID', `${file} is not valid JSON: ${(err as Error).message}`, { where: file, hint: 'fix the ConfigMap or Secret mounted there' });
   }
 }

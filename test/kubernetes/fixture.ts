@@ -33,7 +33,7 @@ function editNode(plan: DeploymentPlan, name: string, change: (n: PlanNode) => P
   return { ...plan, root: { ...plan.root, children: plan.root.children.map((c) => (c.name === name ? change(c) : c)) } };
 }
 
-export async function shopFixture(tmp: string): Promise<ShopFixture> {
+export async function shopFixture(tmp: string, opts: { webPort?: number } = {}): Promise<ShopFixture> {
   const instance = join(tmp, 'instance');
   const env = cliEnv(instance, examplePlugins);
   const ref = await copyMinihttpd(join(tmp, 'reference', 'minihttpd'));
@@ -89,7 +89,7 @@ export async function shopFixture(tmp: string): Promise<ShopFixture> {
   await editing.addVnet('shop', 'front', '10.1.0.0/24');
 
   const assembly = (await catalog.getAssembly('shop')) as Assembly;
-  let plan = withPlanValues(createDeploymentPlan(assembly), { web: { port: '18081', 'server.name': 'web-k8s', 'admin.password': WEB_PASSWORD } });
+  let plan = withPlanValues(createDeploymentPlan(assembly), { web: { port: String(opts.webPort ?? 18081), 'server.name': 'web-k8s', 'admin.password': WEB_PASSWORD } });
   plan = editNode(plan, 'proxy', (n) => ({ ...n, instances: { ...(n.instances as NonNullable<PlanNode['instances']>), count: '3' }, synthetic: [{ name: 'antiAffinity', value: 'true' }] }));
   plan = editNode(plan, 'db', (n) => ({ ...n, mountTargets: [{ fileSet: 'uploads', target: 'nfs.corp.example:/exports/shop', captured: false }] }));
   const planFile = join(tmp, 'plan.xml');
