@@ -23,6 +23,7 @@ import { PluginInventoryService } from '../plugins/plugin-inventory-service.js';
 import { applyPlan } from '../rehydration/plan-overlay.js';
 import { CONTAINER } from '../rehydration/foreground.js';
 import { checked, lastLines, runTool, type PodmanCall } from '../engine/podman.js';
+import { EngineConnection } from '../engine/connection.js';
 import { StateFile } from '../engine/state.js';
 import { imageName } from '../image/names.js';
 import { DeploymentTarget, type EngineInstance, type EngineOptions, type EngineUp, type InstanceEngine, type TargetConnection, type TargetOptions } from './target.js';
@@ -241,32 +242,18 @@ class KubernetesEngine implements InstanceEngine {
   }
 }
 
-class KubernetesConnection implements TargetConnection {
+class KubernetesConnection extends EngineConnection {
   constructor(
-    readonly spec: string,
-    readonly engine: KubernetesEngine,
-  ) {}
-
-  async identity(): Promise<{ hostname: string; address: string }> {
-    return { hostname: '', address: '' };
+    spec: string,
+    private readonly kube: KubernetesEngine,
+  ) {
+    super(spec, kube);
   }
 
   async check(): Promise<{ node: string }> {
-    const version = await this.engine.kubectl(['version', '--client', '-o', 'json'], { timeoutMs: SHORT_MS, where: this.spec });
+    const version = await this.kube.kubectl(['version', '--client', '-o', 'json'], { timeoutMs: SHORT_MS, where: this.spec });
     return { node: `kubectl ${version.length > 200 ? version.slice(0, 200) : version}` };
   }
-
-  async ship(): Promise<void> {
-    throw new Error('internal error: the kubernetes target runs images, it is not shipped bundles');
-  }
-
-  async runNode(): Promise<number> {
-    throw new Error('internal error: the kubernetes target runs the agent inside its pods');
-  }
-
-  async remove(): Promise<void> {}
-
-  async close(): Promise<void> {}
 }
 
 @injectable()

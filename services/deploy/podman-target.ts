@@ -27,6 +27,7 @@ import { PluginInventoryService } from '../plugins/plugin-inventory-service.js';
 import { applianceAt, applyPlan } from '../rehydration/plan-overlay.js';
 import { CONTAINER } from '../rehydration/foreground.js';
 import { lastLines, podman, podmanOk, type PodmanCall } from '../engine/podman.js';
+import { EngineConnection } from '../engine/connection.js';
 import { StateFile } from '../engine/state.js';
 import { imageName, imageRepository, LOCAL_REGISTRY } from '../image/names.js';
 import { DeploymentTarget, type EngineInstance, type EngineOptions, type EngineUp, type InstanceEngine, type TargetConnection, type TargetOptions } from './target.js';
@@ -392,32 +393,12 @@ class PodmanEngine implements InstanceEngine {
   }
 }
 
-class PodmanConnection implements TargetConnection {
-  readonly spec = PODMAN_TARGET;
-  constructor(readonly engine: PodmanEngine) {}
-
-  async identity(): Promise<{ hostname: string; address: string }> {
-    // Each pod has its own; the engine says which when the pod is up.
-    return { hostname: '', address: '' };
-  }
-
+class PodmanConnection extends EngineConnection {
   async check(): Promise<{ node: string }> {
     const r = await podman(['version', '--format', '{{.Client.Version}}'], { timeoutMs: SHORT_MS });
     if (r.code !== 0) throw new UserError('ENGINE_PODMAN_MISSING', `podman does not work here: ${lastLines(r.out, 2)}`, { where: PODMAN_TARGET, hint: 'install it (apt-get install podman runc iptables catatonit) and check `podman info`' });
     return { node: `podman ${r.out.trim()}` };
   }
-
-  async ship(): Promise<void> {
-    throw new Error('internal error: the podman target runs images, it is not shipped bundles');
-  }
-
-  async runNode(): Promise<number> {
-    throw new Error('internal error: the podman target runs the agent inside its containers');
-  }
-
-  async remove(): Promise<void> {}
-
-  async close(): Promise<void> {}
 }
 
 @injectable()
@@ -433,7 +414,7 @@ export class PodmanDeploymentTarget implements DeploymentTarget {
   }
 
   async open(_spec: string, options: TargetOptions): Promise<TargetConnection> {
-    return new PodmanConnection(new PodmanEngine(options.engine ?? {}, this.catalog, this.plugins));
+    return new PodmanConnection(PODMAN_TARGET, new PodmanEngine(options.engine ?? {}, this.catalog, this.plugins));
   }
 }
 
