@@ -55,7 +55,8 @@ afterAll(async () => {
   if (kubeFile) podman(['kube', 'down', kubeFile], { timeoutMs: 120_000 });
   // kube play made a podman secret of the Secret object; kube down leaves it.
   podman(['secret', 'rm', 'web-secret'], { timeoutMs: 30_000 });
-  cleanup({ images: imageId ? [imageId] : [] });
+  // ...and the volumes it made for the ConfigMap and the Secret.
+  cleanup({ images: imageId ? [imageId] : [], volumes: ['web-config', 'web-secret'] });
   if (ociLink) await rm(ociLink, { force: true });
   await tmp?.cleanup();
 });

@@ -49,9 +49,10 @@ export function loadLayout(layoutDir, tag, reference, { timeoutMs = 180_000 } = 
 }
 
 /** Removes containers (forced, with a short stop time) and images; missing ones are fine. */
-export function cleanup({ containers = [], images = [] } = {}) {
+export function cleanup({ containers = [], images = [], volumes = [] } = {}) {
   for (const c of containers) podman(['rm', '--force', '--time', '2', c], { timeoutMs: 60_000 });
   for (const i of images) podman(['rmi', '--force', i], { timeoutMs: 60_000 });
+  for (const v of volumes) podman(['volume', 'rm', '--force', v], { timeoutMs: 60_000 });
 }
 
 /** Polls `check` (sync or async) every `intervalMs` until it returns a truthy value or `timeoutMs` passes. */
