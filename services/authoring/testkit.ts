@@ -12,20 +12,16 @@ import { UserError } from '../../core/errors.js';
 import type { LateBindings, LifecycleOperation } from '../../core/lifecycle-contract.js';
 import { Appliance, Assembly, AtomicAssembly } from '../../core/metadata/index.js';
 import { SDK_VERSION } from '../../core/plugin-contract.js';
-import { renderDocument, type Plain } from '../../catalog/xml-codec.js';
 import {
-  BUNDLE_APPLIANCE,
-  BUNDLE_ASSEMBLY,
-  BUNDLE_BINDINGS,
   BUNDLE_CONTENT_DIR,
   BUNDLE_FILESETS_DIR,
   BUNDLE_FORMAT_VERSION,
-  BUNDLE_MANIFEST,
   BUNDLE_PLUGINS_DIR,
   type BundleFileSet,
   type BundleManifest,
 } from '../rehydration/bundle-format.js';
 import { runAgent, type AgentResult } from '../rehydration/agent.js';
+import { writeBundleDocuments } from '../rehydration/bundle.js';
 import { dehydrateLocally, type LocalArchive } from './local-dehydration.js';
 import { openSandbox } from './sandbox.js';
 
@@ -225,10 +221,6 @@ async function writeTestBundle(from: Dehydrated, options: RehydrateOptions): Pro
     createdAt: new Date().toISOString(),
     sdkVersion: SDK_VERSION,
   };
-  const write = (name: string, text: string): Promise<void> => writeFile(join(dir, name), text, { mode: 0o600 });
-  await write(BUNDLE_APPLIANCE, renderDocument('appliance', appliance.toPlain() as unknown as Plain, { where: join(dir, BUNDLE_APPLIANCE) }));
-  await write(BUNDLE_ASSEMBLY, renderDocument('assembly', assembly.toPlain() as unknown as Plain, { where: join(dir, BUNDLE_ASSEMBLY) }));
-  await write(BUNDLE_BINDINGS, `${JSON.stringify(bindings, null, 2)}\n`);
-  await write(BUNDLE_MANIFEST, `${JSON.stringify(manifest, null, 2)}\n`);
+  await writeBundleDocuments(dir, { appliance: appliance.toPlain(), assembly: assembly.toPlain(), bindings, manifest });
   return dir;
 }

@@ -146,12 +146,13 @@ export async function writeBundle(req: WriteBundleRequest): Promise<WrittenBundl
     createdAt: req.image ? new Date(0).toISOString() : new Date().toISOString(),
     sdkVersion: SDK_VERSION,
   };
-  await writeText(out, BUNDLE_APPLIANCE, renderDocument('appliance', (req.image ? withoutPasswords(applied.toPlain()) : applied.toPlain()) as unknown as Plain, { where: join(out, BUNDLE_APPLIANCE) }));
-  await writeText(out, BUNDLE_ASSEMBLY, renderDocument('assembly', withoutPasswords(overlaid.toPlain()) as Plain, { where: join(out, BUNDLE_ASSEMBLY) }));
-  await writeText(out, BUNDLE_BINDINGS, `${JSON.stringify(req.bindings, null, 2)}\n`);
-  if (req.includeAgent ?? true) await copyAgent(out);
-  // bundle.json last: a bundle without it is visibly incomplete.
-  await writeText(out, BUNDLE_MANIFEST, `${JSON.stringify(manifest, null, 2)}\n`);
+  await writeBundleDocuments(out, {
+    appliance: req.image ? withoutPasswords(applied.toPlain()) : applied.toPlain(),
+    assembly: withoutPasswords(overlaid.toPlain()),
+    bindings: req.bindings,
+    manifest,
+    beforeManifest: req.includeAgent ?? true ? () => copyAgent(out) : undefined,
+  });
 
   if (req.archive === undefined) return { dir: out, manifest };
   const archive = resolve(req.archive);
@@ -179,6 +180,26 @@ async function prepareDir(out: string): Promise<void> {
 
 async function writeText(dir: string, name: string, text: string): Promise<void> {
   await writeFile(join(dir, name), text, { mode: FILE_MODE });
+}
+
+/** The documents every bundle holds, in the order that keeps a half-written one recognisable. */
+export interface BundleDocuments {
+  readonly appliance: unknown;
+  readonly assembly: unknown;
+  readonly bindings: LateBindings;
+  readonly manifest: BundleManifest;
+  /** Runs after the other documents, before bundle.json (e.g. copying the agent in). */
+  readonly beforeManifest?: (() => Promise<void>) | undefined;
+}
+
+/** Writes appliance.xml, assembly.xml, bindings.json and, last, bundle.json (0600 each) into `dir`. */
+export async function writeBundleDocuments(dir: string, docs: BundleDocuments): Promise<void> {
+  await writeText(dir, BUNDLE_APPLIANCE, renderDocument('appliance', docs.appliance as Plain, { where: join(dir, BUNDLE_APPLIANCE) }));
+  await writeText(dir, BUNDLE_ASSEMBLY, renderDocument('assembly', docs.assembly as Plain, { where: join(dir, BUNDLE_ASSEMBLY) }));
+  await writeText(dir, BUNDLE_BINDINGS, `${JSON.stringify(docs.bindings, null, 2)}\n`);
+  await docs.beforeManifest?.();
+  // bundle.json last: a bundle without it is visibly incomplete.
+  await writeText(dir, BUNDLE_MANIFEST, `${JSON.stringify(docs.manifest, null, 2)}\n`);
 }
 
 /**
