@@ -8,7 +8,7 @@
  * if they raced a commit, read again under the lock. Documents are read and remembered by
  * documents.ts, archives recorded by archives.ts and checked by verify.ts.
  */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { UserError } from '../core/errors.js';
 import { join } from 'node:path';
 import { Appliance, type AppliancePlain } from '../core/metadata/appliance.js';
@@ -21,7 +21,7 @@ import { childDir, CONTENT_DIR, dirName, documentName, FILESETS_DIR, topDir, typ
 import { withInstanceLock } from './instance-lock.js';
 import { CatalogKey } from './key.js';
 import { blameFile, isFileProblem, notFound, problemOf } from './problems.js';
-import { eachLimit, exists, GENERATION_FILE, needsRecovery, recover } from './txn.js';
+import { eachLimit, exists, GENERATION_FILE, needsRecovery, recover, Transaction } from './txn.js';
 import type { CatalogAssembly, CatalogChanges, CatalogLocation, CatalogObject, CatalogOptions, CatalogProblem, CatalogSummary, CommitReport, ContentWrite, Listing } from './types.js';
 import { archiveProblem, fileSetStatuses, storedAppliances, unrecordedFiles, type FileSetStatus } from './verify.js';
 import type { Plain } from './xml-codec.js';
@@ -295,6 +295,31 @@ export class Catalog {
    */
   async commit(changes: CatalogChanges): Promise<CommitReport> {
     return this.#locked('change the catalog', () => commitChanges({ dir: this.dir, store: this.#store, key: this.#key }, changes));
+  }
+
+  /**
+   * Brings in a whole top-level assembly directory that was checked elsewhere (importAssembly
+   * verified it as a catalog of its own): its files are moved in, so `fromDir` should be on the
+   * catalog's file system (the instance tmp dir). Refused when the name is taken; one commit.
+   */
+  async adoptAssemblyDir(name: string, fromDir: string): Promise<CommitReport> {
+    return this.#locked('import an assembly', async () => {
+      for (const kind of ['appliance', 'assembly'] as const) {
+        if (await exists(join(this.dir, topDir(kind, name)))) {
+          throw new UserError('CATALOG_NAME_TAKEN', `the catalog already has an ${kind} named "${name}"`, { where: join(this.dir, topDir(kind, name)), hint: 'import under another name with --as NAME, or delete the existing one first' });
+        }
+      }
+      const rel = topDir('assembly', name);
+      const txn = new Transaction(this.dir);
+      txn.replace(rel);
+      const files = (await readdir(fromDir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile());
+      for (const f of files) {
+        const abs = join(f.parentPath, f.name);
+        txn.moveIn(`${rel}/${abs.slice(fromDir.length + 1)}`, abs);
+      }
+      await txn.commit();
+      return { written: files.map((f) => `${rel}/${join(f.parentPath, f.name).slice(fromDir.length + 1)}`), deleted: [], unchanged: 0, captured: [] };
+    });
   }
 
   /** Printable plain form: password values masked. Use this (never toPlain()) for output and logs. */

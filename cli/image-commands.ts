@@ -13,6 +13,21 @@ export interface CreateTemplateOptions extends JsonOption {
   readonly node?: string;
 }
 
+export interface ExportAssemblyOptions extends JsonOption {
+  readonly assembly: string;
+  readonly base: string;
+  readonly plan?: string;
+  readonly out: string;
+  readonly node?: string;
+}
+
+export interface ImportAssemblyOptions extends JsonOption {
+  readonly file: string;
+  readonly as?: string;
+  readonly key?: string;
+  readonly out?: string;
+}
+
 export const IMAGE_COMMANDS: readonly CommandDefinition[] = [
   defineCommand<CreateTemplateOptions>({
     name: 'createTemplate',
@@ -32,5 +47,39 @@ export const IMAGE_COMMANDS: readonly CommandDefinition[] = [
       jsonOption,
     ],
     load: () => import('./commands/create-template.js'),
+  }),
+  defineCommand<ExportAssemblyOptions>({
+    name: 'exportAssembly',
+    summary: 'write one archive of an assembly: an image per appliance (one OCI index, shared layers stored once), its catalog entries and, with a plan, its Kubernetes manifests',
+    details:
+      'FILE is a tar: abctl-assembly.json, an OCI image layout (oci-layout, index.json, blobs/sha256) and catalog/ (the\n' +
+      'assembly as this catalog stores it; password values stay encrypted with this instance\'s key). Kubernetes Secrets are\n' +
+      'never included. abctl importAssembly FILE brings it into another instance; see docs/assembly-archive.md.',
+    options: [
+      { flags: '--assembly <name>', description: 'top-level assembly to export', required: true },
+      { flags: '--base <base>', description: 'base image of every appliance image (as for createTemplate)', required: true },
+      { flags: '--plan <file>', description: 'deployment plan: also ship the Kubernetes manifests (without Secrets)' },
+      { flags: '--out <file>', description: 'archive file to write', required: true },
+      { flags: '--node <path|none>', description: 'Node.js binary to ship in the images (as for createTemplate)' },
+      jsonOption,
+    ],
+    load: () => import('./commands/export-assembly.js'),
+  }),
+  defineCommand<ImportAssemblyOptions>({
+    name: 'importAssembly',
+    summary: 'bring an assembly archive (abctl exportAssembly) into this instance\'s catalog, checking every digest',
+    details:
+      'All or nothing: the catalog is unchanged unless the whole archive checked out. The images are written as one OCI\n' +
+      'layout per appliance under OUT/images (podman pull oci:OUT/images/<appliance>:<tag>; exportKubernetes --images\n' +
+      'OUT/images), the Kubernetes manifests under OUT/kubernetes. Password values need the exporting instance\'s\n' +
+      'config/catalog.key (--key), carried apart from the archive; they are re-encrypted with this instance\'s key.',
+    arguments: [{ key: 'file', name: '<file>', description: 'the archive abctl exportAssembly wrote' }],
+    options: [
+      { flags: '--as <name>', description: 'import under this name (when the archive\'s name is taken here)' },
+      { flags: '--key <file>', description: 'the exporting instance\'s config/catalog.key, to take over password values' },
+      { flags: '--out <dir>', description: 'where images and manifests go (default: <instance>/imports/<assembly>)' },
+      jsonOption,
+    ],
+    load: () => import('./commands/import-assembly.js'),
   }),
 ];

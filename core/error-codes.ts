@@ -317,6 +317,8 @@ export const ErrorCodes = {
     'K8S_OUT_EXISTS',
     'K8S_VNET_UNKNOWN',
   ],
+  /** Assembly archives (exportAssembly, importAssembly). */
+  assemblyArchive: ['ARCHIVE_ENTRY_UNSAFE', 'ARCHIVE_FILE_INVALID', 'ARCHIVE_DIGEST_MISMATCH', 'ARCHIVE_KEY_MISSING'],
   /** Plugin authoring: createPlugin, validatePlugin, the test kit. */
   authoring: [
     'SCAFFOLD_FAILED',

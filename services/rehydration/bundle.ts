@@ -208,7 +208,7 @@ export async function writeBundleDocuments(dir: string, docs: BundleDocuments): 
  * resources stay with the catalog appliance it was copied from: `source`, else one of that
  * name, else the only top-level appliance of the same creator and type holding them all.
  */
-async function catalogOwner(req: WriteBundleRequest, member: Appliance, path: string, source: string | undefined): Promise<{ content: string; fileSets: string }> {
+export async function catalogOwner(req: Pick<WriteBundleRequest, 'catalog' | 'assembly'>, member: Appliance, path: string, source: string | undefined): Promise<{ content: string; fileSets: string }> {
   const inAssembly = `${req.assembly.name}/${path}`;
   const hasContent = async (owner: string): Promise<boolean> =>
     (await Promise.all(member.contentResources.map((r) => req.catalog.readContent(owner, r.name).then(() => true, () => false)))).every(Boolean);
