@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// Discovery + activation cost per plugin, and abctl start-up, against bare Node in the same run.
+// Discovery + activation cost per plugin, and abctl start-up (--help, describePlugins) against bare Node in the same run.
 // Usage: npm run build && node bench/discovery.mjs   (BENCH_PLUGINS=N to change the count)
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -36,15 +36,20 @@ async function generate(dir, count) {
   await Promise.all(writes);
 }
 
-function timeCommand(args, runs = 10) {
-  const samples = [];
+/**
+ * Medians of commands run in turn (one run of each per round), so that the machine's load
+ * weighs on every command alike; only the ratios between them are meaningful on a busy host.
+ */
+function timeCommands(commands, runs = 15) {
+  const samples = commands.map(() => []);
   for (let i = 0; i < runs; i++) {
-    const t = process.hrtime.bigint();
-    execFileSync(process.execPath, args, { stdio: 'ignore' });
-    samples.push(Number(process.hrtime.bigint() - t) / 1e6);
+    commands.forEach(({ args, env }, j) => {
+      const t = process.hrtime.bigint();
+      execFileSync(process.execPath, args, { stdio: 'ignore', env: { ...process.env, ...env } });
+      samples[j].push(Number(process.hrtime.bigint() - t) / 1e6);
+    });
   }
-  samples.sort((a, b) => a - b);
-  return samples[Math.floor(runs / 2)];
+  return samples.map((s) => s.sort((a, b) => a - b)[Math.floor(runs / 2)]);
 }
 
 async function measure(count) {
@@ -81,10 +86,21 @@ const halfCount = Math.max(chain, Math.round(total / 2) - (Math.round(total / 2)
 const half = await best(halfCount);
 const full = await best(total);
 const perPlugin = (full.discover + full.activate) / total;
-const nodeBare = timeCommand(['-e', '0']);
-const help = timeCommand([join(root, 'bin/abctl'), '--help']);
+// A fresh instance: describePlugins then lists the bundled plugins only, as issue 14 measures it.
+const instance = await mkdtemp(join(tmpdir(), 'abctl-bench-instance-'));
+const cliEnv = { AB_INSTANCE: instance, AB_BUNDLED_PLUGINS: '' };
+const [nodeBare, help, describe] = timeCommands([
+  { args: ['-e', '0'] },
+  { args: [join(root, 'bin/abctl'), '--help'], env: cliEnv },
+  { args: [join(root, 'bin/abctl'), 'describePlugins', '--json'], env: cliEnv },
+]);
+await rm(instance, { recursive: true, force: true });
+const ms = (v) => `${v.toFixed(1)} ms`;
 
 console.log(`plugins: ${total} (chains of ${chain})`);
 console.log(`discover: ${full.discover.toFixed(1)} ms, activate: ${full.activate.toFixed(1)} ms, per plugin: ${perPlugin.toFixed(3)} ms`);
 console.log(`linearity: time(${total}) / time(${halfCount}) = ${((full.discover + full.activate) / (half.discover + half.activate)).toFixed(2)} (2.0 = linear; less means fixed costs still weigh)`);
-console.log(`start-up: node -e 0 ${nodeBare.toFixed(1)} ms, abctl --help ${help.toFixed(1)} ms, ratio ${(help / nodeBare).toFixed(2)}x (target < 2x)`);
+console.log(`start-up (medians of interleaved runs, load ${loadavg()[0].toFixed(2)} at the end):`);
+console.log(`  node -e 0                  ${ms(nodeBare)}`);
+console.log(`  abctl --help               ${ms(help)}  ${(help / nodeBare).toFixed(2)}x node -e 0 (target <= 1.3x)`);
+console.log(`  abctl describePlugins --json ${ms(describe)}  ${(describe / help).toFixed(2)}x abctl --help (target <= 1.5x)`);
