@@ -1,18 +1,20 @@
-import type { Application } from '../services/app.js';
+import type { Application } from '../services/application.js';
 import type { GlobalOptions } from './command-spec.js';
 
 /** Opens the application for one command and always stops its plugins afterwards. */
 export async function withApplication<T>(
   globals: GlobalOptions,
-  options: { activate: boolean },
+  options: { activate: boolean; /** Only the registry and plugin areas: quicker to load, for commands that list plugins. */ pluginsOnly?: boolean },
   fn: (app: Application) => Promise<T>,
 ): Promise<T> {
-  const { Application } = await import('../services/app.js');
   const { resolveInstanceDir } = await import('../services/instance.js');
-  const app = Application.create({
+  const appOptions = {
     instanceRoot: resolveInstanceDir(globals.instance),
     ...(process.env.AB_BUNDLED_PLUGINS ? { bundledPluginsDir: process.env.AB_BUNDLED_PLUGINS } : {}),
-  });
+  };
+  const app = options.pluginsOnly
+    ? (await import('../services/application.js')).Application.forPlugins(appOptions)
+    : (await import('../services/app.js')).Application.create(appOptions);
   if (options.activate) await app.start();
   try {
     return await fn(app);

@@ -1,67 +1,22 @@
-import 'reflect-metadata';
-import { Container } from 'inversify';
-import type { ServiceCollector } from '../core/plugin-contract.js';
-import type { PluginInventory } from '../core/plugin-model.js';
+import { Application as PluginsApplication, type ApplicationOptions } from './application.js';
 import { catalogModule } from './catalog/module.js';
 import { deployModule, kubernetesTargetModule, localTargetModule, podmanTargetModule, sshTargetModule } from './deploy/module.js';
 import { editingModule } from './editing/module.js';
 import { hostModule } from './host/module.js';
-import { InstanceLayout, instanceLayout } from './instance.js';
 import { jobsModule } from './jobs/module.js';
 import { pluginsModule } from './plugins/module.js';
-import { PluginInventoryService } from './plugins/plugin-inventory-service.js';
-import { PluginActivationService, ServiceRegistry, registryModule } from './registry/module.js';
+import { registryModule } from './registry/module.js';
 import { validationModule } from './validation/module.js';
 
-export interface ApplicationOptions {
-  readonly instanceRoot: string;
-  /** Overrides the project's own plugins/ (tests, benchmarks). */
-  readonly bundledPluginsDir?: string;
-}
+export type { ApplicationOptions } from './application.js';
 
 /**
- * One abctl process's composition root: the DI container with one module per area, and
- * the plugin lifecycle. `start()` activates every enabled plugin before any command logic
- * runs, as the contract promises; `stop()` stops them all even when some stops fail.
+ * The application with every area. The class itself lives in services/application.ts, which
+ * imports only the plugin areas: listing plugins loads that file alone (see Application.forPlugins).
  */
-export class Application {
-  private started = false;
-
-  private constructor(readonly container: Container, readonly layout: InstanceLayout) {}
-
+export class Application extends PluginsApplication {
   static create(options: ApplicationOptions): Application {
-    const layout = instanceLayout(options.instanceRoot, options.bundledPluginsDir);
-    const container = new Container();
-    container.bind<InstanceLayout>(InstanceLayout).toConstantValue(layout);
     // catalogModule after pluginsModule: it replaces the catalog-less PluginUsage.
-    container.load(registryModule, pluginsModule, catalogModule, hostModule, jobsModule, editingModule, deployModule, localTargetModule, sshTargetModule, podmanTargetModule, kubernetesTargetModule, validationModule);
-    return new Application(container, layout);
-  }
-
-  get<T>(id: symbol | (abstract new (...args: never[]) => T)): T {
-    return this.container.get<T>(id as never);
-  }
-
-  inventory(): Promise<PluginInventory> {
-    return this.get(PluginInventoryService).get();
-  }
-
-  /** Discovers and activates the enabled plugins; the inventory then shows activation failures as broken plugins. */
-  async start(): Promise<PluginInventory> {
-    const plugins = this.get(PluginInventoryService);
-    const outcome = await this.get(PluginActivationService).activate(await plugins.get());
-    plugins.recordActivation(outcome);
-    this.started = true;
-    return plugins.get();
-  }
-
-  collector(): ServiceCollector {
-    return this.get(ServiceRegistry).createCollector();
-  }
-
-  async stop(): Promise<readonly { plugin: string; message: string }[]> {
-    if (!this.started) return [];
-    this.started = false;
-    return this.get(PluginActivationService).stopAll();
+    return PluginsApplication.compose(options, [registryModule, pluginsModule, catalogModule, hostModule, jobsModule, editingModule, deployModule, localTargetModule, sshTargetModule, podmanTargetModule, kubernetesTargetModule, validationModule]);
   }
 }

@@ -72,7 +72,7 @@ function renderTree(plugins: readonly PluginDescription[]): string {
 }
 
 export const run: CommandRun<JsonOption> = async (opts, globals) =>
-  withApplication(globals, { activate: true }, async (app) => {
+  withApplication(globals, { activate: true, pluginsOnly: true }, async (app) => {
     const inventory = await app.inventory();
     const aliases = new Set(
       app.collector().getServices(ServiceIds.IntrospectorPluginExtension).filter((e) => e.alias === true).map((e) => e.name),
