@@ -3,7 +3,7 @@
  * framework hands it. This file is public API (see docs/plugin-contract.md); change it
  * only compatibly, and bump SDK_VERSION when a plugin could tell the difference.
  */
-import type { Appliance, ApplianceInit, AtomicAssembly, ContentResource } from './metadata/index.js';
+import type { Appliance, ApplianceInit, AtomicAssembly, ContentResource, FileSetDefinitionPlain, PropertyPlain } from './metadata/index.js';
 import type { ReferenceHost } from './reference-host.js';
 import type { ServiceId, ServiceIdLike, ServiceIds } from './service-ids.js';
 
@@ -12,7 +12,7 @@ export type { LifecycleContext, LifecycleHooks, PingResult } from './lifecycle-c
 import type { LifecycleHooks } from './lifecycle-contract.js';
 
 /** Version of the plugin SDK this framework implements; `minSdkVersion` is checked against it. */
-export const SDK_VERSION = '1.2';
+export const SDK_VERSION = '1.3';
 
 // ---------------------------------------------------------------- service registry
 
@@ -209,15 +209,38 @@ export interface ValidationMessage {
   readonly message: string;
 }
 
+/**
+ * A frozen snapshot of the appliance a capture check is about to capture (SDK 1.3): the same
+ * whether the capture follows the dehydration or is a later `captureFileSets`. Password values
+ * are masked: a capture check has no reason to hold one.
+ */
+export interface CaptureApplianceView {
+  readonly name: string;
+  readonly type: string;
+  /** The plugin that created it. */
+  readonly creator: string;
+  readonly properties: readonly Readonly<PropertyPlain>[];
+  readonly fileSets: readonly Readonly<FileSetDefinitionPlain>[];
+  /** Names of its content resources. */
+  readonly contentResources: readonly string[];
+  /** A property's value (masked for passwords), undefined when it has none or does not exist. */
+  property(name: string): string | undefined;
+}
+
 /** Runs before file set capture; returning a message aborts the capture with it. */
 export interface PackagerValidationPlugin {
   /** The registering plugin's name (checked at registration: the registry knows the owner). */
   readonly pluginName: string;
   validateCapture(request: {
     readonly applianceName: string;
+    /** The root of the file set about to be captured (one per call). */
     readonly fileSetRoots: readonly string[];
     /** The reference host the files are captured from (read-only, like during dehydration). */
     readonly host: ReferenceHost;
+    /** The appliance being captured (SDK 1.3; older abctl versions leave it out). */
+    readonly appliance: CaptureApplianceView;
+    /** The name of the file set about to be captured (SDK 1.3). */
+    readonly fileSet: string;
   }): string | undefined | Promise<string | undefined>;
 }
 

@@ -12,6 +12,7 @@ import {
   describeMissing,
   ExternalResource,
   findMissingRequired,
+  missingContentResource,
   normalizePropertyValue,
   type AssemblyMember,
   type PropertySet,
@@ -118,7 +119,7 @@ class Checker {
 
   node(n: PlanNode, m: Model, where: string, fileSetsOwner: Appliance | undefined): void {
     const props = m.properties;
-    this.properties(n, props, where);
+    this.properties(n, props, where, m instanceof Appliance ? m.contentResources.map((r) => r.name) : undefined);
     if (m instanceof Appliance) {
       this.applianceNodes.set(where, n);
       this.appliance(n, m, where, fileSetsOwner ?? m);
@@ -142,7 +143,8 @@ class Checker {
     }
   }
 
-  properties(n: PlanNode, set: PropertySet, where: string): void {
+  /** `resources`: the appliance's content resource names, which its fileRef values may name. */
+  properties(n: PlanNode, set: PropertySet, where: string, resources?: readonly string[]): void {
     const seen = new Set<string>();
     const userNames = () => set.list().filter((p) => p.category === 'user').map((p) => p.name);
     for (const p of n.properties) {
@@ -206,6 +208,15 @@ class Checker {
       }
       if (model.type !== 'fileRef') {
         this.add('PLAN_TYPE_MISMATCH', `"${f.name}" is a ${model.type} property, not a fileRef: set it with <property name="${f.name}" value="..."/>`, fWhere, f.line);
+        continue;
+      }
+      // Unless a local file replaces it, the plan's `current` (as written or edited) and the metadata's
+      // value must name a resource the appliance has; other schemes are kept and skipped at
+      // rehydration, so they are not checked here.
+      const uri = resources && f.file === undefined ? [f.current, model.value].find((v) => missingContentResource(v, resources) !== undefined) : undefined;
+      if (uri) {
+        const known = resources!.length ? `content resources here: ${resources!.join(', ')}` : 'this appliance has no content resources';
+        this.add('FILEREF_UNRESOLVED', `${uri} names no content resource of this appliance`, fWhere, f.line, `${known}; point it at one of them, or give a local file with file="..."`);
         continue;
       }
       if (f.file === undefined) continue;

@@ -44,3 +44,31 @@ export function resolveFileRef(value: string): FileRefTarget {
   if (scheme.toLowerCase() === CONTENT_RESOURCE_SCHEME) return { kind: 'contentResource', name: m?.[2] ?? '' };
   return { kind: 'unsupported', scheme, uri: value };
 }
+
+/**
+ * The content resource a fileRef value names when it is not among `resources`; undefined when
+ * the value is unset, names one that exists, or uses another scheme (kept as given, and skipped
+ * at rehydration: nothing here can check what it points at).
+ */
+export function missingContentResource(value: string | undefined, resources: Iterable<string>): string | undefined {
+  if (value === undefined) return undefined;
+  const m = URI.exec(value);
+  if (!m || (m[1] ?? '').toLowerCase() !== CONTENT_RESOURCE_SCHEME) return undefined;
+  const name = m[2] ?? '';
+  for (const r of resources) if (r === name) return undefined;
+  return name;
+}
+
+/** fileRef properties whose `contentresource:` value names no resource in `resources`. */
+export function danglingFileRefs(
+  properties: Iterable<{ readonly name: string; readonly type: string; readonly value?: string | undefined }>,
+  resources: readonly string[],
+): { property: string; uri: string; resource: string }[] {
+  const out: { property: string; uri: string; resource: string }[] = [];
+  for (const p of properties) {
+    if (p.type !== 'fileRef') continue;
+    const resource = missingContentResource(p.value, resources);
+    if (resource !== undefined) out.push({ property: p.name, uri: p.value!, resource });
+  }
+  return out;
+}

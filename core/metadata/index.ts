@@ -30,7 +30,7 @@ export type { PropertyType, PropertyCategory, PropertyInput, PropertyValue, Prop
 export { PROPERTY_TYPES, PROPERTY_CATEGORIES, Property, PropertySet, isSecretType, normalizePropertyValue } from './properties.js';
 
 export type { FileRefTarget } from './file-refs.js';
-export { CONTENT_RESOURCE_SCHEME, contentResourceUri, checkFileRefUri, resolveFileRef } from './file-refs.js';
+export { CONTENT_RESOURCE_SCHEME, contentResourceUri, checkFileRefUri, danglingFileRefs, missingContentResource, resolveFileRef } from './file-refs.js';
 
 export type { ContentResourceInit, ContentResourcePlain } from './content-resources.js';
 export { ContentResource } from './content-resources.js';

@@ -241,18 +241,19 @@ const locator = {
 // docs:end locator
 
 // docs:begin capture-check
-/** Capturing a running server could archive half-written files: refuse while it runs. */
+/**
+ * Capturing a running server could archive half-written files: refuse while it runs. The
+ * appliance about to be captured (SDK 1.3) says where the product is, whatever the file set.
+ */
 const captureCheck = {
   pluginName: NAME,
-  async validateCapture({ fileSetRoots, host }) {
-    for (const root of fileSetRoots) {
-      const pidFile = `${root}/run/minihttpd.pid`;
-      if (!(await host.exists(pidFile))) continue;
-      const pid = Number.parseInt(await host.readText(pidFile), 10);
-      // /proc/<pid> exists while the process runs; a stale pid file is no reason to refuse.
-      if (Number.isInteger(pid) && pid > 0 && (await host.exists(`/proc/${pid}`))) {
-        return `minihttpd is running (pid ${pid}); stop it before capturing its files`;
-      }
+  async validateCapture({ appliance, host }) {
+    const pidFile = `${appliance.property('product.home')}/run/minihttpd.pid`;
+    if (!(await host.exists(pidFile))) return undefined;
+    const pid = Number.parseInt(await host.readText(pidFile), 10);
+    // /proc/<pid> exists while the process runs; a stale pid file is no reason to refuse.
+    if (Number.isInteger(pid) && pid > 0 && (await host.exists(`/proc/${pid}`))) {
+      return `minihttpd is running (pid ${pid}); stop it before capturing its files`;
     }
     return undefined;
   },

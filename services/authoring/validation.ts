@@ -23,6 +23,7 @@ import type { PluginManifest, PluginRecord } from '../../core/plugin-model.js';
 import { ServiceIds, type FrameworkServiceName } from '../../core/service-ids.js';
 import { compileTemplate } from '../../core/templates/index.js';
 import { LocalHost } from '../host/local-host.js';
+import { captureApplianceView, capturedDefinitions } from '../jobs/file-set-capture.js';
 import { platformFacts } from '../jobs/platform-check.js';
 import { callHook } from '../plugin-hooks.js';
 import { declaredParameters, dehydrateLocally } from './local-dehydration.js';
@@ -290,7 +291,11 @@ async function checkSample(sandbox: PluginSandbox, record: PluginRecord, sampleD
   }
   for (const { owner, service } of owned<{ productInstallHomes(p: unknown): unknown }>('IntrospectorPluginLocator')) await shaped(owner, 'productInstallHomes', () => service.productInstallHomes(run.parameters));
   for (const { owner, service } of owned<{ validateCapture(r: unknown): unknown }>('PackagerValidationPlugin')) {
-    for (const a of appliances) await shaped(owner, 'validateCapture', () => service.validateCapture({ applianceName: a.name, fileSetRoots: a.fileSets.map((f) => f.root), host }));
+    // As the capture calls it: once per captured file set, with the appliance it belongs to.
+    for (const a of appliances) {
+      const appliance = captureApplianceView(a);
+      for (const f of capturedDefinitions(a)) await shaped(owner, 'validateCapture', () => service.validateCapture({ applianceName: a.name, fileSetRoots: [f.root], host, appliance, fileSet: f.name }));
+    }
   }
   const root = sandbox.collector.getServicesWithOwner(ServiceIds.IntrospectorPlugin).find((s) => s.owner === chain[0])?.service;
   if (root?.discover && record.name === chain[0]) {

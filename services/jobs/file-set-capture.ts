@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { UserError } from '../../core/errors.js';
 import type { Appliance, FileSetDefinition } from '../../core/metadata/index.js';
-import type { ServiceCollector } from '../../core/plugin-contract.js';
+import type { CaptureApplianceView, ServiceCollector } from '../../core/plugin-contract.js';
 import { ServiceIds } from '../../core/service-ids.js';
 import type { ArchiveWrite } from '../../catalog/catalog.js';
 import type { CaptureCodec } from '../archive/encoders.js';
@@ -41,14 +41,42 @@ export function capturedDefinitions(appliance: Appliance): FileSetDefinition[] {
   return appliance.fileSetsFrom === undefined ? appliance.fileSets.filter((d) => d.captured) : [];
 }
 
+/**
+ * What a capture check sees of the appliance: a deep-frozen plain snapshot, so a check can read
+ * everything the dehydration (or the catalog) holds but change nothing that is about to be stored.
+ */
+export function captureApplianceView(appliance: Appliance): CaptureApplianceView {
+  // toJSON masks password values.
+  const properties = appliance.properties.list().map((p) => Object.freeze(p.toJSON()));
+  const values = new Map(properties.map((p) => [p.name, p.value]));
+  return Object.freeze({
+    name: appliance.name,
+    type: appliance.type,
+    creator: appliance.creator,
+    properties: Object.freeze(properties),
+    fileSets: Object.freeze(appliance.fileSets.map((d) => deepFreeze(d.toPlain()))),
+    contentResources: Object.freeze(appliance.contentResources.map((r) => r.name)),
+    property: (name: string) => values.get(name),
+  });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
 export async function captureFileSets(job: Job, services: ServiceCollector, request: FileSetCaptureRequest): Promise<StagedArchive[]> {
   const checks = chainServices(services, ServiceIds.PackagerValidationPlugin, request.chain);
   const out: StagedArchive[] = [];
   for (const appliance of request.appliances) {
+    const view = captureApplianceView(appliance);
     for (const def of capturedDefinitions(appliance)) {
       job.checkpoint();
       for (const check of checks) {
-        const input = { applianceName: appliance.name, fileSetRoots: [def.root], host: job.host };
+        const input = { applianceName: appliance.name, fileSetRoots: [def.root], host: job.host, appliance: view, fileSet: def.name };
         const message = await job.call(check.pluginName, 'validateCapture', () => check.validateCapture(input));
         if (message) {
           throw new UserError('CAPTURE_REFUSED', `${check.pluginName} refused the capture of ${appliance.name}: ${message}`, {
