@@ -157,6 +157,14 @@ interface Session {
   model?: Model;
 }
 
+/** The record and its failures in the record's instance order (they are found in parallel, in any order). */
+function outcome(session: Session): { record: DeploymentRecord; failures: InstanceFailure[] } {
+  const record = session.writer.record;
+  const rank = new Map(record.instances.map((i, n) => [i.id, n]));
+  const failures = [...session.failures].sort((a, b) => (rank.get(a.id) ?? Infinity) - (rank.get(b.id) ?? Infinity));
+  return { record, failures };
+}
+
 @injectable()
 export class DeploymentService {
   constructor(
@@ -242,7 +250,7 @@ export class DeploymentService {
         await this.#fillIdentities(session);
         const todo = (i: InstanceRecord) => i.status !== 'running';
         await this.#inOrder(session, order, todo, (i) => this.#bringUp(session, i));
-        return { record: writer.record, failures: session.failures };
+        return outcome(session);
       } finally {
         await this.#close(session);
       }
@@ -643,7 +651,7 @@ export class DeploymentService {
     return this.#withDeployment(name, 'stopDeployment', opts, async (s) => {
       const layers = this.#layers(s.writer.record).reverse();
       await this.#inOrder(s, layers, (i) => ['running', 'starting', 'stopping', 'failed'].includes(i.status) && i.failedStep !== 'ship' && i.failedStep !== 'connect', (i) => this.#stopOne(s, i), []);
-      return { record: s.writer.record, failures: s.failures };
+      return outcome(s);
     });
   }
 
@@ -683,7 +691,7 @@ export class DeploymentService {
         },
         await this.#linksOrNone(s),
       );
-      return { record: s.writer.record, failures: s.failures };
+      return outcome(s);
     });
   }
 
@@ -736,7 +744,7 @@ export class DeploymentService {
         const layers = s.writer.record.order.filter((k) => clients.has(k)).map((k) => [k]);
         await this.#inOrder(s, layers, (i) => i.status === 'running' || i.status === 'stopped', (i) => this.#bringUp(s, i, s.writer.instance(i.id).status === 'running'));
       }
-      return { record: s.writer.record, failures: s.failures };
+      return outcome(s);
     });
   }
 
@@ -784,7 +792,7 @@ export class DeploymentService {
         await s.writer.flush();
         await removeDeploymentFiles(s.files);
       }
-      return { record: s.writer.record, failures: s.failures };
+      return outcome(s);
     });
   }
 }
