@@ -6,7 +6,7 @@
  * one tar with GNU tar (sorted, owner 0, fixed mtimes). Written beside FILE and renamed into place.
  */
 import { execFile } from 'node:child_process';
-import { copyFile, link, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -18,7 +18,7 @@ import { topDir } from '../../catalog/format.js';
 import { catalogOwner } from '../rehydration/bundle.js';
 import { createTemplates, type CreateTemplateRequest, type ImageProgress } from '../image/image-writer.js';
 import { INDEX_FILE, MEDIA_TYPES, OCI_LAYOUT_FILE, REF_NAME_ANNOTATION, type Descriptor, type ImageIndex } from '../image/oci.js';
-import { APPLIANCE_ANNOTATION, ARCHIVE_FORMAT, ARCHIVE_MANIFEST, CATALOG_PREFIX, filesUnder, KUBERNETES_PREFIX, SECRET_VALUE, sha256File, type ArchiveImage, type ArchiveManifest } from './format.js';
+import { APPLIANCE_ANNOTATION, ARCHIVE_FORMAT, ARCHIVE_MANIFEST, CATALOG_PREFIX, filesUnder, KUBERNETES_PREFIX, linkOrCopy, SECRET_VALUE, sha256File, type ArchiveImage, type ArchiveManifest } from './format.js';
 
 const run = promisify(execFile);
 
@@ -81,11 +81,6 @@ function imagedMembers(assembly: Assembly, prefix = ''): string[] {
     else if (m instanceof Assembly) out.push(...imagedMembers(m, `${path}/`));
   }
   return out;
-}
-
-async function linkOrCopy(from: string, to: string): Promise<void> {
-  await mkdir(dirname(to), { recursive: true });
-  await link(from, to).catch(() => copyFile(from, to));
 }
 
 export async function exportAssembly(req: ExportAssemblyRequest): Promise<ExportAssemblyResult> {

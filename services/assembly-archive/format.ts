@@ -3,10 +3,8 @@
  * index, a manifest per appliance, blobs stored once), the assembly's catalog directory as the
  * catalog keeps it, and optionally its Kubernetes manifests, described by `abctl-assembly.json`.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { readdir } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { copyFile, link, mkdir, readdir } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
 
 export const ARCHIVE_MANIFEST = 'abctl-assembly.json';
 export const ARCHIVE_FORMAT = 1;
@@ -37,10 +35,12 @@ export interface ArchiveManifest {
   readonly kubernetes: readonly string[];
 }
 
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
+export { sha256OfFile as sha256File } from '../image/oci.js';
+
+/** A hard link (no extra space) where possible, else a copy. */
+export async function linkOrCopy(from: string, to: string): Promise<void> {
+  await mkdir(dirname(to), { recursive: true });
+  await link(from, to).catch(() => copyFile(from, to));
 }
 
 /** Files (not directories) under `dir`, relative, sorted. */

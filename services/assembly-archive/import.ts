@@ -7,7 +7,7 @@
  * Kubernetes manifests beside them. Any failure before the commit leaves the catalog untouched.
  */
 import { execFile } from 'node:child_process';
-import { lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile, link, copyFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { environmentError, UserError } from '../../core/errors.js';
@@ -17,7 +17,7 @@ import { topDir } from '../../catalog/format.js';
 import { SecretBox } from '../../catalog/secrets.js';
 import { imageName } from '../image/names.js';
 import { digestHex, INDEX_FILE, MEDIA_TYPES, OCI_LAYOUT_FILE, REF_NAME_ANNOTATION, type Descriptor, type ImageIndex, type ImageManifest } from '../image/oci.js';
-import { APPLIANCE_ANNOTATION, ARCHIVE_FORMAT, ARCHIVE_MANIFEST, CATALOG_PREFIX, filesUnder, KUBERNETES_PREFIX, SECRET_VALUE, sha256File, type ArchiveImage, type ArchiveManifest } from './format.js';
+import { APPLIANCE_ANNOTATION, ARCHIVE_FORMAT, ARCHIVE_MANIFEST, CATALOG_PREFIX, filesUnder, KUBERNETES_PREFIX, linkOrCopy, SECRET_VALUE, sha256File, type ArchiveImage, type ArchiveManifest } from './format.js';
 
 const run = promisify(execFile);
 
@@ -139,11 +139,6 @@ async function rename_(file: string, doc: string, from: string, to: string): Pro
   await writeFile(doc, `${text.slice(0, at)} name="${xmlAttr(to)}"${text.slice(at + attr.length)}`);
 }
 
-async function linkOrCopy(from: string, to: string): Promise<void> {
-  await mkdir(dirname(to), { recursive: true });
-  await link(from, to).catch(() => copyFile(from, to));
-}
-
 /** One layout per appliance, as createTemplate writes them, so exportKubernetes --images and podman pull oci: work on them. */
 async function writeLayouts(file: string, root: string, outDir: string, manifest: ArchiveManifest): Promise<(ArchiveImage & { dir: string })[]> {
   const index = await readJson<ImageIndex>(file, join(root, INDEX_FILE));
@@ -164,6 +159,17 @@ async function writeLayouts(file: string, root: string, outDir: string, manifest
     out.push({ ...img, dir });
   }
   return out;
+}
+
+async function syncFiles(dir: string): Promise<void> {
+  for (const f of await filesUnder(dir)) {
+    const fh = await open(join(dir, f), 'r');
+    try {
+      await fh.datasync();
+    } finally {
+      await fh.close();
+    }
+  }
 }
 
 /** Replaces the import directory's images (and manifests) with the new ones. */
@@ -236,6 +242,8 @@ export async function importAssembly(req: ImportAssemblyRequest): Promise<Import
     const outDir = resolve(req.out ?? join(req.importsDir, name));
     const imagesDir = join(outDir, 'images');
     const images = (await writeLayouts(file, work, join(ready, 'images'), manifest)).map((i) => ({ ...i, dir: join(imagesDir, imageName(i.appliance)) }));
+    // The catalog's commit syncs the files it writes itself; these were written by tar.
+    await syncFiles(join(staged, stagedRel));
     await req.catalog.adoptAssemblyDir(name, join(staged, stagedRel));
     const kubernetesDir = manifest.kubernetes.length > 0 ? join(outDir, KUBERNETES_PREFIX) : undefined;
     await placeOutputs(ready, imagesDir, kubernetesDir ? { from: join(work, KUBERNETES_PREFIX), to: kubernetesDir } : undefined);

@@ -8,19 +8,22 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SecretBox } from '../../catalog/secrets.js';
+import { Catalog } from '../../catalog/index.js';
+import { EditingService } from '../../services/editing/editing-service.js';
+import { instanceLayout } from '../../services/instance.js';
 import { Application } from '../../services/app.js';
 import { DeploymentService } from '../../services/deploy/module.js';
 import { tempDir } from '../helpers/plugins.js';
 import { abctl, cliEnv, examplePlugins } from '../introspection/helpers.js';
 import { testRootfs } from '../support/podman.mjs';
 import { freePort } from '../support/sshd.mjs';
-import { exampleSite, health, type ExampleSite } from '../deploy/example-fixture.js';
+import { exampleSite, health, writeSitePlan, type ExampleSite } from '../deploy/example-fixture.js';
 
 describe('exportAssembly / importAssembly', () => {
   let tmp: { path: string; cleanup: () => Promise<void> };
   let site: ExampleSite;
   let port: number;
+  let apiPort: number;
   let archive: string;
   let home: string;
   const second = () => join(tmp.path, 'second');
@@ -30,14 +33,17 @@ describe('exportAssembly / importAssembly', () => {
   beforeAll(async () => {
     tmp = await tempDir('abctl-assembly-archive-');
     port = await freePort();
+    apiPort = await freePort();
     home = join(tmp.path, 'target', 'opt', 'minihttpd');
-    site = await exampleSite(tmp.path, home, { web: { port, serverName: 'web-imported', target: 'local' } });
+    site = await exampleSite(tmp.path, home, { web: { port, serverName: 'web-imported', target: 'local' }, api: { port: apiPort, serverName: 'api-imported', target: 'local' } });
     archive = join(tmp.path, 'site.tar');
     const r = abctl(['exportAssembly', '--assembly', 'site', '--base', testRootfs(), '--plan', site.planFile, '--out', archive, '--json'], site.env);
     expect(r.err).not.toMatch(/error/i);
     expect(r.code).toBe(0);
-    const result = JSON.parse(r.out) as { images: { appliance: string; tag: string }[]; passwords: number; kubernetes: string[] };
-    expect(result.images.map((i) => i.appliance)).toEqual(['web']);
+    const result = JSON.parse(r.out) as { images: { appliance: string; tag: string }[]; passwords: number; kubernetes: string[]; blobs: number; blobReferences: number };
+    expect(result.images.map((i) => i.appliance).sort()).toEqual(['api', 'web']);
+    // The base layers (and the Node.js binary's layer) of the two images are stored once.
+    expect(result.blobs).toBeLessThan(result.blobReferences);
     expect(result.passwords).toBeGreaterThan(0);
     expect(result.kubernetes.length).toBeGreaterThan(0);
   }, 180_000);
@@ -51,7 +57,8 @@ describe('exportAssembly / importAssembly', () => {
     expect(names).toContain('catalog/assemblies/site/assembly.xml');
     expect(names.some((n) => n.startsWith('kubernetes/') && /secret/i.test(n))).toBe(false);
     const index = JSON.parse(execFileSync('tar', ['-xOf', archive, 'index.json'], { encoding: 'utf8' })) as { manifests: { annotations: Record<string, string> }[] };
-    expect(index.manifests.map((m) => m.annotations['io.abctl.appliance'])).toEqual(['web']);
+    expect(index.manifests.map((m) => m.annotations['io.abctl.appliance']).sort()).toEqual(['api', 'web']);
+    expect(new Set(names.filter((n) => n.startsWith('blobs/sha256/') && n.length > 20)).size).toBe(names.filter((n) => n.startsWith('blobs/sha256/') && n.length > 20).length);
     const web = execFileSync('tar', ['-xOf', archive, 'catalog/assemblies/site/members/web/appliance.xml'], { encoding: 'utf8' });
     expect(web).toMatch(/enc:v1:/);
     expect(execFileSync('tar', ['-xOf', archive], { encoding: 'latin1', maxBuffer: 1 << 30 })).not.toContain('s3cret');
@@ -70,10 +77,17 @@ describe('exportAssembly / importAssembly', () => {
     const r = abctl(['importAssembly', archive, '--key', key, '--json'], env2());
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
-    const result = JSON.parse(r.out) as { assembly: string; images: { dir: string; tag: string }[]; kubernetesDir: string };
+    const result = JSON.parse(r.out) as { assembly: string; images: { dir: string; tag: string; manifestDigest: string }[]; kubernetesDir: string };
     expect(result.assembly).toBe('site');
-    expect(existsSync(join(result.images[0]?.dir as string, 'index.json'))).toBe(true);
-    expect(existsSync(join(result.kubernetesDir, 'kustomization.yaml'))).toBe(true);
+    // Each image is a layout of its own again, read by skopeo (a real OCI tool) under the tag createTemplate gave it.
+    for (const img of result.images) {
+      const info = JSON.parse(execFileSync('skopeo', ['inspect', `oci:${img.dir}:${img.tag}`], { encoding: 'utf8', timeout: 60_000 })) as { Digest: string };
+      expect(info.Digest).toBe(img.manifestDigest);
+    }
+    // The kustomization names only files that were shipped (the Secrets were left out).
+    const resources = readFileSync(join(result.kubernetesDir, 'kustomization.yaml'), 'utf8').split('\n').filter((l) => /^\s*- /.test(l)).map((l) => l.replace(/^\s*- /, '').trim());
+    expect(resources.length).toBeGreaterThan(0);
+    for (const f of resources) expect(existsSync(join(result.kubernetesDir, f)), f).toBe(true);
 
     const described = abctl(['describeAssemblies', '--json'], env2());
     expect(described.code).toBe(0);
@@ -82,11 +96,12 @@ describe('exportAssembly / importAssembly', () => {
     expect(verified.code).toBe(0);
     expect(JSON.parse(verified.out)).toMatchObject({ problems: [] });
 
-    // The plan moves with the archive's users; its password is re-encrypted for the second instance, as import did for the catalog.
-    const from = (await SecretBox.load(key, false)) as SecretBox;
-    const to = (await SecretBox.load(join(second(), 'config', 'catalog.key'), false)) as SecretBox;
+    // One member runs here (both would share the fixture's product home on this machine): the imported assembly is edited like any other.
+    const layout = instanceLayout(second(), examplePlugins);
+    const catalog = new Catalog(layout);
+    await new EditingService(catalog, layout).removeFromAssembly('site', 'api');
     const plan = join(tmp.path, 'plan2.xml');
-    writeFileSync(plan, readFileSync(site.planFile, 'utf8').replace(/enc:v1:[A-Za-z0-9+/]+=*/g, (v) => to.encrypt(from.decrypt(v, 'plan'))), { mode: 0o600 });
+    await writeSitePlan(catalog, { web: { port, serverName: 'web-imported', target: 'local' } }, plan);
     const app = Application.create({ instanceRoot: second(), bundledPluginsDir: examplePlugins });
     const service = app.get(DeploymentService);
     try {

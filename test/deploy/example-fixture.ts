@@ -58,6 +58,14 @@ export async function exampleSite(tmp: string, targetHome: string, members: Read
   await editing.createAssembly('site');
   for (const name of Object.keys(members)) await editing.addToAssembly('site', 'minihttpd-reference', { as: name });
 
+  const planFile = join(tmp, 'plan.xml');
+  await writeSitePlan(catalog, members, planFile, opts);
+  const app = Application.create({ instanceRoot: instance, bundledPluginsDir: plugins });
+  return { instance, planFile, app, env };
+}
+
+/** A plan for assembly `site` of `catalog` giving each member its port, server name and target (the password encrypted with the instance key, as abctl writes it). */
+export async function writeSitePlan(catalog: Catalog, members: Readonly<Record<string, MemberSpec>>, planFile: string, opts: Pick<SiteOptions, 'mountTargets'> = {}): Promise<void> {
   const assembly = (await catalog.getAssembly('site')) as Assembly;
   const values: Record<string, Record<string, string>> = {};
   for (const [name, m] of Object.entries(members)) values[name] = { port: String(m.port), 'server.name': m.serverName, 'bind.address': '0.0.0.0', 'admin.password': 's3cret-from-plan' };
@@ -77,14 +85,11 @@ export async function exampleSite(tmp: string, targetHome: string, members: Read
       ),
     },
   };
-  const planFile = join(tmp, 'plan.xml');
   // The plan holds a password, so it is written encrypted with the instance key, as abctl does.
   const { SecretBox, isEncrypted } = await import('../../catalog/secrets.js');
   const box = await SecretBox.load(catalog.keyFile, true);
   if (!box) throw new Error('no catalog key');
   await writeFile(planFile, formatPlan(plan, { file: planFile, secrets: { encrypt: (c) => box.encrypt(c), decrypt: (s, w) => box.decrypt(s, w), isEncrypted } }), { mode: 0o600 });
-  const app = Application.create({ instanceRoot: instance, bundledPluginsDir: plugins });
-  return { instance, planFile, app, env };
 }
 
 /**
