@@ -12,6 +12,7 @@ import type { JobParameterValues } from '../../core/plugin-contract.js';
 import { DefaultReferenceHostFactory } from '../host/connect.js';
 import { callHookSync } from '../plugin-hooks.js';
 import { DehydrationRun, checkResult, type DehydrationResult } from '../jobs/dehydration-run.js';
+import { FileRefCheck } from '../jobs/fileref-check.js';
 import { captureFileSets } from '../jobs/file-set-capture.js';
 import { runJob, silentProgress, type JobProgress } from '../jobs/job.js';
 import { checkPlatform } from '../jobs/platform-check.js';
@@ -83,6 +84,7 @@ export async function dehydrateLocally(sandbox: PluginSandbox, req: LocalDehydra
       tmpDir: job.scratchDir,
       requestedName: req.name,
     });
+    const fileRefs = new FileRefCheck();
     for (const member of chain.members) {
       const hook = member.service.dehydrate?.bind(member.service);
       if (!hook) {
@@ -91,9 +93,12 @@ export async function dehydrateLocally(sandbox: PluginSandbox, req: LocalDehydra
       }
       const ctx = run.contextFor(member.name, job.logger(member.name), () => undefined);
       await job.call(member.name, 'dehydrate', () => hook(ctx));
+      fileRefs.note(run.result().appliances, member.name);
     }
     const result = run.result();
     checkResult(result, root);
+    // As the introspection does: a dangling contentresource: fileRef shows up in the author's own test.
+    fileRefs.check(result.appliances);
     const names = chain.members.map((m) => m.name);
     const warnings = await checkPlatform(job, sandbox.collector, names);
     const archives: LocalArchive[] = [];

@@ -2,7 +2,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { inject, injectable } from 'inversify';
 import { PluginError, UserError } from '../../core/errors.js';
 import { mergeParameterDefinitions, type DeclaredParameter } from '../../core/job-parameters.js';
-import { danglingFileRefs, type Appliance, type AtomicAssembly } from '../../core/metadata/index.js';
+import type { Appliance, AtomicAssembly } from '../../core/metadata/index.js';
 import type { JobParameterValues } from '../../core/plugin-contract.js';
 import type { ReferenceHost } from '../../core/reference-host.js';
 import { Catalog } from '../../catalog/catalog.js';
@@ -16,6 +16,7 @@ import { ServiceRegistry } from '../registry/service-registry.js';
 import { DehydrationRun, checkResult, type DehydrationResult } from './dehydration-run.js';
 import { captureFileSets, type StagedArchive } from './file-set-capture.js';
 import { runJob, type Job, type JobOptions } from './job.js';
+import { FileRefCheck } from './fileref-check.js';
 import { checkPlatform } from './platform-check.js';
 import { checkTemplates } from './template-check.js';
 import { pluginChain, resolveCommandTarget, type PluginChain } from './plugin-chain.js';
@@ -170,7 +171,7 @@ async function dehydrate(job: Job, chain: PluginChain, parameters: JobParameterV
     tmpDir: job.scratchDir,
     requestedName,
   });
-  const fileRefSetBy: FileRefSetters = new Map();
+  const fileRefs = new FileRefCheck();
   for (const member of chain.members) {
     job.checkpoint();
     const hook = member.service.dehydrate?.bind(member.service);
@@ -181,45 +182,13 @@ async function dehydrate(job: Job, chain: PluginChain, parameters: JobParameterV
     const ctx = run.contextFor(member.name, job.logger(member.name), (pct, msg) => job.progress.plugin(member.name, pct, msg));
     job.progress.plugin(member.name, -1, 'dehydrating');
     await job.call(member.name, 'dehydrate', () => hook(ctx));
-    noteFileRefSetters(run.result().appliances, member.name, fileRefSetBy);
+    fileRefs.note(run.result().appliances, member.name);
   }
   const result = run.result();
   checkResult(result, chain.root);
   checkTemplates(result);
-  checkFileRefs(result.appliances, fileRefSetBy);
+  fileRefs.check(result.appliances);
   return result;
-}
-
-/** `appliance\0property\0value` -> the first plugin after whose dehydrate the fileRef had that value. */
-type FileRefSetters = Map<string, string>;
-
-function noteFileRefSetters(appliances: readonly Appliance[], plugin: string, setBy: FileRefSetters): void {
-  for (const a of appliances) {
-    for (const p of a.properties.list()) {
-      const key = `${a.name}\0${p.name}\0${p.value ?? ''}`;
-      if (p.type === 'fileRef' && !setBy.has(key)) setBy.set(key, plugin);
-    }
-  }
-}
-
-/**
- * A `contentresource:` value must name a content resource of its appliance once the whole chain
- * ran (an extension may add the resource its parent's property names); otherwise rehydration
- * would fail far from the cause. The plugin that set the value is told, and nothing is stored.
- */
-function checkFileRefs(appliances: readonly Appliance[], setBy: FileRefSetters): void {
-  for (const a of appliances) {
-    const resources = a.contentResources.map((r) => r.name);
-    for (const d of danglingFileRefs(a.properties.list(), resources)) {
-      const plugin = setBy.get(`${a.name}\0${d.property}\0${d.uri}`) ?? a.creator;
-      throw new PluginError(plugin, 'FILEREF_UNRESOLVED', `fileRef property "${d.property}" is ${d.uri}, but appliance "${a.name}" has no content resource "${d.resource}"`, {
-        where: `appliance "${a.name}" > property "${d.property}"`,
-        hint: resources.length
-          ? `add the content resource with ctx.addContentResource, or point the property at one of: ${resources.join(', ')}`
-          : 'add the content resource with ctx.addContentResource before pointing a fileRef at it',
-      });
-    }
-  }
 }
 
 /** Path parameters are absolute on the reference host; relative ones mean this machine's cwd. */
