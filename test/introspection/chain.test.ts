@@ -7,13 +7,13 @@ import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AbError, PluginError } from '../../core/errors.js';
+import { PluginError } from '../../core/errors.js';
 import { Appliance, AtomicAssembly } from '../../core/metadata/index.js';
 import type { Application } from '../../services/app.js';
 import { Catalog } from '../../catalog/catalog.js';
 import { IntrospectJob } from '../../services/jobs/introspect-job.js';
 import { tempDir } from '../helpers/plugins.js';
-import { catalogFingerprint, openApp, writeTestPlugin } from './helpers.js';
+import { catalogFingerprint, openApp, rejection, writeTestPlugin } from './helpers.js';
 
 let tmp: { path: string; cleanup: () => Promise<void> };
 let instance: string;
@@ -35,15 +35,6 @@ afterEach(async () => {
 async function start(): Promise<IntrospectJob> {
   app = await openApp(instance, bundled);
   return app.get(IntrospectJob);
-}
-
-async function rejection(p: Promise<unknown>): Promise<AbError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(AbError);
-  return err as AbError;
 }
 
 /** Records into the trace property what this participant saw: the trace so far and every parameter. */

@@ -8,6 +8,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { expect } from 'vitest';
+import { AbError } from '../../core/errors.js';
 import { Application } from '../../services/app.js';
 export { freePort } from '../support/sshd.mjs';
 import { projectRoot } from '../../services/instance.js';
@@ -20,6 +22,16 @@ export async function openApp(instanceRoot: string, bundledPluginsDir: string): 
   const app = Application.create({ instanceRoot, bundledPluginsDir });
   await app.start();
   return app;
+}
+
+/** The AbError `p` rejects with (failing the test when it resolves or throws something else). */
+export async function rejection(p: Promise<unknown>): Promise<AbError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(AbError);
+  return err as AbError;
 }
 
 export interface TestPluginSpec {

@@ -7,13 +7,13 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AbError, PluginError } from '../../core/errors.js';
+import { PluginError } from '../../core/errors.js';
 import type { Application } from '../../services/app.js';
 import { Catalog } from '../../catalog/catalog.js';
 import { CaptureJob } from '../../services/jobs/capture-job.js';
 import { IntrospectJob } from '../../services/jobs/introspect-job.js';
 import { tempDir } from '../helpers/plugins.js';
-import { catalogFingerprint, openApp, writeTestPlugin } from './helpers.js';
+import { catalogFingerprint, openApp, rejection, writeTestPlugin } from './helpers.js';
 
 let tmp: { path: string; cleanup: () => Promise<void> };
 let instance: string;
@@ -39,15 +39,6 @@ afterEach(async () => {
 async function start(): Promise<Application> {
   app = await openApp(instance, bundled);
   return app;
-}
-
-async function rejection(p: Promise<unknown>): Promise<AbError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(AbError);
-  return err as AbError;
 }
 
 describe('the capture check receives the appliance', () => {
