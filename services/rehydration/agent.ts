@@ -92,7 +92,8 @@ export async function runAgent(req: AgentRequest): Promise<AgentResult> {
   if (req.operation === 'rehydrate') {
     await verifyArchives(state.bundleDir, state.manifest.fileSets);
     fileSets = await extractFileSets(state.bundleDir, state.manifest.fileSets, { signal, log: sink });
-    for (const f of fileSets) sink(`file set ${f.name}: ${f.extracted ? `extracted into ${f.root}` : 'not captured, nothing to extract'}`);
+    const inImage = new Set(state.manifest.fileSets.filter((f) => f.inImage).map((f) => f.name));
+    for (const f of fileSets) sink(`file set ${f.name}: ${f.extracted ? `extracted into ${f.root}` : inImage.has(f.name) ? `already in the image at ${f.root}` : 'not captured, nothing to extract'}`);
   }
 
   // One container per run, with only the registry: the agent needs no catalog, host or jobs.

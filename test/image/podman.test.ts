@@ -53,13 +53,19 @@ function containerName(what: string): string {
   return name;
 }
 
+/** How many times the container's agent has reported the product started. */
+function startsLogged(name: string): number {
+  return podman(['logs', name]).err.split('abctl: started (').length - 1;
+}
+
 describe('an appliance image on podman', () => {
   it('runs the product with the mounted configuration, is healthy, stops through the plugin on SIGTERM and exits 0', async () => {
     const port = await freePort();
     const name = containerName('web');
     const secret = 'pw-from-the-secret';
     podmanOk(['run', '-d', '--name', name, '-p', `127.0.0.1:${port}:${port}`, ...mounts('web', { port: String(port), 'server.name': 'from-podman', 'bind.address': '0.0.0.0' }, { 'admin.password': secret }), reference]);
-    await waitFor(async () => (await health('127.0.0.1', port)) === 'ok from-podman', { timeoutMs: 60_000, what: `minihttpd on 127.0.0.1:${port}` }).catch((e: Error) => {
+    // The product answers before its start hook returns: stop only once the agent says it is running.
+    await waitFor(async () => (await health('127.0.0.1', port)) === 'ok from-podman' && startsLogged(name) === 1, { timeoutMs: 60_000, what: `minihttpd on 127.0.0.1:${port}` }).catch((e: Error) => {
       throw new Error(`${e.message}\n${podman(['logs', name]).err}`);
     });
 
@@ -76,13 +82,14 @@ describe('an appliance image on podman', () => {
     expect(podmanOk(['inspect', name, '--format', '{{.State.ExitCode}}'])).toBe('0');
     const log = podman(['logs', name]).err;
     expect(log).toContain('[example] configured from-podman on port');
+    expect(log).toMatch(/file set \w+: already in the image at \//);
     expect(log).toContain('abctl: SIGTERM received');
     expect(log).toContain('abctl: stopped (example)');
     await expect(health('127.0.0.1', port)).rejects.toThrow();
 
     // Started again, the same container does not rehydrate a second time.
     podmanOk(['start', name]);
-    await waitFor(async () => (await health('127.0.0.1', port)) === 'ok from-podman', { timeoutMs: 60_000, what: 'minihttpd after podman start' });
+    await waitFor(async () => (await health('127.0.0.1', port)) === 'ok from-podman' && startsLogged(name) === 2, { timeoutMs: 60_000, what: 'minihttpd after podman start' });
     expect(podman(['logs', name]).err).toContain('already rehydrated in this container');
     expect(podman(['stop', '--time', '30', name], { timeoutMs: 60_000 }).code).toBe(0);
     expect(podmanOk(['inspect', name, '--format', '{{.State.ExitCode}}'])).toBe('0');
