@@ -2,6 +2,7 @@
  * Commands for plugin authors, described statically like COMMANDS (help needs no code); each
  * implementation is imported when it runs (cli/commands/create-plugin.ts, validate-plugin.ts).
  */
+import type { ScaffoldRequest } from '../services/authoring/scaffold.js';
 import { defineCommand, jsonOption, type CommandDefinition, type JsonOption } from './command-spec.js';
 
 export interface ValidatePluginOptions extends JsonOption {
@@ -11,14 +12,8 @@ export interface ValidatePluginOptions extends JsonOption {
   readonly param?: readonly string[];
 }
 
-export interface CreatePluginOptions extends JsonOption {
-  readonly name: string;
-  readonly parent?: string;
-  readonly alias?: boolean;
-  readonly dir?: string;
-  readonly typescript?: boolean;
-  readonly product?: string;
-}
+/** The scaffold's request as options (type-only: help loads no scaffold code). */
+export type CreatePluginOptions = JsonOption & Pick<ScaffoldRequest, 'name' | 'parent' | 'alias' | 'dir' | 'typescript' | 'product'>;
 
 export const AUTHORING_COMMANDS: readonly CommandDefinition[] = [
   defineCommand<CreatePluginOptions>({

@@ -16,6 +16,7 @@ import writeFileAtomic from 'write-file-atomic';
 import { environmentError, UserError } from '../../core/errors.js';
 import { Appliance, Assembly, AtomicAssembly } from '../../core/metadata/index.js';
 import type { TemplateSource } from '../../core/templates/index.js';
+import { catalogOwner } from '../rehydration/bundle.js';
 import {
   createDeploymentPlan,
   formatPlan,
@@ -192,22 +193,13 @@ export class DeploymentPlanService {
   }
 
   /**
-   * The template content resources of every appliance of `assembly`, by object path, for
-   * plan validation. A member's content sits in the assembly's copy or, as addToAssembly
-   * leaves it, with the catalog appliance it was copied from: the same appliance by name,
-   * else the one appliance of its creator holding all its templates. Templates found nowhere
-   * are left to the bundle writer, which names them.
+   * The template content resources of every appliance of `assembly`, by object path, for plan
+   * validation: read from where the bundle writer will read them (`catalogOwner`), so the plan
+   * is checked against what deploy ships. Templates found nowhere are left to the bundle
+   * writer, which names them.
    */
   async #templates(assembly: Assembly): Promise<Map<string, TemplateSource[]>> {
     const out = new Map<string, TemplateSource[]>();
-    let catalogAppliances: Appliance[] | undefined;
-    const read = async (owner: string, names: readonly string[]): Promise<TemplateSource[] | undefined> => {
-      try {
-        return await Promise.all(names.map(async (name) => ({ name, text: (await this.catalog.readContent(owner, name)).toString('utf8') })));
-      } catch {
-        return undefined;
-      }
-    };
     const visit = async (m: Assembly | AtomicAssembly, prefix: string): Promise<void> => {
       for (const x of m instanceof Assembly ? m.members : m.appliances) {
         const path = `${prefix}${x.name}`;
@@ -215,13 +207,11 @@ export class DeploymentPlanService {
         if (!(x instanceof Appliance)) continue;
         const names = x.contentResources.filter((r) => r.template).map((r) => r.name);
         if (names.length === 0) continue;
-        let found = (await read(`${assembly.name}/${path}`, names)) ?? (await read(path, names));
-        if (!found) {
-          catalogAppliances ??= (await this.catalog.listAppliances()).items.filter((c): c is Appliance => c instanceof Appliance);
-          const same = catalogAppliances.filter((c) => c.creator === x.creator && names.every((n) => c.getContentResource(n)));
-          if (same.length === 1) found = await read(same[0]!.name, names);
-        }
-        if (found) out.set(path, found);
+        const owner = await catalogOwner({ catalog: this.catalog, assembly }, x, path, undefined).catch((err: unknown) => {
+          if (err instanceof UserError && err.code === 'BUNDLE_CONTENT_MISSING') return undefined;
+          throw err;
+        });
+        if (owner) out.set(path, await Promise.all(names.map(async (name) => ({ name, text: (await this.catalog.readContent(owner.content, name)).toString('utf8') }))));
       }
     };
     await visit(assembly, '');
