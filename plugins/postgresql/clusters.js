@@ -40,14 +40,17 @@ export async function runningPid(host, dataDir) {
 async function describe(host, { dataDir, configDir, name, binDir, pid }) {
   const conf = parseConf((await readIfExists(host, `${configDir}/postgresql.conf`)) ?? '');
   const version = (await readIfExists(host, `${dataDir}/PG_VERSION`))?.trim() ?? name?.split('/')[0];
-  const port = Number(conf.get('port') ?? 5432);
+  const live = pid ?? (await runningPid(host, dataDir));
+  // A running postmaster's port may come from its command line (-p): postmaster.pid's 4th line says which.
+  const pidPort = live ? Number((await readIfExists(host, `${dataDir}/postmaster.pid`))?.split('\n')[3]) : NaN;
+  const port = Number.isInteger(pidPort) && pidPort > 0 ? pidPort : Number(conf.get('port') ?? 5432);
   return {
     dataDir,
     configDir,
     name,
     version,
     port: Number.isInteger(port) ? port : 5432,
-    pid: pid ?? (await runningPid(host, dataDir)),
+    pid: live,
     binDir: binDir ?? (version && (await host.exists(`/usr/lib/postgresql/${version}/bin/postgres`)) ? `/usr/lib/postgresql/${version}/bin` : undefined),
   };
 }
