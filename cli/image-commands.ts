@@ -13,6 +13,15 @@ export interface CreateTemplateOptions extends JsonOption {
   readonly node?: string;
 }
 
+export interface CreateBaseOptions extends JsonOption {
+  readonly out: string;
+  readonly assembly?: string;
+  readonly plugin?: readonly string[];
+  readonly suite: string;
+  readonly mirror?: string;
+  readonly include?: string;
+}
+
 export interface ExportAssemblyOptions extends JsonOption {
   readonly assembly: string;
   readonly base: string;
@@ -47,6 +56,25 @@ export const IMAGE_COMMANDS: readonly CommandDefinition[] = [
       jsonOption,
     ],
     load: () => import('./commands/create-template.js'),
+  }),
+  defineCommand<CreateBaseOptions>({
+    name: 'createBase',
+    summary: 'make a Debian root file system (debootstrap minbase) with the packages, users and groups the plugins require, for createTemplate and deploy --base',
+    details:
+      'Installs every Debian package the requirements of the assembly\'s (or the named plugins\') plugins name, plus --include,\n' +
+      'adds their users and groups as system accounts, then runs the check createTemplate runs (validateBase): the result passes it.\n' +
+      'Needs root and debootstrap; the mirror is the one apt uses on this machine unless --mirror. Written to OUT.partial-* and\n' +
+      'renamed to OUT when complete; a failure or Ctrl-C leaves nothing. Time limit: AB_BASE_TIMEOUT_MS (default 20 minutes). See docs/images.md.',
+    options: [
+      { flags: '--out <dir>', description: 'root file system directory to create (must not exist)', required: true },
+      { flags: '--assembly <name>', description: 'make it fit every appliance of this assembly (their plugins, extensions and file set owners)' },
+      { flags: '--plugin <name...>', description: 'make it fit these plugins and their extensions (instead of --assembly)' },
+      { flags: '--suite <suite>', description: 'Debian suite', defaultValue: 'bookworm' },
+      { flags: '--mirror <url>', description: 'Debian mirror (default: the one apt uses here for the suite)' },
+      { flags: '--include <pkgs>', description: 'more Debian packages, comma-separated' },
+      jsonOption,
+    ],
+    load: () => import('./commands/create-base.js'),
   }),
   defineCommand<ExportAssemblyOptions>({
     name: 'exportAssembly',

@@ -302,6 +302,9 @@ export const ErrorCodes = {
   validation: ['BASE_INVALID', 'REQUIREMENTS_CHECK_FAILED', 'REQUIREMENTS_UNMET'],
   /** Images: base images, layers, the image writer, the agent's container mode. */
   images: [
+    'BASE_BUILD_FAILED',
+    'BASE_BUILD_INVALID',
+    'BASE_TOOL_MISSING',
     'IMAGE_APPLIANCE_INVALID',
     'IMAGE_BASE_INVALID',
     'IMAGE_CONFIG_INVALID',

@@ -49,6 +49,22 @@ export interface RequirementsReport {
   readonly failedPlugins: readonly string[];
 }
 
+/** The requirements the plugins of some appliances declare, before anything is compared. */
+export interface DeclaredRequirements {
+  /** Plugins and extensions taking part, in chain order. */
+  readonly chain: readonly string[];
+  /** Per plugin (and `abctl` for the file set owners), what it requires. */
+  readonly byPlugin: ReadonlyMap<string, readonly BaseImageRequirement[]>;
+  /** Found while asking: plugins not enabled (warnings), hooks that failed (errors). */
+  readonly problems: RequirementProblem[];
+  /** Plugins whose hook failed; `fail` adds to it. */
+  readonly failedPlugins: ReadonlySet<string>;
+  /** The plugins' check services, for their own validateBase. */
+  readonly services: readonly { readonly owner: string; readonly service: BaseImageValidationPlugin }[];
+  /** Records a plugin's hook failure among `problems`. */
+  readonly fail: (plugin: string, hook: string, found: string) => void;
+}
+
 export interface CheckOptions {
   readonly signal?: AbortSignal;
 }
@@ -108,7 +124,12 @@ export class RequirementsService {
     }
   }
 
-  async check(subject: CheckSubject, participants: readonly Participant[], opts: CheckOptions = {}): Promise<RequirementsReport> {
+  /**
+   * What the participants' plugins declare (grouped by plugin, `abctl` for the file set owners),
+   * with the problems found on the way: a plugin not enabled, a hook that failed or returned
+   * nonsense. `check` compares these with a base; createBase builds a base from them.
+   */
+  async declared(participants: readonly Participant[], opts: CheckOptions = {}): Promise<DeclaredRequirements> {
     const inventory = await this.plugins.get();
     const problems: RequirementProblem[] = [];
     const failed = new Set<string>();
@@ -130,9 +151,9 @@ export class RequirementsService {
       .getServicesWithOwner(ServiceIds.BaseImageValidationPlugin)
       .filter((s) => chain.includes(s.owner))
       .sort((a, b) => chain.indexOf(a.owner) - chain.indexOf(b.owner));
-    const declared = new Map<string, BaseImageRequirement[]>();
+    const byPlugin = new Map<string, BaseImageRequirement[]>();
     const add = (plugin: string, list: readonly BaseImageRequirement[]): void => {
-      declared.set(plugin, [...(declared.get(plugin) ?? []), ...list]);
+      byPlugin.set(plugin, [...(byPlugin.get(plugin) ?? []), ...list]);
     };
     // The file sets land with these owners: abctl itself requires them, for the creator's product.
     for (const p of participants) {
@@ -158,10 +179,14 @@ export class RequirementsService {
       if (shape.length > 0) fail(owner, 'baseImageRequirements', `it returned requirements abctl cannot check: ${shape.join('; ')}`);
       else add(owner, list as BaseImageRequirement[]);
     }
+    return { chain, byPlugin, problems, failedPlugins: failed, services, fail };
+  }
 
-    const all = [...declared.values()].flat();
+  async check(subject: CheckSubject, participants: readonly Participant[], opts: CheckOptions = {}): Promise<RequirementsReport> {
+    const { chain, byPlugin, problems, failedPlugins, services, fail } = await this.declared(participants, opts);
+    const all = [...byPlugin.values()].flat();
     const facts = await subject.facts(all);
-    for (const [plugin, list] of declared) problems.push(...evaluateRequirements(plugin, list, facts, subject.fix));
+    for (const [plugin, list] of byPlugin) problems.push(...evaluateRequirements(plugin, list, facts, subject.fix));
     for (const { owner, service } of services) {
       if (typeof service.validateBase === 'function') problems.push(...(await this.#custom(owner, service, subject.view, opts, fail)));
     }
@@ -172,7 +197,8 @@ export class RequirementsService {
       plugins: chain,
       checked: all.length,
       problems,
-      failedPlugins: [...failed],
+      // Read after the plugins' own checks: a failing validateBase adds its plugin.
+      failedPlugins: [...failedPlugins],
     };
   }
 

@@ -8,11 +8,13 @@ import { inject, injectable } from 'inversify';
 import { Catalog } from '../../catalog/catalog.js';
 import { describePlanProblem, resolveObjectPath, type DeploymentPlan } from '../../core/deployment-plan/index.js';
 import { UserError, errorText } from '../../core/errors.js';
-import { Appliance, AtomicAssembly, type Assembly } from '../../core/metadata/index.js';
+import { Appliance, AtomicAssembly, Assembly as AssemblyClass, type Assembly, type AssemblyMember } from '../../core/metadata/index.js';
+import type { BaseImageRequirement } from '../../core/plugin-contract.js';
+import { PluginInventoryService } from '../plugins/plugin-inventory-service.js';
 import { appliancesOf, placeInstance, plannedCount } from '../deploy/topology.js';
 import { DeploymentPlanService } from '../editing/deployment-plans.js';
 import { ReferenceHostFactory } from '../host/connect.js';
-import { baseFilesOf, type BaseFiles, type OpenedBase } from './base-files.js';
+import { RootFsDir, baseFilesOf, type BaseFiles, type OpenedBase } from './base-files.js';
 import type { HostCheckOptions, HostRequirementsCheck } from './port.js';
 import { RequirementsService, enforce, type CheckOptions, type Participant, type RequirementsReport } from './requirements-service.js';
 import { hostSubject, imageSubject } from './subjects.js';
@@ -36,7 +38,56 @@ export class ValidationService implements HostRequirementsCheck {
     @inject(Catalog) private readonly catalog: Catalog,
     @inject(DeploymentPlanService) private readonly plans: DeploymentPlanService,
     @inject(ReferenceHostFactory) private readonly hosts: ReferenceHostFactory,
+    @inject(PluginInventoryService) private readonly inventory: PluginInventoryService,
   ) {}
+
+  /** Every appliance of an assembly, in atomic and sub-assemblies too: what one base serves for a whole deployment. */
+  async participantsOfAssembly(name: string): Promise<Participant[]> {
+    const out: Participant[] = [];
+    const walk = (m: AssemblyMember, path: string): void => {
+      if (m instanceof Appliance) out.push(participant(m, path));
+      else if (m instanceof AtomicAssembly) for (const a of m.appliances) walk(a, `${path}/${a.name}`);
+      else if (m instanceof AssemblyClass) for (const x of m.members) walk(x, `${path}/${x.name}`);
+    };
+    const assembly = await this.catalog.getAssembly(name);
+    if (assembly instanceof AtomicAssembly) for (const a of assembly.appliances) walk(a, `${name}/${a.name}`);
+    else for (const m of assembly.members) walk(m, `${name}/${m.name}`);
+    return out;
+  }
+
+  /** Plugins named on their own (createBase --plugin): each one's chain, without file sets. */
+  async participantsOfPlugins(names: readonly string[]): Promise<Participant[]> {
+    const inventory = await this.inventory.get();
+    for (const n of names) {
+      if (!inventory.records.has(n)) throw new UserError('PLUGIN_UNKNOWN', `no plugin named ${n}`, { where: n, hint: 'abctl describePlugins lists the plugins' });
+    }
+    return names.map((n) => ({ appliance: `plugin ${n}`, creator: n, fileSets: [] }));
+  }
+
+  /**
+   * Everything the participants' plugins require of a base (file set owners included), refused
+   * when a plugin's hook failed: a base cannot be made to fit requirements that are not known.
+   */
+  async declaredRequirements(participants: readonly Participant[], opts: CheckOptions & { warn?: (line: string) => void } = {}): Promise<BaseImageRequirement[]> {
+    return this.requirements.withPlugins(async () => {
+      const d = await this.requirements.declared(participants, opts);
+      const report: RequirementsReport = { kind: 'image', subject: 'the plugins', appliances: participants.map((p) => p.appliance), plugins: d.chain, checked: 0, problems: d.problems, failedPlugins: [...d.failedPlugins] };
+      enforce([report], 'make the base again', opts.warn);
+      return [...d.byPlugin.values()].flat();
+    });
+  }
+
+  /**
+   * createBase's last step: the root file system it made (still at `dir`) against the same
+   * requirements createTemplate checks, reported as the directory `out` it is about to become.
+   */
+  async checkNewBase(participants: readonly Participant[], dir: string, out: string, opts: CheckOptions & { warn?: (line: string) => void } = {}): Promise<RequirementsReport> {
+    const rootfs = await RootFsDir.open(dir);
+    const files: BaseFiles = { description: `root file system ${out}`, readFile: (p) => rootfs.readFile(p), fix: (command) => `chroot ${out} ${command}` };
+    const report = await this.checkBase(participants, files, opts);
+    enforce([report], 'make the base again', opts.warn);
+    return report;
+  }
 
   /**
    * The appliances an image would be made of: a catalog appliance or every member of an atomic
