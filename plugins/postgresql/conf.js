@@ -48,7 +48,7 @@ const quote = (v) => `'${v.replace(/'/g, "''")}'`;
  * postgresql.conf as a template:
  * - the managed settings (and `ssl`) are commented out where they stand and set again in a block
  *   at the very end, after every include, so that no included file can override what the plan says;
- * - path settings naming the data or configuration directory are rewritten relative to the
+ * - settings naming a path in the data or configuration directory are rewritten relative to the
  *   `data.directory` / `config.directory` variables, which rehydration gives the file sets' roots
  *   (the same paths as on the reference host, or a test root).
  * Braces in the original text are escaped so that handlebars leaves them alone.
@@ -72,7 +72,8 @@ export function postgresqlConfTemplate(text, { dataDir, configDir, ssl }) {
       out.push(`#${escapeBraces(line)}\t# abctl: set at the end of this file`);
       continue;
     }
-    if (s && ['data_directory', 'hba_file', 'ident_file'].includes(s.name)) {
+    // Any path into the data or configuration directory (data_directory, hba_file, ssl_cert_file...).
+    if (s && s.value.startsWith('/')) {
       const v = pathVar(s.value);
       if (v !== undefined) {
         out.push(`${s.name} = '${v}'`);

@@ -14,7 +14,7 @@ import { UserError } from '../../core/errors.js';
 import { dehydrate, lifecycle, rehydrate, type Dehydrated } from '../../services/authoring/testkit.js';
 import { bin, cliEnv, examplePlugins } from '../introspection/helpers.js';
 import { asPostgres, checksumListing, startCluster, tcpQuery, type TestCluster } from '../support/postgresql.mjs';
-import { freePort } from '../support/sshd.mjs';
+import { freePort, startSshd, type SshdHandle } from '../support/sshd.mjs';
 
 const PLUGIN = join(examplePlugins, 'postgresql');
 const NEW_PASSWORD = "n3w 'pass' wörd";
@@ -23,6 +23,7 @@ let cluster: TestCluster;
 let work: string;
 let dehydrated: Dehydrated | undefined;
 let deployedData: string | undefined;
+let sshd: SshdHandle | undefined;
 
 beforeAll(async () => {
   cluster = await startCluster();
@@ -30,14 +31,18 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'abctl-pg-test-'));
   // The deployed cluster's programs run as postgres: every directory above its files must be open to it.
   await chmod(work, 0o755);
+  sshd = await startSshd();
 }, 60_000);
 
 afterAll(async () => {
   if (deployedData) await asPostgres([`${cluster.bin}/pg_ctl`, '-D', deployedData, '-m', 'immediate', '-w', 'stop']).catch(() => undefined);
   await cluster?.remove();
+  await sshd?.stop();
   await dehydrated?.dispose();
   if (work) await rm(work, { recursive: true, force: true });
 });
+
+const overSsh = () => ['--host', sshd!.target, '--identity-file', sshd!.identityFile, '--known-hosts', sshd!.knownHostsFile];
 
 function abctl(args: string[]) {
   const env = cliEnv(join(work, 'instance'), examplePlugins, { AB_POSTGRESQL_SEARCH: cluster.dir });
@@ -65,9 +70,25 @@ describe('postgresql plugin on a private cluster', () => {
     expect((err as Error).message).toMatch(/is running \(pid \d+\).*stop it first: su postgres -c "pg_ctl -D .* -m fast stop"/);
   });
 
+  it('over SSH: discovers the running cluster and refuses to capture it', () => {
+    const found = abctl(['discover', '--json', ...overSsh()]);
+    expect(found.code, found.err).toBe(0);
+    expect(found.out).toMatch(new RegExp(`cluster in ${cluster.dataDir} on port ${cluster.port}, running`));
+    const r = abctl(['introspectpostgresql', '--cluster', cluster.dataDir, '--name', 'refused', ...overSsh()]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/postgresql refused the capture of refused: PostgreSQL in .* is running \(pid \d+\)/);
+  });
+
   it('introspects the stopped cluster, rehydrates it elsewhere with a new port and password, and serves the data', async () => {
     await cluster.stop();
     const before = await checksumListing(cluster.dataDir);
+
+    // The same cluster through SSH: metadata only (the capture is the test kit's below).
+    const remote = abctl(['introspectpostgresql', '--cluster', cluster.dataDir, '--name', 'pg-ssh', '--defer-capture', '--json', ...overSsh()]);
+    expect(remote.code, remote.err).toBe(0);
+    const described = abctl(['describeAppliances', '--name', 'pg-ssh', '--json']);
+    expect(described.out).toContain(`"${cluster.dataDir}"`);
+    expect(described.out).toContain('"pg_hba.conf"');
 
     dehydrated = await dehydrate({ plugin: PLUGIN, parameters: { cluster: cluster.dataDir } });
     const a = dehydrated.appliance;

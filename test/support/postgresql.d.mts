@@ -6,6 +6,8 @@ export interface TestCluster {
   /** Temp dir owned by postgres: the data directory, the unix socket and server.log live here. */
   readonly dir: string;
   readonly dataDir: string;
+  /** Where postgresql.conf is: the data directory, or `<dir>/etc/main` for the Debian layout. */
+  readonly configDir: string;
   readonly port: number;
   readonly bin: string;
   start(): Promise<void>;
@@ -19,6 +21,6 @@ export interface TestCluster {
 
 export declare function postgresAccount(): Promise<{ uid: number; gid: number }>;
 export declare function asPostgres(argv: readonly string[], options?: { input?: string; env?: Record<string, string>; timeoutMs?: number }): Promise<string>;
-export declare function startCluster(options?: { password?: string; start?: boolean }): Promise<TestCluster>;
+export declare function startCluster(options?: { password?: string; start?: boolean; layout?: 'initdb' | 'debian'; extraConf?: string }): Promise<TestCluster>;
 export declare function tcpQuery(options: { host?: string; port: number; user?: string; password: string; database?: string; sql: string }): Promise<string>;
 export declare function checksumListing(dir: string): Promise<string[]>;

@@ -7,7 +7,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, chown, mkdtemp, readdir, readFile, lstat, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -50,9 +50,11 @@ export async function asPostgres(argv, { input, env, timeoutMs = 60_000 } = {}) 
 /**
  * initdb a cluster in a new temp dir (its data directory is `<dir>/data`): superuser `postgres`
  * with `password`, trust on the unix socket, scram-sha-256 over TCP from loopback; then starts it
- * unless `start: false`.
+ * unless `start: false`. `layout: 'debian'` moves postgresql.conf, pg_hba.conf and pg_ident.conf
+ * into `<dir>/etc/main` (with data_directory, hba_file, ident_file and an include_dir `conf.d`),
+ * as Debian keeps them in /etc/postgresql/<version>/<name>; `extraConf` is appended to postgresql.conf.
  */
-export async function startCluster({ password = 'reference-secret', start = true } = {}) {
+export async function startCluster({ password = 'reference-secret', start = true, layout = 'initdb', extraConf = '' } = {}) {
   if (!existsSync(`${PG_BIN}/initdb`)) throw new Error(`${PG_BIN}/initdb not found: apt-get install -y --no-install-recommends postgresql (listed in .ci/apt-packages)`);
   const { uid, gid } = await postgresAccount();
   const dir = await mkdtemp(join(tmpdir(), 'abctl-pg-ref-'));
@@ -65,20 +67,29 @@ export async function startCluster({ password = 'reference-secret', start = true
   await asPostgres([`${PG_BIN}/initdb`, '-D', dataDir, '-U', 'postgres', `--pwfile=${pwfile}`, '--auth-local=trust', '--auth-host=scram-sha-256', '-E', 'UTF8', '--locale=C.UTF-8']);
   await rm(pwfile);
   const port = await freePort();
+  // Debian's layout: the configuration in a directory of its own that names the data directory.
+  const configDir = layout === 'debian' ? join(dir, 'etc', 'main') : dataDir;
+  if (layout === 'debian') {
+    await mkdir(join(configDir, 'conf.d'), { recursive: true });
+    for (const f of ['postgresql.conf', 'pg_hba.conf', 'pg_ident.conf']) await rename(join(dataDir, f), join(configDir, f));
+    await chownTree(join(dir, 'etc'), uid, gid);
+  }
   // The cluster's own settings, as a user would have them: a port, loopback only, its socket here.
-  const conf = join(dataDir, 'postgresql.conf');
-  await writeFile(conf, `${await readFile(conf, 'utf8')}\nport = ${port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '${dir}'\n`);
+  const conf = join(configDir, 'postgresql.conf');
+  const paths = layout === 'debian' ? `data_directory = '${dataDir}'\nhba_file = '${configDir}/pg_hba.conf'\nident_file = '${configDir}/pg_ident.conf'\ninclude_dir = 'conf.d'\n` : '';
+  await writeFile(conf, `${paths}${await readFile(conf, 'utf8')}\nport = ${port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '${dir}'\n${extraConf}`);
   const cluster = {
     dir,
     dataDir,
+    configDir,
     port,
     bin: PG_BIN,
     async start() {
-      await asPostgres([`${PG_BIN}/pg_ctl`, '-D', dataDir, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start']);
+      await asPostgres([`${PG_BIN}/pg_ctl`, '-D', configDir, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start']);
     },
     async stop() {
       if (!existsSync(join(dataDir, 'postmaster.pid'))) return;
-      await asPostgres([`${PG_BIN}/pg_ctl`, '-D', dataDir, '-m', 'fast', '-w', '-t', '60', 'stop']);
+      await asPostgres([`${PG_BIN}/pg_ctl`, '-D', configDir, '-m', 'fast', '-w', '-t', '60', 'stop']);
     },
     /** Runs SQL over the unix socket as postgres; returns psql's unaligned tuples-only output. */
     async sql(text) {
@@ -91,6 +102,11 @@ export async function startCluster({ password = 'reference-secret', start = true
   };
   if (start) await cluster.start();
   return cluster;
+}
+
+async function chownTree(path, uid, gid) {
+  await chown(path, uid, gid);
+  if ((await lstat(path)).isDirectory()) for (const e of await readdir(path)) await chownTree(join(path, e), uid, gid);
 }
 
 /**
