@@ -6,7 +6,7 @@
 /** @typedef {import('../../core/plugin-contract.js').DehydrateContext} DehydrateContext */
 /** @typedef {import('../../core/lifecycle-contract.js').LifecycleContext} LifecycleContext */
 
-import { chown, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chown, mkdir, mkdtemp, readFile, readlink, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -51,6 +51,19 @@ async function ownerName(host, path) {
   const line = passwd.split('\n').find((l) => l.split(':')[2] === String(st?.uid));
   const group = (await host.readText('/etc/group').catch(() => '')).split('\n').find((l) => l.split(':')[2] === String(st?.gid));
   return { owner: line?.split(':')[0] ?? 'postgres', group: group?.split(':')[0] ?? 'postgres' };
+}
+
+/** Tablespace directories outside the data directory, from the links in pg_tblspc. */
+async function tablespaceDirs(host, dataDir) {
+  const dir = `${dataDir}/pg_tblspc`;
+  if (!(await host.exists(dir))) return [];
+  const out = [];
+  for (const e of await host.readdir(dir)) {
+    if (e.type !== 'symlink') continue;
+    const target = (await host.lstat(`${dir}/${e.name}`))?.linkTarget;
+    if (target?.startsWith('/') && !target.startsWith(`${dataDir}/`)) out.push({ oid: e.name, root: target });
+  }
+  return out;
 }
 
 /** The log directory inside the data directory, relative to it (log_directory, default `log`). */
@@ -108,6 +121,7 @@ const plugin = {
     const hba = managedHostLines(hbaText);
     const sslOn = ['on', 'true', 'yes', '1'].includes((auto.get('ssl') ?? conf.get('ssl') ?? 'off').toLowerCase());
     const configApart = configDir !== dataDir;
+    const tablespaces = await tablespaceDirs(ctx.host, dataDir);
 
     ctx.progress(40, 'describing the appliance');
     const label = cluster.name ?? dataDir;
@@ -144,6 +158,8 @@ const plugin = {
           stateful: true,
         },
         ...(configApart ? [{ name: 'config', root: configDir, owner, group }] : []),
+        // Tablespaces outside the data directory: pg_tblspc/<oid> links to them, which the data file set keeps.
+        ...tablespaces.map((t) => ({ name: `tablespace-${t.oid}`, root: t.root, owner, group, stateful: true })),
       ],
     });
 
@@ -195,6 +211,7 @@ const plugin = {
     await ctx.renderContentResource('pg_hba.conf', hbaFile, { variables, ...own, mode: 0o640 });
     await replaceFile(hbaFile, expandHba(await readFile(hbaFile, 'utf8'), isIP));
     await dropAutoSettings(ctx, p);
+    await pointTablespaces(ctx, p);
 
     // Directories Debian's packaging makes at boot (tmpfiles) that an image or a fresh host lacks.
     const dirs = (await setting(ctx, p, 'unix_socket_directories')).split(',').map((d) => d.trim()).filter((d) => d.startsWith('/'));
@@ -325,6 +342,17 @@ async function replaceFile(file, text) {
   await writeFile(tmp, text, { mode: mode & 0o7777 });
   await chown(tmp, uid, gid);
   await rename(tmp, file);
+}
+
+/** pg_tblspc/<oid> must lead to the tablespace's file set where it landed (its own path, or under a test root). */
+async function pointTablespaces(ctx, p) {
+  for (const fs of ctx.appliance.fileSets.filter((f) => f.name.startsWith('tablespace-'))) {
+    const link = `${p.dataDir}/pg_tblspc/${fs.name.slice('tablespace-'.length)}`;
+    if ((await readlink(link).catch(() => undefined)) === fs.root) continue;
+    await rm(link, { force: true });
+    await symlink(fs.root, link);
+    await ctx.setOwnership(link, { owner: p.owner, group: p.group });
+  }
 }
 
 /** ALTER SYSTEM values of the managed settings would beat postgresql.conf: the plan's values win. */

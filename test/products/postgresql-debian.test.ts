@@ -1,12 +1,13 @@
 /**
  * The PostgreSQL plugin on a cluster in Debian's layout (configuration in a directory of its own
- * that names the data directory, an include_dir, ALTER SYSTEM settings, ssl on with a key of its
+ * that names the data directory, an include_dir, a tablespace, ALTER SYSTEM settings, ssl on with a key of its
  * own), all private: a temp dir and a free port. Checks that the paths into both directories
  * follow the file sets, that the plan's values beat includes and postgresql.auto.conf, and that
- * a TLS key is never captured: rehydrate says so, and a plan with ssl off deploys.
+ * a TLS key is never captured: rehydrate says so, and a plan with ssl off deploys. A table in a
+ * tablespace outside the data directory travels in a file set of its own.
  */
 import { execFileSync } from 'node:child_process';
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readFile, readlink, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -34,8 +35,12 @@ beforeAll(async () => {
   await writeFile(conf, `${await readFile(conf, 'utf8')}ssl = on\nssl_cert_file = '${crt}'\nssl_key_file = '${key}'\n`);
   // An included file that sets a managed value: the plan's value must still win.
   await writeFile(join(cluster.configDir, 'conf.d', 'tuning.conf'), 'max_connections = 7\n');
+  const ts = join(cluster.dir, 'tablespace');
+  await mkdir(ts);
+  await chown(ts, uid, gid);
   await cluster.start();
-  await cluster.sql("ALTER SYSTEM SET max_connections = 9; CREATE TABLE t (v text); INSERT INTO t VALUES ('debian layout');");
+  await cluster.sql(`CREATE TABLESPACE extra LOCATION '${ts}'`);
+  await cluster.sql("ALTER SYSTEM SET max_connections = 9; CREATE TABLE t (v text) TABLESPACE extra; INSERT INTO t VALUES ('debian layout');");
   await cluster.stop();
   work = await mkdtemp(join(tmpdir(), 'abctl-pg-debian-'));
   await chmod(work, 0o755);
@@ -48,15 +53,18 @@ afterAll(async () => {
   if (work) await rm(work, { recursive: true, force: true });
 });
 
-it('captures both directories, leaves the key behind, and deploys with the plan winning over includes and ALTER SYSTEM', async () => {
-  const before = [...(await checksumListing(cluster.dataDir)), ...(await checksumListing(cluster.configDir))];
+it('captures both directories and a tablespace, leaves the key behind, and deploys with the plan winning over includes and ALTER SYSTEM', async () => {
+  const checksums = async () => [...(await checksumListing(cluster.dataDir)), ...(await checksumListing(cluster.configDir)), ...(await checksumListing(join(cluster.dir, 'tablespace')))];
+  const before = await checksums();
   dehydrated = await dehydrate({ plugin: PLUGIN, parameters: { cluster: cluster.configDir } });
   const a = dehydrated.appliance;
+  const [oid] = await readdir(join(cluster.dataDir, 'pg_tblspc'));
   expect(a.fileSets.map((f) => [f.name, f.root])).toEqual([
     ['binaries', '/usr/lib/postgresql/15'],
     ['share', '/usr/share/postgresql/15'],
     ['data', cluster.dataDir],
     ['config', cluster.configDir],
+    [`tablespace-${oid}`, join(cluster.dir, 'tablespace')],
   ]);
   expect(a.properties.getValue('ssl')).toBe('true');
   expect(a.properties.getValue('config.directory')).toBe(cluster.configDir);
@@ -83,6 +91,8 @@ it('captures both directories, leaves the key behind, and deploys with the plan 
   const deployedConf = join(root, cluster.configDir);
   expect(await readFile(join(deployedConf, 'postgresql.conf'), 'utf8')).toContain(`hba_file = '${deployedConf}/pg_hba.conf'`);
   expect(await readFile(join(deployedData, 'postgresql.auto.conf'), 'utf8')).not.toContain('max_connections');
+  // The table lives in the tablespace: the deployed cluster reads the deployed copy, not the reference's.
+  expect(await readlink(join(deployedData, 'pg_tblspc', oid!))).toBe(join(root, cluster.dir, 'tablespace'));
   await lifecycle(r.bundleDir, 'start');
   expect(await tcpQuery({ port, password: 'deb-pass', sql: "SELECT v || ' ' || current_setting('max_connections') || ' ' || current_setting('ssl') || ' ' || current_setting('data_directory') FROM t" })).toBe(
     `debian layout 33 off ${deployedData}`,
@@ -90,5 +100,5 @@ it('captures both directories, leaves the key behind, and deploys with the plan 
   expect((await lifecycle(r.bundleDir, 'ping')).health).toMatchObject({ healthy: true });
   await lifecycle(r.bundleDir, 'stop');
 
-  expect([...(await checksumListing(cluster.dataDir)), ...(await checksumListing(cluster.configDir))]).toEqual(before);
+  expect(await checksums()).toEqual(before);
 }, 120_000);
