@@ -53,7 +53,9 @@ describe('abctl', () => {
 
   it('lists the introspect commands of the enabled plugins in the top-level help', () => {
     expect(abctl(['--help']).out).toMatch(/^ {2}introspectexample +Example product/m);
-    expect(abctl(['disablePlugin', '--name', 'example']).code).toBe(0);
+    // Every bundled root plugin (the products' too): disabling one disables its extensions.
+    const roots = (JSON.parse(abctl(['describePlugins', '--json']).out) as { plugins: { name: string; parent: string | null }[] }).plugins.filter((p) => p.parent === null);
+    for (const p of roots) expect(abctl(['disablePlugin', '--name', p.name]).code).toBe(0);
     const after = abctl(['--help']).out;
     expect(after).not.toMatch(/^ {2}introspectexample/m);
     expect(after).toContain('No enabled plugin on this instance');

@@ -7,7 +7,7 @@
  * against PostgreSQL with the plan's password, an HTTP request that returns the row, ping and stop.
  * The reference files are compared (a checksum listing) before and after.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmod, mkdtemp, readFile, readdir, readlink, lstat, rm, writeFile, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,6 +15,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dehydrate, lifecycle, rehydrate, type Dehydrated } from '../../services/authoring/testkit.js';
+import { asPostgres, startCluster, type TestCluster } from '../support/postgresql.mjs';
 import { freePort } from '../support/sshd.mjs';
 import { answers, prepareTomcatBase, SAMPLE_TABLE_SQL, startTomcat, TOMCAT_HOME, type RunningTomcat, type TomcatBase } from '../support/tomcat.mjs';
 
@@ -25,38 +26,13 @@ const WEBAPPS = join(REPO, 'plugins/tomcatwebapps');
 const ROW = 'hello from postgresql';
 const DB_PASSWORD = 'n3w secret & <pw>';
 
-// ---------------------------------------------------------------- a private PostgreSQL (until test/support/postgresql.mjs lands)
-
-interface Postgres {
-  readonly port: number;
-  stop(): Promise<void>;
-}
-
-async function asPostgres(argv: string[], env: Record<string, string> = {}): Promise<string> {
-  const uid = Number((await run('id', ['-u', 'postgres'])).stdout);
-  const gid = Number((await run('id', ['-g', 'postgres'])).stdout);
-  return new Promise((res, rej) => {
-    const child = spawn(argv[0]!, argv.slice(1), { uid, gid, env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d));
-    child.stderr.on('data', (d: Buffer) => (out += d));
-    child.once('exit', (code) => (code === 0 ? res(out) : rej(new Error(`${argv.join(' ')} exited ${code}: ${out}`))));
-  });
-}
-
-async function startPostgres(dir: string): Promise<Postgres> {
-  const bin = '/usr/lib/postgresql/15/bin';
-  const data = join(dir, 'data');
-  await chmod(dir, 0o755);
-  await run('chown', ['postgres:postgres', dir]);
-  await asPostgres([`${bin}/initdb`, '-D', data, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', '-E', 'UTF8', '--locale=C.UTF-8']);
-  const port = await freePort();
-  await asPostgres([`${bin}/pg_ctl`, '-D', data, '-l', join(dir, 'log'), '-w', '-t', '60', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`, 'start']);
-  const psql = (db: string, sql: string) => asPostgres(['psql', '-h', dir, '-p', String(port), '-U', 'postgres', '-d', db, '-v', 'ON_ERROR_STOP=1', '-c', sql]);
-  await psql('postgres', `CREATE USER app PASSWORD '${DB_PASSWORD.replaceAll("'", "''")}'`);
-  await psql('postgres', 'CREATE DATABASE appdb OWNER app');
-  await psql('appdb', `${SAMPLE_TABLE_SQL}; INSERT INTO greeting VALUES (1, '${ROW}'); ALTER TABLE greeting OWNER TO app`);
-  return { port, stop: () => asPostgres([`${bin}/pg_ctl`, '-D', data, '-m', 'fast', '-w', 'stop']).then(() => undefined) };
+/** The cluster the rehydrated Tomcat reaches: a role and database of its own holding the row. */
+async function startPostgres(): Promise<TestCluster> {
+  const cluster = await startCluster();
+  await cluster.sql(`CREATE USER app PASSWORD '${DB_PASSWORD.replaceAll("'", "''")}'`);
+  await cluster.sql('CREATE DATABASE appdb OWNER app');
+  await asPostgres([`${cluster.bin}/psql`, '-h', cluster.dir, '-p', String(cluster.port), '-U', 'postgres', '-d', 'appdb', '-v', 'ON_ERROR_STOP=1', '-c', `${SAMPLE_TABLE_SQL}; INSERT INTO greeting VALUES (1, '${ROW}'); ALTER TABLE greeting OWNER TO app`]);
+  return cluster;
 }
 
 // ---------------------------------------------------------------- what "unchanged" means
@@ -82,7 +58,7 @@ async function listing(roots: readonly string[], skip: readonly string[] = []): 
 // ---------------------------------------------------------------- fixtures shared by every test
 
 let tmp: string;
-let pg: Postgres;
+let pg: TestCluster;
 let ref: TomcatBase;
 let refTomcat: RunningTomcat | undefined;
 let deadPort: number;
@@ -93,13 +69,11 @@ const referenceSkip = (): string[] => ['logs', 'work', 'temp'].map((d) => join(r
 beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'abctl-tomcat-'));
   await chmod(tmp, 0o755);
-  const pgDir = join(tmp, 'pg');
-  await run('mkdir', [pgDir]);
   deadPort = await freePort();
   // The reference points at a database that is not there (and an old password): only a rehydrate
   // that re-points the resource at the connected peer, with the plan's password, returns the row.
   [pg, ref] = await Promise.all([
-    startPostgres(pgDir),
+    startPostgres(),
     (async () => {
       const dir = join(tmp, 'ref');
       await run('mkdir', [dir]);
@@ -118,7 +92,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await refTomcat?.stop();
-  await pg?.stop().catch(() => undefined);
+  await pg?.remove().catch(() => undefined);
   if (tmp) await rm(tmp, { recursive: true, force: true });
 }, 120_000);
 
