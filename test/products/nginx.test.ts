@@ -1,0 +1,234 @@
+/**
+ * The nginx plugin against real nginx 1.22 (Debian's package): a private reference instance
+ * (its own prefix in a temp dir, free loopback ports) proxying to a tiny Node backend; discovery
+ * finds it from its running master; the introspection (test kit, real capture) gives inputs,
+ * outputs, templates and file sets; rehydration into a temp root with two connected backends
+ * puts both in the upstream and requests reach both, one backend changes the list (the running
+ * nginx reloads), nothing connected keeps the reference servers; start/stop/ping; a
+ * configuration nginx -t rejects is put back; the reference files are unchanged throughout.
+ * Debian's own /etc/nginx layout is introspected too (without capture).
+ */
+import { execFileSync } from 'node:child_process';
+import { chmod, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PeerBinding } from '../../core/lifecycle-contract.js';
+import { dehydrate, lifecycle, rehydrate, type Dehydrated } from '../../services/authoring/testkit.js';
+import { LocalHost } from '../../services/host/local-host.js';
+import { projectRoot } from '../../services/instance.js';
+import {
+  checksumListing,
+  freePort,
+  httpGet,
+  startBackend,
+  startNginx,
+  stopNginxByPidFile,
+  tempPrefix,
+  writeNginxPrefix,
+  type Backend,
+  type NginxHandle,
+} from '../support/nginx.mjs';
+
+const pluginDir = join(projectRoot(), 'plugins', 'nginx');
+// What an nginx writes while it runs is not part of the reference's files.
+const runtimeFiles = (rel: string): boolean => rel.startsWith('logs/') || rel.startsWith('temp/');
+
+let ref: { dir: string; remove(): Promise<void> };
+let work: { dir: string; remove(): Promise<void> };
+let refNginx: NginxHandle;
+let refBackend: Backend;
+const backends: Backend[] = [];
+let ports: { proxy: number; static: number };
+let listingBefore: string;
+let d: Dehydrated;
+
+beforeAll(async () => {
+  ref = await tempPrefix('abctl-nginx-ref-');
+  work = await tempPrefix('abctl-nginx-work-');
+  // nginx's workers (www-data) serve the rehydrated html/ from below it.
+  await chmod(work.dir, 0o755);
+  refBackend = await startBackend({ name: 'reference' });
+  ports = { proxy: await freePort(), static: await freePort() };
+  await writeNginxPrefix(ref.dir, { ports: [ports.proxy, ports.static], upstreams: { app: [`127.0.0.1:${refBackend.port}`] } });
+  refNginx = await startNginx({ dir: ref.dir, ports: [ports.proxy, ports.static] });
+  listingBefore = await checksumListing(ref.dir, runtimeFiles);
+  // Introspected while it runs: nginx's files are static, so the capture check lets it go on.
+  d = await dehydrate({ plugin: pluginDir, parameters: { conf: join(ref.dir, 'nginx.conf'), prefix: ref.dir } });
+}, 60_000);
+
+afterAll(async () => {
+  await stopNginxByPidFile(join(work.dir, 'root', ref.dir, 'logs', 'nginx.pid')).catch(() => undefined);
+  await refNginx?.stop();
+  await Promise.all([refBackend?.close(), ...backends.map((b) => b.close())]);
+  await d?.dispose();
+  await work?.remove();
+  await ref?.remove();
+});
+
+describe('nginx plugin: discovery and introspection', () => {
+  it('discovery finds the running master with its -p and -c, and Debian\'s configuration', async () => {
+    const { findInstallations } = (await import(join(pluginDir, 'index.js'))) as { findInstallations(h: LocalHost): Promise<{ conf: string; prefix: string; binary: string; version: string; pid?: number }[]> };
+    const found = await findInstallations(new LocalHost());
+    expect(found).toContainEqual({ conf: join(ref.dir, 'nginx.conf'), prefix: ref.dir, binary: '/usr/sbin/nginx', version: '1.22.1', pid: refNginx.pid });
+    expect(found.find((i) => i.conf === '/etc/nginx/nginx.conf')).toMatchObject({ prefix: '/usr/share/nginx', binary: '/usr/sbin/nginx' });
+  });
+
+  it('makes inputs of the listen ports, an output of the upstream, properties and templates', () => {
+    const a = d.appliance;
+    expect(a.inputs.map((i) => ({ name: i.name, port: i.port, portProperty: i.portProperty, protocols: i.protocols }))).toEqual([
+      { name: 'http', port: ports.proxy, portProperty: 'listen.http.port', protocols: ['http'] },
+      { name: 'http-2', port: ports.static, portProperty: 'listen.http-2.port', protocols: ['http'] },
+    ]);
+    expect(a.outputs.map((o) => ({ name: o.name, protocol: o.protocol, servers: o.properties.getValue('servers'), port: o.properties.getValue('port') }))).toEqual([
+      { name: 'app', protocol: 'http', servers: `127.0.0.1:${refBackend.port}`, port: String(refBackend.port) },
+    ]);
+    const value = (n: string) => a.properties.getValue(n);
+    expect(value('listen.http.port')).toBe(String(ports.proxy));
+    expect(value('server.1.names')).toBe('app.example');
+    expect(value('server.2.names')).toBe('static.example');
+    expect(value('upstream.app.servers')).toBe(`127.0.0.1:${refBackend.port}`);
+    expect(value('product.version')).toBe('1.22.1');
+    expect(value('nginx.libraries')).toMatch(/libc6 .*libssl3 |libssl3 .*libc6 /);
+
+    // Only the file holding listens and the upstream is a template; nginx.conf travels in the file set.
+    expect(a.contentResources.map((c) => ({ name: c.name, template: c.template }))).toEqual([{ name: 'conf.d~site.conf', template: true }]);
+    const text = Buffer.from(d.content.get(a.name)!.get('conf.d~site.conf')!).toString('utf8');
+    expect(text).toContain('listen 127.0.0.1:{{[listen.http.port]}};');
+    expect(text).toContain('listen 127.0.0.1:{{[listen.http-2.port]}};');
+    expect(text).toContain('server_name {{[server.1.names]}};');
+    expect(text).toMatch(/upstream app \{\n {4}\{\{\[upstream\.app\.servers\]\}\}\n\}/);
+  });
+
+  it('captures the binary alone, and the configuration tree without pid, logs and temp files', () => {
+    const sets = Object.fromEntries(d.appliance.fileSets.map((f) => [f.name, { root: f.root, excludes: f.excludes }]));
+    expect(sets).toEqual({
+      binary: { root: '/usr/sbin', excludes: ['!(nginx)'] },
+      conf: { root: ref.dir, excludes: ['logs/nginx.pid', 'logs/error.log', 'logs/access.log', 'temp/body/*', 'temp/proxy/*', 'temp/fastcgi/*', 'temp/uwsgi/*', 'temp/scgi/*'] },
+    });
+    const list = (set: string) =>
+      execFileSync('tar', ['-tzf', d.archives.find((x) => x.fileSet === set)!.file], { encoding: 'utf8' })
+        .split('\n')
+        .filter((l) => l && !l.endsWith('/'));
+    expect(list('binary')).toEqual(['./nginx']);
+    expect(list('conf').sort()).toEqual(['./conf.d/site.conf', './html/index.html', './nginx.conf']);
+  });
+
+  it("introspects Debian's /etc/nginx: port 80, the site's template behind the sites-enabled link, web root and prefix as file sets", async () => {
+    const deb = await dehydrate({ plugin: pluginDir, parameters: { conf: '/etc/nginx/nginx.conf' }, capture: false });
+    try {
+      const a = deb.appliance;
+      expect(a.inputs.map((i) => [i.name, i.port])).toEqual([['http', 80]]);
+      expect(a.outputs).toEqual([]);
+      expect(a.fileSets.map((f) => [f.name, f.root])).toEqual([
+        ['binary', '/usr/sbin'],
+        ['prefix', '/usr/share/nginx'],
+        ['conf', '/etc/nginx'],
+        ['webroot', '/var/www/html'],
+      ]);
+      const files = JSON.parse(a.properties.getValue('nginx.files')!) as { templates: Record<string, string> };
+      expect(files.templates).toEqual({ 'sites-available~default': 'sites-available/default' });
+      const text = Buffer.from(deb.content.get(a.name)!.get('sites-available~default')!).toString('utf8');
+      expect(text).toContain('listen {{[listen.http.port]}} default_server;');
+      expect(text).toContain('listen [::]:{{[listen.http.port]}} default_server;');
+    } finally {
+      await deb.dispose();
+    }
+  });
+});
+
+describe('nginx plugin: rehydrate, start, stop, ping', () => {
+  const peers = (list: Backend[]): PeerBinding[] => [
+    { appliance: 'web', input: 'http', external: false, hostNames: list.map((b) => `web-${b.name}`), addresses: list.map((b) => b.host), port: list[0]!.port, properties: {} },
+  ];
+  const root = () => join(work.dir, 'root');
+  const site = () => readFile(join(root(), ref.dir, 'conf.d', 'site.conf'), 'utf8');
+  let newPorts: { proxy: number; static: number };
+  let bundle: string;
+
+  /** Answers of `n` requests through the rehydrated proxy. */
+  const answers = async (n: number): Promise<string[]> => {
+    const out: string[] = [];
+    for (let i = 0; i < n; i++) out.push((await httpGet(newPorts.proxy)).body.trim());
+    return out;
+  };
+
+  it('writes every connected instance into the upstream, starts, and requests reach both backends', async () => {
+    // Two instances of the backend: same port, two loopback addresses, as two hosts would be.
+    const port = await freePort();
+    backends.push(await startBackend({ name: '1', host: '127.0.0.2', port }), await startBackend({ name: '2', host: '127.0.0.3', port }));
+    newPorts = { proxy: await freePort(), static: await freePort() };
+    const r = await rehydrate(d, {
+      root: root(),
+      properties: { 'listen.http.port': String(newPorts.proxy), 'listen.http-2.port': String(newPorts.static), 'server.1.names': 'proxy.test' },
+      bindings: { outputs: { app: peers(backends) } },
+    });
+    bundle = r.bundleDir;
+    const text = await site();
+    expect(text).toContain(`    server 127.0.0.2:${port};\n    server 127.0.0.3:${port};\n}`);
+    expect(text).toContain(`listen 127.0.0.1:${newPorts.proxy};`);
+    expect(text).toContain('server_name proxy.test;');
+
+    await lifecycle(bundle, 'start');
+    expect(new Set(await answers(4))).toEqual(new Set(['backend 1', 'backend 2']));
+    expect((await httpGet(newPorts.static)).body).toBe('static page\n');
+    const ping = await lifecycle(bundle, 'ping');
+    expect(ping.health?.healthy).toBe(true);
+    expect(ping.health?.message).toContain(`${newPorts.proxy}: HTTP 200`);
+    // The reference is still serving on its own ports, untouched.
+    expect((await httpGet(ports.proxy)).body).toBe('backend reference\n');
+  });
+
+  it('one connected instance: the list changes and the running nginx reloads it', async () => {
+    await rehydrate(d, {
+      root: root(),
+      properties: { 'listen.http.port': String(newPorts.proxy), 'listen.http-2.port': String(newPorts.static) },
+      bindings: { outputs: { app: peers([backends[0]!]) } },
+    });
+    expect(await site()).toMatch(new RegExp(`upstream app \\{\\n    server 127\\.0\\.0\\.2:${backends[0]!.port};\\n\\}`));
+    // A reload lets old workers finish: wait (bounded) until only the remaining backend answers.
+    const deadline = Date.now() + 10_000;
+    let seen = await answers(4);
+    while (seen.some((s) => s !== 'backend 1') && Date.now() < deadline) seen = await answers(4);
+    expect(seen).toEqual(['backend 1', 'backend 1', 'backend 1', 'backend 1']);
+  });
+
+  it('rejects a configuration nginx -t refuses, puts back the files it found, and the running nginx keeps serving', async () => {
+    // The agent extracts the file sets before the plugin runs: the files found are the reference's.
+    const extracted = await readFile(join(ref.dir, 'conf.d', 'site.conf'), 'utf8');
+    const err = await rehydrate(d, {
+      root: root(),
+      properties: { 'listen.http.port': String(newPorts.proxy), 'listen.http-2.port': String(newPorts.static), 'upstream.app.servers': '127.0.0.1:1 no-such-parameter' },
+    }).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(err?.message).toContain('nginx -t rejected the rehydrated configuration');
+    expect(err?.message).toContain('no-such-parameter');
+    expect(await site()).toBe(extracted);
+    expect(await answers(2)).toEqual(['backend 1', 'backend 1']);
+  });
+
+  it('nothing connected: the reference servers stay in the upstream', async () => {
+    await rehydrate(d, { root: root(), properties: { 'listen.http.port': String(newPorts.proxy), 'listen.http-2.port': String(newPorts.static) } });
+    expect(await site()).toContain(`    server 127.0.0.1:${refBackend.port};\n}`);
+    const deadline = Date.now() + 10_000;
+    let seen = await answers(2);
+    while (seen.some((s) => s !== 'backend reference') && Date.now() < deadline) seen = await answers(2);
+    expect(seen).toEqual(['backend reference', 'backend reference']);
+  });
+
+  it('stops with nginx -s quit; ping then says it is down; a second stop has nothing to do', async () => {
+    await lifecycle(bundle, 'stop');
+    const ping = await lifecycle(bundle, 'ping');
+    expect(ping.health).toMatchObject({ healthy: false });
+    expect(ping.health?.message).toContain('not running');
+    await expect(httpGet(newPorts.proxy)).rejects.toThrow();
+    const again = await lifecycle(bundle, 'stop');
+    expect(again.log.join('\n')).toContain('not running');
+  });
+
+  it('left the reference files as they were', async () => {
+    expect(await checksumListing(ref.dir, runtimeFiles)).toBe(listingBefore);
+    expect((await httpGet(ports.proxy)).body).toBe('backend reference\n');
+  });
+});
