@@ -129,10 +129,9 @@ export function buildCli(): Cli {
     } else if (word === 'help') {
       await dispatch(rest[0]!, ['--help']);
     } else if (word.startsWith('-')) {
-      const { UserError } = await import('../core/errors.js');
-      throw new UserError('UNKNOWN_OPTION', `unknown option ${word}`, {
-        hint: 'before the command only --instance DIR and --debug are known (abctl --help); command options go after the command name',
-      });
+      const [{ UserError }, { abctlMessages }] = await Promise.all([import('../core/errors.js'), import('../services/messages/abctl-messages.js')]);
+      const m = abctlMessages();
+      throw new UserError('UNKNOWN_OPTION', m.format('cli.unknownOption', word), { hint: m.format('cli.unknownOption.hint') });
     } else {
       await dispatch(word, rest);
     }
@@ -141,14 +140,16 @@ export function buildCli(): Cli {
 }
 
 async function unknownCommand(word: string, globals: GlobalOptions): Promise<Error> {
-  const [{ introspectCommandNames }, { closeNames }, { UserError }] = await Promise.all([
+  const [{ introspectCommandNames }, { closeNames }, { UserError }, { abctlMessages }] = await Promise.all([
     import('./help-plugins.js'),
     import('./suggest.js'),
     import('../core/errors.js'),
+    import('../services/messages/abctl-messages.js'),
   ]);
   const introspect = await introspectCommandNames(globals.instance).catch(() => []);
   const close = closeNames(word, [...COMMANDS.map((c) => c.name), ...introspect.map((c) => c.name)]);
-  return new UserError('UNKNOWN_COMMAND', `unknown command ${word}`, {
-    hint: `${close.length ? `did you mean ${close.join(' or ')}? ` : ''}abctl --help lists every command`,
+  const m = abctlMessages();
+  return new UserError('UNKNOWN_COMMAND', m.format('cli.unknownCommand', word), {
+    hint: close.length ? m.format('cli.unknownCommand.suggest', close.join(m.format('cli.unknownCommand.or'))) : m.format('cli.unknownCommand.hint'),
   });
 }

@@ -1,5 +1,7 @@
 import { CommanderError } from 'commander';
 import { AbError, PluginError, environmentError, errorText } from '../core/errors.js';
+import type { PluginMessages } from '../core/plugin-contract.js';
+import { abctlMessages } from '../services/messages/abctl-messages.js';
 import { actualSystemError } from './system-errors.js';
 
 export interface ErrorContext {
@@ -21,29 +23,30 @@ export interface ErrorObject {
   readonly plugin?: string;
 }
 
-const BUG_HINT = 'this is a bug in abctl; run again with --debug for the stack trace and report it';
-
 /**
  * Prints an error for a person (stderr) and, under --json, for a program (stdout), and picks
  * the exit code: 1 for anything a user or a plugin author can act on, 2 for a framework bug
  * (with the stack only under --debug).
  */
 export async function reportError(err: unknown, ctx: ErrorContext): Promise<number> {
+  // The frame of the report is abctl's own text, in the user's locale (messages/*.properties).
+  const m = abctlMessages();
   if (err instanceof CommanderError) {
     // Help and --version end this way too; for a usage error commander has printed the text.
-    if (err.exitCode !== 0 && ctx.json) printError(usageError(err, ctx.command));
+    if (err.exitCode !== 0 && ctx.json) printError(usageError(err, ctx.command, m));
     return err.exitCode;
   }
   const known = await userErrorOf(err, ctx.instance);
+  const bugHint = m.format('cli.error.bug');
   if (known instanceof PluginError) {
-    process.stderr.write(`error in plugin ${known.plugin}: ${errorText(known)}\n`);
+    process.stderr.write(`${m.format('cli.error.plugin', known.plugin, describe(known, m))}\n`);
     if (ctx.debug && known.stack) process.stderr.write(`${known.stack}\n`);
   } else if (known) {
-    process.stderr.write(`error: ${errorText(known)}\n`);
+    process.stderr.write(`${m.format('cli.error', describe(known, m))}\n`);
   } else {
-    process.stderr.write(`internal error: ${errorText(err)}\n`);
+    process.stderr.write(`${m.format('cli.error.internal', errorText(err))}\n`);
     if (ctx.debug && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
-    else process.stderr.write(`  (${BUG_HINT})\n`);
+    else process.stderr.write(`  (${bugHint})\n`);
   }
   if (ctx.json) {
     printError(
@@ -55,11 +58,17 @@ export async function reportError(err: unknown, ctx: ErrorContext): Promise<numb
             ...(known.where !== undefined ? { where: known.where } : {}),
             ...(known instanceof PluginError ? { plugin: known.plugin } : {}),
           }
-        : { code: 'INTERNAL_ERROR', message: errorText(err), hint: BUG_HINT },
+        : { code: 'INTERNAL_ERROR', message: errorText(err), hint: bugHint },
     );
   }
   // Ctrl-C ends a job with JOB_INTERRUPTED; 130 is what a shell reports for SIGINT.
   return known ? (known.code === 'JOB_INTERRUPTED' ? 130 : 1) : 2;
+}
+
+/** AbError.describe() with the hint's label in the user's language. */
+function describe(err: AbError, m: PluginMessages): string {
+  const head = err.where ? `${err.where}: ${err.message}` : err.message;
+  return err.hint ? `${head}\n  ${m.format('cli.error.hint', err.hint)}` : head;
 }
 
 /** The error as something the user can act on, if it is one (undefined: a bug in abctl). */
@@ -79,13 +88,13 @@ function printError(error: ErrorObject): void {
 }
 
 /** commander's `error: unknown option '--x'\n(Did you mean --y?)` as an error object. */
-function usageError(err: CommanderError, command: string | undefined): ErrorObject {
+function usageError(err: CommanderError, command: string | undefined, m: PluginMessages): ErrorObject {
   const [message = '', ...rest] = err.message.replace(/^error: /, '').split('\n');
   const suggestion = rest.join(' ').replace(/^\((.*)\)$/, '$1').trim();
   return {
     code: `USAGE_${err.code.replace(/^commander\./, '').replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`,
     message,
-    hint: suggestion || `abctl ${command ?? ''} --help lists the options`.replace('  ', ' '),
+    hint: suggestion || (command ? m.format('cli.usage.hint', command) : m.format('cli.usage.hint.noCommand')),
   };
 }
 

@@ -330,6 +330,19 @@ export const ErrorCodes = {
     'TESTKIT_PLUGIN_UNUSABLE',
     'VALIDATE_SOURCE_MISSING',
   ],
+  /** Localized messages: plugins' and abctl's `messages/<locale>.properties` (checked by validatePlugin). */
+  messages: [
+    'MESSAGES_DUPLICATE_ID',
+    'MESSAGES_ENGLISH_MISSING',
+    'MESSAGES_FILE_NAME',
+    'MESSAGES_ID_INVALID',
+    'MESSAGES_ID_UNDEFINED',
+    'MESSAGES_ID_UNKNOWN',
+    'MESSAGES_NOT_UTF8',
+    'MESSAGES_PLACEHOLDERS',
+    'MESSAGES_SYNTAX',
+    'MESSAGES_UNREADABLE',
+  ],
   /** Command line. */
   cli: [
     'INTERNAL_ERROR',

@@ -6,7 +6,7 @@
  * 1.0 still deploys (its file sets are extracted; start/stop/ping say "not supported").
  * See docs/rehydration.md. Types only, no I/O.
  */
-import type { PluginLogger } from './plugin-contract.js';
+import type { PluginLogger, WithMessages } from './plugin-contract.js';
 
 /** Version of the SDK that added these methods; a plugin relying on them sets `minSdkVersion=1.1`. */
 export const LIFECYCLE_SDK_VERSION = '1.1';
@@ -173,7 +173,7 @@ export interface PingResult {
  * What `rehydrate`, `start`, `stop` and `ping` receive; each participant gets its own, over
  * the same instance. Rehydrate runs as root on the instance and sets owners itself.
  */
-export interface LifecycleContext {
+export interface LifecycleContext extends WithMessages {
   readonly pluginName: string;
   readonly operation: LifecycleOperation;
   readonly appliance: TargetApplianceView;

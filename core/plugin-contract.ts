@@ -12,7 +12,7 @@ export type { LifecycleContext, LifecycleHooks, PingResult } from './lifecycle-c
 import type { LifecycleHooks } from './lifecycle-contract.js';
 
 /** Version of the plugin SDK this framework implements; `minSdkVersion` is checked against it. */
-export const SDK_VERSION = '1.3';
+export const SDK_VERSION = '1.4';
 
 // ---------------------------------------------------------------- service registry
 
@@ -56,6 +56,46 @@ export interface PluginLogger {
   debug(message: string): void;
 }
 
+// ---------------------------------------------------------------- messages (SDK 1.4)
+
+/** What a message's `{n}` may be filled with; shown as `String(value)`. */
+export type MessageArgument = string | number | boolean | bigint;
+
+export interface MessageErrorOptions {
+  /** What to do about it: a message id of the plugin (formatted with the same arguments) or plain text. */
+  readonly hint?: string;
+  /** The code scripts see in `--json`; default: the message id. */
+  readonly code?: string;
+  /** Where it happened: a file, `file:line`, an object name. */
+  readonly where?: string;
+}
+
+/**
+ * The plugin's own texts, from `messages/<locale>.properties` in its directory, in the user's
+ * locale (docs/plugin-contract.md, "Messages"). Files are read the first time a text is needed.
+ */
+export interface PluginMessages {
+  /** The user's locale (`fr_CA`, `en`): the first of LC_ALL, LC_MESSAGES, LANG that is set; `C` and `POSIX` are `en`. */
+  readonly locale: string;
+  /** Whether a file of the lookup chain (e.g. fr_CA, fr, en) has this id. */
+  has(id: string): boolean;
+  /**
+   * The id's text from the first file of the chain that has it, `{0}`, `{1}`... replaced by the
+   * arguments; the id with its arguments (`conf_missing("/etc/x")`) when no file has it.
+   */
+  format(id: string, ...args: readonly MessageArgument[]): string;
+  /**
+   * A coded user error to throw: its message is `format(id, ...args)`, its code `options.code`
+   * or the id; abctl shows it as `error in plugin <name>: <text>` and the hint on its own line.
+   */
+  error(id: string, args?: readonly MessageArgument[], options?: MessageErrorOptions): Error;
+}
+
+/** Every context abctl hands to plugin code carries the plugin's messages (SDK 1.4). */
+export interface WithMessages {
+  readonly messages: PluginMessages;
+}
+
 /** Who is being activated: taken from the plugin's `plugin.config`. */
 export interface PluginIdentity {
   readonly name: string;
@@ -65,7 +105,7 @@ export interface PluginIdentity {
 }
 
 /** Passed to every activator's `start` and `stop`. */
-export interface ServiceContext {
+export interface ServiceContext extends WithMessages {
   readonly plugin: PluginIdentity;
   /** Framework service ids, typed, for plugins that do not import this package. */
   readonly ids: typeof ServiceIds;
@@ -126,7 +166,7 @@ export interface ContentResourceData {
  * What `dehydrate` receives. One context per participant (the plugin, then each extension
  * after its parent); all of them see the same result being built.
  */
-export interface DehydrateContext {
+export interface DehydrateContext extends WithMessages {
   /** The plugin or extension this context belongs to. */
   readonly pluginName: string;
   /** Values of every job parameter of the plugin and its extensions. */
@@ -177,7 +217,7 @@ export interface IntrospectorPlugin extends LifecycleHooks {
   discover?(context: DiscoverContext): readonly DiscoveredInstallation[] | Promise<readonly DiscoveredInstallation[]>;
 }
 
-export interface DiscoverContext {
+export interface DiscoverContext extends WithMessages {
   readonly host: ReferenceHost;
   readonly log: PluginLogger;
   readonly progress: ProgressReporter;

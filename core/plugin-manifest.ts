@@ -326,7 +326,7 @@ export function parsePluginConfig(text: string, opts: ParsePluginConfigOptions):
 }
 
 /** A backslash run of odd length, then `u` not followed by four hex digits. */
-const BAD_UNICODE_ESCAPE = /(?<!\\)(?:\\\\)*\\u(?![0-9a-fA-F]{4})/;
+export const BAD_UNICODE_ESCAPE = /(?<!\\)(?:\\\\)*\\u(?![0-9a-fA-F]{4})/;
 
 /**
  * `main` must stay inside the plugin directory: it is resolved against it and imported,
@@ -362,7 +362,7 @@ function checkMain(v: string, where: string, problems: PluginProblem[]): string 
 }
 
 /** Maps a source offset to a 1-based line number (\n, \r\n and lone \r all end a line). */
-function lineLocator(src: string): (offset: number) => number {
+export function lineLocator(src: string): (offset: number) => number {
   let starts: number[] | undefined;
   return (offset) => {
     if (starts === undefined) {

@@ -1,5 +1,8 @@
 import { PluginError, UserError, errorText, pluginCode } from '../core/errors.js';
 import { hookShape } from '../core/hook-shapes.js';
+import { fallbackText, formatMessage } from '../core/messages.js';
+import type { MessageArgument } from '../core/plugin-contract.js';
+import { pluginMessages } from './messages/plugin-messages.js';
 
 /**
  * The one policy for calling into a plugin: every hook (activator start/stop, locator, discovery,
@@ -128,18 +131,22 @@ function shapeError(call: Pick<HookCall, 'plugin' | 'hook'>, value: unknown): Pl
  * How a plugin's throw is reported: a PluginError or an interruption passes through; any Error
  * carrying a string `code` (or `id`: a user error a plugin raises, `Object.assign(new Error(...),
  * { id, args, hint })`, since plain-JS plugins cannot import our classes) keeps its code, hint and
- * where as that plugin's error, with `{0}`, `{1}`... of the message filled from `args`; a Node
- * system error or anything else becomes `PLUGIN_FAILED` naming the hook.
+ * where as that plugin's error; a Node system error or anything else becomes `PLUGIN_FAILED`
+ * naming the hook. An `id` is looked up in the plugin's messages (the user's locale, then
+ * English); when none has it, the error's own text stands, `{n}` filled from `args`, else the id.
  */
 export function asPluginError(plugin: string, hook: string, err: unknown): Error {
   if (err instanceof PluginError || err instanceof JobInterrupted) return err;
   const e = err as { code?: unknown; id?: unknown; args?: unknown; hint?: unknown; where?: unknown; syscall?: unknown };
-  const code = typeof e?.code === 'string' ? e.code : typeof e?.id === 'string' ? e.id : undefined;
+  const id = typeof e?.id === 'string' ? e.id : undefined;
+  const code = typeof e?.code === 'string' ? e.code : id;
   if (err instanceof Error && code !== undefined && !e.syscall) {
-    const args = Array.isArray(e.args) ? e.args : [];
-    const message = err.message.replace(/\{(\d+)\}/g, (whole, i: string) => (Number(i) < args.length ? String(args[Number(i)]) : whole));
+    const args = (Array.isArray(e.args) ? e.args : []) as MessageArgument[];
+    const messages = id === undefined ? undefined : pluginMessages(plugin);
+    const message = messages?.has(id!) ? messages.format(id!, ...args) : err.message !== '' ? formatMessage(err.message, args) : fallbackText(id ?? code, args);
+    const hint = typeof e.hint !== 'string' ? undefined : messages?.has(e.hint) ? messages.format(e.hint, ...args) : e.hint;
     return new PluginError(plugin, pluginCode(code), message, {
-      ...(typeof e.hint === 'string' ? { hint: e.hint } : {}),
+      ...(hint !== undefined ? { hint } : {}),
       ...(typeof e.where === 'string' ? { where: e.where } : {}),
       cause: err,
     });

@@ -4,6 +4,8 @@
  * one is skipped when it cannot mean anything (no manifest: nothing to load):
  *   manifest     plugin.config (core/plugin-manifest.ts: every key's rule)
  *   module       the entry module exists and loads as an ES module once installed
+ *   messages     messages/<locale>.properties parse, agree with English (ids, {n}), and have the
+ *                ids the code asks for (core/messages.ts)
  *   activation   it imports and its activators start (the real activation, in a sandbox)
  *   services     it registered what its kind needs, each with the methods its contract names
  *   parameters   its job parameter definitions, alone and merged with its chain
@@ -25,11 +27,13 @@ import { compileTemplate } from '../../core/templates/index.js';
 import { LocalHost } from '../host/local-host.js';
 import { captureApplianceView, capturedDefinitions } from '../jobs/file-set-capture.js';
 import { platformFacts } from '../jobs/platform-check.js';
+import { checkMessagesDirectory } from '../messages/check-messages.js';
+import { pluginMessages } from '../messages/plugin-messages.js';
 import { callHook } from '../plugin-hooks.js';
 import { declaredParameters, dehydrateLocally } from './local-dehydration.js';
 import { openSandbox, readPluginDirs, type PluginSandbox } from './sandbox.js';
 
-export const VALIDATION_CHECKS = ['manifest', 'module', 'activation', 'services', 'parameters', 'templates', 'sample'] as const;
+export const VALIDATION_CHECKS = ['manifest', 'module', 'messages', 'activation', 'services', 'parameters', 'templates', 'sample'] as const;
 export type ValidationCheck = (typeof VALIDATION_CHECKS)[number];
 
 export interface ValidationProblem {
@@ -115,6 +119,9 @@ export async function validatePluginDirectory(directory: string, options: Valida
   }
   const m = manifest;
   await check('module', (add) => checkModule(dir, m, add));
+  await check('messages', async (add) => {
+    for (const p of await checkMessagesDirectory(dir)) add(p.code, p.message, p.where, p.hint);
+  });
 
   const others = [...(options.with ?? []).map((d) => resolve(d)), ...(await parentDirs(dir, m, options))];
   const sandbox = await openSandbox([dir, ...others], options.sink ? { sink: options.sink } : {});
@@ -126,7 +133,7 @@ export async function validatePluginDirectory(directory: string, options: Valida
       if (record.state === 'disabled') add('PARENT_BROKEN', `${m.name} could not start: ${record.disabledBy ?? 'its parent'} is not usable`, dir, `pass the parent's directory with --with`);
     });
     if (!started || record === undefined) {
-      skip(3, 'the plugin did not start');
+      skip(VALIDATION_CHECKS.indexOf('services'), 'the plugin did not start');
       return done();
     }
     await check('services', async (add) => checkServices(sandbox.collector, record, add));
@@ -300,7 +307,7 @@ async function checkSample(sandbox: PluginSandbox, record: PluginRecord, sampleD
   const root = sandbox.collector.getServicesWithOwner(ServiceIds.IntrospectorPlugin).find((s) => s.owner === chain[0])?.service;
   if (root?.discover && record.name === chain[0]) {
     const discover = root.discover.bind(root);
-    await shaped(chain[0]!, 'discover', () => discover({ host, log: { info() {}, warn() {}, debug() {} }, progress: () => undefined }));
+    await shaped(chain[0]!, 'discover', () => discover({ host, log: { info() {}, warn() {}, debug() {} }, messages: pluginMessages(chain[0]!), progress: () => undefined }));
   }
   return {
     directory: sampleDir,

@@ -15,6 +15,7 @@ import type {
   ProgressReporter,
   ReferenceHost,
 } from '../../core/plugin-contract.js';
+import { pluginMessages } from '../messages/plugin-messages.js';
 
 /** What one introspection produced, before anything is written to the catalog. */
 export interface DehydrationResult {
@@ -59,6 +60,7 @@ export class DehydrationRun {
       tmpDir: this.settings.tmpDir,
       log,
       progress,
+      messages: pluginMessages(pluginName),
       get appliances() {
         return run.currentAppliances();
       },

@@ -5,6 +5,7 @@ import { ServiceIds } from '../../core/service-ids.js';
 import { ReferenceHostFactory } from '../host/connect.js';
 import { InstanceLayout } from '../instance.js';
 import { JobInterrupted } from '../plugin-hooks.js';
+import { pluginMessages } from '../messages/plugin-messages.js';
 import { PluginInventoryService } from '../plugins/plugin-inventory-service.js';
 import { ServiceRegistry } from '../registry/service-registry.js';
 import { runJob, type JobOptions } from './job.js';
@@ -33,7 +34,7 @@ export class DiscoverJob {
         const hook = service.discover?.bind(service);
         if (!hook || inventory.records.get(plugin)?.state !== 'enabled') continue;
         job.checkpoint();
-        const ctx = { host: job.host, log: job.logger(plugin), progress: (pct: number, msg?: string) => job.progress.plugin(plugin, pct, msg) };
+        const ctx = { host: job.host, log: job.logger(plugin), messages: pluginMessages(plugin), progress: (pct: number, msg?: string) => job.progress.plugin(plugin, pct, msg) };
         try {
           plugins.push({ plugin, installations: await job.call(plugin, 'discover', () => hook(ctx)) });
         } catch (err) {

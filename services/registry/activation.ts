@@ -3,6 +3,7 @@ import { AbError, errorText } from '../../core/errors.js';
 import type { PluginIdentity, ServiceActivator } from '../../core/plugin-contract.js';
 import type { ActivationOutcome, PluginActivation, PluginInventory, PluginProblem, PluginRecord } from '../../core/plugin-model.js';
 import { descendantsOf } from '../../core/plugin-tree.js';
+import { registerPluginMessages } from '../messages/plugin-messages.js';
 import { callHook, hookTimeoutMs } from '../plugin-hooks.js';
 import { ActivationMemory, type ActivationMemoryKey, type RememberedFailure } from './activation-memory.js';
 import {
@@ -226,7 +227,8 @@ export class PluginActivationService {
       directory: record.directory,
       parentName: record.parentName,
     };
-    const context = new PluginServiceContext(identity, pluginLogger(record.name, run.sink, run.debug), this.registry);
+    const messages = registerPluginMessages(record.name, record.directory);
+    const context = new PluginServiceContext(identity, pluginLogger(record.name, run.sink, run.debug), this.registry, messages);
     const started: ServiceActivator[] = [];
     let failure: { activator: string; error: unknown } | undefined;
     // One activator at a time within a plugin, so a failure leaves a clear set to stop.

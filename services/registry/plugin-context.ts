@@ -2,6 +2,7 @@ import { PluginError } from '../../core/errors.js';
 import type {
   PluginIdentity,
   PluginLogger,
+  PluginMessages,
   RegisterOptions,
   ServiceCollector,
   ServiceContext,
@@ -20,6 +21,7 @@ export class PluginServiceContext implements ServiceContext {
     readonly plugin: PluginIdentity,
     readonly log: PluginLogger,
     private readonly registry: ServiceRegistry,
+    readonly messages: PluginMessages,
   ) {}
 
   // Arrow properties so plain-JS plugins may destructure the context without losing `this`.

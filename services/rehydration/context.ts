@@ -25,6 +25,7 @@ import { lateBindingValues } from '../../core/templates/index.js';
 import { REDACTED } from '../../core/metadata/index.js';
 import type { BundleManifest } from './bundle-format.js';
 import { copyWithOwnership, runProgram, setOwnership } from './host-ops.js';
+import { pluginMessages } from '../messages/plugin-messages.js';
 import { renderTemplate } from './render.js';
 
 /** What the agent read from a bundle; one per operation, shared by every participant. */
@@ -115,6 +116,7 @@ export class LifecycleContexts {
       instance: state.bindings.instance,
       navigator: navigatorOf(state.assembly),
       log,
+      messages: pluginMessages(pluginName),
       signal: opts.signal,
       password,
       contentResource: async (name) => new Uint8Array(await readFile(contentFile(name))),

@@ -57,7 +57,7 @@ describe('createPlugin, unedited, through the whole loop', () => {
       expect(v.code, v.out + v.err).toBe(0);
       const report = JSON.parse(v.out) as { ok: boolean; checks: { check: string; status: string }[] };
       expect(report.ok).toBe(true);
-      expect(report.checks.map((c) => `${c.check}:${c.status}`)).toEqual(['manifest', 'module', 'activation', 'services', 'parameters', 'templates', 'sample'].map((c) => `${c}:passed`));
+      expect(report.checks.map((c) => `${c.check}:${c.status}`)).toEqual(['manifest', 'module', 'messages', 'activation', 'services', 'parameters', 'templates', 'sample'].map((c) => `${c}:passed`));
     }
 
     expect(run(['installPlugins', '--from', join(src, 'shop')]).out).toMatch(/^installed +shop 1\.0$/m);

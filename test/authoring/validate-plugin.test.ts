@@ -54,7 +54,7 @@ describe('validatePlugin', () => {
       ['manifest', 'PLUGIN_CONFIG_INVALID_VALUE', `${dir}/plugin.config: main`],
     ]);
     expect(r.problems.every((p) => p.hint)).toBe(true);
-    expect(statuses(r)).toEqual(['manifest:failed', ...['module', 'activation', 'services', 'parameters', 'templates', 'sample'].map((c) => `${c}:skipped`)]);
+    expect(statuses(r)).toEqual(['manifest:failed', ...['module', 'messages', 'activation', 'services', 'parameters', 'templates', 'sample'].map((c) => `${c}:skipped`)]);
   });
 
   it('says when index.js would load as CommonJS once installed', async () => {
@@ -67,7 +67,7 @@ describe('validatePlugin', () => {
     const dir = await plugin('throws', `export const activator = { start() { throw new Error('no licence file'); } };\n`);
     const r = await validatePluginDirectory(dir, quiet);
     expect(r.problems).toEqual([expect.objectContaining({ check: 'activation', code: 'PLUGIN_START_FAILED', message: expect.stringContaining('no licence file') })]);
-    expect(statuses(r).slice(3)).toEqual(['services:skipped', 'parameters:skipped', 'templates:skipped', 'sample:skipped']);
+    expect(statuses(r).slice(4)).toEqual(['services:skipped', 'parameters:skipped', 'templates:skipped', 'sample:skipped']);
   });
 
   it('names a missing service and a contract service without its method', async () => {

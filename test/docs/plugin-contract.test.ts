@@ -217,7 +217,7 @@ describe('the example plugin, run as docs/plugin-contract.md describes', () => {
     const after = json<{ sdkVersion: string; plugins: { name: string; state: string; source: string; parent: string | null; directory: string; commands: string[] }[] }>([
       'describePlugins',
     ]);
-    expect(after.sdkVersion).toBe('1.3');
+    expect(after.sdkVersion).toBe('1.4');
     const byName = new Map(after.plugins.map((p) => [p.name, p]));
     expect([...byName.keys()].sort()).toEqual(['example', 'examplelogs']);
     for (const p of after.plugins) {
