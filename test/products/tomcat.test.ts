@@ -16,7 +16,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dehydrate, lifecycle, rehydrate, type Dehydrated } from '../../services/authoring/testkit.js';
 import { asPostgres, startCluster, type TestCluster } from '../support/postgresql.mjs';
-import { freePort } from '../support/sshd.mjs';
+import { freePort, startSshd } from '../support/sshd.mjs';
 import { answers, prepareTomcatBase, SAMPLE_TABLE_SQL, startTomcat, TOMCAT_HOME, type RunningTomcat, type TomcatBase } from '../support/tomcat.mjs';
 
 const run = promisify(execFile);
@@ -181,6 +181,26 @@ describe('tomcat plugin', () => {
       await rm(war);
     }
   });
+});
+
+describe('over SSH', () => {
+  it('discovers and introspects the running instance on an SSH reference host, capturing every file set', async () => {
+    const sshd = await startSshd();
+    try {
+      const ssh = ['--host', sshd.target, '--identity-file', sshd.identityFile, '--known-hosts', sshd.knownHostsFile];
+      const found = JSON.parse((await cli(['discover', '--json', ...ssh])).stdout).plugins.find((p: { plugin: string }) => p.plugin === 'tomcat');
+      const descriptions: string[] = found.installations.map((i: { description: string }) => i.description);
+      expect(descriptions.find((d) => d.endsWith(` instance ${ref.base} (home ${TOMCAT_HOME}), running as pid ${refTomcat!.pid}`))).toMatch(/^Tomcat 10\.1\.\d+ /);
+      const summary = JSON.parse((await cli(['introspecttomcatwebapps', '--catalina-base', ref.base, '--name', 'tomcat-ssh', '--json', ...ssh])).stdout);
+      expect(summary.participants).toEqual(['tomcat', 'tomcatwebapps']);
+      expect(summary.captured.map((c: { fileSet: string }) => c.fileSet).sort()).toEqual(['base', 'home', 'java-libs', 'webapps']);
+      const text = JSON.stringify(JSON.parse((await cli(['describeAppliances', '--name', 'tomcat-ssh', '--json'])).stdout));
+      expect(text).toContain(`"connector.http-2.port"`);
+      expect(text).toContain(`jdbc:postgresql://127.0.0.1:${deadPort}/appdb`);
+    } finally {
+      await sshd.stop();
+    }
+  }, 120_000);
 });
 
 describe('tomcatwebapps extension', () => {
