@@ -167,7 +167,11 @@ export function expandHba(rendered, isIP) {
     .split('\n')
     .flatMap((line) => {
       if (!line.startsWith(`${HBA_MARKER} `)) return [line];
-      const [clients = '', method = 'scram-sha-256'] = line.slice(HBA_MARKER.length + 1).split(' ');
+      // The method is the last word; the clients before it may hold spaces after their commas.
+      const rest = line.slice(HBA_MARKER.length + 1).trim();
+      const cut = rest.lastIndexOf(' ');
+      const clients = cut < 0 ? '' : rest.slice(0, cut);
+      const method = cut < 0 ? rest : rest.slice(cut + 1);
       return clients
         .split(',')
         .map((c) => c.trim())
