@@ -101,6 +101,7 @@ async function pickInstallation(ctx) {
   const conf = typeof ctx.parameters.conf === 'string' ? ctx.parameters.conf : undefined;
   const prefix = typeof ctx.parameters.prefix === 'string' ? ctx.parameters.prefix : undefined;
   if (conf !== undefined) {
+    if (prefix !== undefined && binary !== undefined) return { conf, prefix, binary };
     const running = (await findInstallations(ctx.host)).find((i) => i.conf === conf);
     return { conf, prefix: prefix ?? running?.prefix, binary: binary ?? running?.binary ?? DEFAULT_BINARY };
   }
@@ -116,25 +117,31 @@ async function pickInstallation(ctx) {
   );
 }
 
-/** Libraries the binary loads (ldd), as Debian packages with the installed versions; [] when the tools are missing. */
+/**
+ * Libraries the binary loads (ldd), as Debian packages with the installed versions; [] when the
+ * tools are missing. One command each for ldd, dpkg -S and dpkg-query: over SSH every command costs a round trip.
+ */
 async function libraryPackages(host, binary) {
   const ldd = await host.run(['ldd', binary], { timeoutMs: 10_000 });
   if (ldd.exitCode !== 0) return [];
-  const libs = [...ldd.stdout.matchAll(/=>\s+(\/\S+)/g)].map((m) => m[1]);
-  const out = new Map();
-  for (const lib of libs) {
-    // dpkg -S knows the path the package installed: /lib/x86_64-linux-gnu and /usr/lib/... are the same file on merged-/usr systems.
-    const candidates = [lib, lib.startsWith('/usr/') ? lib.slice(4) : `/usr${lib}`];
-    for (const path of candidates) {
-      const s = await host.run(['dpkg', '-S', path], { timeoutMs: 10_000 });
-      const pkg = s.exitCode === 0 ? /^([^:\s,]+)(?::[^:\s]+)?:/.exec(s.stdout)?.[1] : undefined;
-      if (!pkg) continue;
-      const v = await host.run(['dpkg-query', '-W', '-f', '${Version}', pkg], { timeoutMs: 10_000 });
-      if (v.exitCode === 0) out.set(pkg, v.stdout.trim());
-      break;
-    }
+  const libs = [...new Set([...ldd.stdout.matchAll(/=>\s+(\/\S+)/g)].map((m) => m[1]))];
+  if (libs.length === 0) return [];
+  // dpkg knows the path its package installed: /lib/... and /usr/lib/... are one file on merged-/usr systems.
+  const both = libs.flatMap((l) => [l, l.startsWith('/usr/') ? l.slice(4) : `/usr${l}`]);
+  const owners = await host.run(['dpkg', '-S', ...both], { timeoutMs: 20_000 });
+  const byLib = new Map();
+  for (const line of owners.stdout.split('\n')) {
+    const m = /^([^:\s,]+)(?::[^:\s]+)?: (\/\S+)$/.exec(line.trim());
+    if (m) byLib.set(m[2], m[1]);
   }
-  return [...out].map(([name, version]) => ({ name, version }));
+  const packages = [...new Set(libs.map((l) => byLib.get(l) ?? byLib.get(l.startsWith('/usr/') ? l.slice(4) : `/usr${l}`)).filter(Boolean))];
+  if (packages.length === 0) return [];
+  const versions = await host.run(['dpkg-query', '-W', '-f', '${Package} ${Version}\n', ...packages], { timeoutMs: 20_000 });
+  return versions.stdout
+    .split('\n')
+    .map((l) => l.trim().split(' '))
+    .filter((p) => p.length === 2)
+    .map(([name, version]) => ({ name, version }));
 }
 
 /** Follows symbolic links of a path on the host (bounded), so a template is written where its text lives. */

@@ -8,14 +8,16 @@
  * configuration nginx -t rejects is put back; the reference files are unchanged throughout.
  * Debian's own /etc/nginx layout is introspected too (without capture).
  */
-import { execFileSync } from 'node:child_process';
-import { chmod, readFile } from 'node:fs/promises';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmod, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PeerBinding } from '../../core/lifecycle-contract.js';
 import { dehydrate, lifecycle, rehydrate, type Dehydrated } from '../../services/authoring/testkit.js';
 import { LocalHost } from '../../services/host/local-host.js';
 import { projectRoot } from '../../services/instance.js';
+import { bin, cliEnv } from '../introspection/helpers.js';
+import { startSshd, type SshdHandle } from '../support/sshd.mjs';
 import {
   checksumListing,
   freePort,
@@ -41,6 +43,7 @@ const backends: Backend[] = [];
 let ports: { proxy: number; static: number };
 let listingBefore: string;
 let d: Dehydrated;
+let sshd: SshdHandle;
 
 beforeAll(async () => {
   ref = await tempPrefix('abctl-nginx-ref-');
@@ -51,6 +54,7 @@ beforeAll(async () => {
   ports = { proxy: await freePort(), static: await freePort() };
   await writeNginxPrefix(ref.dir, { ports: [ports.proxy, ports.static], upstreams: { app: [`127.0.0.1:${refBackend.port}`] } });
   refNginx = await startNginx({ dir: ref.dir, ports: [ports.proxy, ports.static] });
+  sshd = await startSshd();
   listingBefore = await checksumListing(ref.dir, runtimeFiles);
   // Introspected while it runs: nginx's files are static, so the capture check lets it go on.
   d = await dehydrate({ plugin: pluginDir, parameters: { conf: join(ref.dir, 'nginx.conf'), prefix: ref.dir } });
@@ -59,6 +63,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await stopNginxByPidFile(join(work.dir, 'root', ref.dir, 'logs', 'nginx.pid')).catch(() => undefined);
   await refNginx?.stop();
+  await sshd?.stop();
   await Promise.all([refBackend?.close(), ...backends.map((b) => b.close())]);
   await d?.dispose();
   await work?.remove();
@@ -113,27 +118,72 @@ describe('nginx plugin: discovery and introspection', () => {
     expect(list('conf').sort()).toEqual(['./conf.d/site.conf', './html/index.html', './nginx.conf']);
   });
 
-  it("introspects Debian's /etc/nginx: port 80, the site's template behind the sites-enabled link, web root and prefix as file sets", async () => {
-    const deb = await dehydrate({ plugin: pluginDir, parameters: { conf: '/etc/nginx/nginx.conf' }, capture: false });
+  it("introspects Debian's layout: absolute includes, the site's template behind the sites-enabled link, web root and prefix as file sets", async () => {
+    // Debian's own /etc/nginx is shared with other tests (the stack's walk-through edits it): the same layout in a temp dir.
+    const etc = join(work.dir, 'debian', 'etc', 'nginx');
+    const www = join(work.dir, 'debian', 'var', 'www', 'html');
+    await mkdir(join(etc, 'sites-available'), { recursive: true });
+    await mkdir(join(etc, 'sites-enabled'));
+    await mkdir(join(etc, 'modules-enabled'));
+    await mkdir(www, { recursive: true });
+    await writeFile(join(www, 'index.nginx-debian.html'), 'welcome\n');
+    await writeFile(join(etc, 'mime.types'), 'types {\n    text/html html;\n}\n');
+    await writeFile(
+      join(etc, 'nginx.conf'),
+      `user www-data;\npid /run/nginx.pid;\nerror_log /var/log/nginx/error.log;\ninclude ${etc}/modules-enabled/*.conf;\nevents {\n\tworker_connections 768;\n}\nhttp {\n\tinclude ${etc}/mime.types;\n\taccess_log /var/log/nginx/access.log;\n\tinclude ${etc}/conf.d/*.conf;\n\tinclude ${etc}/sites-enabled/*;\n}\n`,
+    );
+    await writeFile(
+      join(etc, 'sites-available', 'default'),
+      `server {\n\tlisten 80 default_server;\n\tlisten [::]:80 default_server;\n\t# a {{ in a comment stays as it is\n\troot ${www};\n\tindex index.html index.nginx-debian.html;\n\tserver_name _;\n\tlocation / {\n\t\ttry_files $uri $uri/ =404;\n\t}\n}\n`,
+    );
+    await symlink(join(etc, 'sites-available', 'default'), join(etc, 'sites-enabled', 'default'));
+    const deb = await dehydrate({ plugin: pluginDir, parameters: { conf: join(etc, 'nginx.conf') }, capture: false });
     try {
       const a = deb.appliance;
       expect(a.inputs.map((i) => [i.name, i.port])).toEqual([['http', 80]]);
       expect(a.outputs).toEqual([]);
-      expect(a.fileSets.map((f) => [f.name, f.root])).toEqual([
-        ['binary', '/usr/sbin'],
-        ['prefix', '/usr/share/nginx'],
-        ['conf', '/etc/nginx'],
-        ['webroot', '/var/www/html'],
+      expect(a.properties.getValue('nginx.prefix')).toBe('/usr/share/nginx');
+      expect(a.fileSets.map((f) => [f.name, f.root, f.excludes])).toEqual([
+        ['binary', '/usr/sbin', ['!(nginx)']],
+        ['prefix', '/usr/share/nginx', []],
+        ['conf', etc, []],
+        ['webroot', www, []],
       ]);
       const files = JSON.parse(a.properties.getValue('nginx.files')!) as { templates: Record<string, string> };
       expect(files.templates).toEqual({ 'sites-available~default': 'sites-available/default' });
       const text = Buffer.from(deb.content.get(a.name)!.get('sites-available~default')!).toString('utf8');
       expect(text).toContain('listen {{[listen.http.port]}} default_server;');
       expect(text).toContain('listen [::]:{{[listen.http.port]}} default_server;');
+      expect(text).toContain('server_name {{[server.1.names]}};');
+      expect(text).toContain('# a \\{{ in a comment stays as it is');
     } finally {
       await deb.dispose();
     }
   });
+});
+
+describe('nginx plugin over SSH', () => {
+  const abctl = (args: string[]) => {
+    const r = spawnSync(process.execPath, [bin, ...args, '--json'], { env: cliEnv(join(work.dir, 'instance'), join(projectRoot(), 'plugins')), encoding: 'utf8', timeout: 60_000 });
+    return { code: r.status, out: r.stdout, err: r.stderr };
+  };
+  const overSsh = () => ['--host', sshd.target, '--identity-file', sshd.identityFile, '--known-hosts', sshd.knownHostsFile];
+
+  it('discovers the running master and introspects it through the CLI, capture included', () => {
+    const found = abctl(['discover', ...overSsh()]);
+    expect(found.code, found.err).toBe(0);
+    const nginx = (JSON.parse(found.out) as { plugins: { plugin: string; installations: { parameters: Record<string, string> }[] }[] }).plugins.find((p) => p.plugin === 'nginx');
+    const params = nginx?.installations.find((i) => i.parameters.conf === join(ref.dir, 'nginx.conf'))?.parameters;
+    expect(params).toEqual({ conf: join(ref.dir, 'nginx.conf'), prefix: ref.dir, binary: '/usr/sbin/nginx' });
+
+    // What discover printed is what introspects it.
+    const r = abctl(['introspectnginx', ...Object.entries(params!).flatMap(([k, v]) => [`--${k}`, v]), '--name', 'proxy-ssh', ...overSsh()]);
+    expect(r.code, r.err).toBe(0);
+    const described = abctl(['describeAppliances', '--name', 'proxy-ssh']);
+    expect(described.code, described.err).toBe(0);
+    const text = described.out;
+    for (const s of ['"listen.http.port"', '"upstream.app.servers"', '"conf.d~site.conf"', `"${ref.dir}"`, '"!(nginx)"', '"sha256"']) expect(text).toContain(s);
+  }, 120_000);
 });
 
 describe('nginx plugin: rehydrate, start, stop, ping', () => {
