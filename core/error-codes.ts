@@ -343,6 +343,19 @@ export const ErrorCodes = {
     'MESSAGES_SYNTAX',
     'MESSAGES_UNREADABLE',
   ],
+  /** The plugin utilities (ctx.utils, the UtilFactory service). */
+  utils: [
+    'UTIL_CACHE_INVALID',
+    'UTIL_CONTENT_INVALID',
+    'UTIL_CONTENT_NO_MATCH',
+    'UTIL_CONTENT_OVERLAP',
+    'UTIL_IMPLEMENTATION_FAILED',
+    'UTIL_IMPLEMENTATION_NONE',
+    'UTIL_NOT_IN_OPERATION',
+    'UTIL_RUN_USER_REMOTE',
+    'UTIL_SSH_TIMEOUT',
+    'UTIL_TEMP_INVALID',
+  ],
   /** Command line. */
   cli: [
     'INTERNAL_ERROR',

@@ -7,6 +7,7 @@
  * See docs/rehydration.md. Types only, no I/O.
  */
 import type { PluginLogger, WithMessages } from './plugin-contract.js';
+import type { UtilFactory } from './util-contract.js';
 
 /** Version of the SDK that added these methods; a plugin relying on them sets `minSdkVersion=1.1`. */
 export const LIFECYCLE_SDK_VERSION = '1.1';
@@ -199,6 +200,8 @@ export interface LifecycleContext extends WithMessages {
   setOwnership(path: string, ownership: Ownership & { readonly recursive?: boolean }): Promise<void>;
   /** Runs a program; a non-zero exit is returned, not thrown. */
   run(request: RunRequest): Promise<RunResult>;
+  /** Shared helpers (SDK 1.4); `utils.run` is `run` without `detached`, temp files go to the instance's tmp dir. */
+  readonly utils: UtilFactory;
 }
 
 /** The optional methods an introspector service (plugin or extension) may implement. */

@@ -10,6 +10,9 @@ import type { ServiceId, ServiceIdLike, ServiceIds } from './service-ids.js';
 export type { ReferenceHost } from './reference-host.js';
 export type { LifecycleContext, LifecycleHooks, PingResult } from './lifecycle-contract.js';
 import type { LifecycleHooks } from './lifecycle-contract.js';
+// The utilities (SDK 1.4) have their own file: core/util-contract.ts.
+export type * from './util-contract.js';
+import type { UtilFactory } from './util-contract.js';
 
 /** Version of the plugin SDK this framework implements; `minSdkVersion` is checked against it. */
 export const SDK_VERSION = '1.4';
@@ -192,6 +195,8 @@ export interface DehydrateContext extends WithMessages {
   createAtomicAssembly(init: { readonly name: string; readonly description?: string }): AtomicAssembly;
   /** Saves bytes as a content resource of an appliance created in this introspection. */
   addContentResource(appliance: Appliance | string, resource: ContentResourceData): ContentResource;
+  /** Shared helpers (SDK 1.4): commands on the reference host, SSH, content builder, temp files, cache, implementations. */
+  readonly utils: UtilFactory;
 }
 
 /**
@@ -369,8 +374,3 @@ export interface BaseImageValidationPlugin {
   validateBase?(base: BaseView): readonly ValidationMessage[] | Promise<readonly ValidationMessage[]>;
 }
 
-/** Shared helpers the framework registers for plugins (SSH, templates, commands). */
-export interface UtilFactory {
-  /** Versions of the framework and SDK, so a plugin can adapt. */
-  readonly sdkVersion: string;
-}

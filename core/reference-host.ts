@@ -68,6 +68,8 @@ export interface RunOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Cap on stdout+stderr; default 64 MiB. Exceeding it kills the command and throws HOST_COMMAND_OUTPUT_TOO_LARGE. */
   readonly maxOutputBytes?: number;
+  /** Written to the command's stdin, which is then closed (default: no stdin). Since SDK 1.4. */
+  readonly input?: string | Uint8Array;
 }
 
 export interface RunResult {

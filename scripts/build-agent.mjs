@@ -18,6 +18,9 @@ await build({
   outfile: join(root, 'dist', 'abctl-agent.mjs'),
   // Some dependencies still call require() on Node built-ins; ESM output needs it defined.
   banner: { js: "#!/usr/bin/env node\nimport { createRequire as __abctlRequire } from 'node:module'; const require = __abctlRequire(import.meta.url);" },
+  // ssh2 (for plugins' utils.ssh on an instance) tries its native add-ons in try/catch and runs
+  // without them; left out, the agent stays one file that needs nothing compiled on the instance.
+  external: ['*.node'],
   legalComments: 'none',
   logLevel: 'warning',
 });

@@ -6,6 +6,7 @@ import { hostModule } from './host/module.js';
 import { jobsModule } from './jobs/module.js';
 import { pluginsModule } from './plugins/module.js';
 import { registryModule } from './registry/module.js';
+import { utilsModule } from './utils/module.js';
 import { validationModule } from './validation/module.js';
 
 export type { ApplicationOptions } from './application.js';
@@ -17,6 +18,6 @@ export type { ApplicationOptions } from './application.js';
 export class Application extends PluginsApplication {
   static create(options: ApplicationOptions): Application {
     // catalogModule after pluginsModule: it replaces the catalog-less PluginUsage.
-    return PluginsApplication.compose(options, [registryModule, pluginsModule, catalogModule, hostModule, jobsModule, editingModule, deployModule, localTargetModule, sshTargetModule, podmanTargetModule, kubernetesTargetModule, validationModule]);
+    return PluginsApplication.compose(options, [registryModule, utilsModule, pluginsModule, catalogModule, hostModule, jobsModule, editingModule, deployModule, localTargetModule, sshTargetModule, podmanTargetModule, kubernetesTargetModule, validationModule]);
   }
 }

@@ -15,6 +15,8 @@ export interface InstanceLayout {
   /** Scratch space: plugins never write temporary files on the reference host. */
   readonly tmpDir: string;
   readonly configDir: string;
+  /** The plugins' per-host cache (ctx.utils.cache), kept between commands. */
+  readonly cacheDir: string;
   /** The project's own plugins, shipped with abctl. */
   readonly bundledPluginsDir: string;
 }
@@ -51,6 +53,7 @@ export function instanceLayout(root: string, bundledPluginsDir = join(projectRoo
     catalogDir: join(root, 'catalog'),
     tmpDir: join(root, 'tmp'),
     configDir: join(root, 'config'),
+    cacheDir: join(root, 'cache'),
     bundledPluginsDir,
   });
 }

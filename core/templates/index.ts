@@ -13,3 +13,5 @@ export {
   outputVariable,
 } from './late-bindings.js';
 export type { LateBindingSource, OutputVariableField } from './late-bindings.js';
+export { buildContentTemplate, checkContentVariable } from './content-builder.js';
+export type { ContentRule } from './content-builder.js';

@@ -47,6 +47,8 @@ export interface LocalDehydrationRequest {
   /** Capture the file sets into `archiveDir` (default: no capture, checks only). */
   readonly archiveDir?: string;
   readonly tmpDir: string;
+  /** The plugins' cache (ctx.utils.cache); default `<tmpDir>/cache`. */
+  readonly cacheDir?: string;
   /** Plugin log lines; default stderr. */
   readonly sink?: (line: string) => void;
 }
@@ -74,7 +76,7 @@ export async function dehydrateLocally(sandbox: PluginSandbox, req: LocalDehydra
   const parameters = Object.freeze(values);
   const sink = req.sink ?? ((line: string) => process.stderr.write(`${line}\n`));
   const progress: JobProgress = { ...silentProgress, log: sink, warn: (m) => sink(`warning: ${m}`) };
-  const spec = { name: 'introspection', interruptedOutcome: 'nothing was kept', tmpDir: req.tmpDir, hosts: new DefaultReferenceHostFactory(), options: { progress } };
+  const spec = { name: 'introspection', interruptedOutcome: 'nothing was kept', tmpDir: req.tmpDir, cacheDir: req.cacheDir ?? join(req.tmpDir, 'cache'), hosts: new DefaultReferenceHostFactory(), options: { progress } };
   return runJob(spec, async (job) => {
     const run = new DehydrationRun({
       rootPlugin: root,
@@ -91,8 +93,9 @@ export async function dehydrateLocally(sandbox: PluginSandbox, req: LocalDehydra
         if (member.isRoot) throw new PluginError(member.name, 'PLUGIN_CONTRACT', `${member.name} has no dehydrate method`);
         continue;
       }
-      const ctx = run.contextFor(member.name, job.logger(member.name), () => undefined);
-      await job.call(member.name, 'dehydrate', () => hook(ctx));
+      const utils = job.utils(member.name, sandbox.inventory.records.get(member.name)?.directory ?? '');
+      const ctx = run.contextFor(member.name, job.logger(member.name), () => undefined, utils);
+      await job.callWith(member.name, 'dehydrate', utils, () => hook(ctx));
       fileRefs.note(run.result().appliances, member.name);
     }
     const result = run.result();

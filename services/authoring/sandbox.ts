@@ -13,6 +13,7 @@ import type { PluginDirectoryReading, PluginInventory } from '../../core/plugin-
 import { buildPluginInventory, participantsOf, withActivationOutcome } from '../../core/plugin-tree.js';
 import { readPluginDirectories } from '../plugins/discovery.js';
 import { PluginActivationService, ServiceRegistry, registryModule, type StopFailure } from '../registry/module.js';
+import { utilsModule } from '../utils/module.js';
 
 export interface SandboxOptions {
   /** Where plugin log lines go; default stderr. */
@@ -49,7 +50,7 @@ export async function openSandbox(directories: readonly string[], options: Sandb
   const readings = await readPluginDirs(directories);
   const discovered = buildPluginInventory(readings, { disabled: new Set(), sdkVersion: SDK_VERSION });
   const container = new Container();
-  container.load(registryModule);
+  container.load(registryModule, utilsModule);
   const activation = container.get(PluginActivationService);
   const outcome = await activation.activate(discovered, {
     ...(options.sink ? { logSink: options.sink } : {}),

@@ -162,10 +162,14 @@ export class LocalHost implements ReferenceHost {
       const child = spawn(file, args, {
         cwd,
         env: env.length === 0 ? process.env : { ...process.env, ...Object.fromEntries(env) },
-        stdio: ['ignore', 'pipe', 'pipe'],
+        // stdin a pipe that ends at once when there is no input: EOF, like /dev/null.
+        stdio: ['pipe', 'pipe', 'pipe'],
         // Own process group, so a timeout kills what the command started too (as SshHost does).
         detached: true,
       });
+      // A program that exits without reading its input must not fail the run with EPIPE.
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(options.input ?? '');
       let timedOut = false;
       const timer = setTimeout(() => {
         timedOut = true;

@@ -67,6 +67,8 @@ export interface SshHostOptions {
   readonly passwordFile?: string;
   /** Password authentication, from the environment variable of this name — never from argv. */
   readonly passwordEnv?: string;
+  /** Password authentication with a value the caller holds (a plugin's password property) — never from argv. */
+  readonly password?: string;
   /** Handshake and authentication deadline; default 20 000 ms. */
   readonly connectTimeoutMs?: number;
   /** Commands and tar streams open at once on this connection; default 8 (OpenSSH allows 10 sessions, SFTP uses one). */
@@ -198,9 +200,9 @@ function planAuth(target: SshTarget, options: SshHostOptions, home: string, log:
     offered.push(`ssh-agent at ${agent}`);
   }
 
-  let password: string | undefined;
-  if (options.passwordFile !== undefined) password = readSecretFile(options.passwordFile, 'password', where);
-  else if (options.passwordEnv !== undefined) {
+  let password: string | undefined = options.password;
+  if (password === undefined && options.passwordFile !== undefined) password = readSecretFile(options.passwordFile, 'password', where);
+  else if (password === undefined && options.passwordEnv !== undefined) {
     password = process.env[options.passwordEnv];
     if (password === undefined) {
       throw new UserError('SSH_PASSWORD_MISSING', `environment variable ${options.passwordEnv} (the SSH password) is not set`, { where });
@@ -617,10 +619,12 @@ export class SshHost implements ReferenceHost {
   }
 
   private async exec(command: readonly string[], options: RunOptions): Promise<{ exitCode: number; stdout: Buffer; stderr: string }> {
-    const line = this.commandLine(command, options);
+    const line = this.commandLine(command, options, options.input !== undefined);
     const timeoutMs = checkTimeout(options.timeoutMs, DEFAULT_RUN_TIMEOUT_MS, this.name);
     const max = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
     const { channel } = await this.openExec(line);
+    // After the environment lines (openExec wrote them): the command's own input, then EOF.
+    if (options.input !== undefined) channel.end(typeof options.input === 'string' ? options.input : Buffer.from(options.input));
     const { stderr: errStream, pid } = this.splitPid(channel);
     const output = new OutputCollector(max);
     const result = await new Promise<{ exitCode: number | undefined; timedOut: boolean }>((resolve) => {

@@ -14,6 +14,7 @@ import type {
   PluginLogger,
   ProgressReporter,
   ReferenceHost,
+  UtilFactory,
 } from '../../core/plugin-contract.js';
 import { pluginMessages } from '../messages/plugin-messages.js';
 
@@ -50,7 +51,7 @@ export class DehydrationRun {
 
   constructor(private readonly settings: RunSettings) {}
 
-  contextFor(pluginName: string, log: PluginLogger, progress: ProgressReporter): DehydrateContext {
+  contextFor(pluginName: string, log: PluginLogger, progress: ProgressReporter, utils: UtilFactory): DehydrateContext {
     const run = this;
     const isRoot = pluginName === this.settings.rootPlugin;
     return Object.freeze({
@@ -70,6 +71,7 @@ export class DehydrationRun {
       createAppliance: (init: Omit<ApplianceInit, 'creator'>) => run.createAppliance(pluginName, isRoot, init),
       createAtomicAssembly: (init: { name: string; description?: string }) => run.createAtomicAssembly(pluginName, isRoot, init),
       addContentResource: (appliance: Appliance | string, data: ContentResourceData) => run.addContentResource(pluginName, appliance, data),
+      utils,
     });
   }
 

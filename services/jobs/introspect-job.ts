@@ -103,14 +103,14 @@ export class IntrospectJob {
     const services = this.registry.createCollector();
     const { chain } = prepared;
     const names = chain.members.map((m) => m.name);
-    const spec = { name: 'introspection', interruptedOutcome: 'nothing was stored', tmpDir: this.layout.tmpDir, hosts: this.hosts, options };
+    const spec = { name: 'introspection', interruptedOutcome: 'nothing was stored', tmpDir: this.layout.tmpDir, cacheDir: this.layout.cacheDir, hosts: this.hosts, options };
     return runJob(spec, async (job) => {
       const parameters = absolutePaths(prepared.parameters, values, job.host);
       // Newer plugins shipped with the product are looked for where the product is: on the reference host.
       const candidates = await findUpgradeCandidates(inventory, services, chain.root, parameters, job.host, job.signal);
       if (candidates.length > 0) throw upgradeRequiredError(candidates, job.host.kind === 'local' ? undefined : job.host.describe());
 
-      const result = await dehydrate(job, chain, parameters, options.name);
+      const result = await dehydrate(job, chain, parameters, options.name, (name) => inventory.records.get(name)?.directory ?? '');
       const top = result.atomicAssembly ?? result.appliances[0]!;
       if (await this.nameTaken(top.name)) {
         throw new UserError('CATALOG_NAME_TAKEN', `the catalog already has an appliance or assembly named "${top.name}"`, {
@@ -161,7 +161,7 @@ export class IntrospectJob {
 }
 
 /** The chain's dehydrate hooks, strictly one after the other: each extension sees what came before it. */
-async function dehydrate(job: Job, chain: PluginChain, parameters: JobParameterValues, requestedName: string | undefined): Promise<DehydrationResult> {
+async function dehydrate(job: Job, chain: PluginChain, parameters: JobParameterValues, requestedName: string | undefined, directoryOf: (plugin: string) => string): Promise<DehydrationResult> {
   const root = chain.members[0]!;
   const run = new DehydrationRun({
     rootPlugin: chain.root,
@@ -179,9 +179,10 @@ async function dehydrate(job: Job, chain: PluginChain, parameters: JobParameterV
       if (member.isRoot) throw new PluginError(member.name, 'PLUGIN_CONTRACT', `${member.name} has no dehydrate method`);
       continue;
     }
-    const ctx = run.contextFor(member.name, job.logger(member.name), (pct, msg) => job.progress.plugin(member.name, pct, msg));
+    const utils = job.utils(member.name, directoryOf(member.name));
+    const ctx = run.contextFor(member.name, job.logger(member.name), (pct, msg) => job.progress.plugin(member.name, pct, msg), utils);
     job.progress.plugin(member.name, -1, 'dehydrating');
-    await job.call(member.name, 'dehydrate', () => hook(ctx));
+    await job.callWith(member.name, 'dehydrate', utils, () => hook(ctx));
     fileRefs.note(run.result().appliances, member.name);
   }
   const result = run.result();

@@ -10,8 +10,11 @@ import type { PluginLogger } from '../../core/plugin-contract.js';
 import type { ReferenceHost } from '../../core/reference-host.js';
 import type { CaptureProgress } from '../archive/capture.js';
 import type { ReferenceHostFactory, ReferenceHostOptions } from '../host/connect.js';
+import { join } from 'node:path';
+import type { UtilFactory } from '../../core/util-contract.js';
 import { JobInterrupted, callHook } from '../plugin-hooks.js';
 import { pluginLogger } from '../registry/plugin-context.js';
+import { OperationUtils, withUtils } from '../utils/module.js';
 import { createScratchDir } from './scratch-dir.js';
 
 /** What a job reports while it runs; the CLI draws it on a terminal. */
@@ -46,6 +49,10 @@ export interface Job {
   logger(plugin: string): PluginLogger;
   /** Calls a plugin hook under the one policy of plugin-hooks.ts, with this job's signal. */
   call<T>(plugin: string, hook: string, fn: () => T | PromiseLike<T>): Promise<T>;
+  /** `ctx.utils` of plugin `name` (directory: its plugin directory); released when the job ends. */
+  utils(name: string, directory: string): UtilFactory;
+  /** `call`, with `utils` as what the registry's UtilFactory stands for while the hook runs. */
+  callWith<T>(plugin: string, hook: string, utils: UtilFactory, fn: () => T | PromiseLike<T>): Promise<T>;
   /** Between steps: stop here when the user interrupted. */
   checkpoint(): void;
 }
@@ -58,6 +65,8 @@ export interface JobSpec {
   readonly tmpDir: string;
   readonly hosts: ReferenceHostFactory;
   readonly options: JobOptions;
+  /** Where the plugins' cache lives (abctl's state directory); default: inside the scratch dir, so gone after the job. */
+  readonly cacheDir?: string;
 }
 
 export async function runJob<T>(spec: JobSpec, body: (job: Job) => Promise<T>): Promise<T> {
@@ -67,8 +76,11 @@ export async function runJob<T>(spec: JobSpec, body: (job: Job) => Promise<T>): 
   if (signal?.aborted) throw interrupted(signal.reason);
   const scratchDir = await createScratchDir(spec.tmpDir, spec.name);
   let host: ReferenceHost | undefined;
+  let utils: OperationUtils | undefined;
   try {
     host = await spec.hosts.open(spec.options.host, spec.options.hostOptions ?? {});
+    const ops = new OperationUtils({ where: 'reference', host, hostName: host.describe(), tempParent: scratchDir, cacheDir: spec.cacheDir ?? join(scratchDir, 'cache'), signal });
+    utils = ops;
     const sink = (line: string): void => {
       if (progress.log) progress.log(line);
       else process.stderr.write(`${line}\n`);
@@ -80,6 +92,8 @@ export async function runJob<T>(spec: JobSpec, body: (job: Job) => Promise<T>): 
       signal,
       logger: (plugin) => pluginLogger(plugin, sink, process.env.AB_DEBUG === '1'),
       call: (plugin, hook, fn) => callHook({ plugin, hook, signal }, fn),
+      utils: (name, directory) => ops.forPlugin({ name, directory }),
+      callWith: (plugin, hook, pluginUtils, fn) => callHook({ plugin, hook, signal }, () => withUtils(pluginUtils, fn)),
       checkpoint: () => {
         if (signal?.aborted) throw interrupted(signal.reason);
       },
@@ -90,6 +104,7 @@ export async function runJob<T>(spec: JobSpec, body: (job: Job) => Promise<T>): 
     if (signal?.aborted) throw interrupted(signal.reason);
     throw err;
   } finally {
+    await utils?.close();
     await host?.close().catch(() => undefined);
     await rm(scratchDir, { recursive: true, force: true });
   }

@@ -16,6 +16,7 @@ import { participantsOf, withActivationOutcome } from '../../core/plugin-tree.js
 import { parseDocument } from '../../catalog/xml-codec.js';
 import { discoverPlugins } from '../plugins/discovery.js';
 import { PluginActivationService, ServiceRegistry, registryModule } from '../registry/module.js';
+import { utilsModule } from '../utils/module.js';
 import {
   BUNDLE_APPLIANCE,
   BUNDLE_ASSEMBLY,
@@ -98,8 +99,9 @@ export async function runAgent(req: AgentRequest): Promise<AgentResult> {
 
   // One container per run, with only the registry: the agent needs no catalog, host or jobs.
   const container = new Container();
-  container.load(registryModule);
+  container.load(registryModule, utilsModule);
   const activation = container.get(PluginActivationService);
+  let contexts: LifecycleContexts | undefined;
   try {
     const discovered = await discoverPlugins([{ path: join(state.bundleDir, BUNDLE_PLUGINS_DIR), source: 'installed' }], { disabled: new Set(), sdkVersion: SDK_VERSION });
     const outcome = await activation.activate(discovered, { logSink: sink, ...(req.debug !== undefined ? { debug: req.debug } : {}) });
@@ -115,17 +117,18 @@ export async function runAgent(req: AgentRequest): Promise<AgentResult> {
       });
     }
     const members = chainMembers(inventory, container.get(ServiceRegistry).createCollector(), creator);
-    const contexts = new LifecycleContexts(state, { operation: req.operation, signal, sink, ...(req.debug !== undefined ? { debug: req.debug } : {}) });
+    contexts = new LifecycleContexts(state, { operation: req.operation, signal, sink, ...(req.debug !== undefined ? { debug: req.debug } : {}) });
     const result = await runChain({
       operation: req.operation,
       members,
-      context: (name) => contexts.for(name),
+      context: (name) => (contexts as LifecycleContexts).for(name),
       subject: `appliance "${state.manifest.appliance}" (instance ${state.manifest.instanceIndex})`,
       signal,
       ...(req.hookTimeoutMs !== undefined ? { timeoutMs: req.hookTimeoutMs } : {}),
     });
     return { ...result, appliance: state.manifest.appliance, ...(fileSets ? { fileSets } : {}) };
   } finally {
+    await contexts?.close();
     for (const f of await activation.stopAll()) sink(`warning: ${f.message}`);
   }
 }

@@ -12,6 +12,7 @@ import type { IntrospectorPlugin, ServiceCollector } from '../../core/plugin-con
 import { pluginChain } from '../jobs/plugin-chain.js';
 import type { PluginInventory } from '../../core/plugin-model.js';
 import { JobInterrupted, callHook } from '../plugin-hooks.js';
+import { withUtils } from '../utils/module.js';
 
 /** A participant's introspector service; since SDK 1.1 it may have the lifecycle methods. */
 export type LifecycleService = IntrospectorPlugin;
@@ -74,8 +75,9 @@ export async function runChain(opts: RunChainOptions): Promise<ChainOutcome> {
     }
     let result: unknown;
     try {
+      const ctx = opts.context(m.name);
       result = await callHook({ plugin: m.name, hook: operation, signal: opts.signal, ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}) }, () =>
-        (method as (ctx: LifecycleContext) => unknown).call(m.service, opts.context(m.name)),
+        withUtils(ctx.utils, () => (method as (ctx: LifecycleContext) => unknown).call(m.service, ctx)),
       );
     } catch (err) {
       throw stepError(opts, i, err);

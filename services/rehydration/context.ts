@@ -4,6 +4,7 @@
  * `password(name)`; every value handed out that way is also scrubbed from the plugin's log lines.
  */
 import { mkdir, readFile, writeFile, chmod } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { UserError } from '../../core/errors.js';
 import type {
@@ -27,6 +28,7 @@ import type { BundleManifest } from './bundle-format.js';
 import { copyWithOwnership, runProgram, setOwnership } from './host-ops.js';
 import { pluginMessages } from '../messages/plugin-messages.js';
 import { renderTemplate } from './render.js';
+import { OperationUtils } from '../utils/operation-utils.js';
 
 /** What the agent read from a bundle; one per operation, shared by every participant. */
 export interface InstanceState {
@@ -44,6 +46,8 @@ export interface ContextOptions {
   /** Where log lines go (one line per call); default stderr. */
   readonly sink?: (line: string) => void;
   readonly debug?: boolean;
+  /** The plugins' cache (ctx.utils.cache); default `<bundle>/cache`, kept with the bundle between operations. */
+  readonly cacheDir?: string;
 }
 
 /** Context factory for one operation: effective properties are computed once, secrets tracked once. */
@@ -53,11 +57,25 @@ export class LifecycleContexts {
   readonly #revealed = new Set<string>();
   readonly #state: InstanceState;
   readonly #opts: ContextOptions;
+  readonly #utils: OperationUtils;
 
   constructor(state: InstanceState, opts: ContextOptions) {
     this.#state = state;
     this.#opts = opts;
     this.effective = EffectiveProperties.compute({ introspected: state.appliance.properties.list() }, state.appliance.where);
+    // The instance's tmp dir is the machine's: the bundle may sit on a volume the plugin should not fill.
+    this.#utils = new OperationUtils({
+      where: 'instance',
+      hostName: state.bindings.instance.hostName,
+      tempParent: tmpdir(),
+      cacheDir: opts.cacheDir ?? join(state.bundleDir, 'cache'),
+      signal: opts.signal,
+    });
+  }
+
+  /** Releases what the plugins' utilities left (temporary files, SSH connections); call once the operation ended. */
+  close(): Promise<void> {
+    return this.#utils.close();
   }
 
   /** Every password value of the appliance (non-empty), for the "file holds a password" rule. */
@@ -65,6 +83,11 @@ export class LifecycleContexts {
     const out: string[] = [];
     for (const { property } of this.effective) if (property.secret && property.value) out.push(property.value);
     return out;
+  }
+
+  #pluginDir(name: string): string {
+    const entry = this.#state.manifest.plugins.find((p) => p.name === name);
+    return join(this.#state.bundleDir, entry?.directory ?? join('plugins', name));
   }
 
   redact(text: string): string {
@@ -142,6 +165,7 @@ export class LifecycleContexts {
       },
       setOwnership: (path, o) => setOwnership(path, o, where),
       run: (req) => runProgram(req, opts.signal),
+      utils: this.#utils.forPlugin({ name: pluginName, directory: this.#pluginDir(pluginName) }),
     };
   }
 }

@@ -131,6 +131,8 @@ export async function runProgram(req: RunRequest, signal?: AbortSignal): Promise
       clearTimeout(timer);
       resolve({ exitCode: code, signal: sig, stdout, stderr });
     });
+    // A program that exits without reading its stdin (ls, id) must not crash the run with EPIPE.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(req.input ?? '');
   });
 }

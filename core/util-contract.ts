@@ -1,0 +1,183 @@
+/**
+ * The utilities abctl hands plugins (SDK 1.4): `ctx.utils` in `dehydrate` and in the lifecycle
+ * hooks, and the `UtilFactory` service of the registry (the reference SDK's UtilFactory, 5.7).
+ * Types only, no I/O; services/utils/ implements them. See docs/plugin-contract.md#utilities.
+ */
+import type { ContentResourceData } from './plugin-contract.js';
+
+/** Where `passwordFrom` takes an SSH password: never from a command line. */
+export type SshPasswordSource =
+  /** The first line of a file (mode 0600, please). */
+  | { readonly file: string }
+  /** An environment variable of the abctl process. */
+  | { readonly env: string }
+  /** A value the plugin holds, e.g. `ctx.password('admin.password')` during rehydrate. */
+  | { readonly value: string };
+
+export interface SshOptions {
+  /** Login name; default the one in `target` (`user@host`), else the current user. */
+  readonly user?: string;
+  /** Default the one in `target`, else 22. */
+  readonly port?: number;
+  /** Private key file(s) to offer; default ~/.ssh/id_ed25519, id_ecdsa, id_rsa (those that exist). */
+  readonly identity?: string | readonly string[];
+  /** known_hosts file the host key must be in; default ~/.ssh/known_hosts. There is no way to skip the check. */
+  readonly knownHosts?: string;
+  readonly passwordFrom?: SshPasswordSource;
+  /** Handshake and login deadline; default 20 000 ms. */
+  readonly connectTimeoutMs?: number;
+}
+
+export interface SshExecOptions {
+  readonly cwd?: string;
+  /** Sent through the channel's stdin and exported by the remote shell: never on the remote command line. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Default 30 000 ms; on expiry the remote process group is killed and `exec` throws. */
+  readonly timeoutMs?: number;
+  /** Written to the command's stdin, which is then closed. */
+  readonly input?: string | Uint8Array;
+}
+
+export interface SshExecResult {
+  /** 127 when the command is not found, 128 + n when killed by signal n. */
+  readonly exitCode: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** One SSH connection to another machine, host key checked. Closed by `close()` or at the end of the operation. */
+export interface SshConnection {
+  /** `user@host:port`. */
+  readonly target: string;
+  /** Runs a program (no shell); a non-zero exit is returned, not thrown. */
+  exec(argv: readonly string[], options?: SshExecOptions): Promise<SshExecResult>;
+  /** A whole file (absolute path). */
+  readFile(path: string, options?: { readonly timeoutMs?: number }): Promise<Uint8Array>;
+  /** Writes a file atomically (a temporary file beside it, then a rename); default mode 0644. */
+  writeFile(path: string, data: string | Uint8Array, options?: { readonly mode?: number; readonly timeoutMs?: number }): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface UtilRunRequest {
+  /** Program and arguments; no shell is involved. */
+  readonly argv: readonly string[];
+  /**
+   * Run as this user. On an instance (and on this machine when abctl is root) through the
+   * process's uid/gid; over SSH only the login user is possible (connect as the user instead).
+   */
+  readonly user?: string;
+  readonly cwd?: string;
+  /** Added to a minimal environment; never part of any command line. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Default 60 000 ms; on expiry the program is killed and `run` throws. */
+  readonly timeoutMs?: number;
+  /** Written to the program's stdin, then closed. */
+  readonly input?: string;
+}
+
+export interface UtilRunResult {
+  /** null only when the program was killed by a signal on this machine (then `signal` says which). */
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** How one variable of a content builder is found in the source text. */
+export interface ContentVariableOptions {
+  /** Zero matches are allowed (the variable then does not appear); default false: zero matches is an error. */
+  readonly optional?: boolean;
+  /** Write the variable through a format helper (`{{xml [name]}}`...), for values quoted by the file's syntax. */
+  readonly helper?: 'xml' | 'shell' | 'json';
+}
+
+/** A variable the builder put in the template: its name, the text it replaced, how often. */
+export interface ContentVariable {
+  readonly name: string;
+  /** The text as it was in the file at the first place (give the property this value). */
+  readonly value: string;
+  readonly count: number;
+}
+
+/** A template content resource, ready for `ctx.addContentResource(appliance, built)`. */
+export interface BuiltContent extends ContentResourceData {
+  readonly content: string;
+  readonly template: true;
+  readonly variables: readonly ContentVariable[];
+}
+
+/**
+ * Turns a config file into a template: chosen literal values become `{{name}}` variables, and
+ * whatever else looks like template syntax (`{{`) is escaped so it stays literal.
+ */
+export interface ContentBuilder {
+  /**
+   * `match` as a string: every occurrence of that literal text. As a RegExp: every match (the
+   * flag `g` is implied), and of each match only its first capture group when it has one (so
+   * `/^port\s*=\s*(\d+)/m` replaces the number and keeps `port = `).
+   */
+  variable(name: string, match: string | RegExp, options?: ContentVariableOptions): ContentBuilder;
+  /** The template; throws naming the variable when a required one matched nothing, or two overlap. */
+  build(name: string, options?: { readonly description?: string; readonly exposeAs?: string }): BuiltContent;
+}
+
+/** A source for `contentBuilder`: a file (on the reference host in dehydrate, on the instance in lifecycle hooks), or text/bytes. */
+export type ContentSource = { readonly path: string } | { readonly text: string } | { readonly bytes: Uint8Array };
+
+/** A JSON value, as the cache stores it. */
+export type JsonValue = string | number | boolean | null | readonly JsonValue[] | { readonly [key: string]: JsonValue };
+
+/**
+ * Values slow to get from a host, kept between commands (the reference SDK's plugin cache):
+ * one store per plugin and host under abctl's state directory, each entry with an expiry.
+ * Not for secrets: the file is private (0600) but not encrypted.
+ */
+export interface HostCache {
+  /** The host this store belongs to. */
+  readonly host: string;
+  /** Stores `value` for `ttlMs` (default 30 000 ms). */
+  set(key: string, value: JsonValue, ttlMs?: number): Promise<void>;
+  /** The value, or undefined when absent or expired. */
+  get<T extends JsonValue = JsonValue>(key: string): Promise<T | undefined>;
+  /** Pushes the expiry `ttlMs` further; false when there is no live entry. */
+  extend(key: string, ttlMs: number): Promise<boolean>;
+  /** Removes one entry, or with no key every entry of this plugin and host. */
+  clear(key?: string): Promise<void>;
+}
+
+/**
+ * Product version -> module: keys are semver ranges (`>=10 <12`, `9.x`, `10.0 - 11.9`, `*`),
+ * values module paths relative to the plugin's directory (or absolute). The first key whose
+ * range holds the version wins, in the order written.
+ */
+export type ImplementationTable = Readonly<Record<string, string>>;
+
+/** Shared helpers for plugins (5.7 of the reference). */
+export interface UtilFactory {
+  /** The plugin SDK version abctl implements, so a plugin can adapt. */
+  readonly sdkVersion: string;
+  /** Opens an SSH connection (host key checked against known_hosts). */
+  ssh(target: string, options?: SshOptions): Promise<SshConnection>;
+  /** A content builder over a file or text (see ContentBuilder). */
+  contentBuilder(source: ContentSource): Promise<ContentBuilder>;
+  /**
+   * Runs a program where the operation works: on the reference host during dehydrate (this
+   * machine or over SSH), on the instance during rehydrate/start/stop/ping.
+   */
+  run(request: UtilRunRequest): Promise<UtilRunResult>;
+  /**
+   * A new empty file (mode 0600), in the job's scratch directory during dehydrate (on the abctl
+   * machine, never the reference host) or the instance's tmp directory in lifecycle hooks;
+   * removed when the operation ends.
+   */
+  tempFile(options?: { readonly prefix?: string; readonly suffix?: string; readonly content?: string | Uint8Array }): Promise<string>;
+  /** A new empty directory (mode 0700), same place and lifetime as `tempFile`. */
+  tempDir(options?: { readonly prefix?: string }): Promise<string>;
+  /** This plugin's cache for `host` (default: the operation's host: the reference host, or this instance). */
+  cache(host?: string): HostCache;
+  /**
+   * Imports the module of `table` whose range holds `version` (the product version found at run
+   * time) and returns its namespace; a plugin error when none fits or it fails to load.
+   */
+  loadImplementation<T = Record<string, unknown>>(version: string, table: ImplementationTable): Promise<T>;
+}
