@@ -5,8 +5,6 @@
 /** @typedef {import('../../core/plugin-contract.js').DehydrateContext} DehydrateContext */
 /** @typedef {import('../../core/lifecycle-contract.js').LifecycleContext} LifecycleContext */
 
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { describeInstance, resourceName } from './lib/dehydrate.js';
 import { findInstances, resolveInstance, tomcatProcesses, tomcatVersion } from './lib/layout.js';
 import * as lifecycle from './lib/lifecycle.js';
@@ -111,28 +109,17 @@ const captureCheck = {
   },
 };
 
-const run = promisify(execFile);
-
-/** The Java runtime version installed here (the reference machine, when abctl runs on it). */
-async function installedJava() {
-  try {
-    const { stdout } = await run('dpkg-query', ['-W', '-f', '${Version}', 'openjdk-17-jre-headless'], { timeout: 10_000 });
-    return stdout.trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * Tomcat needs a Java runtime, which is not captured (it is a Debian package), and the user and
  * group tomcat, which own CATALINA_BASE and run the JVM.
  */
 const baseRequirements = {
   pluginName: NAME,
-  async baseImageRequirements() {
-    const java = await installedJava();
+  baseImageRequirements() {
     return [
-      { kind: 'package', name: 'openjdk-17-jre-headless', ...(java ? { minVersion: java } : {}), message: 'Tomcat 10.1 runs on this Java runtime (not captured: it comes from the base)' },
+      // Any Java 17 build: the jars are bytecode for Java 11 and later. Not the exact build installed
+      // on the reference: a base made from Debian's main archive lags the security updates.
+      { kind: 'package', name: 'openjdk-17-jre-headless', minVersion: '17', message: 'Tomcat 10.1 runs on this Java runtime (not captured: it comes from the base)' },
       { kind: 'user', name: 'tomcat', message: 'Tomcat runs as tomcat and owns CATALINA_BASE' },
       { kind: 'group', name: 'tomcat', message: 'group of CATALINA_BASE and of Debian\'s /etc/tomcat10' },
     ];
