@@ -3,7 +3,9 @@
  * hooks, and the `UtilFactory` service of the registry (the reference SDK's UtilFactory, 5.7).
  * Types only, no I/O; services/utils/ implements them. See docs/plugin-contract.md#utilities.
  */
+import type { RunRequest, RunResult } from './lifecycle-contract.js';
 import type { ContentResourceData } from './plugin-contract.js';
+import type { RunOptions, RunResult as HostRunResult } from './reference-host.js';
 
 /** Where `passwordFrom` takes an SSH password: never from a command line. */
 export type SshPasswordSource =
@@ -28,22 +30,11 @@ export interface SshOptions {
   readonly connectTimeoutMs?: number;
 }
 
-export interface SshExecOptions {
-  readonly cwd?: string;
-  /** Sent through the channel's stdin and exported by the remote shell: never on the remote command line. */
-  readonly env?: Readonly<Record<string, string>>;
-  /** Default 30 000 ms; on expiry the remote process group is killed and `exec` throws. */
-  readonly timeoutMs?: number;
-  /** Written to the command's stdin, which is then closed. */
-  readonly input?: string | Uint8Array;
-}
+/** `exec` options: those of the reference host's `run` (env through stdin, never the command line; default limit 30 s). */
+export type SshExecOptions = Pick<RunOptions, 'cwd' | 'env' | 'timeoutMs' | 'input'>;
 
-export interface SshExecResult {
-  /** 127 when the command is not found, 128 + n when killed by signal n. */
-  readonly exitCode: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+/** 127 when the command is not found, 128 + n when killed by signal n. */
+export type SshExecResult = HostRunResult;
 
 /** One SSH connection to another machine, host key checked. Closed by `close()` or at the end of the operation. */
 export interface SshConnection {
@@ -58,30 +49,14 @@ export interface SshConnection {
   close(): Promise<void>;
 }
 
-export interface UtilRunRequest {
-  /** Program and arguments; no shell is involved. */
-  readonly argv: readonly string[];
-  /**
-   * Run as this user. On an instance (and on this machine when abctl is root) through the
-   * process's uid/gid; over SSH only the login user is possible (connect as the user instead).
-   */
-  readonly user?: string;
-  readonly cwd?: string;
-  /** Added to a minimal environment; never part of any command line. */
-  readonly env?: Readonly<Record<string, string>>;
-  /** Default 60 000 ms; on expiry the program is killed and `run` throws. */
-  readonly timeoutMs?: number;
-  /** Written to the program's stdin, then closed. */
-  readonly input?: string;
-}
+/**
+ * `ctx.run`'s request without `detached`: the utilities' runner waits for the program. `user`
+ * switches through the process's uid/gid (root needed); over SSH only the login user is possible.
+ */
+export type UtilRunRequest = Omit<RunRequest, 'detached'>;
 
-export interface UtilRunResult {
-  /** null only when the program was killed by a signal on this machine (then `signal` says which). */
-  readonly exitCode: number | null;
-  readonly signal: string | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+/** As `ctx.run` returns it; `signal` is null over SSH (a killed command there gives 128 + n). */
+export type UtilRunResult = RunResult;
 
 /** How one variable of a content builder is found in the source text. */
 export interface ContentVariableOptions {

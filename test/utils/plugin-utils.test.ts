@@ -5,6 +5,7 @@
  * in dehydrate and rehydrate, run through the real introspection (IntrospectJob, locally and
  * over SSH, storing into a real instance) and through the test kit's dehydrate/rehydrate.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -16,6 +17,7 @@ import { dehydrate, rehydrate } from '../../services/authoring/testkit.js';
 import { Catalog } from '../../catalog/catalog.js';
 import { SshHost } from '../../services/host/ssh-host.js';
 import { IntrospectJob } from '../../services/jobs/introspect-job.js';
+import { projectRoot } from '../../services/instance.js';
 import { OperationUtils } from '../../services/utils/operation-utils.js';
 import { tempDir, writePlugin } from '../helpers/plugins.js';
 import { openApp } from '../introspection/helpers.js';
@@ -79,6 +81,25 @@ export const activator = {
 };
 `;
 
+/** rehydrate reaches another machine with utils.ssh and leaves a file there: what the bundled agent must manage too. */
+const SSH_PROBE = String.raw`
+const plugin = {
+  name: 'sshprobe',
+  async dehydrate(ctx) {
+    const p = (name, value) => ({ name, type: 'string', category: 'user', value });
+    ctx.createAppliance({ name: 'sshprobe', properties: [p('peer', ''), p('identity', ''), p('knownHosts', ''), p('out', '')] });
+  },
+  async rehydrate(ctx) {
+    const v = (n) => ctx.appliance.property(n);
+    const conn = await ctx.utils.ssh(v('peer'), { identity: v('identity'), knownHosts: v('knownHosts') });
+    const r = await conn.exec(['sh', '-c', 'printf "%s from %s" "$WHO" "$(id -un)"'], { env: { WHO: 'agent ' + process.pid } });
+    await conn.writeFile(v('out'), r.stdout, { mode: 0o600 });
+    ctx.log.info('sshprobe wrote ' + v('out'));
+  },
+};
+export const activator = { start(context) { context.registerService(context.ids.IntrospectorPlugin, plugin); } };
+`;
+
 beforeAll(async () => {
   sshd = await startSshd();
   tmp = await tempDir('abctl-plugin-utils-');
@@ -87,6 +108,7 @@ beforeAll(async () => {
   await mkdir(join(dir, 'impl'));
   await writeFile(join(dir, 'impl', 'v1.js'), 'export function describe(v) { return `v1 wrapper for ${v}`; }\n');
   await writeFile(join(dir, 'impl', 'v2.js'), 'export function describe(v) { return `v2 wrapper for ${v}`; }\n');
+  await writePlugin(pluginsDir, { name: 'sshprobe', minSdkVersion: '1.4', index: SSH_PROBE });
   product = join(tmp.path, 'product');
   await mkdir(product);
   await writeFile(join(product, 'app.conf'), '# {{not a variable}}\nport = 7001\nname = demo\n');
@@ -180,6 +202,27 @@ describe('ctx.utils through the test kit', () => {
 });
 
 describe('utils.ssh', () => {
+  it('reaches another machine from rehydrate, in process and from the bundled agent (dist/abctl-agent.mjs)', async () => {
+    const result = await dehydrate({ plugin: join(pluginsDir, 'sshprobe'), capture: false });
+    try {
+      const out = (n: string) => join(tmp.path, `agent-out-${n}.txt`);
+      const properties = { peer: sshd.target, identity: sshd.identityFile, knownHosts: sshd.knownHostsFile };
+      const done = await rehydrate(result, { root: join(tmp.path, 'ssh-root'), properties: { ...properties, out: out('in-process') } });
+      expect(await readFile(out('in-process'), 'utf8')).toBe(`agent ${process.pid} from ${sshd.user}`);
+      // The same bundle, run by the agent as an instance runs it: one file, ssh2 bundled without its native add-ons.
+      const bundle = done.bundleDir;
+      const agent = join(projectRoot(), 'dist', 'abctl-agent.mjs');
+      const appliance = await readFile(join(bundle, 'appliance.xml'), 'utf8');
+      await writeFile(join(bundle, 'appliance.xml'), appliance.replace(out('in-process'), out('agent')));
+      const r = spawnSync(process.execPath, [agent, 'rehydrate', '--bundle', bundle], { encoding: 'utf8', timeout: 60_000, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root' } });
+      expect(r.status, r.stderr).toBe(0);
+      expect(await readFile(out('agent'), 'utf8')).toMatch(new RegExp(`^agent \\d+ from ${sshd.user}$`));
+      expect((await stat(out('agent'))).mode & 0o777).toBe(0o600);
+    } finally {
+      await result.dispose();
+    }
+  });
+
   it('execs with env and input, reads and writes files atomically, and is closed with the operation', async () => {
     const ops = new OperationUtils({ where: 'instance', hostName: 'here', tempParent: join(tmp.path, 's2'), cacheDir: join(tmp.path, 'c2') });
     const utils = ops.forPlugin({ name: 'utilprobe', directory: pluginsDir });
