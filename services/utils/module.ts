@@ -36,16 +36,16 @@ function active(what: string): UtilFactory {
   return utils;
 }
 
-/** What the registry hands out: every call goes to the running hook's `ctx.utils`. */
+/** What the registry hands out: every call goes to the running hook's `ctx.utils` (async ones reject outside a hook). */
 export const registeredUtilFactory: UtilFactory = Object.freeze({
   sdkVersion: SDK_VERSION,
-  ssh: (...a: Parameters<UtilFactory['ssh']>) => active('ssh()').ssh(...a),
-  contentBuilder: (...a: Parameters<UtilFactory['contentBuilder']>) => active('contentBuilder()').contentBuilder(...a),
-  run: (...a: Parameters<UtilFactory['run']>) => active('run()').run(...a),
-  tempFile: (...a: Parameters<UtilFactory['tempFile']>) => active('tempFile()').tempFile(...a),
-  tempDir: (...a: Parameters<UtilFactory['tempDir']>) => active('tempDir()').tempDir(...a),
+  ssh: async (...a: Parameters<UtilFactory['ssh']>) => active('ssh()').ssh(...a),
+  contentBuilder: async (...a: Parameters<UtilFactory['contentBuilder']>) => active('contentBuilder()').contentBuilder(...a),
+  run: async (...a: Parameters<UtilFactory['run']>) => active('run()').run(...a),
+  tempFile: async (...a: Parameters<UtilFactory['tempFile']>) => active('tempFile()').tempFile(...a),
+  tempDir: async (...a: Parameters<UtilFactory['tempDir']>) => active('tempDir()').tempDir(...a),
   cache: (...a: Parameters<UtilFactory['cache']>) => active('cache()').cache(...a),
-  loadImplementation: <T>(version: string, table: Parameters<UtilFactory['loadImplementation']>[1]) => active('loadImplementation()').loadImplementation<T>(version, table),
+  loadImplementation: async <T>(version: string, table: Parameters<UtilFactory['loadImplementation']>[1]) => active('loadImplementation()').loadImplementation<T>(version, table),
 });
 
 /** Registers the UtilFactory service in every registry this container makes. */

@@ -14,6 +14,9 @@ import { renderTemplate } from '../../core/templates/index.js';
 import { LocalHost } from '../../services/host/local-host.js';
 import { FileHostCache } from '../../services/utils/host-cache.js';
 import { OperationUtils } from '../../services/utils/operation-utils.js';
+import { Application } from '../../services/app.js';
+import { ServiceIds } from '../../core/service-ids.js';
+import { withUtils } from '../../services/utils/module.js';
 import { tempDir } from '../helpers/plugins.js';
 
 let tmp: { path: string; cleanup: () => Promise<void> };
@@ -210,5 +213,23 @@ describe('run and temporary files on this machine', () => {
     expect([existsSync(f), existsSync(d)]).toEqual([false, false]);
     expect(await readdir(join(tmp.path, 'scratch2'))).toEqual([]);
     expect((await failure(utils.tempFile())).code).toBe('UTIL_NOT_IN_OPERATION');
+  });
+});
+
+describe('the registry\'s UtilFactory', () => {
+  it('is registered by abctl and acts for the hook that runs; outside one it says so', async () => {
+    const app = Application.create({ instanceRoot: join(tmp.path, 'instance'), bundledPluginsDir: join(tmp.path, 'no-plugins') });
+    const owned = app.collector().getServicesWithOwner(ServiceIds.UtilFactory);
+    expect(owned.map((o) => o.owner)).toEqual(['abctl']);
+    const factory = owned[0]!.service;
+    expect(factory.sdkVersion).toBe('1.4');
+    const err = await failure(factory.run({ argv: ['true'] }));
+    expect([err.code, err.hint]).toEqual(['UTIL_NOT_IN_OPERATION', expect.stringContaining('ctx.utils is the same object')]);
+    const mine = ops.forPlugin(plugin());
+    const inside = await withUtils(mine, async () => {
+      await new Promise((r) => setTimeout(r, 5));
+      return [factory.cache().host, (await factory.run({ argv: ['echo', 'in a hook'] })).stdout];
+    });
+    expect(inside).toEqual(['local', 'in a hook\n']);
   });
 });
