@@ -118,6 +118,8 @@ describe('helpers', () => {
     expect(r.stderr).toBe('err\n');
     await expect(ctx.run({ argv: ['/bin/sleep', '5'], timeoutMs: 200 })).rejects.toMatchObject({ code: 'RUN_TIMEOUT' });
     expect((await ctx.run({ argv: ['/no/such/program'] })).exitCode).toBe(127);
+    // Input the program never reads (its end of the pipe is closed): the run still just ends.
+    expect((await ctx.run({ argv: ['/bin/true'], input: 'x'.repeat(1 << 20) })).exitCode).toBe(0);
   });
 
   it('keeps password values out of log lines', () => {
