@@ -218,9 +218,14 @@ const plugin = {
     const pidFile = await setting(ctx, p, 'external_pid_file');
     if (pidFile.startsWith('/')) dirs.push(dirname(pidFile));
     for (const dir of new Set(dirs)) {
-      if (await exists(dir)) continue;
-      await mkdir(dir, { recursive: true });
-      await ctx.setOwnership(dir, { ...own, mode: 0o2775 });
+      if (!(await exists(dir))) {
+        await mkdir(dir, { recursive: true });
+        await ctx.setOwnership(dir, { ...own, mode: 0o2775 });
+      } else if ((await ctx.run({ argv: ['test', '-w', dir, '-a', '-x', dir], user: p.owner })).exitCode !== 0) {
+        // An image's copy of a directory made by extraction (a parent of a file set) is root's.
+        await ctx.setOwnership(dir, own);
+        ctx.log.info(`gave ${dir} to ${p.owner}: the server writes its socket or pid file there`);
+      }
     }
     if (p.configDir !== p.dataDir) await ctx.setOwnership(p.configDir, { ...own, mode: 0o755 });
     // The server refuses a data directory others can read.
