@@ -89,7 +89,10 @@ export interface TarStreamOptions {
    * that apply to the excludes after them. A bare pattern is taken as `--exclude=PATTERN`.
    */
   readonly excludes?: readonly string[];
-  /** Only 'none' for now: compression is done on the abctl side, where the CPU budget is ours. */
+  /**
+   * Only 'none': the stream is always plain tar. (An SSH host compresses it in transit and
+   * decodes it on arrival; the archive's own compression is done on the abctl side.)
+   */
   readonly compress?: 'none';
   /** Members to archive, relative to root; default ['.']. */
   readonly paths?: readonly string[];

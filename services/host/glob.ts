@@ -52,6 +52,8 @@ export async function runGlob(
   cwd: string,
   linkTargetType: (absolutePath: string) => Promise<HostEntryType | undefined>,
   fsAdapter?: Partial<fg.FileSystemAdapter>,
+  /** Directories read at once; fast-glob's default is the core count, too few when each read is a network round trip. */
+  concurrency?: number,
 ): Promise<string[]> {
   let entries: fg.Entry[];
   try {
@@ -63,6 +65,7 @@ export async function runGlob(
       followSymbolicLinks: false,
       objectMode: true,
       ...(fsAdapter ? { fs: fsAdapter } : {}),
+      ...(concurrency ? { concurrency } : {}),
     });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
@@ -166,7 +169,7 @@ export function parseListing(cwd: string, stdout: Buffer, stderr: string, host: 
   return { cwd, entries, children, denied };
 }
 
-function errno(code: 'ENOENT' | 'EACCES' | 'ENOTDIR', syscall: string, path: string): NodeJS.ErrnoException {
+export function errno(code: 'ENOENT' | 'EACCES' | 'ENOTDIR', syscall: string, path: string): NodeJS.ErrnoException {
   const err: NodeJS.ErrnoException = new Error(`${code}: ${syscall} '${path}'`);
   err.code = code;
   err.syscall = syscall;
@@ -192,7 +195,39 @@ function fakeDirent(name: string, type: HostEntryType): Dirent {
   return Object.assign(fakeStats(type), { name }) as unknown as Dirent;
 }
 
-/** A read-only node:fs look-alike over a listing, for fast-glob's `fs` option. */
+/** What fast-glob needs of a file system, as promises: entry types only (it calls nothing else). */
+export interface GlobFs {
+  /** Entries with their own types (lstat); rejects with an errno-style error (ENOENT, EACCES, ENOTDIR). */
+  readdir(path: string): Promise<readonly { name: string; type: HostEntryType }[]>;
+  /** The type, following symlinks or not; undefined when absent. */
+  typeOf(path: string, follow: boolean): Promise<HostEntryType | undefined>;
+}
+
+/** A read-only node:fs look-alike for fast-glob's `fs` option, over promise-returning reads. */
+export function globFsAdapter(fs: GlobFs): Partial<fg.FileSystemAdapter> {
+  const statWith =
+    (follow: boolean) =>
+    (path: string, callback: (error: NodeJS.ErrnoException | null, stats: Stats) => void): void => {
+      fs.typeOf(path, follow).then(
+        (type) => {
+          if (type === undefined) callback(errno('ENOENT', follow ? 'stat' : 'lstat', path), undefined as unknown as Stats);
+          else callback(null, fakeStats(type));
+        },
+        (err: NodeJS.ErrnoException) => callback(err, undefined as unknown as Stats),
+      );
+    };
+  const readdir = ((path: string, optsOrCb: unknown, maybeCb?: unknown): void => {
+    const withTypes = typeof optsOrCb === 'object' && optsOrCb !== null;
+    const callback = (withTypes ? maybeCb : optsOrCb) as (error: NodeJS.ErrnoException | null, result: unknown[]) => void;
+    fs.readdir(path).then(
+      (list) => callback(null, withTypes ? list.map((e) => fakeDirent(e.name, e.type)) : list.map((e) => e.name)),
+      (err: NodeJS.ErrnoException) => callback(err, []),
+    );
+  }) as fg.FileSystemAdapter['readdir'];
+  return { lstat: statWith(false), stat: statWith(true), readdir };
+}
+
+/** fast-glob's file system over a listing made by one `find` (see findArgv). */
 export function listingFs(listing: Listing): Partial<fg.FileSystemAdapter> {
   const typeOf = (path: string, follow: boolean): HostEntryType | undefined => {
     if (path === listing.cwd) return 'directory';
@@ -200,30 +235,14 @@ export function listingFs(listing: Listing): Partial<fg.FileSystemAdapter> {
     if (!entry) return undefined;
     return follow ? entry.targetType : entry.type;
   };
-  const statWith =
-    (follow: boolean) =>
-    (path: string, callback: (error: NodeJS.ErrnoException | null, stats: Stats) => void): void => {
-      const type = typeOf(path, follow);
-      queueMicrotask(() => {
-        if (type === undefined) callback(errno('ENOENT', follow ? 'stat' : 'lstat', path), undefined as unknown as Stats);
-        else callback(null, fakeStats(type));
-      });
-    };
-  const readdir = ((path: string, optsOrCb: unknown, maybeCb?: unknown): void => {
-    const withTypes = typeof optsOrCb === 'object' && optsOrCb !== null;
-    const callback = (withTypes ? maybeCb : optsOrCb) as (error: NodeJS.ErrnoException | null, result: unknown[]) => void;
-    queueMicrotask(() => {
-      if (listing.denied.has(path)) return callback(errno('EACCES', 'scandir', path), []);
+  return globFsAdapter({
+    typeOf: async (path, follow) => typeOf(path, follow),
+    readdir: async (path) => {
+      if (listing.denied.has(path)) throw errno('EACCES', 'scandir', path);
       const type = typeOf(path, true);
-      if (type === undefined) return callback(errno('ENOENT', 'scandir', path), []);
-      if (type !== 'directory') return callback(errno('ENOTDIR', 'scandir', path), []);
-      const names = listing.children.get(path) ?? [];
-      if (!withTypes) return callback(null, [...names]);
-      callback(
-        null,
-        names.map((name) => fakeDirent(name, typeOf(joinPath(path, name), false) ?? 'other')),
-      );
-    });
-  }) as fg.FileSystemAdapter['readdir'];
-  return { lstat: statWith(false), stat: statWith(true), readdir };
+      if (type === undefined) throw errno('ENOENT', 'scandir', path);
+      if (type !== 'directory') throw errno('ENOTDIR', 'scandir', path);
+      return (listing.children.get(path) ?? []).map((name) => ({ name, type: typeOf(joinPath(path, name), false) ?? 'other' }));
+    },
+  });
 }

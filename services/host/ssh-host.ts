@@ -23,15 +23,17 @@ import {
   overflowError,
   shellQuote,
   tarArgs,
+  tarExitOk,
   timeoutError,
   typeFromMode,
   whereOf,
 } from './common.js';
-import { findArgv, listingDepth, listingFs, normalizePatterns, parseListing, runGlob } from './glob.js';
+import { errno, findArgv, globFsAdapter, listingDepth, listingFs, normalizePatterns, parseListing, runGlob, type GlobFs } from './glob.js';
 import { checkHostKey, fingerprint, hostKeyAlgorithms, keyTypeOf, knownKeyTypes, parseKnownHosts, type KnownHostEntry } from './known-hosts.js';
 import { OutputCollector, TarOutput } from './process-io.js';
 import { remoteEnv } from './remote-env.js';
 import { ExecFiles } from './exec-files.js';
+import { compressedTarCommand, decodeTransfer, type TarTransfer } from './tar-transfer.js';
 import {
   DEFAULT_MAX_OUTPUT_BYTES,
   DEFAULT_RUN_TIMEOUT_MS,
@@ -75,6 +77,12 @@ export interface SshHostOptions {
   readonly maxChannels?: number;
   /** Where ~/.ssh is; default the current user's home. */
   readonly homeDir?: string;
+  /**
+   * How tarStream's bytes cross the connection (tar-transfer.ts): 'auto' (default) compressed
+   * with zstd when both sides have it, else gzip; 'gzip'; 'none' (plain tar: only worth it on
+   * a link faster than the host's compressor).
+   */
+  readonly tarTransfer?: TarTransfer;
   readonly log?: HostLogger;
 }
 
@@ -103,6 +111,8 @@ const CWD_FAILED = '__abctl_cwd_failed__';
 // SFTP status codes (draft-ietf-secsh-filexfer-02).
 const SFTP_NO_SUCH_FILE = 2;
 const SFTP_PERMISSION_DENIED = 3;
+/** SFTP requests one glob keeps in flight (fast-glob's default, the core count, would wait on the network). */
+const SFTP_GLOB_CONCURRENCY = 32;
 
 function sftpCode(err: unknown): number | undefined {
   const code = (err as { code?: unknown }).code;
@@ -244,12 +254,14 @@ export class SshHost implements ReferenceHost {
   private closePromise: Promise<void> | undefined;
   private readonly slots: Slots;
   private readonly name: string;
+  #tarBytes = 0;
 
   private constructor(
     readonly target: SshTarget,
     private readonly client: InstanceType<typeof Client>,
     maxChannels: number,
     private readonly log: HostLogger,
+    private readonly tarTransfer: TarTransfer,
   ) {
     this.name = formatSshTarget(target);
     this.slots = new Slots(maxChannels);
@@ -346,7 +358,12 @@ export class SshHost implements ReferenceHost {
       client.connect(config);
     });
     client.on('error', (err: Error) => log.debug?.(`ssh connection to ${where}: ${err.message}`));
-    return new SshHost(target, client, options.maxChannels ?? 8, log);
+    const host = new SshHost(target, client, options.maxChannels ?? 8, log, options.tarTransfer ?? 'auto');
+    // Start the SFTP subsystem now, while the caller gets on with its work: nearly every job
+    // reads files first, and starting sftp-server takes as long as a command. A refusal is
+    // dealt with (and retried) on first use.
+    host.sftp().catch(() => undefined);
+    return host;
   }
 
   describe(): string {
@@ -494,7 +511,14 @@ export class SshHost implements ReferenceHost {
     const top = await this.stat(cwd);
     if (!top) return [];
     if (top.type !== 'directory') throw hostError('HOST_NOT_A_DIRECTORY', `glob cwd ${cwd} is a ${top.type}, not a directory`, whereOf(this.name, cwd));
-    // One `find` lists every candidate; fast-glob then walks that listing in memory.
+    const depth = listingDepth(list);
+    if (depth !== undefined && !(await this.withoutSftp())) {
+      // Patterns of bounded depth: fast-glob reads only the directories that can match, over the
+      // SFTP session that is already open, many requests in flight at once. Starting a command
+      // (sshd forks a session and a login shell) costs far more than the few round trips.
+      return runGlob(this.name, list, options, cwd, async (abs) => (await this.stat(abs))?.type, globFsAdapter(this.sftpGlobFs()), SFTP_GLOB_CONCURRENCY);
+    }
+    // Any depth: one `find` lists every candidate; fast-glob then walks that listing in memory.
     const result = await this.exec(findArgv(listingDepth(list)), { cwd, env: { LC_ALL: 'C' }, timeoutMs: 5 * DEFAULT_RUN_TIMEOUT_MS });
     if (result.exitCode !== 0 && result.stderr.trim() === '') {
       throw hostError('HOST_GLOB_FAILED', `listing ${cwd} with find failed (exit ${result.exitCode})`, whereOf(this.name, cwd), {
@@ -504,6 +528,35 @@ export class SshHost implements ReferenceHost {
     const listing = parseListing(cwd, result.stdout, result.stderr, whereOf(this.name, cwd));
     const targetType = async (abs: string): Promise<HostEntryType | undefined> => listing.entries.get(abs)?.targetType;
     return runGlob(this.name, list, options, cwd, targetType, listingFs(listing));
+  }
+
+  /** fast-glob's view of the host through SFTP (readdir attributes are lstat's, as sftp-server reports them). */
+  private sftpGlobFs(): GlobFs {
+    const failed = (err: unknown, syscall: string, path: string): Error => {
+      this.rethrowUnlessSftpStatus(err);
+      const code = sftpCode(err);
+      if (code === SFTP_NO_SUCH_FILE) return errno('ENOENT', syscall, path);
+      if (code === SFTP_PERMISSION_DENIED) return errno('EACCES', syscall, path);
+      return hostError('HOST_GLOB_FAILED', `reading ${path} over SFTP failed: ${(err as Error).message}`, whereOf(this.name, path));
+    };
+    return {
+      readdir: async (path) => {
+        try {
+          const list = await this.sftpCall<{ filename: string; attrs: SftpStats }[]>((sftp, cb) => sftp.readdir(path, cb));
+          return list.filter((e) => e.filename !== '.' && e.filename !== '..').map((e) => ({ name: e.filename, type: typeFromMode(e.attrs.mode) }));
+        } catch (err) {
+          throw failed(err, 'scandir', path);
+        }
+      },
+      typeOf: async (path, follow) => {
+        try {
+          return typeFromMode((await this.sftpCall<SftpStats>((sftp, cb) => (follow ? sftp.stat(path, cb) : sftp.lstat(path, cb)))).mode);
+        } catch (err) {
+          if (sftpCode(err) === SFTP_NO_SUCH_FILE) return undefined;
+          throw failed(err, follow ? 'stat' : 'lstat', path);
+        }
+      },
+    };
   }
 
   async run(command: readonly string[], options: RunOptions = {}): Promise<RunResult> {
@@ -714,10 +767,17 @@ export class SshHost implements ReferenceHost {
     });
   }
 
+  /** Bytes of tar streams received so far on this connection, as they crossed it (compressed unless tarTransfer is 'none'). */
+  get tarBytesReceived(): number {
+    return this.#tarBytes;
+  }
+
   tarStream(root: string, options: TarStreamOptions = {}): Readable {
     const r = checkAbsolutePath(root, this.name, 'tar root');
     const paths = checkTarPaths(options.paths, this.name);
-    const line = this.commandLine(tarArgs(r, options.excludes ?? [], paths), {});
+    const tar = tarArgs(r, options.excludes ?? [], paths);
+    const transfer = this.tarTransfer;
+    const line = this.commandLine(transfer === 'none' ? tar : compressedTarCommand(tar, transfer), {});
     const out = new TarOutput(this.name, r, options.tolerateChangedFiles);
     this.openExec(line).then(
       ({ channel }) => {
@@ -725,15 +785,39 @@ export class SshHost implements ReferenceHost {
         channel.on('exit', (code: number | null, signal?: string) => {
           exitCode = code ?? exitCodeForSignal(signal ?? 'KILL');
         });
-        const exit = new Promise<number>((resolve, reject) =>
-          channel.once('close', () =>
-            exitCode === undefined
-              ? reject(hostError('HOST_TAR_FAILED', `tar of ${r} ended without an exit status (connection lost?)`, this.name))
-              : resolve(exitCode),
-          ),
-        );
+        const closed = new Promise<number | undefined>((resolve) => channel.once('close', () => resolve(exitCode)));
         const { stderr, pid } = this.splitPid(channel);
-        out.attach({ stdout: channel, stderr, exit, kill: () => this.killRemote(channel, pid) });
+        const lost = () => hostError('HOST_TAR_FAILED', `tar of ${r} ended without an exit status (connection lost?)`, this.name);
+        if (transfer === 'none') {
+          channel.on('data', (c: Buffer) => (this.#tarBytes += c.length));
+          const exit = closed.then((code) => (code === undefined ? Promise.reject(lost()) : code));
+          out.attach({ stdout: channel, stderr, exit, kill: () => this.killRemote(channel, pid) });
+          return;
+        }
+        const decoded = decodeTransfer(channel, this.name);
+        // tar's own failure explains a cut stream best; a decoding error counts only when tar succeeded.
+        const exit = Promise.all([closed, decoded.done]).then(([code, decodeError]) => {
+          this.#tarBytes += decoded.received();
+          if (decodeError && (code === undefined || tarExitOk(code, options.tolerateChangedFiles))) {
+            throw hostError('HOST_TAR_FAILED', `the compressed tar stream of ${r} could not be decoded: ${decodeError.message}`, this.name, {
+              hint: 'check that gzip (or zstd) works on the host; set tarTransfer to none to move plain tar',
+              cause: decodeError,
+            });
+          }
+          if (code === undefined) throw lost();
+          return code;
+        });
+        // When the consumer has already gone, attach() never waits on exit: its failure is then moot.
+        exit.catch(() => undefined);
+        out.attach({
+          stdout: decoded.stream,
+          stderr,
+          exit,
+          kill: () => {
+            decoded.stop();
+            this.killRemote(channel, pid);
+          },
+        });
       },
       (err: unknown) => out.fail(err instanceof Error ? err : new Error(String(err))),
     );

@@ -3,7 +3,7 @@ import type { ReferenceHost } from '../../core/reference-host.js';
 import { captureFileSet, captureFromTarStream, type CaptureProgress, type CaptureResult, type SkipReason, type SkippedEntry } from '../archive/capture.js';
 import type { CaptureCodec } from '../archive/encoders.js';
 import { DEFAULT_SECRET_PATHS } from '../archive/secrets.js';
-import { literalExcludeArgs, resolveTarExcludes } from '../archive/tar-excludes.js';
+import { resolveTarExcludes } from '../archive/tar-excludes.js';
 
 export interface DefinitionCaptureOptions {
   readonly out: string;
@@ -21,8 +21,9 @@ const SPECIAL_TYPES: Readonly<Record<string, SkipReason>> = { p: 'fifo', s: 'soc
 
 /**
  * FIFOs, sockets and devices under the root that the excludes keep. The local walker skips
- * them; GNU tar would archive FIFOs and devices, so a remote capture excludes them by name
- * to give the same archive (and reports them as skipped, as the walker does).
+ * and reports them. Over SSH, the stream filter (tar-filter.ts) skips the FIFOs and devices
+ * GNU tar archives, but tar leaves sockets out with only a warning: this listing reports them
+ * all, alongside the tar stream rather than before it, so it adds no round trip.
  */
 async function specialFiles(host: ReferenceHost, def: FileSetDefinition): Promise<SkippedEntry[]> {
   const r = await host.run(['find', def.root, '(', '-type', 'p', '-o', '-type', 's', '-o', '-type', 'b', '-o', '-type', 'c', ')', '-printf', '%y %P\\0'], {
@@ -57,8 +58,14 @@ export async function captureDefinition(host: ReferenceHost, def: FileSetDefinit
   }
   // The secret rules are applied here, to the stream (tar-filter.ts), not by tar: so they
   // are the walker's rules exactly, and each skip is reported.
-  const [excludes, special] = await Promise.all([resolveTarExcludes(host, def.root, def.excludes, DEFAULT_SECRET_PATHS), specialFiles(host, def)]);
-  const stream = host.tarStream(def.root, { excludes: [...excludes, ...literalExcludeArgs(special.map((s) => s.path))] });
-  const result = await captureFromTarStream(stream, { ...common, ...secrets, root: def.root, where: `${host.describe()}:${def.root}` });
-  return { ...result, skipped: [...special, ...result.skipped].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)) };
+  const special = specialFiles(host, def);
+  // Settled below; until then a failure must not count as unhandled.
+  special.catch(() => undefined);
+  const excludes = await resolveTarExcludes(host, def.root, def.excludes, DEFAULT_SECRET_PATHS);
+  const stream = host.tarStream(def.root, { excludes });
+  const [result, specials] = await Promise.all([captureFromTarStream(stream, { ...common, ...secrets, root: def.root, where: `${host.describe()}:${def.root}` }), special]);
+  // FIFOs and devices are in both lists; each path once.
+  const seen = new Set(result.skipped.map((s) => s.path));
+  const skipped = [...result.skipped, ...specials.filter((s) => !seen.has(s.path))];
+  return { ...result, skipped: skipped.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)) };
 }
