@@ -114,6 +114,12 @@ describe('tomcat plugin', () => {
     expect(mine.parameters).toEqual({ 'catalina-base': ref.base, 'catalina-home': TOMCAT_HOME });
     expect(mine.description).toMatch(new RegExp(`^Tomcat 10\\.1\\.\\d+ instance ${ref.base} \\(home ${TOMCAT_HOME}\\), running as pid ${refTomcat!.pid}$`));
     expect(tomcat.installations.map((i: { parameters: Record<string, string> }) => i.parameters['catalina-base'])).toContain('/var/lib/tomcat10');
+    // With several instances and no --catalina-base, the introspection says which there are.
+    const several = await dehydrate({ plugin: TOMCAT, capture: false }).then((d) => d.dispose(), (e: unknown) => e);
+    expect(several).toMatchObject({ code: 'TOMCAT_BASE_AMBIGUOUS' });
+    expect(String((several as Error).message)).toContain(`--catalina-base ${ref.base}`);
+    const wrong = await dehydrate({ plugin: TOMCAT, capture: false, parameters: { 'catalina-base': tmp } }).then((d) => d.dispose(), (e: unknown) => e);
+    expect(wrong).toMatchObject({ code: 'TOMCAT_BASE_INVALID' });
   }, 60_000);
 
   it('introspects connectors, JDBC resources, the manager user, templates and file sets of a running instance', async () => {
