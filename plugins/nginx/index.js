@@ -228,10 +228,19 @@ const plugin = {
       if (!edits.has(d.file)) edits.set(d.file, []);
       edits.get(d.file).push(e);
     };
+    // One address property per port when its IPv4/host-name listens agree (IPv6 ones keep theirs):
+    // a reference bound to 127.0.0.1 can then be opened up where it is deployed (`*` in a container).
+    const v4 = (l) => !l.address?.startsWith('[');
+    for (const i of inputs.values()) {
+      const addresses = new Set(desc.listens.filter((l) => l.port === i.port && v4(l)).map((l) => l.address ?? '*'));
+      if (addresses.size !== 1) continue;
+      i.addressProperty = `listen.${i.name}.address`;
+      properties.push({ name: i.addressProperty, type: 'string', category: 'user', required: true, value: [...addresses][0], description: `address the IPv4 listens on port ${i.port} bind (* for all)` });
+    }
     for (const l of desc.listens) {
       const arg = l.directive.args[0];
       const input = inputs.get(l.port);
-      const address = l.address === undefined ? '' : `${l.address}:`;
+      const address = input.addressProperty && v4(l) ? `${variable(input.addressProperty)}:` : l.address === undefined ? '' : `${l.address}:`;
       edit(l.directive, { start: arg.start, end: arg.end, text: `${address}${variable(input.portProperty)}` });
     }
     let serverIndex = 0;
@@ -340,7 +349,7 @@ const plugin = {
         { name: 'nginx.files', type: 'string', category: 'system', value: JSON.stringify({ templates, files }), description: 'content resources and where rehydrate writes them (relative to the configuration directory, or absolute)' },
         { name: 'nginx.libraries', type: 'string', category: 'system', value: libraries.map((l) => `${l.name} ${l.version}`).join(', ') || undefined, description: 'Debian packages of the libraries the binary loads (ldd), with the reference host\'s versions' },
       ],
-      inputs: [...inputs.values()],
+      inputs: [...inputs.values()].map(({ addressProperty, ...input }) => input),
       outputs,
       fileSets,
     });

@@ -89,6 +89,7 @@ describe('nginx plugin: discovery and introspection', () => {
     ]);
     const value = (n: string) => a.properties.getValue(n);
     expect(value('listen.http.port')).toBe(String(ports.proxy));
+    expect(value('listen.http.address')).toBe('127.0.0.1');
     expect(value('server.1.names')).toBe('app.example');
     expect(value('server.2.names')).toBe('static.example');
     expect(value('upstream.app.servers')).toBe(`127.0.0.1:${refBackend.port}`);
@@ -98,8 +99,8 @@ describe('nginx plugin: discovery and introspection', () => {
     // Only the file holding listens and the upstream is a template; nginx.conf travels in the file set.
     expect(a.contentResources.map((c) => ({ name: c.name, template: c.template }))).toEqual([{ name: 'conf.d~site.conf', template: true }]);
     const text = Buffer.from(d.content.get(a.name)!.get('conf.d~site.conf')!).toString('utf8');
-    expect(text).toContain('listen 127.0.0.1:{{[listen.http.port]}};');
-    expect(text).toContain('listen 127.0.0.1:{{[listen.http-2.port]}};');
+    expect(text).toContain('listen {{[listen.http.address]}}:{{[listen.http.port]}};');
+    expect(text).toContain('listen {{[listen.http-2.address]}}:{{[listen.http-2.port]}};');
     expect(text).toContain('server_name {{[server.1.names]}};');
     expect(text).toMatch(/upstream app \{\n {4}\{\{\[upstream\.app\.servers\]\}\}\n\}/);
   });
@@ -152,7 +153,8 @@ describe('nginx plugin: discovery and introspection', () => {
       const files = JSON.parse(a.properties.getValue('nginx.files')!) as { templates: Record<string, string> };
       expect(files.templates).toEqual({ 'sites-available~default': 'sites-available/default' });
       const text = Buffer.from(deb.content.get(a.name)!.get('sites-available~default')!).toString('utf8');
-      expect(text).toContain('listen {{[listen.http.port]}} default_server;');
+      expect(a.properties.getValue('listen.http.address')).toBe('*');
+      expect(text).toContain('listen {{[listen.http.address]}}:{{[listen.http.port]}} default_server;');
       expect(text).toContain('listen [::]:{{[listen.http.port]}} default_server;');
       expect(text).toContain('server_name {{[server.1.names]}};');
       expect(text).toContain('# a \\{{ in a comment stays as it is');
@@ -209,7 +211,8 @@ describe('nginx plugin: rehydrate, start, stop, ping', () => {
     newPorts = { proxy: await freePort(), static: await freePort() };
     const r = await rehydrate(d, {
       root: root(),
-      properties: { 'listen.http.port': String(newPorts.proxy), 'listen.http-2.port': String(newPorts.static), 'server.1.names': 'proxy.test' },
+      // The static server moves to another loopback address: start and ping probe where nginx listens.
+      properties: { 'listen.http.port': String(newPorts.proxy), 'listen.http-2.port': String(newPorts.static), 'listen.http-2.address': '127.0.0.4', 'server.1.names': 'proxy.test' },
       bindings: { outputs: { app: peers(backends) } },
     });
     bundle = r.bundleDir;
@@ -220,7 +223,8 @@ describe('nginx plugin: rehydrate, start, stop, ping', () => {
 
     await lifecycle(bundle, 'start');
     expect(new Set(await answers(4))).toEqual(new Set(['backend 1', 'backend 2']));
-    expect((await httpGet(newPorts.static)).body).toBe('static page\n');
+    expect(text).toContain(`listen 127.0.0.4:${newPorts.static};`);
+    expect((await httpGet(newPorts.static, { host: '127.0.0.4' })).body).toBe('static page\n');
     const ping = await lifecycle(bundle, 'ping');
     expect(ping.health?.healthy).toBe(true);
     expect(ping.health?.message).toContain(`${newPorts.proxy}: HTTP 200`);
