@@ -225,10 +225,42 @@ async function shapes() {
   const small = Number(process.env.BENCH_SMALL_FILES ?? 100000);
   const largeFiles = Number(process.env.BENCH_LARGE_FILES ?? 4);
   const largeMb = Number(process.env.BENCH_LARGE_MB ?? 500);
-  if (small > 0) await shape(`many small files (${small} x 1 KB)`, await shapeTree(`capture-small-${small}`, (root) => buildSmall(root, small)));
+  if (small === 0 && (largeFiles === 0 || largeMb === 0)) return;
+  const cli = await cliCapture();
+  if (small > 0) await shape(`many small files (${small} x 1 KB)`, await shapeTree(`capture-small-${small}`, (root) => buildSmall(root, small)), cli);
   if (largeFiles > 0 && largeMb > 0) {
-    await shape(`few large files (${largeFiles} x ${largeMb} MB)`, await shapeTree(`capture-large-${largeFiles}-${largeMb}`, (root) => buildLarge(root, largeFiles, largeMb)));
+    await shape(`few large files (${largeFiles} x ${largeMb} MB)`, await shapeTree(`capture-large-${largeFiles}-${largeMb}`, (root) => buildLarge(root, largeFiles, largeMb)), cli);
   }
+}
+
+/**
+ * `abctl captureFileSets` as a user runs it: an instance of its own where the shipped example
+ * plugin introspected a copy of the example product without capturing (--defer-capture); its
+ * file set is then pointed at a shape's tree (no excludes), untimed. The timed command includes
+ * Node's start, the plugins, the capture checks and the commit into the catalog.
+ */
+async function cliCapture() {
+  const { cp } = await import('node:fs/promises');
+  const { Application } = await import(join(repo, 'dist/services/app.js'));
+  const { Catalog } = await import(join(repo, 'dist/catalog/index.js'));
+  const plugins = join(repo, 'plugins');
+  const instance = join(work, 'instance');
+  const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AB_'))), AB_INSTANCE: instance, AB_BUNDLED_PLUGINS: plugins };
+  const ref = join(work, 'minihttpd');
+  await cp(join(repo, 'examples', 'minihttpd'), ref, { recursive: true });
+  const r = spawnSync(process.execPath, [join(repo, 'bin', 'abctl'), 'introspectexample', '--home', ref, '--defer-capture'], { env, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`introspectexample: exit ${r.status}: ${r.stderr}`);
+  const catalog = Application.create({ instanceRoot: instance, bundledPluginsDir: plugins }).get(Catalog);
+  const name = 'minihttpd-reference';
+  return {
+    env,
+    command: (codec) => `${q(process.execPath)} ${q(join(repo, 'bin', 'abctl'))} captureFileSets --appliance ${name} --codec ${codec}`,
+    setRoot: async (root) => {
+      const a = await catalog.getAppliance(name);
+      a.updateFileSet('home', { root, excludes: [] }, 'framework');
+      await catalog.putAppliance(a);
+    },
+  };
 }
 
 async function shapeTree(name, build) {
@@ -282,9 +314,10 @@ async function buildLarge(root, n, mbEach) {
   }
 }
 
-async function shape(label, root) {
-  const timed = (cmd) => {
-    const r = spawnSync('/usr/bin/time', ['-f', '%e %M', 'sh', '-c', cmd], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+async function shape(label, root, cli) {
+  await cli.setRoot(root);
+  const timed = (cmd, env = process.env) => {
+    const r = spawnSync('/usr/bin/time', ['-f', '%e %M', 'sh', '-c', cmd], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', env });
     if (r.status !== 0) throw new Error(`${cmd}: exit ${r.status}: ${r.stderr}`);
     const [sec, kb] = r.stderr.trim().split('\n').pop().split(' ').map(Number);
     return { ms: sec * 1000, rssKb: kb };
@@ -297,13 +330,15 @@ async function shape(label, root) {
     'abctl gzip': { file: 's-ours.tgz', codec: 'gzip', run: ours('gzip') },
     "tar -I 'zstd -T0 -3'": { file: 's-tar.tzst', codec: 'zstd', run: (out) => timed(`tar -C ${q(root)} -I 'zstd -T0 -3' -cf ${q(out)} .`) },
     'abctl zstd': { file: 's-ours.tzst', codec: 'zstd', run: ours('zstd') },
+    'abctl CLI gzip': { codec: 'gzip', run: () => timed(cli.command('gzip'), cli.env) },
+    'abctl CLI zstd': { codec: 'zstd', run: () => timed(cli.command('zstd'), cli.env) },
   };
   sh(`tar -C ${q(root)} -cf - . | cat > /dev/null`);
   const samples = Object.fromEntries(Object.keys(stools).map((k) => [k, []]));
   for (let r = 0; r < rounds; r++) {
     for (const [name, tool] of Object.entries(stools)) {
-      const out = join(work, tool.file);
-      await rm(out, { force: true });
+        const out = tool.file ? join(work, tool.file) : undefined;
+      if (out) await rm(out, { force: true });
       samples[name].push(tool.run(out));
     }
   }
@@ -320,8 +355,8 @@ async function shape(label, root) {
   console.log(`shape: ${label}; ${availableParallelism()} cores, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}, median of ${rounds} round(s), each tool in its own process`);
   console.log(`${'tool'.padEnd(22)}${'time'.padStart(9)}${'peak RSS'.padStart(11)}${'archive'.padStart(11)}`);
   for (const [name, tool] of Object.entries(stools)) {
-    const size = (await stat(join(work, tool.file))).size;
-    console.log(`${name.padEnd(22)}${fmt(t[name].ms).padStart(9)}${`${(t[name].rssKb / 1024).toFixed(0)} MB`.padStart(11)}${MB(size).padStart(11)}`);
+    const size = tool.file ? MB((await stat(join(work, tool.file))).size) : '(catalog)';
+    console.log(`${name.padEnd(22)}${fmt(t[name].ms).padStart(9)}${`${(t[name].rssKb / 1024).toFixed(0)} MB`.padStart(11)}${size.padStart(11)}`);
   }
   const ratio = (a, b, target) => {
     const v = t[a].ms / t[b].ms;
@@ -330,7 +365,10 @@ async function shape(label, root) {
   ratio('abctl gzip', 'tar -czf', 0.8);
   ratio('abctl gzip', 'tar -cf - | pigz', 1.0);
   ratio('abctl zstd', "tar -I 'zstd -T0 -3'", 1.1);
-  const rss = Math.max(t['abctl gzip'].rssKb, t['abctl zstd'].rssKb) / 1024;
+  ratio('abctl CLI gzip', 'tar -czf', 0.8);
+  ratio('abctl CLI gzip', 'tar -cf - | pigz', 1.0);
+  ratio('abctl CLI zstd', "tar -I 'zstd -T0 -3'", 1.1);
+  const rss = Math.max(...['abctl gzip', 'abctl zstd', 'abctl CLI gzip', 'abctl CLI zstd'].map((k) => t[k].rssKb)) / 1024;
   console.log(`abctl peak RSS = ${rss.toFixed(0)} MB, largest process (target <= 80 MB: ${rss <= 80 ? 'met' : 'NOT met'})`);
   for (const c of checks) console.log(`check: ${c}`);
 }

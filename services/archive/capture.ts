@@ -22,19 +22,24 @@
  * - POSIX ustar headers, with a PAX header for paths/link targets over 100 bytes, sizes of
  *   8 GiB and more, and large ids.
  *
- * Speed: the walk and the file reads run synchronously on the main thread, straight into
- * 1 MiB blocks (no per-file promises, no copies); every full block goes to the codec, which
- * compresses blocks in parallel off the main thread. The loop yields between blocks, so an
- * abort or a progress callback waits at most one block.
+ * Speed: the main thread walks (readdir, sorted names, excludes, secret paths) and writes the
+ * tar stream into 1 MiB blocks; the per-entry system calls (lstat, reading small files whole,
+ * readlink) run ahead of it in batches on a reader thread (capture-reader.ts) once the tree
+ * has more than a few hundred entries, and large files are read straight into the blocks on
+ * the main thread. Every full block goes to the codec, which compresses off the main thread.
+ * The loop yields between blocks, so an abort or a progress callback waits at most one block.
+ * Reading ahead means a small file is read up to a few hundred entries before it is written:
+ * a change made in between is not seen, as with any archiver that buffers.
  */
-import { lstatSync, openSync, readSync, closeSync, readdirSync, readlinkSync, realpathSync, statSync, constants as fsc } from 'node:fs';
-import type { Stats } from 'node:fs';
+import { openSync, readSync, closeSync, readdirSync, realpathSync, statSync, constants as fsc } from 'node:fs';
+import type { Dirent } from 'node:fs';
 import { basename, dirname, resolve as resolvePath } from 'node:path';
 import type { Readable } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { UserError } from '../../core/errors.js';
 import { compileExcludes } from '../../core/metadata/index.js';
 import { ArchiveFile } from './archive-file.js';
+import { ReadAhead, type EntryStat, type ReadRequest, type ReadResult } from './capture-reader.js';
 import { BLOCK_SIZE, CAPTURE_CODECS, checkLevel, createEncoder, requireZstd, type BlockEncoder, type CaptureCodec } from './encoders.js';
 import { SECRET_SNIFF_BYTES, SecretRules } from './secrets.js';
 import { BLOCK, encodeHeader, encodeSparseHeader, endOfArchive, type TarHeaderInput } from './tar-header.js';
@@ -113,6 +118,11 @@ export interface CaptureFileSetOptions extends CaptureOutputOptions {
   readonly includeSecrets?: readonly string[];
   /** Replaces DEFAULT_SECRET_PATHS (absolute paths, `*` within one segment). */
   readonly secretPaths?: readonly string[];
+  /**
+   * Worker threads that fetch stats and small files ahead of the writer, on trees of more than
+   * a few hundred entries (default 1; 0: everything on the calling thread). The archive is the same either way.
+   */
+  readonly readers?: number;
 }
 
 export type CaptureFromTarStreamOptions = CaptureOutputOptions & {
@@ -291,15 +301,38 @@ function sourceError(err: unknown, root: string, rel: string): UserError {
   return new UserError('CAPTURE_READ_FAILED', `cannot read ${rel || '.'}: ${(err as Error).message}`, { where, cause: err });
 }
 
-function otherType(st: Stats): SkipReason {
-  if (st.isSocket()) return 'socket';
-  if (st.isFIFO()) return 'fifo';
-  if (st.isBlockDevice()) return 'block-device';
-  if (st.isCharacterDevice()) return 'character-device';
-  return 'unknown-type';
+function otherType(st: EntryStat): SkipReason {
+  switch (st.mode & fsc.S_IFMT) {
+    case fsc.S_IFSOCK:
+      return 'socket';
+    case fsc.S_IFIFO:
+      return 'fifo';
+    case fsc.S_IFBLK:
+      return 'block-device';
+    case fsc.S_IFCHR:
+      return 'character-device';
+    default:
+      return 'unknown-type';
+  }
 }
 
-function headerFor(st: Stats, path: string, type: TarHeaderInput['type'], linkname?: string): TarHeaderInput {
+/** One entry of the walk (see captureFileSet). `abs` is empty for entries that are not read. */
+interface WalkItem extends ReadRequest {
+  readonly rel: string;
+  /** readdir says it is a directory (the walk enters it). */
+  readonly dir: boolean;
+  readonly skip?: SkipReason;
+  /** Its directory could not be read. */
+  readonly error?: UserError;
+}
+
+/**
+ * Reader threads: one takes the per-file calls off the main thread (its CPU on 100k small
+ * files went from ~2.3 s to ~1.2 s); a second bought no more there and cost ~9 MB of RSS.
+ */
+const DEFAULT_READERS = 1;
+
+function headerFor(st: EntryStat, path: string, type: TarHeaderInput['type'], linkname?: string): TarHeaderInput {
   return {
     path,
     type,
@@ -407,84 +440,65 @@ export async function captureFileSet(opts: CaptureFileSetOptions): Promise<Captu
 
   const progress = (w: BlockWriter): void => opts.onProgress?.({ ...counts, archiveBytes: w.archiveBytes });
 
+  /**
+   * The walk, one entry at a time in archive order: directories depth first, names sorted,
+   * excludes and secret paths applied, a directory's entries read (readdir) when the walk
+   * enters it. Everything an entry needs from the file system beyond its name comes from the
+   * read-ahead (capture-reader.ts).
+   */
+  const frames: { abs: string; rel: string; entries: { name: string; dir: boolean }[]; i: number }[] = [];
+  /** Entries a readdir produced before the directory's own (names that are not UTF-8, its failure). */
+  const queued: WalkItem[] = [];
+  const enter = (abs: string, rel: string): void => {
+    let raw: Dirent<Buffer>[];
+    try {
+      raw = readdirSync(abs, { encoding: 'buffer', withFileTypes: true });
+    } catch (err) {
+      queued.push({ abs: '', rel, dir: false, content: false, error: sourceError(err, root, rel) });
+      return;
+    }
+    const entries: { name: string; dir: boolean }[] = [];
+    for (const d of raw) {
+      const name = d.name.toString('utf8');
+      // Linux names are bytes; a name that is not UTF-8 cannot be stored in a PAX path as is.
+      // Decoding turns every invalid sequence into U+FFFD, so looking for it finds them all;
+      // a real U+FFFD is skipped too: the SSH path only sees names decoded, so both paths skip the same names.
+      if (name.includes('\uFFFD')) {
+        queued.push({ abs: '', rel: rel ? `${rel}/${name}` : name, dir: false, content: false, skip: 'name-not-utf8' });
+      } else entries.push({ name, dir: d.isDirectory() });
+    }
+    // Sorted (by UTF-16 code units, as Array.prototype.sort does), so the same tree always gives
+    // the same archive (readdir order is arbitrary).
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    frames.push({ abs, rel, entries, i: 0 });
+  };
+  const walk = (): WalkItem | undefined => {
+    for (;;) {
+      const early = queued.shift();
+      if (early) return early;
+      const frame = frames.at(-1);
+      if (!frame) return undefined;
+      if (frame.i >= frame.entries.length) {
+        frames.pop();
+        continue;
+      }
+      const { name, dir } = frame.entries[frame.i++]!;
+      const rel = frame.rel ? `${frame.rel}/${name}` : name;
+      if (filter?.dropsEntry(rel)) continue;
+      if (secrets.byPath(rel)) return { abs: '', rel, dir: false, content: false, skip: 'secret' };
+      const abs = frame.abs === '/' ? `/${name}` : `${frame.abs}/${name}`;
+      // No content for what is skipped anyway: the archive itself, partial files, secrets by name.
+      const content = !dir && abs !== outReal && !abs.startsWith(partialPrefix) && !secrets.byName(rel);
+      // The directory's entries come right after it.
+      if (dir) enter(abs, rel);
+      return { abs, rel, dir, content };
+    }
+  };
+
   const written = await withArchive(opts, root, progress, async (w) => {
     const rootStat = statSync(realRoot);
     w.append(encodeHeader(headerFor(rootStat, './', 'directory')));
     counts.directories++;
-
-    const visit = async (absDir: string, relDir: string): Promise<void> => {
-      let raw: Buffer[];
-      try {
-        raw = readdirSync(absDir, { encoding: 'buffer' });
-      } catch (err) {
-        throw sourceError(err, root, relDir);
-      }
-      const names: string[] = [];
-      for (const r of raw) {
-        const name = r.toString('utf8');
-        // Linux names are bytes; a name that is not UTF-8 cannot be stored in a PAX path as is.
-        // U+FFFD too: the SSH path only sees names decoded, so both paths skip the same names.
-        if (name.includes('\uFFFD') || !Buffer.from(name, 'utf8').equals(r)) skipped.push({ path: relDir ? `${relDir}/${name}` : name, reason: 'name-not-utf8' });
-        else names.push(name);
-      }
-      // Sorted, so the same tree always gives the same archive (readdir order is arbitrary).
-      names.sort();
-      for (const name of names) {
-        const rel = relDir ? `${relDir}/${name}` : name;
-        if (filter?.dropsEntry(rel)) continue;
-        const abs = absDir === '/' ? `/${name}` : `${absDir}/${name}`;
-        let st: Stats;
-        try {
-          st = lstatSync(abs);
-        } catch (err) {
-          throw sourceError(err, root, rel);
-        }
-        if (secrets.byPath(rel)) {
-          skipped.push({ path: rel, reason: 'secret' });
-          continue;
-        }
-        if (st.isDirectory()) {
-          w.append(encodeHeader(headerFor(st, `./${rel}/`, 'directory')));
-          counts.directories++;
-          if (w.full) await w.flush();
-          await visit(abs, rel);
-        } else if (st.isFile()) {
-          if (abs === outReal) {
-            skipped.push({ path: rel, reason: 'archive-output' });
-            continue;
-          }
-          // Our own partial file (or one of an earlier, killed capture): not part of the file set.
-          if (abs.startsWith(partialPrefix)) continue;
-          const inode = st.nlink > 1 ? `${st.dev}:${st.ino}` : undefined;
-          const first = inode === undefined ? undefined : firstNames.get(inode);
-          if (first !== undefined) {
-            w.append(encodeHeader({ ...headerFor(st, `./${rel}`, 'hardlink', `./${first}`), size: 0 }));
-            counts.files++;
-            if (w.full) await w.flush();
-            continue;
-          }
-          // Every name of a file skipped as a secret is skipped.
-          if ((inode !== undefined && secretFiles.has(inode)) || secrets.byName(rel) || !(await copyFile(w, st, abs, rel))) {
-            if (inode !== undefined) secretFiles.add(inode);
-            skipped.push({ path: rel, reason: 'secret' });
-            continue;
-          }
-          if (inode !== undefined) firstNames.set(inode, rel);
-        } else if (st.isSymbolicLink()) {
-          let target: string;
-          try {
-            target = readlinkSync(abs);
-          } catch (err) {
-            throw sourceError(err, root, rel);
-          }
-          w.append(encodeHeader(headerFor(st, `./${rel}`, 'symlink', target)));
-          counts.symlinks++;
-          if (w.full) await w.flush();
-        } else {
-          skipped.push({ path: rel, reason: otherType(st) });
-        }
-      }
-    };
 
     const shrank = (rel: string): UserError =>
       new UserError('CAPTURE_SOURCE_CHANGED', `${rel} shrank during the capture`, {
@@ -493,7 +507,13 @@ export async function captureFileSet(opts: CaptureFileSetOptions): Promise<Captu
       });
 
     /** Stores one regular file; false (nothing written) when its content is a secret. */
-    const copyFile = async (wr: BlockWriter, st: Stats, abs: string, rel: string): Promise<boolean> => {
+    const copyFile = async (wr: BlockWriter, st: EntryStat, abs: string, rel: string, fetched: ReadResult): Promise<boolean> => {
+      // Read ahead: the whole content of a small file, or the reason it could not be read.
+      if (fetched.error) throw sourceError(fetched.error, root, rel);
+      if (fetched.content) {
+        if (fetched.content.length < st.size) throw shrank(rel);
+        return storeSmall(wr, st, rel, fetched.content);
+      }
       let fd: number;
       try {
         fd = openSync(abs, OPEN_FLAGS);
@@ -513,34 +533,24 @@ export async function captureFileSet(opts: CaptureFileSetOptions): Promise<Captu
           } catch (err) {
             throw err instanceof UserError ? err : sourceError(err, root, rel);
           }
-          const data = sniff.subarray(0, st.size);
-          if (secrets.byContent(rel, data)) return false;
+          return await storeSmall(wr, st, rel, sniff.subarray(0, st.size));
+        }
+        let segments: SparseSegment[] | undefined;
+        try {
+          segments = st.blocks * 512 < st.size ? await dataSegments(fd, st.size, opts.signal) : undefined;
+        } catch (err) {
+          throw err === SHRANK ? shrank(rel) : sourceError(err, root, rel);
+        }
+        if (segments) {
+          const { header } = encodeSparseHeader(headerFor(st, `./${rel}`, 'file'), segments, st.size);
+          wr.append(header);
+          if (wr.full) await wr.flush();
+          for (const seg of segments) await copyRange(wr, fd, seg.offset, seg.size, rel);
+        } else {
           wr.append(encodeHeader(headerFor(st, `./${rel}`, 'file')));
           if (wr.full) await wr.flush();
-          // Block by block, so the codec's backpressure is awaited as with large files.
-          for (let pos = 0; pos < data.length; ) {
-            pos += wr.appendPart(data, pos);
-            if (wr.full) await wr.flush();
-          }
-          counts.bytes += st.size;
-        } else {
-          let segments: SparseSegment[] | undefined;
-          try {
-            segments = st.blocks * 512 < st.size ? await dataSegments(fd, st.size, opts.signal) : undefined;
-          } catch (err) {
-            throw err === SHRANK ? shrank(rel) : sourceError(err, root, rel);
-          }
-          if (segments) {
-            const { header } = encodeSparseHeader(headerFor(st, `./${rel}`, 'file'), segments, st.size);
-            wr.append(header);
-            if (wr.full) await wr.flush();
-            for (const seg of segments) await copyRange(wr, fd, seg.offset, seg.size, rel);
-          } else {
-            wr.append(encodeHeader(headerFor(st, `./${rel}`, 'file')));
-            if (wr.full) await wr.flush();
-            // Exactly the size the header announced: a file that grows meanwhile is cut there.
-            await copyRange(wr, fd, null, st.size, rel);
-          }
+          // Exactly the size the header announced: a file that grows meanwhile is cut there.
+          await copyRange(wr, fd, null, st.size, rel);
         }
         wr.pad();
         counts.files++;
@@ -549,6 +559,23 @@ export async function captureFileSet(opts: CaptureFileSetOptions): Promise<Captu
       } finally {
         closeSync(fd);
       }
+    };
+
+    /** A small file read whole: checked for a private key, then stored. */
+    const storeSmall = async (wr: BlockWriter, st: EntryStat, rel: string, data: Buffer): Promise<boolean> => {
+      if (secrets.byContent(rel, data)) return false;
+      wr.append(encodeHeader(headerFor(st, `./${rel}`, 'file')));
+      if (wr.full) await wr.flush();
+      // Block by block, so the codec's backpressure is awaited as with large files.
+      for (let pos = 0; pos < data.length; ) {
+        pos += wr.appendPart(data, pos);
+        if (wr.full) await wr.flush();
+      }
+      counts.bytes += st.size;
+      wr.pad();
+      counts.files++;
+      if (wr.full) await wr.flush();
+      return true;
     };
 
     /** `size` bytes from `fd` (from `offset`, or where the file is) into the stream. */
@@ -570,7 +597,65 @@ export async function captureFileSet(opts: CaptureFileSetOptions): Promise<Captu
       }
     };
 
-    await visit(realRoot, '');
+    const ahead = new ReadAhead(walk, { readers: opts.readers ?? DEFAULT_READERS, openFlags: OPEN_FLAGS, sniff: SECRET_SNIFF_BYTES });
+    try {
+      enter(realRoot, '');
+      for (let next = await ahead.next(); next; next = await ahead.next()) {
+        const [item, fetched] = next;
+        if (item.error) throw item.error;
+        if (item.skip) {
+          skipped.push({ path: item.rel, reason: item.skip });
+          continue;
+        }
+        const { abs, rel } = item;
+        const st = fetched.stat;
+        if (!st) throw sourceError(fetched.error, root, rel);
+        const type = st.mode & fsc.S_IFMT;
+        // readdir said one thing and lstat another: the entry was replaced meanwhile.
+        if ((type === fsc.S_IFDIR) !== item.dir) {
+          throw new UserError('CAPTURE_SOURCE_CHANGED', `${rel} changed type during the capture`, {
+            where: `${root}/${rel}`,
+            hint: 'stop the product (or exclude files it creates and removes) and capture again',
+          });
+        }
+        if (type === fsc.S_IFDIR) {
+          w.append(encodeHeader(headerFor(st, `./${rel}/`, 'directory')));
+          counts.directories++;
+          if (w.full) await w.flush();
+        } else if (type === fsc.S_IFREG) {
+          if (abs === outReal) {
+            skipped.push({ path: rel, reason: 'archive-output' });
+            continue;
+          }
+          // Our own partial file (or one of an earlier, killed capture): not part of the file set.
+          if (abs.startsWith(partialPrefix)) continue;
+          const inode = st.nlink > 1 ? `${st.dev}:${st.ino}` : undefined;
+          const first = inode === undefined ? undefined : firstNames.get(inode);
+          if (first !== undefined) {
+            w.append(encodeHeader({ ...headerFor(st, `./${rel}`, 'hardlink', `./${first}`), size: 0 }));
+            counts.files++;
+            if (w.full) await w.flush();
+            continue;
+          }
+          // Every name of a file skipped as a secret is skipped.
+          if ((inode !== undefined && secretFiles.has(inode)) || secrets.byName(rel) || !(await copyFile(w, st, abs, rel, fetched))) {
+            if (inode !== undefined) secretFiles.add(inode);
+            skipped.push({ path: rel, reason: 'secret' });
+            continue;
+          }
+          if (inode !== undefined) firstNames.set(inode, rel);
+        } else if (type === fsc.S_IFLNK) {
+          if (fetched.link === undefined) throw sourceError(fetched.error, root, rel);
+          w.append(encodeHeader(headerFor(st, `./${rel}`, 'symlink', fetched.link)));
+          counts.symlinks++;
+          if (w.full) await w.flush();
+        } else {
+          skipped.push({ path: rel, reason: otherType(st) });
+        }
+      }
+    } finally {
+      ahead.close();
+    }
     w.append(endOfArchive());
   });
 

@@ -61,10 +61,8 @@ export function paxRecord(key: string, value: string): string {
 
 /** Copies `value` into a fixed field, cut at a UTF-8 character boundary so no half character is stored. */
 function writeString(buf: Buffer, offset: number, width: number, value: string): void {
-  const bytes = Buffer.from(value, 'utf8');
-  let n = Math.min(bytes.length, width);
-  while (n > 0 && n < bytes.length && ((bytes[n] ?? 0) & 0xc0) === 0x80) n--;
-  bytes.copy(buf, offset, 0, n);
+  // Buffer#write never writes part of a character (and needs no temporary buffer).
+  if (value !== '') buf.write(value, offset, width, 'utf8');
 }
 
 function fillHeader(
