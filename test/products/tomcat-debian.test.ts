@@ -8,36 +8,19 @@
  * (test/products/tomcat.test.ts checks a whole private instance).
  */
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { lstat, mkdtemp, readFile, readdir, readlink, rm } from 'node:fs/promises';
+import { lstat, mkdtemp, readFile, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { dehydrate, lifecycle, rehydrate, type Dehydrated } from '../../services/authoring/testkit.js';
 import { freePort } from '../support/sshd.mjs';
-import { TOMCAT_HOME } from '../support/tomcat.mjs';
+import { referenceListing, TOMCAT_HOME } from '../support/tomcat.mjs';
 
 const run = promisify(execFile);
 const TOMCAT = resolve(import.meta.dirname, '../../plugins/tomcat');
 const REFERENCE = [TOMCAT_HOME];
 
-/** Path, mode, owner and content hash (or link target) of everything under the roots. */
-async function listing(roots: readonly string[]): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (p: string): Promise<void> => {
-    const st = await lstat(p);
-    const head = `${p} ${st.mode.toString(8)} ${st.uid}:${st.gid}`;
-    if (st.isSymbolicLink()) out.push(`${head} -> ${await readlink(p)}`);
-    else if (st.isFile()) out.push(`${head} ${createHash('sha256').update(await readFile(p)).digest('hex')}`);
-    else if (st.isDirectory()) {
-      out.push(`${head} dir`);
-      for (const e of (await readdir(p)).sort()) await walk(join(p, e));
-    }
-  };
-  for (const r of roots) await walk(r);
-  return out;
-}
 
 let tmp: string;
 let before: string[];
@@ -45,7 +28,7 @@ let d: Dehydrated;
 
 beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'abctl-tomcat-debian-'));
-  before = await listing(REFERENCE);
+  before = await referenceListing(REFERENCE);
   d = await dehydrate({ plugin: TOMCAT, parameters: { 'catalina-base': '/var/lib/tomcat10' } });
 }, 120_000);
 
@@ -89,5 +72,5 @@ it('rehydrates into a temporary root and starts there on a new port, leaving the
     await lifecycle(done.bundleDir, 'stop');
   }
   expect((await lifecycle(done.bundleDir, 'ping')).health).toMatchObject({ healthy: false });
-  expect(await listing(REFERENCE)).toEqual(before);
+  expect(await referenceListing(REFERENCE)).toEqual(before);
 }, 120_000);

@@ -8,8 +8,7 @@
  * The reference files are compared (a checksum listing) before and after.
  */
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { chmod, mkdtemp, readFile, readdir, readlink, lstat, rm, writeFile, utimes } from 'node:fs/promises';
+import { chmod, lstat, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -17,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dehydrate, lifecycle, rehydrate, type Dehydrated } from '../../services/authoring/testkit.js';
 import { asPostgres, startCluster, type TestCluster } from '../support/postgresql.mjs';
 import { freePort, startSshd } from '../support/sshd.mjs';
-import { answers, prepareTomcatBase, SAMPLE_TABLE_SQL, startTomcat, TOMCAT_HOME, type RunningTomcat, type TomcatBase } from '../support/tomcat.mjs';
+import { answers, prepareTomcatBase, SAMPLE_TABLE_SQL, startTomcat, TOMCAT_HOME, type RunningTomcat, type TomcatBase, referenceListing } from '../support/tomcat.mjs';
 
 const run = promisify(execFile);
 const REPO = resolve(import.meta.dirname, '../..');
@@ -33,26 +32,6 @@ async function startPostgres(): Promise<TestCluster> {
   await cluster.sql('CREATE DATABASE appdb OWNER app');
   await asPostgres([`${cluster.bin}/psql`, '-h', cluster.dir, '-p', String(cluster.port), '-U', 'postgres', '-d', 'appdb', '-v', 'ON_ERROR_STOP=1', '-c', `${SAMPLE_TABLE_SQL}; INSERT INTO greeting VALUES (1, '${ROW}'); ALTER TABLE greeting OWNER TO app`]);
   return cluster;
-}
-
-// ---------------------------------------------------------------- what "unchanged" means
-
-/** Path, type, mode, owner and content hash (or link target) of everything under the roots. */
-async function listing(roots: readonly string[], skip: readonly string[] = []): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (p: string): Promise<void> => {
-    if (skip.some((s) => p === s || p.startsWith(`${s}/`))) return;
-    const st = await lstat(p);
-    const head = `${p} ${st.mode.toString(8)} ${st.uid}:${st.gid}`;
-    if (st.isSymbolicLink()) out.push(`${head} -> ${await readlink(p)}`);
-    else if (st.isFile()) out.push(`${head} ${createHash('sha256').update(await readFile(p)).digest('hex')}`);
-    else if (st.isDirectory()) {
-      out.push(`${head} dir`);
-      for (const e of (await readdir(p)).sort()) await walk(join(p, e));
-    }
-  };
-  for (const r of roots) await walk(r);
-  return out;
 }
 
 // ---------------------------------------------------------------- fixtures shared by every test
@@ -87,7 +66,7 @@ beforeAll(async () => {
     })(),
   ]);
   refTomcat = await startTomcat({ base: ref.base, url: ref.url('/') });
-  before = await listing(referenceRoots(), referenceSkip());
+  before = await referenceListing(referenceRoots(), referenceSkip());
 }, 180_000);
 
 afterAll(async () => {
@@ -285,6 +264,6 @@ describe('rehydrate and run', () => {
       await d.dispose();
     }
     // Nothing of the reference changed through all of the above.
-    expect(await listing(referenceRoots(), referenceSkip())).toEqual(before);
+    expect(await referenceListing(referenceRoots(), referenceSkip())).toEqual(before);
   }, 180_000);
 });

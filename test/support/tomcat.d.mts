@@ -55,3 +55,5 @@ export declare function buildSampleWebapp(dest: string): Promise<void>;
 export declare function prepareTomcatBase(o: TomcatBaseOptions): Promise<TomcatBase>;
 export declare function answers(url: string): Promise<boolean>;
 export declare function startTomcat(o: StartTomcatOptions): Promise<RunningTomcat>;
+/** Path, mode, owner and content hash (or link target) of everything under `roots`, minus `skip`. */
+export declare function referenceListing(roots: readonly string[], skip?: readonly string[]): Promise<string[]>;

@@ -8,7 +8,8 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, openSync, closeSync } from 'node:fs';
-import { chmod, copyFile, cp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { chmod, copyFile, lstat, mkdir, readFile, readdir, readlink, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -168,4 +169,26 @@ export async function startTomcat({ base, home = TOMCAT_HOME, url, timeoutMs = 9
     await new Promise((r) => setTimeout(r, 250));
   }
   return { pid: child.pid, stop, log };
+}
+
+/**
+ * What "the reference did not change" compares: path, mode, owner, and the content hash (or link
+ * target) of everything under `roots`, leaving out the paths under `skip` (what a running Tomcat
+ * writes: logs, work, temp).
+ */
+export async function referenceListing(roots, skip = []) {
+  const out = [];
+  const walk = async (p) => {
+    if (skip.some((s) => p === s || p.startsWith(`${s}/`))) return;
+    const st = await lstat(p);
+    const head = `${p} ${st.mode.toString(8)} ${st.uid}:${st.gid}`;
+    if (st.isSymbolicLink()) out.push(`${head} -> ${await readlink(p)}`);
+    else if (st.isFile()) out.push(`${head} ${createHash('sha256').update(await readFile(p)).digest('hex')}`);
+    else if (st.isDirectory()) {
+      out.push(`${head} dir`);
+      for (const e of (await readdir(p)).sort()) await walk(join(p, e));
+    }
+  };
+  for (const r of roots) await walk(r);
+  return out;
 }
