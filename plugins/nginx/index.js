@@ -387,7 +387,10 @@ const plugin = {
       if (w.template) {
         // Indent every server line like the first one in the reference file.
         await ctx.renderContentResource(w.name, w.dest, { variables: await indented(ctx, w.name, variables), owner: 'root', group: 'root', mode });
-      } else await ctx.copyFile(`contentresource:${w.name}`, w.dest, { owner: 'root', group: 'root', mode });
+      } else {
+        await mkdir(posix.dirname(w.dest), { recursive: true });
+        await ctx.copyFile(`contentresource:${w.name}`, w.dest, { owner: 'root', group: 'root', mode });
+      }
     }
 
     const runtime = await runtimeOf(inst);
@@ -568,15 +571,13 @@ function upstreamServers(ctx, output) {
   return [...new Set(entries)].map((e) => `server ${e};`).join('\n');
 }
 
-/** The upstream variables with the reference's indentation after each line break. */
+/** The upstream variables with the template's indentation after each line break. */
 async function indented(ctx, name, variables) {
   const text = Buffer.from(await ctx.contentResource(name)).toString('utf8');
   const out = {};
   for (const [k, v] of Object.entries(variables)) {
-    const at = text.indexOf(`{{[${k}]}}`);
-    if (at === -1) continue;
-    const lineStart = text.lastIndexOf('\n', at) + 1;
-    const indent = /^[ \t]*/.exec(text.slice(lineStart, at))[0];
+    const at = text.indexOf(variable(k));
+    const indent = at === -1 ? '' : /^[ \t]*/.exec(text.slice(text.lastIndexOf('\n', at) + 1, at))[0];
     out[k] = v.split('\n').join(`\n${indent}`);
   }
   return out;

@@ -129,9 +129,13 @@ describe('nginx plugin: discovery and introspection', () => {
     await mkdir(www, { recursive: true });
     await writeFile(join(www, 'index.nginx-debian.html'), 'welcome\n');
     await writeFile(join(etc, 'mime.types'), 'types {\n    text/html html;\n}\n');
+    // An included file outside every file set travels as a content resource, copied as it is.
+    const outside = join(work.dir, 'debian', 'opt', 'snippets', 'gzip.conf');
+    await mkdir(join(outside, '..'), { recursive: true });
+    await writeFile(outside, 'gzip on;\n');
     await writeFile(
       join(etc, 'nginx.conf'),
-      `user www-data;\npid /run/nginx.pid;\nerror_log /var/log/nginx/error.log;\ninclude ${etc}/modules-enabled/*.conf;\nevents {\n\tworker_connections 768;\n}\nhttp {\n\tinclude ${etc}/mime.types;\n\taccess_log /var/log/nginx/access.log;\n\tinclude ${etc}/conf.d/*.conf;\n\tinclude ${etc}/sites-enabled/*;\n}\n`,
+      `user www-data;\npid /run/nginx.pid;\nerror_log /var/log/nginx/error.log;\ninclude ${etc}/modules-enabled/*.conf;\nevents {\n\tworker_connections 768;\n}\nhttp {\n\tinclude ${etc}/mime.types;\n\tinclude ${outside};\n\taccess_log /var/log/nginx/access.log;\n\tinclude ${etc}/conf.d/*.conf;\n\tinclude ${etc}/sites-enabled/*;\n}\n`,
     );
     await writeFile(
       join(etc, 'sites-available', 'default'),
@@ -150,8 +154,11 @@ describe('nginx plugin: discovery and introspection', () => {
         ['conf', etc, []],
         ['webroot', www, []],
       ]);
-      const files = JSON.parse(a.properties.getValue('nginx.files')!) as { templates: Record<string, string> };
+      const files = JSON.parse(a.properties.getValue('nginx.files')!) as { templates: Record<string, string>; files: Record<string, string> };
       expect(files.templates).toEqual({ 'sites-available~default': 'sites-available/default' });
+      const copied = outside.slice(1).replace(/\//g, '~');
+      expect(files.files).toEqual({ [copied]: outside });
+      expect(Buffer.from(deb.content.get(a.name)!.get(copied)!).toString('utf8')).toBe('gzip on;\n');
       const text = Buffer.from(deb.content.get(a.name)!.get('sites-available~default')!).toString('utf8');
       expect(a.properties.getValue('listen.http.address')).toBe('*');
       expect(text).toContain('listen {{[listen.http.address]}}:{{[listen.http.port]}} default_server;');
