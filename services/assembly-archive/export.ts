@@ -17,6 +17,7 @@ import type { Catalog } from '../../catalog/index.js';
 import { topDir } from '../../catalog/format.js';
 import { catalogOwner } from '../rehydration/bundle.js';
 import { createTemplates, type CreateTemplateRequest, type ImageProgress } from '../image/image-writer.js';
+import { openBase } from '../image/base.js';
 import { INDEX_FILE, MEDIA_TYPES, OCI_LAYOUT_FILE, REF_NAME_ANNOTATION, type Descriptor, type ImageIndex } from '../image/oci.js';
 import { APPLIANCE_ANNOTATION, ARCHIVE_FORMAT, ARCHIVE_MANIFEST, CATALOG_PREFIX, filesUnder, KUBERNETES_PREFIX, linkOrCopy, SECRET_VALUE, sha256File, type ArchiveImage, type ArchiveManifest } from './format.js';
 
@@ -97,6 +98,9 @@ export async function exportAssembly(req: ExportAssemblyRequest): Promise<Export
     // 1. The images, each its own layout first (createTemplate), then merged.
     const imagesDir = join(work, 'images');
     const written = [];
+    // One base for every image: a root file system is packed once, not once per appliance.
+    const openedBase = await openBase(req.base, { workDir: work });
+    try {
     for (const member of imagedMembers(assembly)) {
       written.push(
         ...(await createTemplates({
@@ -105,6 +109,7 @@ export async function exportAssembly(req: ExportAssemblyRequest): Promise<Export
           appliance: member,
           assembly: assembly.name,
           base: req.base,
+          openedBase,
           outDir: imagesDir,
           ...(req.node !== undefined ? { node: req.node } : {}),
           ...(req.signal ? { signal: req.signal } : {}),
@@ -112,6 +117,9 @@ export async function exportAssembly(req: ExportAssemblyRequest): Promise<Export
           ...(req.check ? { check: req.check } : {}),
         })),
       );
+    }
+    } finally {
+      await openedBase.close();
     }
     const pack = join(work, 'pack');
     const blobs = join(pack, 'blobs', 'sha256');

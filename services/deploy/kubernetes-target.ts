@@ -11,7 +11,7 @@
  * applied them (their names are kept to delete them at undeploy) and never are on a command line.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ContainerModule, inject, injectable } from 'inversify';
@@ -111,8 +111,11 @@ class KubernetesEngine implements InstanceEngine {
       throw new UserError('ENGINE_BASE_MISSING', 'the kubernetes target needs a base image to build the appliance images', { where: req.id, hint: 'give one with deploy --base DIR (docs/images.md)' });
     }
     const slots = appliancesOf(applyPlan(req.assembly, req.plan).assembly, req.plan);
-    const { createTemplates } = await import('../image/image-writer.js');
+    const [{ createTemplates }, { openBase }] = await Promise.all([import('../image/image-writer.js'), import('../image/base.js')]);
     const imagesDir = join(tmpdir(), `abctl-kube-${randomBytes(6).toString('hex')}`);
+    await mkdir(imagesDir, { recursive: true });
+    // One base for every image: a root file system is packed once, not once per appliance.
+    const openedBase = await openBase(base, { workDir: imagesDir });
     try {
       for (const slot of slots) {
         req.onOutput(Buffer.from(`writing the image of ${slot.key} over ${base}\n`));
@@ -122,6 +125,7 @@ class KubernetesEngine implements InstanceEngine {
           appliance: slot.key,
           assembly: req.assembly.name,
           base,
+          openedBase,
           outDir: imagesDir,
           ...((this.options.node ?? undefined) !== undefined ? { node: this.options.node as string } : {}),
           ...(req.signal ? { signal: req.signal } : {}),
@@ -163,6 +167,7 @@ class KubernetesEngine implements InstanceEngine {
         }
       });
     } finally {
+      await openedBase.close();
       await rm(imagesDir, { recursive: true, force: true });
     }
   }

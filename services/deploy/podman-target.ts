@@ -30,6 +30,7 @@ import { lastLines, podman, podmanOk, type PodmanCall } from '../engine/podman.j
 import { EngineConnection } from '../engine/connection.js';
 import { StateFile } from '../engine/state.js';
 import { imageName, imageRepository, LOCAL_REGISTRY } from '../image/names.js';
+import type { BaseImage } from '../image/base.js';
 import { DeploymentTarget, type EngineInstance, type EngineOptions, type EngineUp, type InstanceEngine, type TargetConnection, type TargetOptions } from './target.js';
 
 export const PODMAN_TARGET = 'podman';
@@ -180,6 +181,11 @@ class PodmanEngine implements InstanceEngine {
   readonly #states = new Map<string, StateFile<EngineState>>();
   /** Image builds of this command, one per appliance, shared by its instances. */
   readonly #images = new Map<string, Promise<ImageState>>();
+  /**
+   * The base, opened once per command for every appliance's image: a root file system
+   * directory becomes its layer once (a 400 MB Debian base takes tens of seconds to pack).
+   */
+  #base: { readonly spec: string; readonly work: string; readonly opened: Promise<BaseImage> } | undefined;
 
   constructor(
     private readonly options: EngineOptions,
@@ -226,6 +232,7 @@ class PodmanEngine implements InstanceEngine {
     }
     const node = this.options.node ?? (await state.read()).node;
     const { createTemplates } = await import('../image/image-writer.js');
+    const openedBase = await this.#openBase(base);
     // podman names an image pulled from a layout after its path and refuses upper case there: a lower-case temp dir.
     const out = join(tmpdir(), `abctl-podman-${randomBytes(6).toString('hex')}`);
     req.onOutput(Buffer.from(`writing the image of ${req.appliance} over ${base}\n`));
@@ -235,6 +242,7 @@ class PodmanEngine implements InstanceEngine {
       appliance: req.appliance,
       assembly: req.assembly.name,
       base,
+      openedBase,
       outDir: out,
       ...(node !== undefined ? { node } : {}),
       ...(req.signal ? { signal: req.signal } : {}),
@@ -260,6 +268,26 @@ class PodmanEngine implements InstanceEngine {
       if (node !== undefined) s.node = node;
     });
     return image;
+  }
+
+  #openBase(spec: string): Promise<BaseImage> {
+    if (this.#base?.spec !== spec) {
+      const work = join(tmpdir(), `abctl-podman-base-${randomBytes(6).toString('hex')}`);
+      const opened = mkdir(work, { recursive: true }).then(async () => (await import('../image/base.js')).openBase(spec, { workDir: work }));
+      opened.catch(() => {});
+      void this.close();
+      this.#base = { spec, work, opened };
+    }
+    return this.#base.opened;
+  }
+
+  /** Removes the opened base's packed layer; called when the deploy command's connection closes. */
+  async close(): Promise<void> {
+    const b = this.#base;
+    this.#base = undefined;
+    if (!b) return;
+    await b.opened.then((o) => o.close()).catch(() => {});
+    await rm(b.work, { recursive: true, force: true });
   }
 
   /** The deployment's own network, made on first use; fixed pod addresses come from its subnet. */
@@ -394,6 +422,17 @@ class PodmanEngine implements InstanceEngine {
 }
 
 class PodmanConnection extends EngineConnection {
+  constructor(
+    spec: string,
+    private readonly podmanEngine: PodmanEngine,
+  ) {
+    super(spec, podmanEngine);
+  }
+
+  override async close(): Promise<void> {
+    await this.podmanEngine.close();
+  }
+
   async check(): Promise<{ node: string }> {
     const r = await podman(['version', '--format', '{{.Client.Version}}'], { timeoutMs: SHORT_MS });
     if (r.code !== 0) throw new UserError('ENGINE_PODMAN_MISSING', `podman does not work here: ${lastLines(r.out, 2)}`, { where: PODMAN_TARGET, hint: 'install it (apt-get install podman runc iptables catatonit) and check `podman info`' });

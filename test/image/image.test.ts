@@ -337,3 +337,23 @@ describe('the command', () => {
     expect((JSON.parse(ok.out) as { images: { dir: string }[] }).images[0]!.dir).toBe(join(out, 'web'));
   }, 60_000);
 });
+
+describe('a base shared by several images (deploy and exportAssembly open it once)', () => {
+  it('is packed into its layer once, and stays open for the caller until it closes it', async () => {
+    const work = join(tmp.path, 'shared-base-work');
+    mkdirSync(work);
+    const opened = await openBase(ex.base, { workDir: work });
+    const write = (out: string) => createTemplates({ catalog: ex.catalog, inventory: ex.inventory, appliance: 'web', assembly: 'site', base: ex.base, openedBase: opened, outDir: join(tmp.path, out) });
+    const [a] = await write('shared-a');
+    const [b] = await write('shared-b');
+    // One packing of the root file system (each packing makes its own abctl-rootfs-* directory).
+    expect(readdirSync(work).filter((f) => f.startsWith('abctl-rootfs-'))).toHaveLength(1);
+    expect(a?.layers[0]?.digest).toBe(ex.image.layers[0]?.digest);
+    expect(b?.layers[0]?.digest).toBe(a?.layers[0]?.digest);
+    expect(b?.manifestDigest).toBe(a?.manifestDigest);
+    const [layer] = await opened.layers();
+    expect(existsSync(layer!.file)).toBe(true);
+    await opened.close();
+    expect(existsSync(layer!.file)).toBe(false);
+  }, 120_000);
+});
