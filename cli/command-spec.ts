@@ -12,8 +12,8 @@ export interface GlobalOptions {
 /** `allowDowngrade` -> `allow-downgrade`: commander's camelCase rule, run backwards. */
 type Kebab<S extends string> = S extends `${infer C}${infer R}` ? `${C extends Lowercase<C> ? C : `-${Lowercase<C>}`}${Kebab<R>}` : S;
 
-/** The flags commander would store under key K: `--k`, `--k <value>` or `--k [value]`. */
-type FlagsOf<K extends string> = `--${Kebab<K>}` | `--${Kebab<K>} <${string}>` | `--${Kebab<K>} [${string}]`;
+/** The flags commander would store under key K: `--k`, `--k <value>`, `--k [value]`, or `--no-k` (K true unless given). */
+type FlagsOf<K extends string> = `--${Kebab<K>}` | `--${Kebab<K>} <${string}>` | `--${Kebab<K>} [${string}]` | `--no-${Kebab<K>}`;
 
 /** One option of a command whose options type is O; the flags must name a field of O. */
 export interface OptionSpec<O> {

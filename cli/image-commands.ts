@@ -20,6 +20,7 @@ export interface CreateBaseOptions extends JsonOption {
   readonly suite: string;
   readonly mirror?: string;
   readonly include?: string;
+  readonly updates: boolean;
 }
 
 export interface ExportAssemblyOptions extends JsonOption {
@@ -72,6 +73,7 @@ export const IMAGE_COMMANDS: readonly CommandDefinition[] = [
       { flags: '--suite <suite>', description: 'Debian suite', defaultValue: 'bookworm' },
       { flags: '--mirror <url>', description: 'Debian mirror (default: the one apt uses here for the suite)' },
       { flags: '--include <pkgs>', description: 'more Debian packages, comma-separated' },
+      { flags: '--no-updates', description: 'do not upgrade from the -updates and -security suites apt uses here (by default the base gets them, as this machine has)' },
       jsonOption,
     ],
     load: () => import('./commands/create-base.js'),

@@ -26,6 +26,7 @@ export const run: CommandRun<CreateBaseOptions> = async (opts, globals) =>
           suite: opts.suite,
           ...(opts.mirror !== undefined ? { mirror: opts.mirror } : {}),
           contents,
+          ...(opts.updates === false ? { updates: [] } : {}),
           signal,
           timeoutMs,
           onProgress: (line, kind) => {
@@ -42,7 +43,7 @@ export const run: CommandRun<CreateBaseOptions> = async (opts, globals) =>
       view.done();
       if (opts.json) printJson(built);
       else {
-        process.stdout.write(`${built.dir}: Debian ${built.suite} from ${built.mirror}, made in ${built.seconds.toFixed(0)} s\n`);
+        process.stdout.write(`${built.dir}: Debian ${built.suite}${built.updates.length ? ` (with ${built.updates.join(', ')})` : ''} from ${built.mirror}, made in ${built.seconds.toFixed(0)} s\n`);
         process.stdout.write(`  packages: ${built.packages.join(', ') || '(minbase only)'}\n  groups: ${built.groups.join(', ') || '-'}\n  users: ${built.users.join(', ') || '-'}\n`);
         process.stdout.write(`  use it: abctl createTemplate --base ${built.dir} ... or abctl deploy --base ${built.dir} ...\n`);
       }

@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { chmod, mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { UserError, environmentError } from '../../core/errors.js';
 import type { BaseImageRequirement } from '../../core/plugin-contract.js';
@@ -70,27 +70,48 @@ export function aptSources(texts: readonly { readonly name: string; readonly tex
   return out;
 }
 
-/** The mirror apt uses here for `suite` (its main archive, not `-security`/`-updates`), else Debian's own. */
-export function defaultMirror(suite: string = DEFAULT_SUITE, etcApt = '/etc/apt'): string {
+/** The `deb` sources of this machine's apt configuration (`sources.list` and `sources.list.d/`). */
+export function aptSourcesHere(etcApt = '/etc/apt'): AptSource[] {
   const texts: { name: string; text: string }[] = [];
   const read = (file: string): void => {
     try {
       texts.push({ name: file, text: readFileSync(file, 'utf8') });
     } catch {
-      // an unreadable or missing file names no mirror
+      // an unreadable or missing file names no source
     }
   };
   read(join(etcApt, 'sources.list'));
   const dir = join(etcApt, 'sources.list.d');
   if (existsSync(dir)) for (const f of readdirSync(dir).sort()) if (f.endsWith('.sources') || f.endsWith('.list')) read(join(dir, f));
-  const found = aptSources(texts).find((s) => s.suites.includes(suite));
+  return aptSources(texts);
+}
+
+/** The mirror apt uses here for `suite` (its main archive, not `-security`/`-updates`), else Debian's own. */
+export function defaultMirror(suite: string = DEFAULT_SUITE, etcApt = '/etc/apt'): string {
+  const found = aptSourcesHere(etcApt).find((s) => s.suites.includes(suite));
   return (found?.uri ?? FALLBACK_MIRROR).replace(/\/+$/, '');
+}
+
+/** Where apt here takes `suite`'s updates from: `SUITE-updates` and `SUITE-security`, each with its archive. */
+export function updateSources(suite: string, sources: readonly AptSource[]): { readonly uri: string; readonly suite: string }[] {
+  const out: { uri: string; suite: string }[] = [];
+  for (const extra of [`${suite}-updates`, `${suite}-security`]) {
+    const found = sources.find((s) => s.suites.includes(extra));
+    if (found) out.push({ uri: found.uri.replace(/\/+$/, ''), suite: extra });
+  }
+  return out;
 }
 
 export interface BaseBuildRequest {
   readonly out: string;
   readonly suite?: string;
   readonly mirror?: string;
+  /**
+   * Suites upgraded from after the bootstrap (debootstrap knows one archive and one suite):
+   * default, the `-updates` and `-security` suites this machine's apt uses, so that the base's
+   * packages are as new as the reference's (plugins ask for the versions they were found at).
+   */
+  readonly updates?: readonly { readonly uri: string; readonly suite: string }[];
   readonly contents: BaseContents;
   readonly signal?: AbortSignal;
   readonly timeoutMs?: number;
@@ -113,6 +134,7 @@ export interface BootstrapRun {
   readonly suite: string;
   readonly mirror: string;
   readonly packages: readonly string[];
+  readonly updates: readonly { readonly uri: string; readonly suite: string }[];
   readonly signal?: AbortSignal | undefined;
   readonly timeoutMs: number;
   /** A line of the tool's output. */
@@ -123,6 +145,7 @@ export interface BuiltBase {
   readonly dir: string;
   readonly suite: string;
   readonly mirror: string;
+  readonly updates: readonly string[];
   readonly packages: readonly string[];
   readonly groups: readonly string[];
   readonly users: readonly string[];
@@ -161,10 +184,29 @@ async function runChecked(command: string, args: readonly string[], what: string
   if (code !== 0) throw new UserError('BASE_BUILD_FAILED', `${what} failed (exit ${code}):\n  ${tail.join('\n  ')}`, { where, hint });
 }
 
-/** debootstrap --variant=minbase with every package; its .deb cache is dropped afterwards (it would only make the image bigger). */
+/**
+ * debootstrap --variant=minbase with every package, then an upgrade from the update suites (in
+ * the new system, with services kept from starting); downloaded packages and package lists are
+ * dropped afterwards: they would only make every image bigger.
+ */
 export async function debootstrap(dir: string, run: BootstrapRun): Promise<void> {
   const args = ['--variant=minbase', ...(run.packages.length > 0 ? [`--include=${run.packages.join(',')}`] : []), run.suite, dir, run.mirror];
   await runChecked('debootstrap', args, `debootstrap ${run.suite} from ${run.mirror}`, dir, run.timeoutMs, run.signal, run.onProgress, `install it (apt-get install debootstrap); a package that does not exist in ${run.suite} is named above: fix the plugin's requirement or --include`);
+  if (run.updates.length > 0) {
+    const lines = [`deb ${run.mirror} ${run.suite} main`, ...run.updates.map((u) => `deb ${u.uri} ${u.suite} main`)];
+    await writeFile(join(dir, 'etc/apt/sources.list'), `${lines.join('\n')}\n`);
+    // Debian's convention for a chroot: invoke-rc.d asks policy-rc.d, and 101 means "do not start".
+    const policy = join(dir, 'usr/sbin/policy-rc.d');
+    await writeFile(policy, '#!/bin/sh\nexit 101\n', { mode: 0o755 });
+    const hint = `the update suites (${run.updates.map((u) => u.suite).join(', ')}) must be reachable; --no-updates leaves them out`;
+    try {
+      for (const step of [['update', '-qq'], ['-y', '-qq', '-o', 'Dpkg::Options::=--force-confold', 'upgrade']]) {
+        await runChecked('chroot', [dir, 'env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', ...step], `apt-get ${step.at(-1)} in the new base`, dir, run.timeoutMs, run.signal, run.onProgress, hint);
+      }
+    } finally {
+      await rm(policy, { force: true });
+    }
+  }
   for (const cache of ['var/cache/apt/archives', 'var/lib/apt/lists']) {
     const d = join(dir, cache);
     if (!existsSync(d)) continue;
@@ -243,9 +285,10 @@ export async function buildBase(req: BaseBuildRequest): Promise<BuiltBase> {
     throw environmentError(err, dirname(out)) ?? err;
   }
   const partial = `${out}.partial-${randomBytes(4).toString('hex')}`;
-  const run: BootstrapRun = { suite, mirror, packages: req.contents.packages, signal: req.signal, timeoutMs: req.timeoutMs ?? DEFAULT_BASE_TIMEOUT_MS, onProgress: (line) => onProgress(line, 'output') };
+  const updates = req.updates ?? updateSources(suite, aptSourcesHere());
+  const run: BootstrapRun = { suite, mirror, packages: req.contents.packages, updates, signal: req.signal, timeoutMs: req.timeoutMs ?? DEFAULT_BASE_TIMEOUT_MS, onProgress: (line) => onProgress(line, 'output') };
   try {
-    onProgress(`bootstrapping ${suite} from ${mirror} into ${partial}${run.packages.length ? ` with ${run.packages.join(', ')}` : ''}`, 'step');
+    onProgress(`bootstrapping ${suite} from ${mirror} into ${partial}${run.packages.length ? ` with ${run.packages.join(', ')}` : ''}${updates.length ? `, then upgrading from ${updates.map((u) => u.suite).join(', ')}` : ''}`, 'step');
     await (req.bootstrap ?? debootstrap)(partial, run);
     await addAccounts(partial, req.contents, req.signal, onProgress);
     // The directory's own mode becomes the container's `/`.
@@ -258,5 +301,5 @@ export async function buildBase(req: BaseBuildRequest): Promise<BuiltBase> {
     await discard(partial);
     throw environmentError(err, partial) ?? err;
   }
-  return { dir: out, suite, mirror, packages: req.contents.packages, groups: req.contents.groups, users: req.contents.users, seconds: (Date.now() - started) / 1000 };
+  return { dir: out, suite, mirror, updates: updates.map((u) => u.suite), packages: req.contents.packages, groups: req.contents.groups, users: req.contents.users, seconds: (Date.now() - started) / 1000 };
 }

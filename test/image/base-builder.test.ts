@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PluginError, UserError } from '../../core/errors.js';
 import type { Application } from '../../services/app.js';
 import { IntrospectJob } from '../../services/jobs/introspect-job.js';
-import { aptSources, buildBase, contentsOf, defaultMirror, type BootstrapRun } from '../../services/image/base-builder.js';
+import { aptSources, buildBase, contentsOf, defaultMirror, updateSources, type BootstrapRun } from '../../services/image/base-builder.js';
 import { ValidationService, type Participant } from '../../services/validation/module.js';
 import { tempDir } from '../helpers/plugins.js';
 import { abctl, cliEnv, examplePlugins, openApp, rejection } from '../introspection/helpers.js';
@@ -50,6 +50,12 @@ describe('apt sources', () => {
     await mkdir(join(etc, 'sources.list.d'), { recursive: true });
     await writeFile(join(etc, 'sources.list.d', 'debian.sources'), 'Types: deb\nURIs: http://mirror.example/debian/\nSuites: bookworm\n');
     expect(defaultMirror('bookworm', etc)).toBe('http://mirror.example/debian');
+    // The base is upgraded from the update suites apt uses here, each from its own archive.
+    expect(updateSources('bookworm', sources)).toEqual([
+      { uri: 'http://mirror.example/debian', suite: 'bookworm-updates' },
+      { uri: 'http://mirror.example/debian-security', suite: 'bookworm-security' },
+    ]);
+    expect(updateSources('bullseye', sources)).toEqual([]);
     expect(defaultMirror('trixie', etc)).toBe('http://deb.debian.org/debian');
   });
 
@@ -80,7 +86,8 @@ describe('abctl createBase', () => {
     await chmod(join(bin, 'debootstrap'), 0o755);
     const env = cliEnv(join(tmp.path, 'instance-cli'), examplePlugins, { PATH: `${bin}:${process.env['PATH'] ?? ''}` });
     const out = join(tmp.path, 'cli-base');
-    const r = abctl(['createBase', '--plugin', 'example', '--out', out, '--include', 'ca-certificates', '--mirror', 'http://mirror.example/debian', '--json'], env);
+    // --no-updates: the stand-in makes no system that apt-get could upgrade (the e2e test does that).
+    const r = abctl(['createBase', '--plugin', 'example', '--out', out, '--include', 'ca-certificates', '--mirror', 'http://mirror.example/debian', '--no-updates', '--json'], env);
     expect(r.err).not.toMatch(/error/i);
     expect(r.code).toBe(0);
     const args = (await readFile(argsFile, 'utf8')).trim().split('\n');
@@ -89,7 +96,7 @@ describe('abctl createBase', () => {
     expect(args[2]).toBe('bookworm');
     expect(args[3]).toMatch(new RegExp(`^${out}\\.partial-[0-9a-f]{8}$`));
     expect(args[4]).toBe('http://mirror.example/debian');
-    expect(JSON.parse(r.out)).toMatchObject({ dir: out, suite: 'bookworm', packages: ['ca-certificates', 'libc6', 'libstdc++6'], users: [], groups: [] });
+    expect(JSON.parse(r.out)).toMatchObject({ dir: out, suite: 'bookworm', updates: [], packages: ['ca-certificates', 'libc6', 'libstdc++6'], users: [], groups: [] });
     expect((await readdir(tmp.path)).filter((f) => f.includes('.partial-'))).toEqual([]);
     // The same check createTemplate runs, on its own, passes for the example appliance's plugin.
     expect(existsSync(join(out, 'etc/passwd'))).toBe(true);
