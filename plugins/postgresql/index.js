@@ -144,7 +144,22 @@ const plugin = {
         { name: 'config.directory', type: 'string', category: 'system', value: configDir, description: 'directory holding postgresql.conf (the data directory for an initdb cluster)' },
         { name: 'binaries.directory', type: 'string', category: 'system', value: inst.binDir, description: 'directory of postgres, pg_ctl and psql' },
       ],
-      inputs: [{ name: 'postgresql', port, portProperty: 'port', protocols: ['postgresql'], description: 'SQL clients (libpq, JDBC)' }],
+      inputs: [
+        {
+          name: 'postgresql',
+          port,
+          portProperty: 'port',
+          protocols: ['postgresql'],
+          description: 'SQL clients (libpq, JDBC)',
+          // What a client's output asks of a database (Tomcat's JDBC resources): a connection to them is compatible.
+          properties: [
+            { name: 'host', type: 'string', category: 'system', value: '', description: 'filled in per instance by the late bindings (the instance address)' },
+            { name: 'port', type: 'int', category: 'system', value: String(port), description: 'the port (follows the appliance property port when deployed)' },
+            { name: 'database', type: 'string', category: 'system', value: 'postgres', description: 'a database every cluster has; clients keep the one they name' },
+            { name: 'user', type: 'string', category: 'system', value: owner, description: 'the superuser role' },
+          ],
+        },
+      ],
       fileSets: [
         { name: 'binaries', root: inst.home, category: 'system', owner: 'root', group: 'root' },
         ...(inst.share ? [{ name: 'share', root: inst.share, category: 'system', owner: 'root', group: 'root' }] : []),

@@ -33,6 +33,8 @@ const plugin = {
       name: 'tomcat',
       description: `Apache Tomcat ${version}: ${where.base} (home ${where.home})`,
       resources: { memoryMiB: 1024, cpus: 1 },
+      // A middle tier: instances share nothing but the database, so a deployment may run several behind a proxy.
+      scalability: { min: 1, target: 1, max: 8, absoluteMax: 64 },
       properties: [
         ...found.properties,
         { name: 'catalina.home', type: 'string', category: 'system', value: where.home, description: 'CATALINA_HOME (the same path on every instance)' },

@@ -198,19 +198,23 @@ export async function debootstrap(dir: string, run: BootstrapRun): Promise<void>
     // Debian's convention for a chroot: invoke-rc.d asks policy-rc.d, and 101 means "do not start".
     const policy = join(dir, 'usr/sbin/policy-rc.d');
     await writeFile(policy, '#!/bin/sh\nexit 101\n', { mode: 0o755 });
-    const hint = `the update suites (${run.updates.map((u) => u.suite).join(', ')}) must be reachable; --no-updates leaves them out`;
+    const hint = `the lines above say why; the update suites (${run.updates.map((u) => u.suite).join(', ')}) must be reachable (--no-updates leaves them out)`;
+    // Some maintainer scripts need /proc (OpenJDK's refuses to configure without it), as debootstrap mounts it for its own.
+    const proc = join(dir, 'proc');
+    await runChecked('mount', ['-t', 'proc', 'proc', proc], `mounting /proc in the new base`, dir, ACCOUNT_TIMEOUT_MS, run.signal, run.onProgress, 'run createBase as root');
     try {
       for (const step of [['update', '-qq'], ['-y', '-qq', '-o', 'Dpkg::Options::=--force-confold', 'upgrade']]) {
         await runChecked('chroot', [dir, 'env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', ...step], `apt-get ${step.at(-1)} in the new base`, dir, run.timeoutMs, run.signal, run.onProgress, hint);
       }
     } finally {
       await rm(policy, { force: true });
+      await runProcess({ command: 'umount', args: ['--lazy', proc], timeoutMs: ACCOUNT_TIMEOUT_MS, what: `umount ${proc}`, where: proc }).catch(() => 1);
     }
   }
   for (const cache of ['var/cache/apt/archives', 'var/lib/apt/lists']) {
     const d = join(dir, cache);
     if (!existsSync(d)) continue;
-    for (const f of readdirSync(d)) if (f.endsWith('.deb') || (cache.endsWith('lists') && f !== 'lock' && f !== 'partial')) await rm(join(d, f), { force: true });
+    for (const f of readdirSync(d)) if (f.endsWith('.deb') || (cache.endsWith('lists') && f !== 'lock' && f !== 'partial')) await rm(join(d, f), { recursive: true, force: true });
   }
 }
 

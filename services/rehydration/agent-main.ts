@@ -17,7 +17,7 @@ import { LIFECYCLE_OPERATIONS, type LifecycleOperation } from '../../core/lifecy
 import { JobInterrupted } from '../plugin-hooks.js';
 import { runAgent, type AgentResult } from './agent.js';
 import { AGENT_STEP_MARK, BUNDLE_MANIFEST } from './bundle-format.js';
-import { foregroundMain } from './foreground.js';
+import { foregroundMain, pingBundle } from './foreground.js';
 
 export const EXIT = Object.freeze({ ok: 0, failed: 1, internal: 2, notSupported: 3, interrupted: 130 });
 
@@ -76,7 +76,9 @@ export async function agentMain(argv: readonly string[], out: (s: string) => voi
     if (positionals.length === 0 || !positionals.every((op) => (LIFECYCLE_OPERATIONS as readonly string[]).includes(op))) {
       throw new UserError('AGENT_USAGE', positionals.length === 0 ? 'no operation given' : `"${positionals.join(' ')}" is not an operation (or a list of them)`, { hint: USAGE });
     }
-    const bundleDir = values.bundle ?? defaultBundleDir();
+    const given = values.bundle ?? defaultBundleDir();
+    // A container's health check names the image's bundle; the ping reads what `run` keeps up (foreground.ts).
+    const bundleDir = positionals.length === 1 && positionals[0] === 'ping' ? pingBundle(given) : given;
     // Several operations run in order in one process (deploy runs `rehydrate start`: one
     // Node.js start-up less per instance); a marker line on stderr says where each begins,
     // and the first that does not succeed ends the run with its exit code.

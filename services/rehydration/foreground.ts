@@ -13,13 +13,13 @@
  * its appliance.xml and bindings.json are kept aside on first run, and each run derives
  * - a private copy of the bundle with every value, passwords included, under `$ABCTL_RUN_DIR`
  *   (default /run/abctl, removed on exit), which rehydrate, start and stop read;
- * - the image's bundle itself with the same values but no passwords, which the health check
- *   (`ping --bundle /opt/abctl/bundle`) reads, so it checks what this container runs.
+ * - the image's bundle itself with the same values but no passwords. The health check
+ *   (`ping --bundle /opt/abctl/bundle`) reads the private copy while there is one (pingBundle).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { chmod, cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname, networkInterfaces } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AbError, PluginError, UserError, errorText } from '../../core/errors.js';
 import type { LateBindings, LifecycleOperation } from '../../core/lifecycle-contract.js';
@@ -64,6 +64,26 @@ export function foregroundEnv(env: NodeJS.ProcessEnv = process.env): ForegroundE
     runDir: env['ABCTL_RUN_DIR'] || CONTAINER.runDir,
     ...(env['ABCTL_INSTANCE_INDEX'] ? { instanceIndex: env['ABCTL_INSTANCE_INDEX'] } : {}),
   };
+}
+
+/**
+ * The bundle the health check (`ping --bundle /opt/abctl/bundle`) reads: while `run` keeps the
+ * product up, its private copy (every value, passwords included; root only, like the exec that
+ * runs the check), so that a ping which logs in (a database's) has its password; otherwise
+ * the bundle given. The copy is only taken when it was made from that same bundle.
+ */
+export function pingBundle(bundleDir: string, env: ForegroundEnv = foregroundEnv()): string {
+  const run = join(env.runDir, 'bundle');
+  if (resolve(bundleDir) === resolve(run)) return bundleDir;
+  const appliance = (dir: string): unknown => {
+    try {
+      return (JSON.parse(readFileSync(join(dir, BUNDLE_MANIFEST), 'utf8')) as { appliance?: unknown }).appliance;
+    } catch {
+      return undefined;
+    }
+  };
+  const mine = appliance(run);
+  return mine !== undefined && mine === appliance(bundleDir) ? run : bundleDir;
 }
 
 /** This container's identity: its host name, first non-internal IPv4 address, and index. */

@@ -20,7 +20,7 @@ import { fileSetLayer } from '../../services/image/fileset-layer.js';
 import { ENTRYPOINT, FIXED_CREATED, createTemplates } from '../../services/image/image-writer.js';
 import { LayerWriter, dirHeader } from '../../services/image/layer-writer.js';
 import { BlobStore, MEDIA_TYPES, type ImageConfig, type ImageManifest, type LayerDescriptor } from '../../services/image/oci.js';
-import { applyRuntimeProperties, containerInstance } from '../../services/rehydration/foreground.js';
+import { applyRuntimeProperties, containerInstance, pingBundle } from '../../services/rehydration/foreground.js';
 import { tempDir } from '../helpers/plugins.js';
 import { abctl } from '../introspection/helpers.js';
 import { IMAGE_HOME, exampleImage, type ExampleImage } from './fixture.js';
@@ -356,4 +356,23 @@ describe('a base shared by several images (deploy and exportAssembly open it onc
     await opened.close();
     expect(existsSync(layer!.file)).toBe(false);
   }, 120_000);
+});
+
+describe('the health check\'s bundle in a container', () => {
+  it('is the private copy run keeps (passwords included) when it was made from the image bundle named, else the one named', () => {
+    const root = join(tmp.path, 'ping-bundle');
+    const image = join(root, 'opt-bundle');
+    const runDir = join(root, 'run');
+    const env = { configDir: join(root, 'c'), secretDir: join(root, 's'), stateDir: join(root, 'state'), runDir };
+    mkdirSync(image, { recursive: true });
+    writeFileSync(join(image, 'bundle.json'), JSON.stringify({ appliance: 'db' }));
+    // No copy yet (run has not prepared one, or it ended): the image's bundle.
+    expect(pingBundle(image, env)).toBe(image);
+    mkdirSync(join(runDir, 'bundle'), { recursive: true });
+    writeFileSync(join(runDir, 'bundle', 'bundle.json'), JSON.stringify({ appliance: 'db' }));
+    expect(pingBundle(image, env)).toBe(join(runDir, 'bundle'));
+    // A copy of another appliance's bundle is not this one's.
+    writeFileSync(join(runDir, 'bundle', 'bundle.json'), JSON.stringify({ appliance: 'web' }));
+    expect(pingBundle(image, env)).toBe(image);
+  });
 });
