@@ -29,19 +29,29 @@ export class DiscoverJob {
     const inventory = await this.plugins.get();
     const spec = { name: 'discovery', interruptedOutcome: 'nothing was changed', tmpDir: this.layout.tmpDir, hosts: this.hosts, options };
     return runJob(spec, async (job) => {
+      const hooks = this.registry
+        .createCollector()
+        .getServicesWithOwner(ServiceIds.IntrospectorPlugin)
+        .filter(({ owner, service }) => service.discover !== undefined && inventory.records.get(owner)?.state === 'enabled');
+      job.checkpoint();
+      // The hooks only read, each on its own: they run at once, so over SSH their round trips
+      // (a `ps` here, a glob there) overlap instead of adding up.
+      const outcomes = await Promise.all(
+        hooks.map(async ({ owner: plugin, service }) => {
+          const ctx = { host: job.host, log: job.logger(plugin), messages: pluginMessages(plugin), progress: (pct: number, msg?: string) => job.progress.plugin(plugin, pct, msg) };
+          try {
+            return { plugin, installations: await job.call(plugin, 'discover', () => service.discover!(ctx)) };
+          } catch (err) {
+            if (err instanceof JobInterrupted) return { interrupted: err };
+            // One plugin's failing (or hanging) discovery must not hide what the others found.
+            return { plugin, installations: [], error: errorText(err) };
+          }
+        }),
+      );
       const plugins: { plugin: string; installations: readonly DiscoveredInstallation[]; error?: string }[] = [];
-      for (const { owner: plugin, service } of this.registry.createCollector().getServicesWithOwner(ServiceIds.IntrospectorPlugin)) {
-        const hook = service.discover?.bind(service);
-        if (!hook || inventory.records.get(plugin)?.state !== 'enabled') continue;
-        job.checkpoint();
-        const ctx = { host: job.host, log: job.logger(plugin), messages: pluginMessages(plugin), progress: (pct: number, msg?: string) => job.progress.plugin(plugin, pct, msg) };
-        try {
-          plugins.push({ plugin, installations: await job.call(plugin, 'discover', () => hook(ctx)) });
-        } catch (err) {
-          if (err instanceof JobInterrupted) throw err;
-          // One plugin's failing (or hanging) discovery must not hide what the others found.
-          plugins.push({ plugin, installations: [], error: errorText(err) });
-        }
+      for (const o of outcomes) {
+        if ('interrupted' in o) throw o.interrupted;
+        plugins.push(o);
       }
       return { host: job.host.describe(), plugins: plugins.sort((a, b) => a.plugin.localeCompare(b.plugin)) };
     });
