@@ -282,11 +282,19 @@ const plugin = {
     if (host === undefined) return { healthy: false, message: "listen_addresses is empty: the server takes no TCP connections to ping" };
     const port = ctx.appliance.property('port');
     const password = ctx.password('superuser.password');
+    if (password === undefined) {
+      // A container's health check reads the image's bundle, which holds no password values: the
+      // most it can check without one is that the server accepts connections on its port.
+      const ready = await ctx.run({ argv: [`${p.binDir}/pg_isready`, '-q', '-h', host, '-p', String(port), '-t', '5'], user: p.owner, timeoutMs: PING_TIMEOUT_MS });
+      return ready.exitCode === 0
+        ? { healthy: true, message: `${host}:${port} accepts connections (no password here to log in with)` }
+        : { healthy: false, message: `${host}:${port} does not accept connections (pg_isready exit ${ready.exitCode})` };
+    }
     const r = await ctx.run({
       argv: [`${p.binDir}/psql`, '-X', '-A', '-t', '-q', '-w', '-h', host, '-p', String(port), '-U', p.superuser, '-d', 'postgres', '-c', "SELECT 'ok ' || current_setting('server_version')"],
       user: p.owner,
       // The password travels in the environment of psql, never on its command line.
-      env: { PGPASSWORD: password ?? '', PGCONNECT_TIMEOUT: '5', PGSSLMODE: 'prefer' },
+      env: { PGPASSWORD: password, PGCONNECT_TIMEOUT: '5', PGSSLMODE: 'prefer' },
       timeoutMs: PING_TIMEOUT_MS,
     });
     const out = r.stdout.trim();
