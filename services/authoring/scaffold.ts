@@ -11,6 +11,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import Handlebars from 'handlebars';
 import { UserError, errorText } from '../../core/errors.js';
 import { explainPluginName, PLUGIN_NAME_RULE } from '../../core/plugin-manifest.js';
+import { SDK_VERSION } from '../../core/plugin-contract.js';
 import { projectRoot } from '../instance.js';
 
 export interface ScaffoldRequest {
@@ -83,6 +84,7 @@ export async function scaffoldPlugin(req: ScaffoldRequest): Promise<ScaffoldResu
     description: req.parent ? `${req.name}: extension of ${req.parent}` : `${req.name}: introspects ${req.product ?? req.name}`,
     parent: req.parent ?? '',
     alias: req.alias === true,
+    sdkVersion: SDK_VERSION,
     typescript,
     main: typescript ? 'build/index.js' : 'index.js',
   };

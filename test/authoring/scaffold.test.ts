@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { cp, mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SDK_VERSION } from '../../core/plugin-contract.js';
 import { projectRoot } from '../../services/instance.js';
 import { scaffoldPlugin } from '../../services/authoring/scaffold.js';
 import { dehydrate, rehydrate } from '../../services/authoring/testkit.js';
@@ -47,7 +48,7 @@ describe('createPlugin, unedited, through the whole loop', () => {
   it('scaffolds a plugin and an alias extension that validate, install, introspect and rehydrate', async () => {
     const made = run(['createPlugin', '--name', 'shop', '--product', 'Web shop', '--dir', src, '--json']);
     expect(made.code, made.err).toBe(0);
-    expect(JSON.parse(made.out)).toMatchObject({ kind: 'plugin', files: ['README.md', 'index.js', 'package.json', 'plugin.config', 'test/plugin.test.mjs'] });
+    expect(JSON.parse(made.out)).toMatchObject({ kind: 'plugin', files: ['README.md', 'index.js', 'messages/en.properties', 'package.json', 'plugin.config', 'test/plugin.test.mjs'] });
     const ext = run(['createPlugin', '--name', 'shoplogs', '--parent', 'shop', '--alias', '--dir', src]);
     expect(ext.code, ext.err).toBe(0);
     expect(ext.out).toContain('created extension shoplogs');
@@ -67,6 +68,12 @@ describe('createPlugin, unedited, through the whole loop', () => {
       ['shop', 'enabled', ['introspectshop']],
       ['shoplogs', 'enabled', ['introspectshoplogs']],
     ]);
+    // The scaffold targets this abctl's SDK, and its errors come from its message file.
+    expect(await readFile(join(src, 'shop', 'plugin.config'), 'utf8')).toContain(`minSdkVersion=${SDK_VERSION}\n`);
+    const missing = run(['introspectshop', '--home', join(tmp.path, 'nowhere')]);
+    expect(missing.code).toBe(1);
+    expect(missing.err).toContain(`error in plugin shop: ${join(tmp.path, 'nowhere')} does not exist: --home must name the directory Web shop is installed in`);
+    expect(missing.err).toContain("hint: give --home the directory that holds Web shop's VERSION file");
     const intro = run(['introspectshoplogs', '--home', sample, '--json']);
     expect(intro.code, intro.err).toBe(0);
     expect(JSON.parse(intro.out)).toMatchObject({ plugin: 'shop', participants: ['shop', 'shoplogs'], name: 'shop', captured: [expect.objectContaining({ fileSet: 'home' })] });
@@ -126,7 +133,7 @@ describe('createPlugin, unedited, through the whole loop', () => {
   it('writes a TypeScript plugin that is compiled at once, type-checks against abctl/contract, and validates', async () => {
     const r = run(['createPlugin', '--name', 'tsshop', '--typescript', '--dir', src, '--json']);
     expect(r.code, r.err).toBe(0);
-    expect(JSON.parse(r.out)).toMatchObject({ compiled: true, files: ['README.md', 'index.ts', 'package.json', 'plugin.config', 'test/plugin.test.mjs', 'tsconfig.json'] });
+    expect(JSON.parse(r.out)).toMatchObject({ compiled: true, files: ['README.md', 'index.ts', 'messages/en.properties', 'package.json', 'plugin.config', 'test/plugin.test.mjs', 'tsconfig.json'] });
     expect(await readFile(join(src, 'tsshop', 'plugin.config'), 'utf8')).toContain('main=build/index.js');
     const v = run(['validatePlugin', join(src, 'tsshop'), '--sample', sample]);
     expect(v.code, v.out).toBe(0);
