@@ -428,9 +428,10 @@ const plugin = {
     const logFile = `${posix.dirname(runtime.logs[0] ?? runtime.pid)}/nginx-abctl.out`;
     const argv = [inst.binary, '-p', inst.prefix, '-c', inst.conf];
     let pid;
-    if (runtime.daemon === undefined) {
-      // In the foreground under the detached runner, so the pid is the master's from the start.
-      ({ pid } = await ctx.run({ argv: [...argv, '-g', 'daemon off;'], detached: { logFile } }));
+    if (runtime.daemon !== 'on') {
+      // In the foreground under the detached runner, so the pid is the master's from the start
+      // (-g may not repeat a directive the configuration has).
+      ({ pid } = await ctx.run({ argv: runtime.daemon === undefined ? [...argv, '-g', 'daemon off;'] : argv, detached: { logFile } }));
     } else {
       const r = await ctx.run({ argv, timeoutMs: 30_000 });
       if (r.exitCode !== 0) throw userError('NGINX_START_FAILED', `nginx did not start (exit ${r.exitCode}): ${(r.stderr || r.stdout).trim()}`);
