@@ -283,8 +283,8 @@ const plugin = {
     const port = ctx.appliance.property('port');
     const password = ctx.password('superuser.password');
     if (password === undefined) {
-      // A container's health check reads the image's bundle, which holds no password values: the
-      // most it can check without one is that the server accepts connections on its port.
+      // A bundle written without password values (an image's own, as older health checks read it):
+      // the most ping can check without one is that the server accepts connections on its port.
       const ready = await ctx.run({ argv: [`${p.binDir}/pg_isready`, '-q', '-h', host, '-p', String(port), '-t', '5'], user: p.owner, timeoutMs: PING_TIMEOUT_MS });
       return ready.exitCode === 0
         ? { healthy: true, message: `${host}:${port} accepts connections (no password here to log in with)` }
