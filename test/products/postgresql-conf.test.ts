@@ -1,12 +1,15 @@
 /**
  * The PostgreSQL plugin's config handling on its own (plugins/postgresql/conf.js, scram.js):
  * the parser's quoting rules, the templates rendered by abctl's real template engine, the
- * pg_hba expansion and its error. The round trip through a real server (and the SCRAM verifier,
+ * pg_hba expansion and its error, and the errors of a --cluster that names no cluster. The round trip through a real server (and the SCRAM verifier,
  * with a password holding quotes and a non-ASCII letter) is in postgresql.test.ts.
  */
 import { isIP } from 'node:net';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { renderTemplate } from '../../core/templates/templates.js';
+import { dehydrate } from '../../services/authoring/testkit.js';
+import { examplePlugins } from '../introspection/helpers.js';
 // @ts-expect-error plain JavaScript module of the plugin, without type declarations
 import { expandHba, hbaTemplate, managedHostLines, parseConf, parseSettingLine, postgresqlConfTemplate } from '../../plugins/postgresql/conf.js';
 
@@ -66,5 +69,20 @@ describe('pg_hba.conf', () => {
   it('refuses a client that is not a CIDR, saying how to write one', () => {
     const rendered = renderTemplate({ name: 'pg_hba.conf', text: hbaTemplate(hba) }, { 'hba.clients': '10.0.0.1', 'hba.method': 'md5' });
     expect(() => expandHba(rendered, isIP)).toThrow(expect.objectContaining({ code: 'POSTGRESQL_HBA_CLIENT', message: 'hba.clients: "10.0.0.1" is not an address range in CIDR form' }));
+  });
+});
+
+describe('the cluster parameter', () => {
+  const plugin = join(examplePlugins, 'postgresql');
+  const refusal = (cluster: string) =>
+    dehydrate({ plugin, parameters: { cluster }, capture: false }).then(
+      () => undefined,
+      (e: unknown) => e as { code?: string; message: string; hint?: string },
+    );
+
+  it('says what it takes when it names no cluster', async () => {
+    expect(await refusal('/nonexistent/pg')).toMatchObject({ code: 'POSTGRESQL_NO_CLUSTER', message: expect.stringContaining('/nonexistent/pg holds neither postgresql.conf nor PG_VERSION') });
+    expect(await refusal('main')).toMatchObject({ code: 'POSTGRESQL_CLUSTER_PARAM', hint: expect.stringContaining('15/main') });
+    expect(await refusal('99/none')).toMatchObject({ code: 'POSTGRESQL_NO_CLUSTER', message: 'no Debian cluster 99/none: /etc/postgresql/99/none/postgresql.conf does not exist' });
   });
 });
