@@ -192,6 +192,9 @@ export function requireZstd(): string {
   return exe;
 }
 
+/** Blocks handed to zstd's pipe before the writer waits for the oldest to enter it. */
+const ZSTD_QUEUED_BLOCKS = 3;
+
 class ZstdEncoder implements BlockEncoder {
   readonly #file: ArchiveFile;
   readonly #child: ChildProcessByStdio<Writable, null, Readable>;
@@ -229,14 +232,27 @@ class ZstdEncoder implements BlockEncoder {
     this.#done.catch(() => undefined);
   }
 
+  /** One promise per block handed to the pipe and not yet in it, oldest first. */
+  readonly #queued: Promise<void>[] = [];
+
   write(block: Buffer): Promise<void> | undefined {
     // Progress and hashing keep up with what zstd has written so far.
     this.#file.catchUp();
-    // The callback runs once the block is in the pipe.
-    if (this.#child.stdin.write(block, (err) => (err ? undefined : this.#release(block)))) return undefined;
-    // Wait for the pipe to drain, or for zstd to end (which then reports its failure).
+    // The callback runs once the block is in the pipe (or zstd is gone, which `#done` reports).
+    const inPipe = new Promise<void>((resolve) =>
+      this.#child.stdin.write(block, (err) => {
+        if (!err) this.#release(block);
+        resolve();
+      }),
+    );
+    this.#queued.push(inPipe);
+    void inPipe.then(() => this.#queued.shift());
+    // A few blocks may wait in the stream: waiting for a full drain after each one kept the
+    // walk and zstd taking turns through the 64 KiB pipe (measured: ~2x the time of tar -I zstd).
+    if (this.#queued.length <= ZSTD_QUEUED_BLOCKS) return undefined;
+    const oldest = this.#queued[0]!;
     return new Promise<void>((resolve, reject) => {
-      this.#child.stdin.once('drain', () => resolve());
+      void oldest.then(() => resolve());
       this.#done.then(
         () => resolve(),
         (err: unknown) => reject(err),
