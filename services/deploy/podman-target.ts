@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ContainerModule, inject, injectable } from 'inversify';
+import { ContainerModule, inject, injectable, optional } from 'inversify';
 import { Catalog } from '../../catalog/index.js';
 import { UserError } from '../../core/errors.js';
 import type { LateBindings } from '../../core/lifecycle-contract.js';
@@ -31,6 +31,8 @@ import { EngineConnection } from '../engine/connection.js';
 import { StateFile } from '../engine/state.js';
 import { imageName, imageRepository, LOCAL_REGISTRY } from '../image/names.js';
 import type { BaseImage } from '../image/base.js';
+import type { Appliance } from '../../core/metadata/index.js';
+import { ImageRequirementsCheck } from '../validation/port.js';
 import { DeploymentTarget, type EngineInstance, type EngineOptions, type EngineUp, type InstanceEngine, type TargetConnection, type TargetOptions } from './target.js';
 
 export const PODMAN_TARGET = 'podman';
@@ -191,6 +193,7 @@ class PodmanEngine implements InstanceEngine {
     private readonly options: EngineOptions,
     private readonly catalog: Catalog,
     private readonly plugins: PluginInventoryService,
+    private readonly imageCheck: ImageRequirementsCheck | undefined,
   ) {}
 
   #dir(i: EngineInstance): string {
@@ -246,6 +249,8 @@ class PodmanEngine implements InstanceEngine {
       outDir: out,
       ...(node !== undefined ? { node } : {}),
       ...(req.signal ? { signal: req.signal } : {}),
+      // The plugins' requirements against the base, as createTemplate checks them, before the image is written.
+      ...(this.imageCheck ? { check: (b: BaseImage, appliances: readonly { readonly label: string; readonly appliance: Appliance }[]) => this.#check(req, b, appliances) } : {}),
     });
     if (!written) throw new Error(`internal error: no image written for ${req.appliance}`);
     const reference = `${LOCAL_REGISTRY}/${imageRepository(req.appliance)}:${written.tag}`;
@@ -268,6 +273,18 @@ class PodmanEngine implements InstanceEngine {
       if (node !== undefined) s.node = node;
     });
     return image;
+  }
+
+  /** One check at a time: each starts the plugins for its hooks and stops them after. */
+  #checks: Promise<unknown> = Promise.resolve();
+
+  #check(req: EngineUp, base: BaseImage, appliances: readonly { readonly label: string; readonly appliance: Appliance }[]): Promise<void> {
+    const run = async (): Promise<void> => {
+      await this.imageCheck?.beforeImage(base, appliances, { ...(req.signal ? { signal: req.signal } : {}), warn: (line) => req.onOutput(Buffer.from(`${line}\n`)) });
+    };
+    const next = this.#checks.then(run, run);
+    this.#checks = next.catch(() => {});
+    return next;
   }
 
   #openBase(spec: string): Promise<BaseImage> {
@@ -446,6 +463,7 @@ export class PodmanDeploymentTarget implements DeploymentTarget {
   constructor(
     @inject(Catalog) private readonly catalog: Catalog,
     @inject(PluginInventoryService) private readonly plugins: PluginInventoryService,
+    @inject(ImageRequirementsCheck) @optional() private readonly imageCheck?: ImageRequirementsCheck,
   ) {}
 
   accepts(spec: string): boolean {
@@ -453,7 +471,7 @@ export class PodmanDeploymentTarget implements DeploymentTarget {
   }
 
   async open(_spec: string, options: TargetOptions): Promise<TargetConnection> {
-    return new PodmanConnection(PODMAN_TARGET, new PodmanEngine(options.engine ?? {}, this.catalog, this.plugins));
+    return new PodmanConnection(PODMAN_TARGET, new PodmanEngine(options.engine ?? {}, this.catalog, this.plugins, this.imageCheck));
   }
 }
 

@@ -3,7 +3,8 @@
  * it when some module provides it (validationModule does), so deploy still works without it.
  */
 import type { DeploymentPlan } from '../../core/deployment-plan/index.js';
-import type { Assembly } from '../../core/metadata/index.js';
+import type { Appliance, Assembly } from '../../core/metadata/index.js';
+import type { OpenedBase } from './base-files.js';
 
 export interface HostCheckOptions {
   readonly signal?: AbortSignal;
@@ -23,3 +24,12 @@ export interface HostRequirementsCheck {
   beforeDeploy(assembly: Assembly, plan: DeploymentPlan, opts: HostCheckOptions): Promise<void>;
 }
 export const HostRequirementsCheck = Symbol('HostRequirementsCheck');
+
+/**
+ * What an engine target asks before it writes an appliance's image over a base: the same check
+ * createTemplate runs (throws listing every problem; shows warnings). A port like the one above.
+ */
+export interface ImageRequirementsCheck {
+  beforeImage(base: OpenedBase, appliances: readonly { readonly label: string; readonly appliance: Appliance }[], opts: { readonly signal?: AbortSignal; readonly warn?: (line: string) => void }): Promise<unknown>;
+}
+export const ImageRequirementsCheck = Symbol('ImageRequirementsCheck');

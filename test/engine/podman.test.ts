@@ -16,6 +16,7 @@ import { health, type ExampleSite } from '../deploy/example-fixture.js';
 import { scalableSite } from './fixture.js';
 import { freePort } from '../support/sshd.mjs';
 import { podman, testRootfs } from '../support/podman.mjs';
+import { makeRootFs } from '../validation/fixture.js';
 
 const NAME = `pm${process.pid}`;
 
@@ -48,6 +49,17 @@ describe('the example deployed on podman', () => {
     await service?.undeploy(NAME).catch(() => {});
     await tmp?.cleanup();
   });
+
+  it('refuses a base that lacks what the example plugin requires, before any image or pod exists', async () => {
+    // libc6 but no libstdc++6, which the example's Node.js needs (its baseImageRequirements).
+    const base = await makeRootFs(join(tmp.path, 'poor-base'), { users: ['root'], groups: ['root'], packages: { libc6: '2.36-9+deb12u14' } });
+    const r = await service.deploy({ assembly: 'site', planFile: site.planFile, name: `${NAME}x`, targetOptions: { engine: { base } } });
+    // Both planned instances fail on it; the image (one per appliance) was never written.
+    expect(r.failures.map((f) => f.id)).toEqual(['web-1', 'web-2']);
+    for (const f of r.failures) expect(f.message).toContain('package libstdc++6: not installed');
+    expect(podman(['pod', 'exists', podName(`${NAME}x`, 'web-1')]).code).not.toBe(0);
+    expect((await service.undeploy(`${NAME}x`)).failures).toEqual([]);
+  }, 120_000);
 
   it('deploys two instances on their own ports, pings, scales 3 and 1, stops, starts, undeploys and leaves nothing', async () => {
     const base = testRootfs();
