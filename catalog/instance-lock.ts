@@ -1,5 +1,4 @@
 import { mkdir } from 'node:fs/promises';
-import lockfile from 'proper-lockfile';
 import { UserError } from '../core/errors.js';
 
 /**
@@ -17,6 +16,9 @@ export async function withInstanceLock<T>(
   await mkdir(instanceRoot, { recursive: true });
   // AB_LOCK_WAIT_MS lets scripts (and tests) choose how long to wait for a busy instance.
   const waitMs = opts.waitMs ?? (Number(process.env.AB_LOCK_WAIT_MS) || 10_000);
+  // Loaded here, not at the top: proper-lockfile brings graceful-fs (33 KB, and it patches fs as it
+  // loads), and this module is imported by every command that lists plugins (issue 14, start-up).
+  const { default: lockfile } = await import('proper-lockfile');
   let release: () => Promise<void>;
   try {
     release = await lockfile.lock(instanceRoot, {

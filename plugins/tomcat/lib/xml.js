@@ -2,7 +2,13 @@
 // comments and CDATA; the templates are made by rewriting attribute values inside the start tags
 // the parser located, so the rest of each file stays byte for byte as the administrator wrote it.
 
-import sax from '../vendor/sax.cjs';
+import { createRequire } from 'node:module';
+
+// Loaded on the first parse, with require: imported at the top, Node would scan its 50 KB for
+// export names whenever the plugin is activated, e.g. by every describePlugins (about 15 ms of
+// start-up; issue 14).
+const requireHere = createRequire(import.meta.url);
+let sax;
 
 /**
  * Every element of `text` in document order: `{ name, attributes, start, end, path }`, where
@@ -10,6 +16,7 @@ import sax from '../vendor/sax.cjs';
  * A file that is not well-formed throws an error naming the file, line and column.
  */
 export function parseElements(text, file) {
+  sax ??= requireHere('../vendor/sax.cjs');
   const parser = sax.parser(true, { position: true });
   const elements = [];
   const stack = [];
