@@ -14,8 +14,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ContainerModule, inject, injectable } from 'inversify';
+import { ContainerModule, inject, injectable, optional } from 'inversify';
 import { Catalog } from '../../catalog/index.js';
+import type { Appliance } from '../../core/metadata/index.js';
 import { ANNOTATIONS } from '../../core/kubernetes/index.js';
 import { UserError } from '../../core/errors.js';
 import { DeploymentPlanService } from '../editing/deployment-plans.js';
@@ -25,7 +26,9 @@ import { CONTAINER } from '../rehydration/foreground.js';
 import { checked, lastLines, runTool, type PodmanCall } from '../engine/podman.js';
 import { EngineConnection } from '../engine/connection.js';
 import { StateFile } from '../engine/state.js';
+import type { BaseImage } from '../image/base.js';
 import { imageName } from '../image/names.js';
+import { ImageRequirementsCheck } from '../validation/port.js';
 import { DeploymentTarget, type EngineInstance, type EngineOptions, type EngineUp, type InstanceEngine, type TargetConnection, type TargetOptions } from './target.js';
 import { appliancesOf } from './topology.js';
 
@@ -59,6 +62,7 @@ class KubernetesEngine implements InstanceEngine {
     private readonly catalog: Catalog,
     private readonly plugins: PluginInventoryService,
     private readonly plans: DeploymentPlanService,
+    private readonly imageCheck: ImageRequirementsCheck | undefined,
   ) {}
 
   #dir(i: EngineInstance): string {
@@ -129,6 +133,14 @@ class KubernetesEngine implements InstanceEngine {
           outDir: imagesDir,
           ...((this.options.node ?? undefined) !== undefined ? { node: this.options.node as string } : {}),
           ...(req.signal ? { signal: req.signal } : {}),
+          // The plugins' requirements against the base, as createTemplate and the podman target check them.
+          ...(this.imageCheck
+            ? {
+                check: async (b: BaseImage, appliances: readonly { readonly label: string; readonly appliance: Appliance }[]) => {
+                  await this.imageCheck?.beforeImage(b, appliances, { ...(req.signal ? { signal: req.signal } : {}), warn: (line) => req.onOutput(Buffer.from(`${line}\n`)) });
+                },
+              }
+            : {}),
         });
         if (!written) throw new Error(`internal error: no image written for ${slot.key}`);
         const reference = `${registry}/${imageName(slot.key)}:${written.tag}`;
@@ -268,6 +280,7 @@ export class KubernetesDeploymentTarget implements DeploymentTarget {
     @inject(Catalog) private readonly catalog: Catalog,
     @inject(PluginInventoryService) private readonly plugins: PluginInventoryService,
     @inject(DeploymentPlanService) private readonly plans: DeploymentPlanService,
+    @inject(ImageRequirementsCheck) @optional() private readonly imageCheck?: ImageRequirementsCheck,
   ) {}
 
   accepts(spec: string): boolean {
@@ -276,7 +289,7 @@ export class KubernetesDeploymentTarget implements DeploymentTarget {
 
   async open(spec: string, options: TargetOptions): Promise<TargetConnection> {
     const context = SPEC.exec(spec)?.[1] as string;
-    return new KubernetesConnection(spec, new KubernetesEngine(context, options.engine ?? {}, this.catalog, this.plugins, this.plans));
+    return new KubernetesConnection(spec, new KubernetesEngine(context, options.engine ?? {}, this.catalog, this.plugins, this.plans, this.imageCheck));
   }
 }
 

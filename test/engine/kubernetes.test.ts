@@ -13,6 +13,7 @@ import { tempDir } from '../helpers/plugins.js';
 import type { ExampleSite } from '../deploy/example-fixture.js';
 import { testRootfs } from '../support/podman.mjs';
 import { scalableSite } from './fixture.js';
+import { makeRootFs } from '../validation/fixture.js';
 
 const FAKE = `#!/usr/bin/env node
 // A stand-in that records its argv: no cluster or registry is reachable here.
@@ -131,4 +132,17 @@ describe('the kubernetes target, as the commands it runs (no cluster reachable: 
     // No password on any command line.
     expect(readFileSync(log, 'utf8')).not.toContain('s3cret-from-plan');
   }, 300_000);
+
+  it('refuses a base that misses what the plugins require before any image is written or pushed', async () => {
+    const service = site.app.get(DeploymentService);
+    const before = calls().length;
+    // libc6 but no libstdc++6, which the example's Node.js needs (its baseImageRequirements).
+    const base = await makeRootFs(join(tmp.path, 'poor-base'), { users: ['root'], groups: ['root'], packages: { libc6: '2.36-9+deb12u14' } });
+    const r = await service.deploy({ assembly: 'site', planFile: site.planFile, name: 'kpoor', targetOptions: { engine: { base, registry: 'registry.example.com:5000/team' } } });
+    expect(r.failures.map((f) => f.id)).toEqual(['web-1', 'web-2']);
+    for (const f of r.failures) expect(f.message).toContain('package libstdc++6: not installed');
+    // Nothing pushed, nothing applied.
+    expect(since(before).filter((c) => c.startsWith('skopeo') || c.includes(' apply '))).toEqual([]);
+    expect((await service.undeploy('kpoor')).failures).toEqual([]);
+  }, 120_000);
 });
