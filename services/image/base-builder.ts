@@ -303,6 +303,8 @@ export async function buildBase(req: BaseBuildRequest): Promise<BuiltBase> {
     await rename(partial, out);
   } catch (err) {
     await discard(partial);
+    // Ctrl-C: exit 130 like every interrupted job; a base is made again from the start, it does not resume.
+    if (req.signal?.aborted) throw new UserError('JOB_INTERRUPTED', `createBase interrupted; nothing was left at ${out}: run it again to start over`, { where: out, cause: err });
     throw environmentError(err, partial) ?? err;
   }
   return { dir: out, suite, mirror, updates: updates.map((u) => u.suite), packages: req.contents.packages, groups: req.contents.groups, users: req.contents.users, seconds: (Date.now() - started) / 1000 };

@@ -191,7 +191,10 @@ describe('buildBase with the requirement check', () => {
       await new Promise((_, reject) => run.signal?.addEventListener('abort', () => reject(new UserError('BASE_BUILD_FAILED', 'interrupted'))));
     };
     setTimeout(() => controller.abort(), 200);
-    await rejection(build(join(tmp.path, 'stopped'), hanging, controller.signal));
+    const stopped = await rejection(build(join(tmp.path, 'stopped'), hanging, controller.signal));
+    // Reported as an interrupted job (exit 130), saying the build starts over rather than resumes.
+    expect(stopped).toMatchObject({ code: 'JOB_INTERRUPTED' });
+    expect(stopped.message).toContain('run it again to start over');
     expect((await readdir(tmp.path)).filter((f) => f.startsWith('failed') || f.startsWith('stopped'))).toEqual([]);
   }, 60_000);
 
