@@ -22,7 +22,7 @@ import type {
 import { Appliance, Assembly, AtomicAssembly, ExternalResource, effectivePort, formatEndpointRef, resolveFileRef, type Input, type Property, type PropertySet } from '../../core/metadata/index.js';
 import type { PluginLogger } from '../../core/plugin-contract.js';
 import { EffectiveProperties } from '../../core/rehydration/index.js';
-import { lateBindingValues } from '../../core/templates/index.js';
+import { lateBindingValues, listTemplateVariables, xmlEscape } from '../../core/templates/index.js';
 import { REDACTED } from '../../core/metadata/index.js';
 import type { BundleManifest } from './bundle-format.js';
 import { copyWithOwnership, runProgram, setOwnership } from './host-ops.js';
@@ -149,7 +149,14 @@ export class LifecycleContexts {
         // The plugin's variables (e.g. a password it asked for) go over the effective properties and late bindings.
         const values = { ...Object.fromEntries(this.effective.values()), ...Object.fromEntries(lateBindingValues(state.bindings)), ...o.variables };
         const rendered = renderTemplate({ name, text }, values);
-        const holdsPassword = this.#passwordValues().some((p) => rendered.includes(p)) || [...this.#revealed].some((p) => rendered.includes(p));
+        // A password may reach the file through a helper that changes its text ({{xml pw}}): a file is
+        // private when it names a variable holding a password, or holds one as such or XML-escaped.
+        const secrets = [...this.#passwordValues(), ...this.#revealed].filter((p) => p.length > 0);
+        const holdsPassword =
+          listTemplateVariables({ name, text }).some((v) => {
+            const value = (values as Record<string, unknown>)[v.name];
+            return value !== undefined && secrets.includes(String(value));
+          }) || secrets.some((p) => rendered.includes(p) || rendered.includes(xmlEscape(p)));
         const mode = holdsPassword ? 0o600 : (o.mode ?? 0o644);
         if (holdsPassword && o.mode !== undefined && (o.mode & 0o077) !== 0) log.warn(`${dest} holds a password: mode 0600 instead of ${o.mode.toString(8)}`);
         await mkdir(dirname(dest), { recursive: true });

@@ -24,6 +24,7 @@ beforeAll(async () => {
   writeFileSync(join(tmp.path, 'content', 'app.conf'), 'name={{[server.name]}}\nport={{port}}\n');
   writeFileSync(join(tmp.path, 'content', 'secret.conf'), 'user=admin\npassword={{pw}}\n');
   writeFileSync(join(tmp.path, 'content', 'cert.pem'), 'CERT\n');
+  writeFileSync(join(tmp.path, 'content', 'users.xml'), '<user name="admin" password="{{xml dbpw}}"/>\n');
   const appliance = new Appliance({
     name: 'web',
     creator: 'example',
@@ -31,6 +32,7 @@ beforeAll(async () => {
       { name: 'server.name', value: 'www1' },
       { name: 'port', type: 'int', value: 8081 },
       { name: 'admin.password', type: 'password', value: 'pa55-word' },
+      { name: 'db.password', type: 'password', value: 'x&y<"z' },
       { name: 'tls.cert', type: 'fileRef', value: 'contentresource:cert.pem' },
       { name: 'tls.key', type: 'fileRef', value: 'vault:secret/web/key' },
       { name: 'tls.ca', type: 'fileRef' },
@@ -39,6 +41,7 @@ beforeAll(async () => {
       { name: 'app.conf', path: 'app.conf' },
       { name: 'secret.conf', path: 'secret.conf' },
       { name: 'cert.pem', path: 'cert.pem' },
+      { name: 'users.xml', path: 'users.xml' },
     ],
     inputs: [{ name: 'http', port: 8081, protocols: ['http'] }],
     outputs: [{ name: 'db', protocol: 'sql' }],
@@ -48,7 +51,7 @@ beforeAll(async () => {
     bundleDir: tmp.path,
     manifest: {
       formatVersion: 1, deployment: 'd', assembly: 'site', appliance: 'web', instanceIndex: 2, chain: ['example'], plugins: [], fileSets: [],
-      contentResources: { 'app.conf': 'content/app.conf', 'secret.conf': 'content/secret.conf', 'cert.pem': 'content/cert.pem' }, createdAt: '', sdkVersion: SDK_VERSION,
+      contentResources: { 'app.conf': 'content/app.conf', 'secret.conf': 'content/secret.conf', 'cert.pem': 'content/cert.pem', 'users.xml': 'content/users.xml' }, createdAt: '', sdkVersion: SDK_VERSION,
     },
     appliance,
     assembly: new Assembly({ name: 'site', members: [appliance, ldap] }),
@@ -96,6 +99,13 @@ describe('helpers', () => {
     expect(readFileSync(dest, 'utf8')).toContain('password=pa55-word');
     expect(statSync(dest).mode & 0o777).toBe(0o600);
     expect(lines.join('\n')).toContain('holds a password: mode 0600 instead of 644');
+  });
+
+  it('a file holding a password only as a helper wrote it (XML-escaped) is 0600 too', async () => {
+    const dest = join(tmp.path, 'out', 'users.xml');
+    await ctx.renderContentResource('users.xml', dest, { mode: 0o644, variables: { dbpw: ctx.password('db.password') } });
+    expect(readFileSync(dest, 'utf8')).toBe('<user name="admin" password="x&amp;y&lt;&quot;z"/>\n');
+    expect(statSync(dest).mode & 0o777).toBe(0o600);
   });
 
   it('copies a content resource by URI and sets owner, group and mode', async () => {
