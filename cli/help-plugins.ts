@@ -28,18 +28,3 @@ export async function introspectCommandNames(instanceFlag: string | undefined): 
     .filter((r) => r.state === 'enabled' && r.parentName === undefined)
     .map((r) => ({ name: `introspect${r.name}`, description: r.manifest?.description ?? '' }));
 }
-
-/** The lines the top-level help adds after the built-in commands. */
-export async function introspectionHelp(instanceFlag: string | undefined): Promise<string> {
-  let commands: IntrospectCommandName[];
-  try {
-    commands = await introspectCommandNames(instanceFlag);
-  } catch {
-    // Help must always print; a broken instance shows up in describePlugins instead.
-    return '';
-  }
-  if (commands.length === 0) return '\nNo enabled plugin on this instance, so no introspect<name> command (abctl describePlugins).\n';
-  const width = Math.max(...commands.map((c) => c.name.length)) + 2;
-  const lines = commands.map((c) => `  ${c.name.padEnd(width)}${c.description}`);
-  return `\nIntrospection commands of this instance (plus alias extensions: abctl describePlugins):\n${lines.join('\n')}\n`;
-}

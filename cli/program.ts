@@ -119,7 +119,7 @@ export function buildCli(): Cli {
     const [word, ...rest] = program.args;
     const globals = program.opts<GlobalOptions>();
     if (word === undefined || word === '--help' || word === '-h' || (word === 'help' && rest.length === 0)) {
-      const { introspectionHelp } = await import('./help-plugins.js');
+      const { introspectionHelp } = await import('./help-cache.js');
       const text = `${program.helpInformation()}${AFTER_HELP}${await introspectionHelp(globals.instance)}`;
       // `abctl` alone is a usage error, as commander has it; asking for help is not.
       if (word === undefined) process.exitCode = 1;
@@ -140,13 +140,13 @@ export function buildCli(): Cli {
 }
 
 async function unknownCommand(word: string, globals: GlobalOptions): Promise<Error> {
-  const [{ introspectCommandNames }, { closeNames }, { UserError }, { abctlMessages }] = await Promise.all([
-    import('./help-plugins.js'),
+  const [{ cachedIntrospectCommandNames }, { closeNames }, { UserError }, { abctlMessages }] = await Promise.all([
+    import('./help-cache.js'),
     import('./suggest.js'),
     import('../core/errors.js'),
     import('../services/messages/abctl-messages.js'),
   ]);
-  const introspect = await introspectCommandNames(globals.instance).catch(() => []);
+  const introspect = await cachedIntrospectCommandNames(globals.instance).catch(() => []);
   const close = closeNames(word, [...COMMANDS.map((c) => c.name), ...introspect.map((c) => c.name)]);
   const m = abctlMessages();
   return new UserError('UNKNOWN_COMMAND', m.format('cli.unknownCommand', word), {
