@@ -131,21 +131,50 @@ function toHostStat(s: SftpStats | { mode: number; uid: number; gid: number; siz
   };
 }
 
-/** A counting semaphore: exec channels beyond the server's MaxSessions would be refused. */
+/**
+ * A counting semaphore for exec channels: beyond the server's MaxSessions they would be refused.
+ * The server's limit is not told to clients, so a refusal while others are open lowers ours to
+ * what the server just took (`shrink`).
+ */
 class Slots {
   private waiting: (() => void)[] = [];
-  constructor(private free: number) {}
+  private inUse = 0;
+  private opened = 0;
+  private capacity: number;
+  constructor(private readonly most: number) {
+    this.capacity = most;
+  }
   async acquire(): Promise<() => void> {
-    if (this.free > 0) this.free--;
+    if (this.inUse < this.capacity) this.inUse++;
     else await new Promise<void>((resolve) => this.waiting.push(resolve));
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.free++;
+      this.inUse--;
+      this.wake();
     };
+  }
+  /** Called by a holder whose open was refused: the others' count is the server's limit. */
+  shrink(): void {
+    this.capacity = Math.max(1, this.inUse - 1);
+    this.opened = 0;
+  }
+  /** After a shrink, each run of successful opens as long as the limit earns one slot back (a refusal may come from the server's clean-up lag alone). */
+  succeeded(): void {
+    if (this.capacity >= this.most || ++this.opened < this.capacity) return;
+    this.opened = 0;
+    this.capacity++;
+    this.wake();
+  }
+  get others(): number {
+    return this.inUse - 1;
+  }
+  private wake(): void {
+    while (this.inUse < this.capacity && this.waiting.length > 0) {
+      this.inUse++;
+      this.waiting.shift()?.();
+    }
   }
 }
 
@@ -589,19 +618,31 @@ export class SshHost implements ReferenceHost {
 
   private async openExec({ line, stdin }: { line: string; stdin: Buffer }): Promise<{ channel: ClientChannel; release: () => void }> {
     this.ensureOpen();
-    const release = await this.slots.acquire();
-    try {
-      this.ensureOpen();
-      const channel = await new Promise<ClientChannel>((resolve, reject) =>
-        this.client.exec(line, (err, ch) => (err ? reject(err) : resolve(ch))),
-      );
-      channel.once('close', release);
-      if (stdin.length > 0) channel.write(stdin);
-      return { channel, release };
-    } catch (err) {
-      release();
-      if (err instanceof UserError) throw err;
-      throw hostError('HOST_COMMAND_FAILED', `cannot start a command on ${this.name}: ${(err as Error).message}`, this.name, { cause: err });
+    // sshd refuses a channel beyond its MaxSessions (the SFTP session counts too), and counts a
+    // session until it has cleaned it up, a moment after our side saw it close. A refusal while
+    // other channels are open lowers our limit and waits for one of them; alone, it is tried a few
+    // more times with a pause before it is an error.
+    for (let attempt = 0; ; attempt++) {
+      const release = await this.slots.acquire();
+      try {
+        this.ensureOpen();
+        const channel = await new Promise<ClientChannel>((resolve, reject) => this.client.exec(line, (err, ch) => (err ? reject(err) : resolve(ch))));
+        this.slots.succeeded();
+        channel.once('close', release);
+        if (stdin.length > 0) channel.write(stdin);
+        return { channel, release };
+      } catch (err) {
+        const refused = !(err instanceof UserError) && /channel open failure/i.test((err as Error).message);
+        const crowded = refused && this.slots.others > 0;
+        if (crowded) this.slots.shrink();
+        release();
+        if (err instanceof UserError) throw err;
+        if (refused && attempt < 20 && (crowded || attempt < 5)) {
+          await new Promise((r) => setTimeout(r, 20 * Math.min(2 ** attempt, 16)));
+          continue;
+        }
+        throw hostError('HOST_COMMAND_FAILED', `cannot start a command on ${this.name}: ${(err as Error).message}`, this.name, { cause: err });
+      }
     }
   }
 
