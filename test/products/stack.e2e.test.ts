@@ -115,9 +115,5 @@ describe.skipIf(why !== undefined)('the three-tier walk-through, run as written'
   }, LIMIT_MS + 20 * 60_000);
 });
 
-// Said in the report when it cannot run here.
-if (why !== undefined) {
-  describe('the three-tier walk-through', () => {
-    it.skip(`is skipped: ${why}`, () => {});
-  });
-}
+// Said in the output when it cannot run here (the describe above is then reported as skipped).
+if (why !== undefined) process.stderr.write(`[walkthrough] the three-tier walk-through is skipped: ${why}\n`);
