@@ -54,6 +54,7 @@ const emptyState = (): KubeState => ({ images: {}, workloads: {}, replicas: {}, 
 class KubernetesEngine implements InstanceEngine {
   #applied: Promise<void> | undefined;
   readonly #once = new Map<string, Promise<void>>();
+  readonly #lowering = new Map<string, Promise<void>>();
   #stateFile: StateFile<KubeState> | undefined;
 
   constructor(
@@ -241,8 +242,15 @@ class KubernetesEngine implements InstanceEngine {
     const state = await this.#state(i).read();
     const w = state.workloads[i.appliance];
     if (w !== undefined && i.index > 1) {
-      // The highest instances go first: the workload keeps the ones below.
-      await this.#scaleTo(i, i.index - 1);
+      // The highest instances go first: the workload keeps the ones below. Removals run in
+      // parallel and may arrive in any order: one at a time per appliance, and only ever lowering.
+      const prev = this.#lowering.get(i.appliance) ?? Promise.resolve();
+      const next = prev.then(async () => {
+        const replicas = (await this.#state(i).read()).replicas[i.appliance];
+        if (replicas === undefined || i.index - 1 < replicas) await this.#scaleTo(i, i.index - 1);
+      });
+      this.#lowering.set(i.appliance, next.catch(() => {}));
+      await next;
       return;
     }
     if (w !== undefined) await this.kubectl(['delete', w, '--ignore-not-found', `--timeout=${Math.ceil(i.timeoutMs / 1000)}s`], this.#call(i, i.timeoutMs + SHORT_MS));

@@ -332,23 +332,40 @@ class PodmanEngine implements InstanceEngine {
       return { network, address, ports };
     });
     const grace = Math.max(10, Math.ceil(req.timeoutMs / 1000));
-    const objects = podObjects(req, image.reference, placed.address, placed.ports, grace);
     const dir = this.#dir(req);
     await mkdir(dir, { recursive: true });
     const file = join(dir, `${req.id}.yaml`);
-    await writeFile(file, kubeDocuments(objects.objects));
-    // Again (new bindings after scaling, or a resumed deploy): the old pod goes first, stopped gracefully.
-    await this.#removePod(req, objects.pod);
-    if (objects.secret) {
-      const secretFile = join(dir, `${req.id}.secret.yaml`);
-      await writeFile(secretFile, kubeDocuments([objects.secret]), { mode: 0o600 });
+    let objects: PodObjects;
+    for (let attempt = 1; ; attempt++) {
+      objects = podObjects(req, image.reference, placed.address, placed.ports, grace);
+      await writeFile(file, kubeDocuments(objects.objects));
+      // Again (new bindings after scaling, a resumed deploy, a retry): the old pod goes first, stopped gracefully.
+      await this.#removePod(req, objects.pod);
+      if (objects.secret) {
+        const secretFile = join(dir, `${req.id}.secret.yaml`);
+        await writeFile(secretFile, kubeDocuments([objects.secret]), { mode: 0o600 });
+        try {
+          await podmanOk(['kube', 'play', secretFile], this.#call(req, SHORT_MS));
+        } finally {
+          await rm(secretFile, { force: true });
+        }
+      }
       try {
-        await podmanOk(['kube', 'play', secretFile], this.#call(req, SHORT_MS));
-      } finally {
-        await rm(secretFile, { force: true });
+        await podmanOk(['kube', 'play', '--network', placed.network, '--ip', placed.address, file], this.#call(req));
+        break;
+      } catch (err) {
+        // A port abctl chose (instances after the first) was taken by another program between the
+        // choice and podman's bind: choose others, a few times. The plan's own ports are not changed.
+        if (req.index === 1 || attempt >= 3 || !(err instanceof Error) || !/address already in use/.test(err.message)) throw err;
+        req.onOutput(Buffer.from(`a chosen port was taken meanwhile; choosing others (attempt ${attempt + 1})\n`));
+        placed.ports = await this.#state(req).update(async (st) => {
+          const fresh: Record<string, number> = {};
+          for (const p of req.ports) fresh[p.input] = await freeLocalPort();
+          st.hostPorts[req.id] = fresh;
+          return fresh;
+        });
       }
     }
-    await podmanOk(['kube', 'play', '--network', placed.network, '--ip', placed.address, file], this.#call(req));
     await this.#healthy(req, objects.pod);
     return { hostname: objects.pod, address: placed.address, ports: req.ports.map((p) => ({ input: p.input, port: placed.ports[p.input] ?? p.port })) };
   }
