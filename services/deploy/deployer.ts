@@ -12,7 +12,7 @@ import { describePlanProblem, resolveObjectPath, type DeploymentPlan } from '../
 import { AbError, UserError, errorText } from '../../core/errors.js';
 import { effectivePort, type Assembly, type Input } from '../../core/metadata/index.js';
 import { DeploymentPlanService } from '../editing/deployment-plans.js';
-import { HostRequirementsCheck } from '../validation/port.js';
+import { HostRequirementsCheck, type HostCheckOptions } from '../validation/port.js';
 import { InstanceLayout } from '../instance.js';
 import { applianceAt, applyPlan } from '../rehydration/plan-overlay.js';
 import { AGENT_STEP_MARK, BundleWriter, type AgentOperation, type LateBindings, type PeerBinding } from './bundle-port.js';
@@ -202,7 +202,7 @@ export class DeploymentService {
     return withDeploymentLock(files, 'deploy', async () => {
       const loaded = await this.#loadPlan(opts.assembly, opts.planFile);
       // The plugins' requirements of each target host (docs/requirements.md), before anything is written.
-      await this.hostCheck?.beforeDeploy(loaded.model.assembly, loaded.model.plan, { ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.targetOptions ? { targetOptions: opts.targetOptions } : {}) });
+      await this.hostCheck?.beforeDeploy(loaded.model.assembly, loaded.model.plan, this.#checkOptions(opts));
       const existing = await readRecord(files);
       if (existing && existing.assembly !== opts.assembly) {
         throw new UserError('DEPLOYMENT_EXISTS', `deployment "${name}" is of assembly "${existing.assembly}", not "${opts.assembly}"`, {
@@ -255,6 +255,10 @@ export class DeploymentService {
         await this.#close(session);
       }
     });
+  }
+
+  #checkOptions(opts: CommandOptions): HostCheckOptions {
+    return { ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.targetOptions ? { targetOptions: opts.targetOptions } : {}) };
   }
 
   /** A new instance record, placed on its target. */
@@ -729,6 +733,9 @@ export class DeploymentService {
       for (let index = 1; index <= count; index++) {
         if (!keep.some((i) => i.index === index)) added.push(this.#newInstance(name, r.targetRoot, slot, index, inputPorts(model.overlaid, slot.key)));
       }
+      // New instances may land on hosts that never ran this appliance: the requirements check
+      // deploy runs, on their hosts, before anything changes.
+      if (added.length > 0) await this.hostCheck?.beforeScale(model.assembly, model.plan, added.map((i) => ({ appliance: i.appliance, target: i.target })), this.#checkOptions(s.opts));
       const rank = new Map(r.instances.map((i, k) => [i.appliance, k]));
       const byPlace = (a: InstanceRecord, b: InstanceRecord) => (rank.get(a.appliance) ?? 0) - (rank.get(b.appliance) ?? 0) || a.index - b.index;
       await s.writer.setInstances([...others, ...keep, ...added, ...drop].sort(byPlace));

@@ -22,6 +22,11 @@ export interface HostCheckOptions {
 export interface HostRequirementsCheck {
   /** Throws, listing every problem, when a target host of the plan lacks what a plugin requires; shows warnings. */
   beforeDeploy(assembly: Assembly, plan: DeploymentPlan, opts: HostCheckOptions): Promise<void>;
+  /**
+   * scaleAppliance's check: the hosts the new instances go to, each against the plugins of the
+   * appliances placed there (`appliance` is the key in the assembly, `target` the plan's text).
+   */
+  beforeScale(assembly: Assembly, plan: DeploymentPlan, placements: readonly { readonly appliance: string; readonly target: string }[], opts: HostCheckOptions): Promise<void>;
 }
 export const HostRequirementsCheck = Symbol('HostRequirementsCheck');
 

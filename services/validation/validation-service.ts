@@ -11,7 +11,7 @@ import { UserError, errorText } from '../../core/errors.js';
 import { Appliance, AtomicAssembly, Assembly as AssemblyClass, type Assembly, type AssemblyMember } from '../../core/metadata/index.js';
 import type { BaseImageRequirement } from '../../core/plugin-contract.js';
 import { PluginInventoryService } from '../plugins/plugin-inventory-service.js';
-import { appliancesOf, placeInstance, plannedCount } from '../deploy/topology.js';
+import { appliancesOf, placeInstance, plannedCount, type ApplianceSlot } from '../deploy/topology.js';
 import { DeploymentPlanService } from '../editing/deployment-plans.js';
 import { ReferenceHostFactory } from '../host/connect.js';
 import { RootFsDir, baseFilesOf, type BaseFiles, type OpenedBase } from './base-files.js';
@@ -129,15 +129,21 @@ export class ValidationService implements HostRequirementsCheck {
 
   /** Every target host of the plan, each against the plugins of the instances placed on it. */
   async checkPlanHosts(assembly: Assembly, plan: DeploymentPlan, opts: HostCheckOptions & { unreachable?: 'report' | 'skip' } = {}): Promise<HostReports> {
-    const byTarget = new Map<string, Participant[]>();
+    const placements: { slot: ApplianceSlot; target: string }[] = [];
     for (const slot of appliancesOf(assembly, plan)) {
       const count = plannedCount(slot);
-      for (let index = 1; index <= count; index++) {
-        const spec = placeInstance(slot, index);
-        const list = byTarget.get(spec) ?? [];
-        if (!list.some((p) => p.appliance === slot.key)) list.push(participant(slot.appliance, slot.key));
-        byTarget.set(spec, list);
-      }
+      for (let index = 1; index <= count; index++) placements.push({ slot, target: placeInstance(slot, index) });
+    }
+    return this.#checkPlacements(placements, opts);
+  }
+
+  /** Each host target of `placements`, against the plugins of the appliances placed on it. */
+  async #checkPlacements(placements: readonly { slot: ApplianceSlot; target: string }[], opts: HostCheckOptions & { unreachable?: 'report' | 'skip' }): Promise<HostReports> {
+    const byTarget = new Map<string, Participant[]>();
+    for (const { slot, target } of placements) {
+      const list = byTarget.get(target) ?? [];
+      if (!list.some((p) => p.appliance === slot.key)) list.push(participant(slot.appliance, slot.key));
+      byTarget.set(target, list);
     }
     const skipped = [...byTarget.keys()].filter((s) => !isHostSpec(s)).map((target) => ({ target, why: 'not a host: what runs there is an image, checked when the image is made' }));
     const reports = await this.requirements.withPlugins(() =>
@@ -192,5 +198,16 @@ export class ValidationService implements HostRequirementsCheck {
   async beforeDeploy(assembly: Assembly, plan: DeploymentPlan, opts: HostCheckOptions): Promise<void> {
     const { reports } = await this.checkPlanHosts(assembly, plan, { ...opts, unreachable: 'skip' });
     enforce(reports, `deploy again (abctl validateHost --assembly ${assembly.name} --plan PLAN checks the hosts without deploying)`, opts.warn);
+  }
+
+  /** scaleAppliance's check, on the hosts its new instances go to (an unreachable one is reported per instance, as by deploy). */
+  async beforeScale(assembly: Assembly, plan: DeploymentPlan, placements: readonly { readonly appliance: string; readonly target: string }[], opts: HostCheckOptions): Promise<void> {
+    const slots = new Map(appliancesOf(assembly, plan).map((s) => [s.key, s]));
+    const placed = placements.flatMap((p) => {
+      const slot = slots.get(p.appliance);
+      return slot ? [{ slot, target: p.target }] : [];
+    });
+    const { reports } = await this.#checkPlacements(placed, { ...opts, unreachable: 'skip' });
+    enforce(reports, `scale again (abctl validateHost --assembly ${assembly.name} --plan PLAN checks the plan's hosts without deploying)`, opts.warn);
   }
 }

@@ -20,6 +20,8 @@ export interface MemberSpec {
   readonly port: number;
   readonly serverName: string;
   readonly target: string;
+  /** Targets of host lines 2, 3, ... beyond the planned count: where scaling up puts new instances. */
+  readonly spares?: readonly string[];
 }
 
 export interface ExampleSite {
@@ -78,7 +80,7 @@ export async function writeSitePlan(catalog: Catalog, members: Readonly<Record<s
         members[c.name]
           ? {
               ...c,
-              hosts: [{ instance: '1', hostname: '', address: '', target: members[c.name]?.target as string }],
+              hosts: [members[c.name]?.target as string, ...(members[c.name]?.spares ?? [])].map((target, k) => ({ instance: String(k + 1), hostname: '', address: '', target })),
               mountTargets: c.mountTargets.map((m) => ({ ...m, target: opts.mountTargets?.[m.fileSet] ?? m.target })),
             }
           : c,

@@ -152,6 +152,35 @@ describe('the target hosts of a plan against the plugins of their appliances', (
   }, 60_000);
 });
 
+describe('scaling up onto a host', () => {
+  it('checks the hosts of the new instances first: a host that lacks a requirement refuses the scale, nothing is placed there', async () => {
+    // A site of its own: `web` runs here (local), its spare host line is the SSH host.
+    const dir = join(tmp.path, 'scale');
+    const scaled = await exampleSite(dir, join(dir, 'opt', 'minihttpd'), { web: { port: await freePort(), serverName: 'web-scale', target: 'local', spares: [host.target] } }, {
+      edit: (a) => a.setScalability({ min: 1, target: 1, max: 2, absoluteMax: 2 }),
+    });
+    const scaleNeeds = await writeRequirementsPlugin(join(scaled.instance, 'plugins'), 'exampleneeds', { parentName: 'example' });
+    await setRequirements(scaleNeeds, []);
+    const service = scaled.app.get(DeploymentService);
+    const targetRoot = join(dir, 'target-root');
+    try {
+      const r = await service.deploy({ assembly: 'site', planFile: scaled.planFile, targetRoot, targetOptions: ssh() });
+      expect(r.failures).toEqual([]);
+      await setRequirements(scaleNeeds, LACKING);
+      const err = await service.scale('site', 'web', 2, { targetOptions: ssh() }).catch((e: unknown) => e as Error & { code?: string });
+      expect(err).toMatchObject({ code: 'REQUIREMENTS_UNMET' });
+      // Only the new instance's host is checked; web-1's (local) is not touched by this scale.
+      expect((err as Error).message).toMatch(/^host ssh:\/\/\S+ does not meet the requirements of the plugins \(2 errors\):/);
+      expect((err as Error).message).toContain('error: exampleneeds: user abctl-nouser: no such user');
+      expect((await service.describe('site')).record.instances.map((i) => [i.id, i.status])).toEqual([['web-1', 'running']]);
+      expect(existsSync(join(targetRoot, 'deployments', 'site', 'web-2'))).toBe(false);
+    } finally {
+      await setRequirements(scaleNeeds, []);
+      await service.undeploy('site', { targetOptions: ssh() }).catch(() => {});
+    }
+  }, 120_000);
+});
+
 async function loadSite(): Promise<Assembly> {
   return (await site.app.get(Catalog).getAssembly('site')) as Assembly;
 }
