@@ -741,7 +741,7 @@ export class DeploymentService {
       await s.writer.setInstances([...others, ...keep, ...added, ...drop].sort(byPlace));
       // Removed first, so that rehydrated peers no longer see them.
       await forEachBounded(drop, s.opts.parallel ?? DEFAULT_PARALLEL, async (i) => {
-        await this.#removeOne(s, i, true);
+        await this.#removeOne(s, i, false);
       });
       await s.writer.setInstances(s.writer.record.instances.filter((i) => i.status !== 'removed'));
       await this.#fillIdentities(s);
@@ -755,18 +755,19 @@ export class DeploymentService {
     });
   }
 
-  async #removeOne(s: Session, i: InstanceRecord, stopFirst: boolean): Promise<boolean> {
+  /** `undeploy`: the whole deployment goes in this command (scaling down removes some instances only). */
+  async #removeOne(s: Session, i: InstanceRecord, undeploy: boolean): Promise<boolean> {
     try {
       const conn = await this.#connect(s, i.target);
       const engine = conn.engine;
       if (engine) {
         // The engine stops the container (SIGTERM runs the stop chain) as it removes it.
         await this.#status(s, i, 'removing');
-        await this.#engineRun(s, s.writer.instance(i.id), 'remove', (e) => engine.remove(e));
+        await this.#engineRun(s, s.writer.instance(i.id), 'remove', (e) => engine.remove(e, { undeploy }));
         await this.#status(s, i, 'removed');
         return true;
       }
-      if (stopFirst && i.status !== 'pending' && i.status !== 'stopped' && i.status !== 'removing' && !(i.status === 'failed' && (i.failedStep === 'ship' || i.failedStep === 'connect'))) {
+      if (i.status !== 'pending' && i.status !== 'stopped' && i.status !== 'removing' && !(i.status === 'failed' && (i.failedStep === 'ship' || i.failedStep === 'connect'))) {
         await this.#status(s, i, 'stopping');
         try {
           await this.#agent(s, conn, s.writer.instance(i.id), 'stop');

@@ -238,9 +238,12 @@ class KubernetesEngine implements InstanceEngine {
     return { code: r.code, lastLine: lastLines(r.out, 1) };
   }
 
-  async remove(i: EngineInstance): Promise<void> {
+  async remove(i: EngineInstance, how: { readonly undeploy: boolean }): Promise<void> {
     const state = await this.#state(i).read();
     const w = state.workloads[i.appliance];
+    // Undeploy deletes the workload once for all its instances (they wait for that one call): lowering
+    // its replicas first would be a call per instance, and one on a workload already deleted fails.
+    if (how.undeploy) return this.#onceFor(`remove ${i.appliance}`, () => this.#removeWorkload(i, w));
     if (w !== undefined && i.index > 1) {
       // The highest instances go first: the workload keeps the ones below. Removals run in
       // parallel and may arrive in any order: one at a time per appliance, and only ever lowering.
@@ -253,6 +256,11 @@ class KubernetesEngine implements InstanceEngine {
       await next;
       return;
     }
+    await this.#removeWorkload(i, w);
+  }
+
+  /** Deletes the appliance's workload; with the last one, everything else that was applied. */
+  async #removeWorkload(i: EngineInstance, w: string | undefined): Promise<void> {
     if (w !== undefined) await this.kubectl(['delete', w, '--ignore-not-found', `--timeout=${Math.ceil(i.timeoutMs / 1000)}s`], this.#call(i, i.timeoutMs + SHORT_MS));
     await this.#state(i).update(async (s) => {
       delete s.workloads[i.appliance];

@@ -64,8 +64,12 @@ export interface InstanceEngine {
   /** Starts a stopped instance; resolves when healthy. */
   start(i: EngineInstance): Promise<void>;
   ping(i: EngineInstance): Promise<{ code: number; lastLine: string }>;
-  /** Removes the instance and, once nothing of the deployment is left, what it shared (images, network). */
-  remove(i: EngineInstance): Promise<void>;
+  /**
+   * Removes the instance and, once nothing of the deployment is left, what it shared (images,
+   * network). `undeploy`: every instance of the deployment goes in this command, so what the
+   * instances of one appliance share (a Kubernetes workload) may go once for all of them.
+   */
+  remove(i: EngineInstance, how: { readonly undeploy: boolean }): Promise<void>;
 }
 
 export interface AgentRun {

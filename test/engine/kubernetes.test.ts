@@ -136,6 +136,28 @@ describe('the kubernetes target, as the commands it runs (no cluster reachable: 
     expect(readFileSync(log, 'utf8')).not.toContain('s3cret-from-plan');
   }, 300_000);
 
+  it('undeploys two instances with one delete of their workload and one kubectl delete -k, and reports each instance removed', async () => {
+    const service = site.app.get(DeploymentService);
+    const r = await service.deploy({ assembly: 'site', planFile: site.planFile, name: 'k2', targetOptions: { engine: { base: testRootfs(), registry: 'registry.example.com:5000/team' } } });
+    expect(r.failures).toEqual([]);
+    expect(r.record.instances.map((i) => i.id)).toEqual(['web-1', 'web-2']);
+    const manifests = join(site.instance, 'deployments', 'k2', 'kubernetes', 'manifests');
+    const workloadFile = readdirSync(manifests).find((f) => f.startsWith('deployment-')) as string;
+    const workload = `deployment/${workloadFile.slice('deployment-'.length, -'.yaml'.length)}`;
+    const events: [string, string][] = [];
+    const n = calls().length;
+    const u = await service.undeploy('k2', { onProgress: (e) => events.push([e.id, e.status]) });
+    expect(u.failures).toEqual([]);
+    // No scaling of a workload that is being deleted (a real cluster refuses to scale it once it is gone).
+    expect(since(n).filter((c) => c.startsWith('kubectl'))).toEqual([
+      `kubectl --context kind-abctl delete ${workload} --ignore-not-found --timeout=300s`,
+      `kubectl --context kind-abctl delete -k ${manifests} --ignore-not-found`,
+      expect.stringMatching(/^kubectl --context kind-abctl delete secret \S+ --ignore-not-found$/),
+    ]);
+    for (const id of ['web-1', 'web-2']) expect(events).toContainEqual([id, 'removed']);
+    expect(await service.list()).not.toContainEqual(expect.objectContaining({ record: expect.objectContaining({ name: 'k2' }) }));
+  }, 300_000);
+
   it('refuses a base that misses what the plugins require before any image is written or pushed', async () => {
     const service = site.app.get(DeploymentService);
     const before = calls().length;
