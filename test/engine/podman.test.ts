@@ -1,12 +1,14 @@
 /**
  * The podman target with real podman: the example appliance deployed as pods of this machine's
  * podman (one image written over a small root file system and loaded once), two instances on
- * different ports of 127.0.0.1, pinged, scaled to 3 and back to 1, stopped, started and
+ * different ports of 127.0.0.1, pinged, scaled to 3 (the port chosen for the third taken before
+ * podman binds it: another is chosen) and back to 1, stopped, started and
  * undeployed, and afterwards podman holds nothing of it (pods, containers, volumes, secrets,
  * images, its network). Other tests may use podman at the same time: every check filters on
  * this deployment's names.
  */
-import { readFileSync, readdirSync, existsSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, existsSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeploymentService } from '../../services/deploy/module.js';
@@ -30,6 +32,15 @@ function leftovers(): string[] {
     ...lines(['secret', 'ls', '--format', '{{.Name}}']),
     ...lines(['network', 'ls', '--format', '{{.Name}}']),
   ];
+}
+
+/** A TCP server on 127.0.0.1 at a port the OS picks: a port taken by another program. */
+function listenOn127(): Promise<{ server: Server; port: number }> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as { port: number }).port }));
+  });
 }
 
 describe('the example deployed on podman', () => {
@@ -99,11 +110,25 @@ describe('the example deployed on podman', () => {
       ['web-2', true],
     ]);
 
-    const up = await service.scale(NAME, 'web', 3);
-    expect(up.failures).toEqual([]);
-    const three = up.record.instances.find((i) => i.id === 'web-3');
-    expect(three?.status).toBe('running');
-    expect(await health('127.0.0.1', three?.ports[0]?.port as number)).toBe('ok web-pod');
+    // A port abctl chose for web-3 is taken before podman binds it: the engine state already
+    // names a port for web-3 (as after a choice made earlier), and this test listens on it.
+    const held = await listenOn127();
+    try {
+      const statePath = join(dir, 'podman', 'state.json');
+      const st = JSON.parse(readFileSync(statePath, 'utf8')) as { hostPorts: Record<string, Record<string, number>> };
+      st.hostPorts['web-3'] = { http: held.port };
+      writeFileSync(statePath, JSON.stringify(st, null, 2));
+      const up = await service.scale(NAME, 'web', 3);
+      expect(up.failures).toEqual([]);
+      const three = up.record.instances.find((i) => i.id === 'web-3');
+      expect(three?.status).toBe('running');
+      // podman's bind failed on the held port; the engine chose another one and played the pod again.
+      expect(readFileSync(join(dir, 'logs', 'web-3.log'), 'utf8')).toMatch(/address already in use[\s\S]*a chosen port was taken meanwhile; choosing others \(attempt 2\)/);
+      expect(three?.ports[0]?.port).not.toBe(held.port);
+      expect(await health('127.0.0.1', three?.ports[0]?.port as number)).toBe('ok web-pod');
+    } finally {
+      await new Promise((r) => held.server.close(r));
+    }
     const down = await service.scale(NAME, 'web', 1);
     expect(down.failures).toEqual([]);
     expect(down.record.instances.map((i) => i.id)).toEqual(['web-1']);
