@@ -6,23 +6,17 @@
  * file's, and the SDK version (it decides which plugins are compatible). Written by hand: the
  * key is specific to discovery's inputs, and no library reads that.
  */
-import { readdirSync, readFileSync, renameSync, statSync, writeFileSync, mkdirSync, unlinkSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { instanceLayout, resolveInstanceDir, type InstanceLayout } from '../services/instance.js';
 import { SDK_VERSION } from '../core/plugin-contract.js';
 import type { IntrospectCommandName } from './help-plugins.js';
+import { BUILD_ID, fileKey, readRecord, storeRecord } from './start-cache.js';
 
 /** File name under the instance's cache directory. */
 export const HELP_CACHE_FILE = 'help-commands.json';
-
-function fileKey(path: string): string {
-  try {
-    const s = statSync(path, { bigint: true });
-    return `${s.ino}:${s.size}:${s.mtimeNs}`;
-  } catch {
-    return '-';
-  }
-}
+/** The whole text of `abctl --help`, which bin/abctl prints without loading commander (cli/fast-path.ts). */
+export const HELP_TEXT_FILE = 'help.json';
 
 /** What the plugin scan would read, as one string; changes whenever its result could. */
 export function helpCacheKey(layout: InstanceLayout): string {
@@ -45,7 +39,7 @@ interface CacheRecord {
   readonly commands: IntrospectCommandName[];
 }
 
-function instanceLayoutFor(instanceFlag: string | undefined): InstanceLayout {
+export function instanceLayoutFor(instanceFlag: string | undefined): InstanceLayout {
   const bundled = process.env.AB_BUNDLED_PLUGINS;
   return instanceLayout(resolveInstanceDir(instanceFlag), ...(bundled ? [bundled] : []));
 }
@@ -58,42 +52,51 @@ export async function cachedIntrospectCommandNames(instanceFlag: string | undefi
   const layout = instanceLayoutFor(instanceFlag);
   const key = helpCacheKey(layout);
   const file = join(layout.cacheDir, HELP_CACHE_FILE);
-  try {
-    const record = JSON.parse(readFileSync(file, 'utf8')) as CacheRecord;
-    if (record.key === key && Array.isArray(record.commands)) return record.commands;
-  } catch {
-    // no cache yet, or unreadable: scan
-  }
+  const record = readRecord<CacheRecord>(file, key);
+  if (record && Array.isArray(record.commands)) return record.commands;
   const { introspectCommandNames } = await import('./help-plugins.js');
   const commands = await introspectCommandNames(instanceFlag);
-  // Only an instance that exists gets a cache: --help must not create ~/.abctl.
-  if (fileKey(layout.root) !== '-') store(layout.cacheDir, file, { key, commands });
+  storeRecord(layout.root, layout.cacheDir, file, { key, commands });
   return commands;
 }
 
-function store(dir: string, file: string, record: CacheRecord): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  try {
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(tmp, JSON.stringify(record));
-    renameSync(tmp, file);
-  } catch {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // nothing was written
-    }
-  }
+export interface HelpTextRecord {
+  readonly key: string;
+  readonly text: string;
 }
 
-/** The lines the top-level help adds after the built-in commands. */
-export async function introspectionHelp(instanceFlag: string | undefined): Promise<string> {
+/**
+ * The key of the whole help text: the command list's key, the build (the built-in commands'
+ * help is in the code) and the width commander wraps to (the terminal's, 80 when not a terminal).
+ */
+export function helpTextKey(layout: InstanceLayout): string | undefined {
+  if (BUILD_ID === undefined) return undefined;
+  const width = process.stdout.isTTY ? process.stdout.columns : undefined;
+  return `build ${BUILD_ID}\nwidth ${width ?? '-'}\n${helpCacheKey(layout)}`;
+}
+
+/**
+ * `abctl --help` as printed: commander's text (`builtIn`) and the instance's introspect commands.
+ * The result is kept for bin/abctl's quick answer; the key is taken before the scan reads
+ * anything, so a plugin changed meanwhile makes the record stale rather than wrong.
+ */
+export async function helpText(instanceFlag: string | undefined, builtIn: string): Promise<string> {
+  const layout = instanceLayoutFor(instanceFlag);
+  const key = helpTextKey(layout);
+  const listed = await introspectionList(instanceFlag);
+  const text = `${builtIn}${listed ?? ''}`;
+  if (key !== undefined && listed !== undefined) storeRecord(layout.root, layout.cacheDir, join(layout.cacheDir, HELP_TEXT_FILE), { key, text });
+  return text;
+}
+
+/** The lines the top-level help adds after the built-in commands; undefined when the plugins could not be listed. */
+async function introspectionList(instanceFlag: string | undefined): Promise<string | undefined> {
   let commands: IntrospectCommandName[];
   try {
     commands = await cachedIntrospectCommandNames(instanceFlag);
   } catch {
     // Help must always print; a broken instance shows up in describePlugins instead.
-    return '';
+    return undefined;
   }
   if (commands.length === 0) return '\nNo enabled plugin on this instance, so no introspect<name> command (abctl describePlugins).\n';
   const width = Math.max(...commands.map((c) => c.name.length)) + 2;

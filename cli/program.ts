@@ -119,8 +119,8 @@ export function buildCli(): Cli {
     const [word, ...rest] = program.args;
     const globals = program.opts<GlobalOptions>();
     if (word === undefined || word === '--help' || word === '-h' || (word === 'help' && rest.length === 0)) {
-      const { introspectionHelp } = await import('./help-cache.js');
-      const text = `${program.helpInformation()}${AFTER_HELP}${await introspectionHelp(globals.instance)}`;
+      const { helpText } = await import('./help-cache.js');
+      const text = await helpText(globals.instance, `${program.helpInformation()}${AFTER_HELP}`);
       // `abctl` alone is a usage error, as commander has it; asking for help is not.
       if (word === undefined) process.exitCode = 1;
       (word === undefined ? process.stderr : process.stdout).write(text);

@@ -4,7 +4,13 @@ import type { GlobalOptions } from './command-spec.js';
 /** Opens the application for one command and always stops its plugins afterwards. */
 export async function withApplication<T>(
   globals: GlobalOptions,
-  options: { activate: boolean; /** Only the registry and plugin areas: quicker to load, for commands that list plugins. */ pluginsOnly?: boolean },
+  options: {
+    activate: boolean;
+    /** Only the registry and plugin areas: quicker to load, for commands that list plugins. */
+    pluginsOnly?: boolean;
+    /** Told how many plugins failed to stop (each is also printed as a warning). */
+    onStopped?: (failures: number) => void;
+  },
   fn: (app: Application) => Promise<T>,
 ): Promise<T> {
   const { resolveInstanceDir } = await import('../services/instance.js');
@@ -19,12 +25,18 @@ export async function withApplication<T>(
   try {
     return await fn(app);
   } finally {
-    for (const failure of await app.stop()) {
+    const failures = await app.stop();
+    for (const failure of failures) {
       process.stderr.write(`warning: plugin ${failure.plugin} failed to stop: ${failure.message}\n`);
     }
+    options.onStopped?.(failures.length);
   }
 }
 
+export function jsonText(value: unknown): string {
+  return `${JSON.stringify(value, null, 2)}\n`;
+}
+
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  process.stdout.write(jsonText(value));
 }

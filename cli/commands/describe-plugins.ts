@@ -2,7 +2,7 @@ import type { PluginInventory, PluginRecord } from '../../core/plugin-model.js';
 import { ServiceIds } from '../../core/service-ids.js';
 import { SDK_VERSION } from '../../core/plugin-contract.js';
 import type { CommandRun, JsonOption } from '../command-spec.js';
-import { printJson, withApplication } from '../session.js';
+import { jsonText, withApplication } from '../session.js';
 
 export interface PluginDescription {
   readonly name: string;
@@ -71,22 +71,36 @@ function renderTree(plugins: readonly PluginDescription[]): string {
   return lines.join('\n');
 }
 
-export const run: CommandRun<JsonOption> = async (opts, globals) =>
-  withApplication(globals, { activate: true, pluginsOnly: true }, async (app) => {
-    const inventory = await app.inventory();
-    const aliases = new Set(
-      app.collector().getServices(ServiceIds.IntrospectorPluginExtension).filter((e) => e.alias === true).map((e) => e.name),
-    );
-    const { PluginLinkStore } = await import('../../services/plugins/plugin-links.js');
-    const plugins = describeInventory(inventory, aliases, await new PluginLinkStore(app.layout.configDir).read());
-    const problems = inventory.problems.map((p) => ({ ...p }));
-    if (opts.json) {
+export const run: CommandRun<JsonOption> = async (opts, globals) => {
+  const [{ instanceLayoutFor }, { describeCacheKey, storeDescription }] = await Promise.all([import('../help-cache.js'), import('../describe-cache.js')]);
+  const layout = instanceLayoutFor(globals.instance);
+  // Taken before discovery reads anything: a plugin changed meanwhile leaves a stale record, not a wrong one.
+  const key = describeCacheKey(layout);
+  let stopFailures = 0;
+  const { json, text, broken } = await withApplication(
+    globals,
+    { activate: true, pluginsOnly: true, onStopped: (n) => (stopFailures = n) },
+    async (app) => {
+      const inventory = await app.inventory();
+      const aliases = new Set(
+        app.collector().getServices(ServiceIds.IntrospectorPluginExtension).filter((e) => e.alias === true).map((e) => e.name),
+      );
+      const { PluginLinkStore } = await import('../../services/plugins/plugin-links.js');
+      const plugins = describeInventory(inventory, aliases, await new PluginLinkStore(app.layout.configDir).read());
+      const problems = inventory.problems.map((p) => ({ ...p }));
       const duplicates = describeInventory({ records: new Map((inventory.duplicates ?? []).map((d) => [d.directory, d])), problems: [] }, aliases);
-      printJson({ instance: app.layout.root, sdkVersion: SDK_VERSION, plugins, duplicates, problems });
-    } else {
-      process.stdout.write(`instance ${app.layout.root} (plugin SDK ${SDK_VERSION})\n`);
-      process.stdout.write(plugins.length ? `${renderTree(plugins)}\n` : 'no plugins found\n');
-      for (const p of problems) process.stdout.write(`! ${p.where}: ${p.message}\n`);
-    }
-    return 0;
-  });
+      const lines = [`instance ${app.layout.root} (plugin SDK ${SDK_VERSION})\n`, plugins.length ? `${renderTree(plugins)}\n` : 'no plugins found\n'];
+      for (const p of problems) lines.push(`! ${p.where}: ${p.message}\n`);
+      return {
+        json: jsonText({ instance: app.layout.root, sdkVersion: SDK_VERSION, plugins, duplicates, problems }),
+        text: lines.join(''),
+        broken: plugins.some((p) => p.state === 'broken'),
+      };
+    },
+  );
+  process.stdout.write(opts.json ? json : text);
+  // A broken plugin may be broken by its surroundings (a start that timed out), and a failed stop
+  // printed a warning a cached answer would not repeat: only a clean run is kept.
+  if (key !== undefined && !broken && stopFailures === 0) storeDescription(layout, { key, json, text });
+  return 0;
+};

@@ -1,0 +1,46 @@
+/**
+ * Answers that bin/abctl gives before the CLI loads (issue 14): `abctl --help` (also `-h`, `help`)
+ * and `abctl describePlugins [--json]`, printed from the record an earlier full run kept under
+ * the instance, while the record's key still matches. Built on its own into a CommonJS file
+ * (dist/cli-bundle/fast.cjs) that bin/abctl, itself CommonJS, requires: Node then starts without
+ * its ES module loader, commander, inversify or any plugin code. Anything else, or a missing or
+ * stale record, goes the normal way, which stores the record for the next run.
+ */
+import { join } from 'node:path';
+import { describeCacheFile, describeCacheKey, type DescribeRecord } from './describe-cache.js';
+import { HELP_TEXT_FILE, helpTextKey, instanceLayoutFor, type HelpTextRecord } from './help-cache.js';
+import { readRecord } from './start-cache.js';
+
+const HELP_WORDS = new Set(['--help', '-h', 'help']);
+
+/** The kept output for `argv`, or undefined when this command is not answered here. */
+export function cachedOutput(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const [word, ...rest] = argv;
+  if (word === undefined) return undefined;
+  if (rest.length === 0 && HELP_WORDS.has(word)) {
+    const layout = instanceLayoutFor(undefined);
+    const key = helpTextKey(layout);
+    return key === undefined ? undefined : readRecord<HelpTextRecord>(join(layout.cacheDir, HELP_TEXT_FILE), key)?.text;
+  }
+  const json = rest.length === 1 && rest[0] === '--json';
+  if (word === 'describePlugins' && (rest.length === 0 || json)) {
+    const layout = instanceLayoutFor(undefined);
+    const key = describeCacheKey(layout, env);
+    const record = key === undefined ? undefined : readRecord<DescribeRecord>(describeCacheFile(layout), key);
+    return json ? record?.json : record?.text;
+  }
+  return undefined;
+}
+
+/** Prints the kept output and says true, or says false (the caller runs the CLI). */
+export function answerFromCache(argv: readonly string[]): boolean {
+  let text: string | undefined;
+  try {
+    text = cachedOutput(argv);
+  } catch {
+    return false; // a cache must never be the reason a command fails
+  }
+  if (typeof text !== 'string') return false;
+  process.stdout.write(text);
+  return true;
+}
