@@ -17,7 +17,7 @@ import { LIFECYCLE_OPERATIONS, type LifecycleOperation } from '../../core/lifecy
 import { JobInterrupted } from '../plugin-hooks.js';
 import { runAgent, type AgentResult } from './agent.js';
 import { AGENT_STEP_MARK, BUNDLE_MANIFEST } from './bundle-format.js';
-import { foregroundMain, pingBundle } from './foreground.js';
+import { foregroundMain, notReady, pingBundle } from './foreground.js';
 
 export const EXIT = Object.freeze({ ok: 0, failed: 1, internal: 2, notSupported: 3, interrupted: 130 });
 
@@ -77,8 +77,15 @@ export async function agentMain(argv: readonly string[], out: (s: string) => voi
       throw new UserError('AGENT_USAGE', positionals.length === 0 ? 'no operation given' : `"${positionals.join(' ')}" is not an operation (or a list of them)`, { hint: USAGE });
     }
     const given = values.bundle ?? defaultBundleDir();
-    // A container's health check names the image's bundle; the ping reads what `run` keeps up (foreground.ts).
-    const bundleDir = positionals.length === 1 && positionals[0] === 'ping' ? pingBundle(given) : given;
+    const healthCheck = positionals.length === 1 && positionals[0] === 'ping';
+    // A container's health check names the image's bundle; the ping reads what `run` keeps up
+    // (foreground.ts), and fails while run's start chain has not finished.
+    const waiting = healthCheck ? notReady(given) : undefined;
+    if (waiting !== undefined) {
+      out(json ? `${JSON.stringify({ operation: 'ping', supported: true, health: { healthy: false, message: waiting, answers: [] } })}\n` : `unhealthy: ${waiting}\n`);
+      return EXIT.failed;
+    }
+    const bundleDir = healthCheck ? pingBundle(given) : given;
     // Several operations run in order in one process (deploy runs `rehydrate start`: one
     // Node.js start-up less per instance); a marker line on stderr says where each begins,
     // and the first that does not succeed ends the run with its exit code.

@@ -86,6 +86,32 @@ export function pingBundle(bundleDir: string, env: ForegroundEnv = foregroundEnv
   return mine !== undefined && mine === appliance(bundleDir) ? run : bundleDir;
 }
 
+/** Where `run` says how far it is: `rehydrating`, `starting`, `running` (the start chain has finished) or `stopping`. */
+export type RunPhase = 'rehydrating' | 'starting' | 'running' | 'stopping';
+const PHASE_FILE = 'phase';
+
+async function setPhase(env: ForegroundEnv, phase: RunPhase): Promise<void> {
+  await writeFile(join(env.runDir, PHASE_FILE), `${phase}\n`, { mode: 0o600 });
+}
+
+/**
+ * Why the health check must fail now, or undefined: while `run` keeps the private bundle the
+ * check reads (pingBundle), it passes only once the whole start chain (plugin, then each
+ * extension) has finished, and no more once stop began. A product that answers before its
+ * extensions' start returned is not ready yet.
+ */
+export function notReady(bundleDir: string, env: ForegroundEnv = foregroundEnv()): string | undefined {
+  const pinged = pingBundle(bundleDir, env);
+  if (resolve(pinged) !== resolve(join(env.runDir, 'bundle'))) return undefined;
+  let phase = '';
+  try {
+    phase = readFileSync(join(env.runDir, PHASE_FILE), 'utf8').trim();
+  } catch {
+    phase = 'preparing';
+  }
+  return phase === 'running' ? undefined : `the container is ${phase}: the health check passes once the start chain has finished`;
+}
+
 /** This container's identity: its host name, first non-internal IPv4 address, and index. */
 export function containerInstance(env: ForegroundEnv, host: string = hostname()): LateBindings['instance'] {
   const addresses: string[] = [];
@@ -260,12 +286,15 @@ export async function foregroundMain(argv: readonly string[], out: (s: string) =
       const marker = join(env.stateDir, CONTAINER.marker);
       if (existsSync(marker)) log('abctl: already rehydrated in this container; starting');
       else {
+        await setPhase(env, 'rehydrating');
         await ownFileSets(runBundle, log);
         await op('rehydrate', controller.signal);
         await writeFile(marker, `${new Date().toISOString()}\n`);
         log('abctl: rehydrated');
       }
+      await setPhase(env, 'starting');
       const started = await op('start', controller.signal);
+      await setPhase(env, 'running');
       log(`abctl: started (${started.ran.join(', ') || 'no plugin implements start'}); running until SIGTERM`);
     } catch (e) {
       if (controller.signal.aborted || e instanceof JobInterrupted) {
@@ -283,6 +312,7 @@ export async function foregroundMain(argv: readonly string[], out: (s: string) =
     } finally {
       clearInterval(keepAlive);
     }
+    await setPhase(env, 'stopping');
     const stopped = await op('stop');
     log(`abctl: stopped (${stopped.ran.join(', ') || 'no plugin implements stop'})`);
     return 0;
@@ -294,6 +324,9 @@ export async function foregroundMain(argv: readonly string[], out: (s: string) =
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
-    if (runBundle !== undefined) await rm(runBundle, { recursive: true, force: true }).catch(() => {});
+    if (runBundle !== undefined) {
+      await rm(join(env.runDir, PHASE_FILE), { force: true }).catch(() => {});
+      await rm(runBundle, { recursive: true, force: true }).catch(() => {});
+    }
   }
 }

@@ -3,8 +3,8 @@
  * the file set root moved to a temp "instance" root, a plan with another port and server name.
  * The agent runs as its own process (node abctl-agent.mjs), as it would on a target machine.
  */
-import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeBundle } from '../../services/rehydration/bundle.js';
@@ -127,6 +127,61 @@ describe('the agent on the example bundle', () => {
     expect(owner.err).toContain('useradd');
   });
 });
+
+describe('the container mode (run) and its health check', () => {
+  it('fails the health check until the whole start chain has finished, though the product already answers', async () => {
+    // The container contract's directories, here in the temp dir: run keeps its private bundle and phase there.
+    const root = join(tmp.path, 'container');
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', ABCTL_RUN_DIR: join(root, 'run'), ABCTL_STATE_DIR: join(root, 'state'), ABCTL_CONFIG_DIR: join(root, 'config'), ABCTL_SECRET_DIR: join(root, 'secret') };
+    const dir = await bundleFor(dep, 'run-bundle');
+    // The extension's start (after the example's, which starts the server) waits while `hold` exists.
+    const hold = join(root, 'hold');
+    mkdirSync(root, { recursive: true });
+    writeFileSync(hold, '');
+    const ext = join(dir, 'plugins', 'examplelogs', 'index.js');
+    const text = readFileSync(ext, 'utf8');
+    const hook = '  async rehydrate(ctx) {\n';
+    expect(text).toContain(hook);
+    const start = `  async start() {\n    const fs = await import('node:fs');\n    fs.writeFileSync(${JSON.stringify(`${hold}.waiting`)}, '');\n    while (fs.existsSync(${JSON.stringify(hold)})) await new Promise((r) => setTimeout(r, 50));\n  },\n`;
+    writeFileSync(ext, text.replace(hook, start + hook));
+
+    const child = spawn(process.execPath, [join(dir, 'abctl-agent.mjs'), 'run', '--bundle', dir], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    child.stderr.on('data', (c: Buffer) => (log += c.toString('utf8')));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const ping = () => spawnSync(process.execPath, [join(dir, 'abctl-agent.mjs'), 'ping', '--bundle', dir], { encoding: 'utf8', timeout: 60_000, env });
+    try {
+      await until(() => existsSync(`${hold}.waiting`), () => log);
+      // The server is up (the example's start returned), but the chain is not done: unhealthy.
+      expect(await (await fetch(`http://127.0.0.1:${port}/health`)).text()).toBe('ok web-one\n');
+      const early = ping();
+      expect(early.stdout).toBe('unhealthy: the container is starting: the health check passes once the start chain has finished\n');
+      expect(early.status).toBe(1);
+      rmSync(hold);
+      await until(() => log.includes('abctl: started (example, examplelogs)'), () => log);
+      const ready = ping();
+      expect(ready.stdout).toBe(`healthy: example: http://127.0.0.1:${port}/health answered "ok web-one"\n`);
+      expect(ready.status).toBe(0);
+    } finally {
+      rmSync(hold, { force: true });
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+    expect(log).toContain('abctl: stopped (example)');
+    // run is over: its private bundle and phase are gone, and the health check reads the bundle named again.
+    expect(existsSync(join(root, 'run', 'bundle'))).toBe(false);
+    expect(ping().status).toBe(1);
+  }, 120_000);
+});
+
+/** Polls `done` every 50 ms for up to 60 s; the error shows `log()`. */
+async function until(done: () => boolean, log: () => string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`timed out; the agent said:\n${log()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 describe('a plugin of the bundle that fails to start', () => {
   it('is reported broken, and the chain it breaks is refused before any step runs', () => {
