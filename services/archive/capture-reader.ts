@@ -15,6 +15,7 @@
  */
 import * as fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
+import { contentHoldsKey, isSecretContent, SECRET_NEEDLES } from './secrets.js';
 
 /** What the capture needs of an lstat. */
 export interface EntryStat {
@@ -33,6 +34,8 @@ export interface EntryStat {
 export interface ReadRequest {
   readonly abs: string;
   readonly content: boolean;
+  /** readdir says it is a regular file (then it is opened before it is stat'ed). */
+  readonly file?: boolean;
 }
 
 /** An error from the worker, with the errno code that decides the user error. */
@@ -47,6 +50,8 @@ export interface ReadResult {
   readonly content: Buffer | undefined;
   /** A symlink's target. */
   readonly link: string | undefined;
+  /** `content` holds a private key (secrets.ts isSecretContent, run by the reader). */
+  readonly holdsKey: boolean;
 }
 
 /** Entries per batch: enough that a message round trip is a small share of the work. */
@@ -59,8 +64,11 @@ const BATCH_BYTES = 1024 * 1024;
  * ~17 MB of peak RSS on 100k small files against 2 or 3).
  */
 const AHEAD = 3;
-/** Fields per entry in the stats array: the EntryStat fields, then the count of content bytes read (-1: not read, -2: no stat). */
-const FIELDS = 10;
+/**
+ * Fields per entry in the stats array: the EntryStat fields, then the count of content bytes
+ * read (-1: not read, -2: no stat), then 1 when that content holds a private key.
+ */
+const FIELDS = 11;
 
 /** Message from the reader: stats, errors and links per entry, contents back to back. */
 interface BatchReply {
@@ -81,6 +89,7 @@ function readBatch(
   want: Uint8Array,
   data: Buffer,
   limits: { sniff: number; fields: number; openFlags: number },
+  holdsKey: (content: Buffer) => boolean,
 ): BatchReply {
   const n = paths.length;
   const stats = new Float64Array(n * limits.fields);
@@ -94,10 +103,24 @@ function readBatch(
     ends[i] = used;
     // Entries the walk only names (skipped ones) have no path.
     if (paths[i] === '') continue;
-    let st: fs.Stats;
+    const path = paths[i]!;
+    let st: fs.Stats | undefined;
+    let fd = -1;
     try {
-      st = fsm.lstatSync(paths[i]!);
+      // readdir said a regular file whose content is wanted: open it first and fstat the open
+      // file, which spares the path lookup of an lstat (measured ~15% of the reader's CPU).
+      // O_NOFOLLOW fails on a symlink swapped in; any failure falls back to lstat below.
+      if (want[i] === 2) {
+        try {
+          fd = fsm.openSync(path, limits.openFlags);
+        } catch {
+          fd = -1;
+        }
+        if (fd >= 0) st = fsm.fstatSync(fd);
+      }
+      st ??= fsm.lstatSync(path);
     } catch (err) {
+      if (fd >= 0) fsm.closeSync(fd);
       errors[i] = { message: (err as Error).message, code: (err as { code?: string }).code };
       continue;
     }
@@ -113,25 +136,25 @@ function readBatch(
     stats[at + 8] = st.blocks;
     try {
       if (st.isSymbolicLink()) {
-        links[i] = fsm.readlinkSync(paths[i]!);
+        links[i] = fsm.readlinkSync(path);
       } else if (want[i] && st.isFile() && st.nlink === 1 && st.size <= limits.sniff && used + st.size <= data.length) {
-        const fd = fsm.openSync(paths[i]!, limits.openFlags);
+        if (fd < 0) fd = fsm.openSync(path, limits.openFlags);
         let got = 0;
-        try {
-          // Exactly the size lstat gave: a file that grows meanwhile is cut there, one that shrinks shows as short.
-          while (got < st.size) {
-            const r = fsm.readSync(fd, data, used + got, st.size - got, null);
-            if (r === 0) break;
-            got += r;
-          }
-        } finally {
-          fsm.closeSync(fd);
+        // Exactly the size the stat gave: a file that grows meanwhile is cut there, one that shrinks shows as short.
+        while (got < st.size) {
+          const r = fsm.readSync(fd, data, used + got, st.size - got, null);
+          if (r === 0) break;
+          got += r;
         }
         stats[at + 9] = got;
+        // The secret check by content scans what was just read, here rather than on the writer's thread.
+        if (got > 0 && holdsKey(data.subarray(used, used + got))) stats[at + 10] = 1;
         used += got;
       }
     } catch (err) {
       errors[i] = { message: (err as Error).message, code: (err as { code?: string }).code };
+    } finally {
+      if (fd >= 0) fsm.closeSync(fd);
     }
     ends[i] = used;
   }
@@ -143,26 +166,57 @@ const WORKER_SCRIPT = `
 const { parentPort, workerData } = process.getBuiltinModule('node:worker_threads');
 const fs = process.getBuiltinModule('node:fs');
 const readBatch = ${readBatch.toString()};
+const contentHoldsKey = ${contentHoldsKey.toString()};
+const needles = Object.fromEntries(Object.entries(workerData.needles).map(([k, v]) => [k, Buffer.from(v, 'latin1')]));
+const holdsKey = (data) => contentHoldsKey(data, needles);
 const spare = [];
 parentPort.on('message', (m) => {
   if (m.spare) spare.push(m.spare);
   const buf = spare.length ? Buffer.from(spare.pop()) : Buffer.allocUnsafeSlow(workerData.bytes);
-  const reply = readBatch(fs, m.paths, m.want, buf, workerData.limits);
+  const reply = readBatch(fs, m.paths, m.want, buf, workerData.limits, holdsKey);
   parentPort.postMessage(reply, [reply.stats.buffer, reply.data, reply.ends.buffer]);
 });
 `;
 
-function unpack(reply: BatchReply, i: number, fields: number): ReadResult {
-  const e = reply.errors[i];
-  const error = e ? Object.assign(new Error(e.message), e.code === undefined ? {} : { code: e.code }) : undefined;
-  const at = i * fields;
-  const s = reply.stats;
-  const stat: EntryStat | undefined =
-    s[at + 9] === -2 ? undefined : { mode: s[at]!, uid: s[at + 1]!, gid: s[at + 2]!, size: s[at + 3]!, mtimeMs: s[at + 4]!, nlink: s[at + 5]!, dev: s[at + 6]!, ino: s[at + 7]!, blocks: s[at + 8]! };
-  const got = s[at + 9]!;
-  const end = reply.ends[i]!;
-  const content = got >= 0 ? Buffer.from(reply.data, end - got, got) : undefined;
-  return { stat, error, content, link: reply.links[i] ?? undefined };
+/** The code readBatch gets per entry: 0 no content, 1 content, 2 content of what readdir calls a regular file. */
+function wantOf(x: ReadRequest): number {
+  return x.content ? (x.file ? 2 : 1) : 0;
+}
+
+/** What was read for one entry, filled again for each entry `take` hands out (no objects per entry). */
+class Cursor implements ReadResult {
+  stat: EntryStat | undefined;
+  error: ReadError | undefined;
+  content: Buffer | undefined;
+  link: string | undefined;
+  holdsKey = false;
+  readonly #stat = { mode: 0, uid: 0, gid: 0, size: 0, mtimeMs: 0, nlink: 0, dev: 0, ino: 0, blocks: 0 };
+
+  load(reply: BatchReply, i: number): void {
+    const e = reply.errors[i];
+    this.error = e ? Object.assign(new Error(e.message), e.code === undefined ? {} : { code: e.code }) : undefined;
+    const at = i * FIELDS;
+    const s = reply.stats;
+    if (s[at + 9] === -2) this.stat = undefined;
+    else {
+      const st = this.#stat;
+      st.mode = s[at]!;
+      st.uid = s[at + 1]!;
+      st.gid = s[at + 2]!;
+      st.size = s[at + 3]!;
+      st.mtimeMs = s[at + 4]!;
+      st.nlink = s[at + 5]!;
+      st.dev = s[at + 6]!;
+      st.ino = s[at + 7]!;
+      st.blocks = s[at + 8]!;
+      this.stat = st;
+    }
+    const got = s[at + 9]!;
+    const end = reply.ends[i]!;
+    this.content = got >= 0 ? Buffer.from(reply.data, end - got, got) : undefined;
+    this.holdsKey = s[at + 10] === 1;
+    this.link = reply.links[i] ?? undefined;
+  }
 }
 
 function settle<T>(batch: Pending<T>, reply: BatchReply | undefined, failure: Error | undefined): void {
@@ -203,6 +257,7 @@ export class ReadAhead<T extends ReadRequest> {
   #current: Pending<T> | undefined;
   #at = 0;
   readonly #spare: ArrayBuffer[] = [];
+  readonly #cursor = new Cursor();
 
   constructor(source: () => T | undefined, opts: { readers: number; openFlags: number; sniff: number }) {
     this.#source = source;
@@ -211,23 +266,49 @@ export class ReadAhead<T extends ReadRequest> {
     this.#sniff = opts.sniff;
   }
 
-  /** The next entry and what was read for it; undefined at the end. */
-  async next(): Promise<[T, ReadResult] | undefined> {
-    while (!this.#current || this.#at >= this.#current.items.length) {
-      if (this.#current?.reply) this.#spare.push(this.#current.reply.data);
-      this.#current = undefined;
-      this.#fill();
-      const head = this.#queue.shift();
-      if (!head) return undefined;
-      if (this.#workers?.length === 0) head.reply = this.#readHere(head.items);
-      else if (!head.reply && !head.failure) await new Promise<void>((resolve) => (head.wake = resolve));
-      if (head.failure) throw head.failure;
-      this.#current = head;
-      this.#at = 0;
-      this.#fill();
-    }
+  /**
+   * The next entry of the batch at hand, or undefined when it is used up (then `advance`).
+   * What was read for it is in `result` until the next call: one object, filled again.
+   */
+  take(): T | undefined {
+    const batch = this.#current;
+    if (!batch || this.#at >= batch.items.length) return undefined;
     const i = this.#at++;
-    return [this.#current.items[i]!, unpack(this.#current.reply!, i, FIELDS)];
+    this.#cursor.load(batch.reply!, i);
+    return batch.items[i];
+  }
+
+  /** What was read for the entry `take` returned last. */
+  get result(): ReadResult {
+    return this.#cursor;
+  }
+
+  /** Waits for the next batch; false at the end of the walk. */
+  async advance(): Promise<boolean> {
+    if (this.#current?.reply) this.#spare.push(this.#current.reply.data);
+    this.#current = undefined;
+    this.#fill();
+    const head = this.#queue.shift();
+    if (!head) return false;
+    if (this.#workers?.length === 0) head.reply = this.#readHere(head.items);
+    else if (!head.reply && !head.failure) await new Promise<void>((resolve) => (head.wake = resolve));
+    if (head.failure) throw head.failure;
+    this.#current = head;
+    this.#at = 0;
+    this.#fill();
+    return true;
+  }
+
+  /** The next entry with a copy of what was read for it; undefined at the end (take/advance without the copies). */
+  async next(): Promise<[T, ReadResult] | undefined> {
+    for (;;) {
+      const item = this.take();
+      if (item !== undefined) {
+        const r = this.#cursor;
+        return [item, { stat: r.stat && { ...r.stat }, error: r.error, content: r.content, link: r.link, holdsKey: r.holdsKey }];
+      }
+      if (!(await this.advance())) return undefined;
+    }
   }
 
   /** Stops the workers; safe to call more than once. */
@@ -268,7 +349,7 @@ export class ReadAhead<T extends ReadRequest> {
     return Array.from({ length: this.#readers }, () => {
       const worker = new Worker(WORKER_SCRIPT, {
         eval: true,
-        workerData: { bytes: BATCH_BYTES, limits: this.#limits() },
+        workerData: { bytes: BATCH_BYTES, limits: this.#limits(), needles: SECRET_NEEDLES },
         // Stats and names are short-lived: a small young generation keeps each reader's memory low.
         resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 64 },
       });
@@ -289,12 +370,12 @@ export class ReadAhead<T extends ReadRequest> {
 
   #readHere(items: readonly T[]): BatchReply {
     const data = this.#spare.length ? Buffer.from(this.#spare.pop()!) : Buffer.allocUnsafeSlow(BATCH_BYTES);
-    return readBatch(fs, items.map((x) => x.abs), Uint8Array.from(items, (x) => (x.content ? 1 : 0)), data, this.#limits());
+    return readBatch(fs, items.map((x) => x.abs), Uint8Array.from(items, wantOf), data, this.#limits(), isSecretContent);
   }
 
   #dispatch(batch: Pending<T>): void {
     const paths = batch.items.map((x) => x.abs);
-    const want = Uint8Array.from(batch.items, (x) => (x.content ? 1 : 0));
+    const want = Uint8Array.from(batch.items, wantOf);
     const workers = this.#workers!;
     const reader = workers[this.#next++ % workers.length]!;
     reader.pending.push(batch);

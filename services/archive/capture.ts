@@ -42,7 +42,7 @@ import { ArchiveFile } from './archive-file.js';
 import { ReadAhead, type EntryStat, type ReadRequest, type ReadResult } from './capture-reader.js';
 import { BLOCK_SIZE, CAPTURE_CODECS, checkLevel, createEncoder, requireZstd, type BlockEncoder, type CaptureCodec } from './encoders.js';
 import { SECRET_SNIFF_BYTES, SecretRules } from './secrets.js';
-import { BLOCK, encodeHeader, encodeSparseHeader, endOfArchive, type TarHeaderInput } from './tar-header.js';
+import { BLOCK, encodeHeader, encodeSparseHeader, endOfArchive, writeHeader, type TarHeaderInput } from './tar-header.js';
 import type { SparseSegment } from './tar-entries.js';
 import { TarFilter } from './tar-filter.js';
 
@@ -181,30 +181,38 @@ class BlockWriter {
     return this.#file.bytes;
   }
 
-  get full(): boolean {
-    return this.#off === BLOCK_SIZE;
+  /**
+   * A block was handed to the codec since the last `settle`: call it before writing on (the
+   * writes below hand full blocks over themselves, so an entry's bytes go in without awaiting).
+   */
+  get handed(): boolean {
+    return this.#handed;
   }
 
-  /** Copies as much of `data` (from `pos`) as fits in the block; returns the count. Check `full` after. */
+  /** Copies as much of `data` (from `pos`) as fits in the block; returns the count. */
   appendPart(data: Buffer, pos: number): number {
     const n = Math.min(BLOCK_SIZE - this.#off, data.length - pos);
     data.copy(this.#block, this.#off, pos, pos + n);
     this.#off += n;
+    if (this.#off === BLOCK_SIZE) this.#handOver();
     return n;
   }
 
-  /** Copies all of `data` in (headers); check `full` after. */
+  /** Copies all of `data` in. */
   append(data: Buffer): void {
-    let pos = 0;
-    while (pos < data.length) {
-      const n = Math.min(BLOCK_SIZE - this.#off, data.length - pos);
-      data.copy(this.#block, this.#off, pos, pos + n);
-      this.#off += n;
-      pos += n;
-      if (pos < data.length) {
-        // Only PAX headers are larger than the room left; the rare extra block is handed over unawaited.
-        this.#handOver();
-      }
+    for (let pos = 0; pos < data.length; ) pos += this.appendPart(data, pos);
+  }
+
+  /** The header(s) of one entry: written in place when it needs no PAX header (most do). */
+  header(st: EntryStat, path: string, type: TarHeaderInput['type'], linkname?: string): void {
+    // The block is always filled in whole 512-byte steps here, so a header fits when there is room.
+    const at = this.#off;
+    const mtime = Math.floor(st.mtimeMs / 1000);
+    if (at + BLOCK <= BLOCK_SIZE && writeHeader(this.#block, at, path, type, st.mode, st.uid, st.gid, st.size, mtime, linkname)) {
+      this.#off += BLOCK;
+      if (this.#off === BLOCK_SIZE) this.#handOver();
+    } else {
+      this.append(encodeHeader(headerFor(st, path, type, linkname)));
     }
   }
 
@@ -212,6 +220,7 @@ class BlockWriter {
   readFrom(fd: number, max: number, position: number | null = null): number {
     const n = readSync(fd, this.#block, this.#off, Math.min(max, BLOCK_SIZE - this.#off), position);
     this.#off += n;
+    if (this.#off === BLOCK_SIZE) this.#handOver();
     return n;
   }
 
@@ -221,21 +230,24 @@ class BlockWriter {
     if (rest === 0) return;
     this.#block.fill(0, this.#off, this.#off + BLOCK - rest);
     this.#off += BLOCK - rest;
+    if (this.#off === BLOCK_SIZE) this.#handOver();
   }
 
   #pendingWait: Promise<void> | undefined;
+  #handed = false;
 
   #handOver(): void {
     const block = this.#off === BLOCK_SIZE ? this.#block : this.#block.subarray(0, this.#off);
     this.#block = this.#free.pop() ?? Buffer.allocUnsafe(BLOCK_SIZE);
     this.#off = 0;
+    this.#handed = true;
     const wait = this.#encoder.write(block);
     if (wait) this.#pendingWait = this.#pendingWait ? this.#pendingWait.then(() => wait) : wait;
   }
 
-  /** Hands the full block over, waits as the codec asks, yields to the event loop, checks abort. */
-  async flush(): Promise<void> {
-    this.#handOver();
+  /** After a hand-over: waits as the codec asks, yields to the event loop, checks abort, reports progress. */
+  async settle(): Promise<void> {
+    this.#handed = false;
     const wait = this.#pendingWait;
     this.#pendingWait = undefined;
     // Without a wait from the codec, still let timers and I/O run (abort, progress display).
@@ -322,6 +334,8 @@ interface WalkItem extends ReadRequest {
   /** readdir says it is a directory (the walk enters it). */
   readonly dir: boolean;
   readonly skip?: SkipReason;
+  /** The secret rules skip it by name (when it is a regular file). */
+  readonly secretName?: boolean;
   /** Its directory could not be read. */
   readonly error?: UserError;
 }
@@ -446,26 +460,28 @@ export async function captureFileSet(opts: CaptureFileSetOptions): Promise<Captu
    * enters it. Everything an entry needs from the file system beyond its name comes from the
    * read-ahead (capture-reader.ts).
    */
-  const frames: { abs: string; rel: string; entries: { name: string; dir: boolean }[]; i: number }[] = [];
+  const frames: { abs: string; rel: string; entries: Dirent[]; i: number }[] = [];
   /** Entries a readdir produced before the directory's own (names that are not UTF-8, its failure). */
   const queued: WalkItem[] = [];
   const enter = (abs: string, rel: string): void => {
-    let raw: Dirent<Buffer>[];
+    let raw: Dirent[];
     try {
-      raw = readdirSync(abs, { encoding: 'buffer', withFileTypes: true });
+      // Names as strings: Node decodes them as Buffer#toString('utf8') would (both replace
+      // invalid sequences with U+FFFD), without a Buffer per name.
+      raw = readdirSync(abs, { withFileTypes: true });
     } catch (err) {
       queued.push({ abs: '', rel, dir: false, content: false, error: sourceError(err, root, rel) });
       return;
     }
-    const entries: { name: string; dir: boolean }[] = [];
+    const entries: Dirent[] = [];
     for (const d of raw) {
-      const name = d.name.toString('utf8');
+      const name = d.name;
       // Linux names are bytes; a name that is not UTF-8 cannot be stored in a PAX path as is.
       // Decoding turns every invalid sequence into U+FFFD, so looking for it finds them all;
       // a real U+FFFD is skipped too: the SSH path only sees names decoded, so both paths skip the same names.
       if (name.includes('\uFFFD')) {
         queued.push({ abs: '', rel: rel ? `${rel}/${name}` : name, dir: false, content: false, skip: 'name-not-utf8' });
-      } else entries.push({ name, dir: d.isDirectory() });
+      } else entries.push(d);
     }
     // Sorted (by UTF-16 code units, as Array.prototype.sort does), so the same tree always gives
     // the same archive (readdir order is arbitrary).
@@ -482,23 +498,27 @@ export async function captureFileSet(opts: CaptureFileSetOptions): Promise<Captu
         frames.pop();
         continue;
       }
-      const { name, dir } = frame.entries[frame.i++]!;
+      const d = frame.entries[frame.i++]!;
+      const name = d.name;
+      const dir = d.isDirectory();
       const rel = frame.rel ? `${frame.rel}/${name}` : name;
       if (filter?.dropsEntry(rel)) continue;
       if (secrets.byPath(rel)) return { abs: '', rel, dir: false, content: false, skip: 'secret' };
       const abs = frame.abs === '/' ? `/${name}` : `${frame.abs}/${name}`;
+      const secretName = !dir && secrets.byName(rel);
       // No content for what is skipped anyway: the archive itself, partial files, secrets by name.
-      const content = !dir && abs !== outReal && !abs.startsWith(partialPrefix) && !secrets.byName(rel);
+      const content = !dir && !secretName && abs !== outReal && !abs.startsWith(partialPrefix);
       // The directory's entries come right after it.
       if (dir) enter(abs, rel);
-      return { abs, rel, dir, content };
+      return { abs, rel, dir, content, secretName, file: d.isFile() };
     }
   };
 
   const written = await withArchive(opts, root, progress, async (w) => {
     const rootStat = statSync(realRoot);
-    w.append(encodeHeader(headerFor(rootStat, './', 'directory')));
+    w.header(rootStat, './', 'directory');
     counts.directories++;
+    if (w.handed) await w.settle();
 
     const shrank = (rel: string): UserError =>
       new UserError('CAPTURE_SOURCE_CHANGED', `${rel} shrank during the capture`, {
@@ -510,10 +530,6 @@ export async function captureFileSet(opts: CaptureFileSetOptions): Promise<Captu
     const copyFile = async (wr: BlockWriter, st: EntryStat, abs: string, rel: string, fetched: ReadResult): Promise<boolean> => {
       // Read ahead: the whole content of a small file, or the reason it could not be read.
       if (fetched.error) throw sourceError(fetched.error, root, rel);
-      if (fetched.content) {
-        if (fetched.content.length < st.size) throw shrank(rel);
-        return storeSmall(wr, st, rel, fetched.content);
-      }
       let fd: number;
       try {
         fd = openSync(abs, OPEN_FLAGS);
@@ -533,7 +549,11 @@ export async function captureFileSet(opts: CaptureFileSetOptions): Promise<Captu
           } catch (err) {
             throw err instanceof UserError ? err : sourceError(err, root, rel);
           }
-          return await storeSmall(wr, st, rel, sniff.subarray(0, st.size));
+          const data = sniff.subarray(0, st.size);
+          if (secrets.byContent(rel, data)) return false;
+          storeSmall(wr, st, rel, data);
+          if (wr.handed) await wr.settle();
+          return true;
         }
         let segments: SparseSegment[] | undefined;
         try {
@@ -544,38 +564,42 @@ export async function captureFileSet(opts: CaptureFileSetOptions): Promise<Captu
         if (segments) {
           const { header } = encodeSparseHeader(headerFor(st, `./${rel}`, 'file'), segments, st.size);
           wr.append(header);
-          if (wr.full) await wr.flush();
+          if (wr.handed) await wr.settle();
           for (const seg of segments) await copyRange(wr, fd, seg.offset, seg.size, rel);
         } else {
-          wr.append(encodeHeader(headerFor(st, `./${rel}`, 'file')));
-          if (wr.full) await wr.flush();
+          wr.header(st, `./${rel}`, 'file');
+          if (wr.handed) await wr.settle();
           // Exactly the size the header announced: a file that grows meanwhile is cut there.
           await copyRange(wr, fd, null, st.size, rel);
         }
         wr.pad();
         counts.files++;
-        if (wr.full) await wr.flush();
+        if (wr.handed) await wr.settle();
         return true;
       } finally {
         closeSync(fd);
       }
     };
 
-    /** A small file read whole: checked for a private key, then stored. */
-    const storeSmall = async (wr: BlockWriter, st: EntryStat, rel: string, data: Buffer): Promise<boolean> => {
-      if (secrets.byContent(rel, data)) return false;
-      wr.append(encodeHeader(headerFor(st, `./${rel}`, 'file')));
-      if (wr.full) await wr.flush();
-      // Block by block, so the codec's backpressure is awaited as with large files.
-      for (let pos = 0; pos < data.length; ) {
-        pos += wr.appendPart(data, pos);
-        if (wr.full) await wr.flush();
-      }
+    /** A small file the reader read whole: false (nothing written) when its content is a secret. */
+    const storeFetched = (wr: BlockWriter, st: EntryStat, rel: string, fetched: ReadResult): boolean => {
+      const data = fetched.content!;
+      if (data.length < st.size) throw shrank(rel);
+      if (secrets.byCheckedContent(rel, fetched.holdsKey)) return false;
+      storeSmall(wr, st, rel, data);
+      return true;
+    };
+
+    /**
+     * A small file read whole (and found no secret): header, content and padding go in without
+     * awaiting; they hand at most one block over (the caller settles it), as they fit in one.
+     */
+    const storeSmall = (wr: BlockWriter, st: EntryStat, rel: string, data: Buffer): void => {
+      wr.header(st, `./${rel}`, 'file');
+      wr.append(data);
       counts.bytes += st.size;
       wr.pad();
       counts.files++;
-      if (wr.full) await wr.flush();
-      return true;
     };
 
     /** `size` bytes from `fd` (from `offset`, or where the file is) into the stream. */
@@ -593,15 +617,21 @@ export async function captureFileSet(opts: CaptureFileSetOptions): Promise<Captu
         left -= n;
         counts.bytes += n;
         if (pos !== null) pos += n;
-        if (wr.full) await wr.flush();
+        if (wr.handed) await wr.settle();
       }
     };
 
     const ahead = new ReadAhead(walk, { readers: opts.readers ?? DEFAULT_READERS, openFlags: OPEN_FLAGS, sniff: SECRET_SNIFF_BYTES });
     try {
       enter(realRoot, '');
-      for (let next = await ahead.next(); next; next = await ahead.next()) {
-        const [item, fetched] = next;
+      for (;;) {
+        // Entries of the batch at hand are taken without awaiting; only a new batch is awaited.
+        const item = ahead.take();
+        if (item === undefined) {
+          if (await ahead.advance()) continue;
+          break;
+        }
+        const fetched = ahead.result;
         if (item.error) throw item.error;
         if (item.skip) {
           skipped.push({ path: item.rel, reason: item.skip });
@@ -619,9 +649,9 @@ export async function captureFileSet(opts: CaptureFileSetOptions): Promise<Captu
           });
         }
         if (type === fsc.S_IFDIR) {
-          w.append(encodeHeader(headerFor(st, `./${rel}/`, 'directory')));
+          w.header(st, `./${rel}/`, 'directory');
           counts.directories++;
-          if (w.full) await w.flush();
+          if (w.handed) await w.settle();
         } else if (type === fsc.S_IFREG) {
           if (abs === outReal) {
             skipped.push({ path: rel, reason: 'archive-output' });
@@ -632,23 +662,28 @@ export async function captureFileSet(opts: CaptureFileSetOptions): Promise<Captu
           const inode = st.nlink > 1 ? `${st.dev}:${st.ino}` : undefined;
           const first = inode === undefined ? undefined : firstNames.get(inode);
           if (first !== undefined) {
-            w.append(encodeHeader({ ...headerFor(st, `./${rel}`, 'hardlink', `./${first}`), size: 0 }));
+            w.header(st, `./${rel}`, 'hardlink', `./${first}`);
             counts.files++;
-            if (w.full) await w.flush();
+            if (w.handed) await w.settle();
             continue;
           }
           // Every name of a file skipped as a secret is skipped.
-          if ((inode !== undefined && secretFiles.has(inode)) || secrets.byName(rel) || !(await copyFile(w, st, abs, rel, fetched))) {
+          if (
+            (inode !== undefined && secretFiles.has(inode)) ||
+            item.secretName ||
+            !(fetched.error === undefined && fetched.content !== undefined ? storeFetched(w, st, rel, fetched) : await copyFile(w, st, abs, rel, fetched))
+          ) {
             if (inode !== undefined) secretFiles.add(inode);
             skipped.push({ path: rel, reason: 'secret' });
             continue;
           }
           if (inode !== undefined) firstNames.set(inode, rel);
+          if (w.handed) await w.settle();
         } else if (type === fsc.S_IFLNK) {
           if (fetched.link === undefined) throw sourceError(fetched.error, root, rel);
-          w.append(encodeHeader(headerFor(st, `./${rel}`, 'symlink', fetched.link)));
+          w.header(st, `./${rel}`, 'symlink', fetched.link);
           counts.symlinks++;
-          if (w.full) await w.flush();
+          if (w.handed) await w.settle();
         } else {
           skipped.push({ path: rel, reason: otherType(st) });
         }
@@ -690,7 +725,7 @@ export async function captureFromTarStream(input: Readable | AsyncIterable<Buffe
       let pos = 0;
       while (pos < piece.length) {
         pos += w.appendPart(piece, pos);
-        if (w.full) await w.flush();
+        if (w.handed) await w.settle();
       }
     }
   };

@@ -38,6 +38,15 @@ export class SecretFilter {
     return this.#patterns.length === 0;
   }
 
+  /**
+   * Whether any path starting with `dirSlash` (a directory and its `/`) can pass `test`: a
+   * path passes only when it starts with a pattern's literal prefix, which is impossible when
+   * neither that prefix nor `dirSlash` starts with the other.
+   */
+  mayMatchUnder(dirSlash: string): boolean {
+    return this.#prefixes.some((p) => p.startsWith(dirSlash) || dirSlash.startsWith(p));
+  }
+
   test(absPath: string): boolean {
     for (let i = 0; i < this.#patterns.length; i++) {
       if (!absPath.startsWith(this.#prefixes[i] ?? '')) continue;
@@ -100,18 +109,34 @@ export function isSecretName(relPath: string): boolean {
 /** Files up to this size are read whole for the content rule; larger ones are judged by name only. */
 export const SECRET_SNIFF_BYTES = 64 * 1024;
 
-const PEM_END = Buffer.from('PRIVATE KEY-----', 'latin1');
-const PEM_BEGIN = Buffer.from('-----BEGIN ', 'latin1');
-const PUTTY = Buffer.from('PuTTY-User-Key-File-', 'latin1');
+/** The byte strings the content rule looks for (latin1 text), by name. */
+export const SECRET_NEEDLES: Readonly<Record<'pemEnd' | 'pemBegin' | 'putty', string>> = Object.freeze({
+  pemEnd: 'PRIVATE KEY-----',
+  pemBegin: '-----BEGIN ',
+  putty: 'PuTTY-User-Key-File-',
+});
 
-/** True when a line of `data` starts with `-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----` (grep's `^`: after a newline). */
-function hasPemPrivateKey(data: Buffer): boolean {
-  let at = data.indexOf(PEM_END);
+export type SecretNeedleBytes = Readonly<Record<keyof typeof SECRET_NEEDLES, Buffer>>;
+
+const NEEDLE_BYTES: SecretNeedleBytes = {
+  pemEnd: Buffer.from(SECRET_NEEDLES.pemEnd, 'latin1'),
+  pemBegin: Buffer.from(SECRET_NEEDLES.pemBegin, 'latin1'),
+  putty: Buffer.from(SECRET_NEEDLES.putty, 'latin1'),
+};
+
+/**
+ * The content rule: a line starting `-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----` (grep's `^`:
+ * after a newline), or a PuTTY key file. Uses nothing but its arguments and `Buffer`: the
+ * capture's reader threads run its source text on what they read (capture-reader.ts).
+ */
+export function contentHoldsKey(data: Buffer, needles: SecretNeedleBytes): boolean {
+  const { pemEnd, pemBegin, putty } = needles;
+  let at = data.indexOf(pemEnd);
   while (at >= 0) {
     const lineStart = data.lastIndexOf(0x0a, at) + 1;
-    if (data.subarray(lineStart, lineStart + PEM_BEGIN.length).equals(PEM_BEGIN)) {
+    if (data.subarray(lineStart, lineStart + pemBegin.length).equals(pemBegin)) {
       let ok = true;
-      for (let i = lineStart + PEM_BEGIN.length; i < at; i++) {
+      for (let i = lineStart + pemBegin.length; i < at; i++) {
         const c = data[i]!;
         // A-Z, 0-9 and space: RSA, EC, DSA, ENCRYPTED, OPENSSH, PGP ... PRIVATE KEY
         if (!((c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x20)) {
@@ -121,16 +146,15 @@ function hasPemPrivateKey(data: Buffer): boolean {
       }
       if (ok) return true;
     }
-    at = data.indexOf(PEM_END, at + 1);
+    at = data.indexOf(pemEnd, at + 1);
   }
-  return false;
+  const p = data.indexOf(putty);
+  return p === 0 || (p > 0 && data[p - 1] === 0x0a);
 }
 
 /** True for file content (a whole file of at most SECRET_SNIFF_BYTES) that holds a private key. */
 export function isSecretContent(data: Buffer): boolean {
-  if (hasPemPrivateKey(data)) return true;
-  const p = data.indexOf(PUTTY);
-  return p === 0 || (p > 0 && data[p - 1] === 0x0a);
+  return contentHoldsKey(data, NEEDLE_BYTES);
 }
 
 /**
@@ -155,11 +179,15 @@ export class SecretRules {
     this.#allowed = new Set(rel);
     const allowAbs = [...(opts.allowAbsolute ?? []), ...rel.map((p) => `${this.#base}/${p}`)];
     this.#paths = new SecretFilter(opts.secretPaths ?? DEFAULT_SECRET_PATHS, allowAbs);
+    this.#pathsApply = !this.#paths.empty && this.#paths.mayMatchUnder(`${this.#base}/`);
   }
+
+  /** False when no secret path can lie under the root: then byPath needs no string per entry. */
+  readonly #pathsApply: boolean;
 
   /** By path: any entry type (a default secret path may be a directory). */
   byPath(relPath: string): boolean {
-    return !this.#paths.empty && this.#paths.test(`${this.#base}/${relPath}`);
+    return this.#pathsApply && this.#paths.test(`${this.#base}/${relPath}`);
   }
 
   /** By name: regular files only. */
@@ -170,5 +198,10 @@ export class SecretRules {
   /** By content: regular files of at most SECRET_SNIFF_BYTES, given whole. */
   byContent(relPath: string, data: Buffer): boolean {
     return isSecretContent(data) && !this.#allowed.has(relPath);
+  }
+
+  /** By content, where isSecretContent already ran (`holdsKey` is its answer). */
+  byCheckedContent(relPath: string, holdsKey: boolean): boolean {
+    return holdsKey && !this.#allowed.has(relPath);
   }
 }

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { checksumOk, decodeHeader, encodeHeader, paxRecord, parsePax, readNumber, type TarHeaderInput } from '../../services/archive/tar-header.js';
+import { checksumOk, decodeHeader, encodeHeader, paxRecord, parsePax, readNumber, writeHeader, type TarHeaderInput } from '../../services/archive/tar-header.js';
 import { tempDir } from './helpers.js';
 
 let dir: string;
@@ -102,6 +102,39 @@ describe('encodeHeader', () => {
   it('uses a PAX mtime for times before 1970 or past the octal field', () => {
     expect(paxOf(encodeHeader({ ...base, mtime: -86400 })).get('mtime')).toBe('-86400');
     expect(paxOf(encodeHeader({ ...base, mtime: 8 ** 11 })).get('mtime')).toBe(String(8 ** 11));
+  });
+});
+
+describe('writeHeader', () => {
+  it('writes in place the very bytes encodeHeader returns, and declines what needs PAX', () => {
+    const cases: TarHeaderInput[] = [
+      base,
+      { ...base, path: './', type: 'directory', mode: 0o755, uid: 0, gid: 0, size: 4096, mtime: 0 },
+      { ...base, path: './d/é-ü/ß.conf', mode: 0o7777, size: 0o77777777777, mtime: 0o77777777777, uid: 0o7777777, gid: 0o7777777 },
+      { ...base, path: './l', type: 'symlink', size: 99, linkname: '../a/b c' },
+      { ...base, path: './h', type: 'hardlink', linkname: './a.txt' },
+      { ...base, path: `./${'x'.repeat(98)}` },
+      { ...base, path: `./${'é'.repeat(49)}` },
+      { ...base, size: 2 ** 31 + 5, mtime: 2 ** 32 + 3 },
+    ];
+    // Blocks reused dirty, as the capture's are.
+    const buf = Buffer.alloc(4 * 512, 0xa5);
+    for (const h of cases) {
+      expect(writeHeader(buf, 1024, h.path, h.type, h.mode, h.uid, h.gid, h.size, h.mtime, h.linkname), h.path).toBe(true);
+      expect(buf.subarray(1024, 1536).equals(encodeHeader(h)), h.path).toBe(true);
+      expect(buf[1023]).toBe(0xa5);
+      expect(buf[1536]).toBe(0xa5);
+    }
+    const declined: TarHeaderInput[] = [
+      { ...base, path: `./${'x'.repeat(99)}` },
+      { ...base, path: `./${'é'.repeat(50)}` },
+      { ...base, type: 'symlink', linkname: 'y'.repeat(101) },
+      { ...base, size: 8 * 1024 ** 3 },
+      { ...base, mtime: -1 },
+      { ...base, uid: 0o10000000 },
+      { ...base, gid: 1.5 },
+    ];
+    for (const h of declined) expect(writeHeader(buf, 0, h.path, h.type, h.mode, h.uid, h.gid, h.size, h.mtime, h.linkname), h.path).toBe(false);
   });
 });
 
