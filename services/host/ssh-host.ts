@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { PassThrough, type Readable } from 'node:stream';
 import ssh2 from 'ssh2';
 import type { AnyAuthMethod, ClientChannel, ConnectConfig, KeyboardInteractiveCallback, Prompt, SFTPWrapper, Stats as SftpStats } from 'ssh2';
@@ -47,6 +48,8 @@ import {
   type TarStreamOptions,
 } from '../../core/reference-host.js';
 import { formatSshTarget, parseSshTarget, type SshTarget } from './ssh-target.js';
+import { SshTrace, type SshStats } from './ssh-trace.js';
+import { RunnerPool, runnerLine, runnerRequest } from './command-runner.js';
 
 // ssh2 is CommonJS: its named exports are only reachable through the default import.
 const { Client, utils: sshUtils } = ssh2;
@@ -75,6 +78,11 @@ export interface SshHostOptions {
   readonly connectTimeoutMs?: number;
   /** Commands and tar streams open at once on this connection; default 8 (OpenSSH allows 10 sessions, SFTP uses one). */
   readonly maxChannels?: number;
+  /**
+   * Long-lived shells that run commands without a session each (command-runner.ts), at most this
+   * many; default half of maxChannels, at most 4; 0 gives every command an exec channel of its own.
+   */
+  readonly commandRunners?: number;
   /** Where ~/.ssh is; default the current user's home. */
   readonly homeDir?: string;
   /**
@@ -84,6 +92,11 @@ export interface SshHostOptions {
    */
   readonly tarTransfer?: TarTransfer;
   readonly log?: HostLogger;
+}
+
+/** run()'s options plus what abctl's own callers (ctx.utils.run) pass: on abort the remote process group is killed. */
+export interface HostRunOptions extends RunOptions {
+  readonly signal?: AbortSignal | undefined;
 }
 
 export interface StreamingRunOptions {
@@ -101,6 +114,25 @@ export interface StreamingRunResult {
   readonly exitCode: number | undefined;
   /** Set when runStreaming killed the command: its time limit passed, or the signal fired. */
   readonly stopped?: 'timeout' | 'abort';
+}
+
+/** How a collected command went, on a runner or a channel of its own. */
+interface Ran {
+  /** Undefined when no status came (the connection or the runner went away). */
+  readonly exitCode: number | undefined;
+  readonly timedOut: boolean;
+  /** Killed because the caller's signal fired. */
+  readonly aborted: boolean;
+  readonly output: OutputCollector;
+  /** Why no status came, when known. */
+  readonly lost?: string;
+}
+
+/** A remote command line for an exec channel; `what` names the command for the trace. */
+interface ExecLine {
+  readonly line: string;
+  readonly stdin: Buffer;
+  readonly what: string;
 }
 
 const stderrLogger: HostLogger = { warn: (m) => process.stderr.write(`warning: ${m}\n`) };
@@ -141,12 +173,21 @@ class Slots {
   private inUse = 0;
   private opened = 0;
   private capacity: number;
+  /** Told when a caller has to wait (the command runners then give an idle channel back). */
+  onWait: () => void = () => undefined;
   constructor(private readonly most: number) {
     this.capacity = most;
   }
+  get crowded(): boolean {
+    return this.waiting.length > 0;
+  }
   async acquire(): Promise<() => void> {
     if (this.inUse < this.capacity) this.inUse++;
-    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else {
+      const wait = new Promise<void>((resolve) => this.waiting.push(resolve));
+      this.onWait();
+      await wait;
+    }
     let released = false;
     return () => {
       if (released) return;
@@ -283,6 +324,8 @@ export class SshHost implements ReferenceHost {
   private closePromise: Promise<void> | undefined;
   private readonly slots: Slots;
   private readonly name: string;
+  private readonly trace: SshTrace;
+  private readonly runners: RunnerPool;
   #tarBytes = 0;
 
   private constructor(
@@ -291,9 +334,19 @@ export class SshHost implements ReferenceHost {
     maxChannels: number,
     private readonly log: HostLogger,
     private readonly tarTransfer: TarTransfer,
+    connectStarted: number,
+    commandRunners: number,
   ) {
     this.name = formatSshTarget(target);
+    this.trace = new SshTrace(this.name, connectStarted);
     this.slots = new Slots(maxChannels);
+    this.runners = new RunnerPool({
+      open: async () => (await this.openExec({ line: runnerLine(), stdin: Buffer.alloc(0), what: 'command runner' })).channel,
+      max: commandRunners,
+      crowded: () => this.slots.crowded,
+      ...(log.debug ? { debug: (m: string) => log.debug?.(`${this.name}: ${m}`) } : {}),
+    });
+    this.slots.onWait = () => this.runners.shed();
     client.on('close', () => {
       this.closed = true;
     });
@@ -372,6 +425,7 @@ export class SshHost implements ReferenceHost {
     };
 
     const client = new Client();
+    const connectStarted = performance.now();
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error & { level?: string; code?: string }) => {
         client.removeListener('ready', onReady);
@@ -387,11 +441,15 @@ export class SshHost implements ReferenceHost {
       client.connect(config);
     });
     client.on('error', (err: Error) => log.debug?.(`ssh connection to ${where}: ${err.message}`));
-    const host = new SshHost(target, client, options.maxChannels ?? 8, log, options.tarTransfer ?? 'auto');
+    const maxChannels = options.maxChannels ?? 8;
+    const runners = options.commandRunners ?? Math.min(4, Math.floor(maxChannels / 2));
+    const host = new SshHost(target, client, maxChannels, log, options.tarTransfer ?? 'auto', connectStarted, runners);
     // Start the SFTP subsystem now, while the caller gets on with its work: nearly every job
     // reads files first, and starting sftp-server takes as long as a command. A refusal is
     // dealt with (and retried) on first use.
     host.sftp().catch(() => undefined);
+    // Likewise the first command runner: discovery hooks run a command or two at once.
+    host.runners.warm();
     return host;
   }
 
@@ -411,7 +469,9 @@ export class SshHost implements ReferenceHost {
     this.ensureOpen();
     if (!this.sftpSession) {
       this.sftpSession = new Promise<SFTPWrapper>((resolve, reject) => {
+        const done = this.trace.begin('session', 'sftp');
         this.client.sftp((err, sftp) => {
+          done();
           if (err) {
             this.sftpSession = undefined;
             reject(
@@ -451,9 +511,16 @@ export class SshHost implements ReferenceHost {
     }
   }
 
-  private async sftpCall<T>(fn: (sftp: SFTPWrapper, cb: (err: Error | undefined | null, value: T) => void) => void): Promise<T> {
+  private async sftpCall<T>(what: string, fn: (sftp: SFTPWrapper, cb: (err: Error | undefined | null, value: T) => void) => void): Promise<T> {
     const sftp = await this.sftp();
-    return new Promise<T>((resolve, reject) => fn(sftp, (err, value) => (err ? reject(err) : resolve(value))));
+    const done = this.trace.begin('sftp', what);
+    return new Promise<T>((resolve, reject) =>
+      fn(sftp, (err, value) => {
+        done();
+        if (err) reject(err);
+        else resolve(value);
+      }),
+    );
   }
 
   /**
@@ -479,7 +546,7 @@ export class SshHost implements ReferenceHost {
     const viaExec = await this.withoutSftp();
     if (viaExec) return viaExec.readFile(p, s.size);
     try {
-      return await this.sftpCall<Buffer>((sftp, cb) => sftp.readFile(p, cb));
+      return await this.sftpCall<Buffer>(`readFile ${p}`, (sftp, cb) => sftp.readFile(p, cb));
     } catch (err) {
       this.rethrowUnlessSftpStatus(err);
       throw await explainFailure(this.name, p, 'file', sftpCode(err) === SFTP_PERMISSION_DENIED, err, (x) => this.stat(x));
@@ -495,7 +562,7 @@ export class SshHost implements ReferenceHost {
     const viaExec = await this.withoutSftp();
     if (viaExec) return viaExec.readdir(p);
     try {
-      const list = await this.sftpCall<{ filename: string; attrs: SftpStats }[]>((sftp, cb) => sftp.readdir(p, cb));
+      const list = await this.sftpCall<{ filename: string; attrs: SftpStats }[]>(`readdir ${p}`, (sftp, cb) => sftp.readdir(p, cb));
       return list
         .filter((e) => e.filename !== '.' && e.filename !== '..')
         // sftp-server lstat()s each entry, so a symlink is reported as one, like a local readdir.
@@ -520,8 +587,8 @@ export class SshHost implements ReferenceHost {
     const viaExec = await this.withoutSftp();
     if (viaExec) return viaExec.stat(p, noFollow);
     try {
-      const s = await this.sftpCall<SftpStats>((sftp, cb) => (noFollow ? sftp.lstat(p, cb) : sftp.stat(p, cb)));
-      const linkTarget = noFollow && typeFromMode(s.mode) === 'symlink' ? await this.sftpCall<string>((sftp, cb) => sftp.readlink(p, cb)) : undefined;
+      const s = await this.sftpCall<SftpStats>(`${noFollow ? 'lstat' : 'stat'} ${p}`, (sftp, cb) => (noFollow ? sftp.lstat(p, cb) : sftp.stat(p, cb)));
+      const linkTarget = noFollow && typeFromMode(s.mode) === 'symlink' ? await this.sftpCall<string>(`readlink ${p}`, (sftp, cb) => sftp.readlink(p, cb)) : undefined;
       return toHostStat(s, linkTarget);
     } catch (err) {
       this.rethrowUnlessSftpStatus(err);
@@ -571,7 +638,7 @@ export class SshHost implements ReferenceHost {
     return {
       readdir: async (path) => {
         try {
-          const list = await this.sftpCall<{ filename: string; attrs: SftpStats }[]>((sftp, cb) => sftp.readdir(path, cb));
+          const list = await this.sftpCall<{ filename: string; attrs: SftpStats }[]>(`readdir ${path}`, (sftp, cb) => sftp.readdir(path, cb));
           return list.filter((e) => e.filename !== '.' && e.filename !== '..').map((e) => ({ name: e.filename, type: typeFromMode(e.attrs.mode) }));
         } catch (err) {
           throw failed(err, 'scandir', path);
@@ -579,7 +646,7 @@ export class SshHost implements ReferenceHost {
       },
       typeOf: async (path, follow) => {
         try {
-          return typeFromMode((await this.sftpCall<SftpStats>((sftp, cb) => (follow ? sftp.stat(path, cb) : sftp.lstat(path, cb)))).mode);
+          return typeFromMode((await this.sftpCall<SftpStats>(`${follow ? 'stat' : 'lstat'} ${path}`, (sftp, cb) => (follow ? sftp.stat(path, cb) : sftp.lstat(path, cb)))).mode);
         } catch (err) {
           if (sftpCode(err) === SFTP_NO_SUCH_FILE) return undefined;
           throw failed(err, follow ? 'stat' : 'lstat', path);
@@ -588,7 +655,7 @@ export class SshHost implements ReferenceHost {
     };
   }
 
-  async run(command: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  async run(command: readonly string[], options: HostRunOptions = {}): Promise<RunResult> {
     const r = await this.exec(command, options);
     return { exitCode: r.exitCode, stdout: r.stdout.toString('utf8'), stderr: r.stderr };
   }
@@ -597,7 +664,7 @@ export class SshHost implements ReferenceHost {
    * The remote command line: each argv element quoted for the login shell, which we assume
    * is POSIX. Environment values go in `stdin`, never in the line (see remote-env.ts).
    */
-  private commandLine(command: readonly string[], options: RunOptions, withStdin = false): { line: string; stdin: Buffer } {
+  private commandLine(command: readonly string[], options: RunOptions, withStdin = false): ExecLine {
     checkArgv(command, this.name);
     const env = remoteEnv(checkEnv(options.env, this.name));
     // The login shell's pid goes first on stderr: sshd made it a process-group leader, and
@@ -605,18 +672,15 @@ export class SshHost implements ReferenceHost {
     // (ssh2's channel.signal() is not enough: sshd ignores signal requests for root logins.)
     const parts: string[] = [`echo "$$" >&2;`];
     if (env.script) parts.push(env.script);
-    if (options.cwd !== undefined) {
-      const cwd = checkAbsolutePath(options.cwd, this.name, 'cwd');
-      parts.push(`cd -- ${shellQuote(cwd)} 2>/dev/null || { echo ${CWD_FAILED} >&2; exit 254; };`);
-    }
+    if (options.cwd !== undefined) parts.push(this.cwdScript(options));
     // exec: the command replaces the shell, so a KILL signal on timeout reaches it directly.
     // </dev/null: no stdin, as locally. We cannot close the channel's stdin instead, because
     // ssh2 only sends signals on a channel whose writable side is still open.
     parts.push(`exec ${command.map(shellQuote).join(' ')}${withStdin ? '' : ' </dev/null'}`);
-    return { line: parts.join(' '), stdin: env.stdin };
+    return { line: parts.join(' '), stdin: env.stdin, what: command.join(' ') };
   }
 
-  private async openExec({ line, stdin }: { line: string; stdin: Buffer }): Promise<{ channel: ClientChannel; release: () => void }> {
+  private async openExec({ line, stdin, what }: ExecLine): Promise<{ channel: ClientChannel; release: () => void }> {
     this.ensureOpen();
     // sshd refuses a channel beyond its MaxSessions (the SFTP session counts too), and counts a
     // session until it has cleaned it up, a moment after our side saw it close. A refusal while
@@ -626,7 +690,9 @@ export class SshHost implements ReferenceHost {
       const release = await this.slots.acquire();
       try {
         this.ensureOpen();
+        const done = this.trace.begin('session', what);
         const channel = await new Promise<ClientChannel>((resolve, reject) => this.client.exec(line, (err, ch) => (err ? reject(err) : resolve(ch))));
+        channel.once('close', done);
         this.slots.succeeded();
         channel.once('close', release);
         if (stdin.length > 0) channel.write(stdin);
@@ -680,16 +746,21 @@ export class SshHost implements ReferenceHost {
   /** Kills the remote process group from a separate channel, then drops the command's channel. */
   private killRemote(channel: ClientChannel, pid: Promise<number | undefined>): void {
     void pid.then((p) => {
-      if (p !== undefined && !this.closed) {
-        // procps kill understands "-- -pgid"; dash's builtin does not, hence the fallbacks.
-        const line = `/bin/kill -s KILL -- -${p} 2>/dev/null || /usr/bin/kill -s KILL -- -${p} 2>/dev/null || kill -s KILL ${p}`;
-        this.client.exec(line, (err, ch) => {
-          if (err) return;
-          ch.resume();
-          ch.stderr.resume();
-        });
-      }
+      if (p !== undefined) this.killGroup(p);
       channel.close();
+    });
+  }
+
+  /** Kills a process group on the host from an exec channel of its own (outside the slots: it must not wait). */
+  private killGroup(pgid: number): void {
+    if (this.closed) return;
+    // procps kill understands "-- -pgid"; dash's builtin does not, hence the fallbacks.
+    const line = `/bin/kill -s KILL -- -${pgid} 2>/dev/null || /usr/bin/kill -s KILL -- -${pgid} 2>/dev/null || kill -s KILL ${pgid}`;
+    this.trace.begin('session', `kill -${pgid}`)();
+    this.client.exec(line, (err, ch) => {
+      if (err) return;
+      ch.resume();
+      ch.stderr.resume();
     });
   }
 
@@ -712,17 +783,108 @@ export class SshHost implements ReferenceHost {
     });
   }
 
-  private async exec(command: readonly string[], options: RunOptions): Promise<{ exitCode: number; stdout: Buffer; stderr: string }> {
-    const line = this.commandLine(command, options, options.input !== undefined);
+  private async exec(command: readonly string[], options: HostRunOptions): Promise<{ exitCode: number; stdout: Buffer; stderr: string }> {
+    this.ensureOpen();
+    checkArgv(command, this.name);
     const timeoutMs = checkTimeout(options.timeoutMs, DEFAULT_RUN_TIMEOUT_MS, this.name);
     const max = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+    if (options.signal?.aborted) throw abortedError(this.name, command);
+    // A command fed with input keeps a channel of its own: its stdin is that channel's.
+    const ran = (options.input === undefined ? await this.execOnRunner(command, options, timeoutMs, max) : undefined) ?? (await this.execOnChannel(command, options, timeoutMs, max));
+    if (ran.aborted) throw abortedError(this.name, command);
+    if (ran.timedOut) throw timeoutError(this.name, command, timeoutMs);
+    if (ran.output.overflowed) throw overflowError(this.name, command, max);
+    if (ran.exitCode === undefined) {
+      this.ensureOpen();
+      throw hostError('HOST_COMMAND_FAILED', `command ${JSON.stringify(command.join(' '))} ended without an exit status${ran.lost ? `: ${ran.lost}` : ''}`, this.name, {
+        hint: 'the connection may have dropped, or something on the host killed the session; try again',
+      });
+    }
+    const stderr = ran.output.stderrText();
+    if (ran.exitCode === 254 && stderr.trim() === CWD_FAILED && options.cwd !== undefined) {
+      const cwd = checkAbsolutePath(options.cwd, this.name, 'cwd');
+      const s = await this.stat(cwd);
+      if (!s) throw hostError('HOST_PATH_NOT_FOUND', `working directory ${cwd} does not exist`, whereOf(this.name, cwd));
+      if (s.type !== 'directory') throw hostError('HOST_NOT_A_DIRECTORY', `working directory ${cwd} is a ${s.type}`, whereOf(this.name, cwd));
+      throw hostError('HOST_PERMISSION_DENIED', `cannot enter working directory ${cwd}`, whereOf(this.name, cwd));
+    }
+    return { exitCode: ran.exitCode, stdout: ran.output.stdoutBuffer(), stderr };
+  }
+
+  /** The shell text that enters RunOptions.cwd, telling its failure apart from the command's own. */
+  private cwdScript(options: RunOptions): string {
+    if (options.cwd === undefined) return '';
+    const cwd = checkAbsolutePath(options.cwd, this.name, 'cwd');
+    return `cd -- ${shellQuote(cwd)} 2>/dev/null || { echo ${CWD_FAILED} >&2; exit 254; };`;
+  }
+
+  /** One command on a command runner (command-runner.ts); undefined when the host has none to offer. */
+  private execOnRunner(command: readonly string[], options: HostRunOptions, timeoutMs: number, max: number): Promise<Ran | undefined> {
+    const request = runnerRequest(command, checkEnv(options.env, this.name), this.cwdScript(options));
+    return new Promise<Ran | undefined>((resolve) => {
+      this.runners.submit({
+        fallback: () => resolve(undefined),
+        start: (runner) => {
+          const traced = this.trace.begin('runner', command.join(' '));
+          const output = new OutputCollector(max);
+          let pid: number | undefined;
+          let timedOut = false;
+          let aborted = false;
+          let killed = false;
+          let stuck: NodeJS.Timeout | undefined;
+          const kill = () => {
+            if (killed) return;
+            killed = true;
+            if (pid !== undefined) this.killGroup(pid);
+            // The runner reports the end once the group is gone; if it never does, the runner goes.
+            stuck = setTimeout(() => runner.destroy(), 5000);
+          };
+          const timer = setTimeout(() => {
+            timedOut = true;
+            kill();
+          }, timeoutMs);
+          const onAbort = () => {
+            aborted = true;
+            kill();
+          };
+          options.signal?.addEventListener('abort', onAbort, { once: true });
+          runner.run(request, {
+            stdout: (chunk) => {
+              if (!output.push('stdout', chunk)) kill();
+            },
+            stderr: (chunk) => {
+              if (!output.push('stderr', chunk)) kill();
+            },
+            started: (p) => {
+              pid = p;
+              if (killed) this.killGroup(p);
+            },
+            finished: (exitCode, lost) => {
+              // The runner went while the command ran: the command must not outlive it unseen.
+              if (lost !== undefined && pid !== undefined && !killed) this.killGroup(pid);
+              clearTimeout(timer);
+              clearTimeout(stuck);
+              options.signal?.removeEventListener('abort', onAbort);
+              traced();
+              resolve({ exitCode, timedOut, aborted, output, ...(lost === undefined ? {} : { lost }) });
+            },
+          });
+        },
+      });
+    });
+  }
+
+  /** One command on an exec channel of its own (a session and a login shell on the host). */
+  private async execOnChannel(command: readonly string[], options: HostRunOptions, timeoutMs: number, max: number): Promise<Ran> {
+    const line = this.commandLine(command, options, options.input !== undefined);
     const { channel } = await this.openExec(line);
     // After the environment lines (openExec wrote them): the command's own input, then EOF.
     if (options.input !== undefined) channel.end(typeof options.input === 'string' ? options.input : Buffer.from(options.input));
     const { stderr: errStream, pid } = this.splitPid(channel);
     const output = new OutputCollector(max);
-    const result = await new Promise<{ exitCode: number | undefined; timedOut: boolean }>((resolve) => {
+    return new Promise<Ran>((resolve) => {
       let timedOut = false;
+      let aborted = false;
       let killed = false;
       const kill = () => {
         if (killed) return;
@@ -733,6 +895,12 @@ export class SshHost implements ReferenceHost {
         timedOut = true;
         kill();
       }, timeoutMs);
+      const onAbort = () => {
+        aborted = true;
+        kill();
+      };
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      if (options.signal?.aborted) onAbort();
       channel.on('data', (chunk: Buffer) => {
         if (!output.push('stdout', chunk)) kill();
       });
@@ -741,26 +909,10 @@ export class SshHost implements ReferenceHost {
       });
       void this.finished(channel, errStream).then((exitCode) => {
         clearTimeout(timer);
-        resolve({ exitCode, timedOut });
+        options.signal?.removeEventListener('abort', onAbort);
+        resolve({ exitCode, timedOut, aborted, output });
       });
     });
-    if (result.timedOut) throw timeoutError(this.name, command, timeoutMs);
-    if (output.overflowed) throw overflowError(this.name, command, max);
-    if (result.exitCode === undefined) {
-      this.ensureOpen();
-      throw hostError('HOST_COMMAND_FAILED', `command ${JSON.stringify(command.join(' '))} ended without an exit status`, this.name, {
-        hint: 'the connection may have dropped; try again',
-      });
-    }
-    const stderr = output.stderrText();
-    if (result.exitCode === 254 && stderr.trim() === CWD_FAILED && options.cwd !== undefined) {
-      const cwd = checkAbsolutePath(options.cwd, this.name, 'cwd');
-      const s = await this.stat(cwd);
-      if (!s) throw hostError('HOST_PATH_NOT_FOUND', `working directory ${cwd} does not exist`, whereOf(this.name, cwd));
-      if (s.type !== 'directory') throw hostError('HOST_NOT_A_DIRECTORY', `working directory ${cwd} is a ${s.type}`, whereOf(this.name, cwd));
-      throw hostError('HOST_PERMISSION_DENIED', `cannot enter working directory ${cwd}`, whereOf(this.name, cwd));
-    }
-    return { exitCode: result.exitCode, stdout: output.stdoutBuffer(), stderr };
   }
 
   async hasCommand(name: string): Promise<boolean> {
@@ -806,6 +958,11 @@ export class SshHost implements ReferenceHost {
         input.pipe(channel);
       }
     });
+  }
+
+  /** What this connection has cost the host so far (sessions, runner commands, SFTP calls); see ssh-trace.ts. */
+  get stats(): SshStats {
+    return this.trace.stats;
   }
 
   /** Bytes of tar streams received so far on this connection, as they crossed it (compressed unless tarTransfer is 'none'). */
@@ -866,6 +1023,7 @@ export class SshHost implements ReferenceHost {
   }
 
   close(): Promise<void> {
+    this.trace.flush();
     if (!this.closePromise) {
       this.closePromise = new Promise<void>((resolve) => {
         if (this.closed) return resolve();
@@ -876,6 +1034,10 @@ export class SshHost implements ReferenceHost {
     }
     return this.closePromise;
   }
+}
+
+function abortedError(host: string, command: readonly string[]): UserError {
+  return hostError('HOST_COMMAND_ABORTED', `command ${JSON.stringify(command.join(' '))} was stopped on the host: the job was interrupted`, host);
 }
 
 function connectError(err: Error & { level?: string; code?: string }, target: SshTarget, auth: AuthPlan, timeoutMs: number): UserError {

@@ -11,6 +11,7 @@ import { TextDecoder } from 'node:util';
 import { PluginError, UserError, environmentError } from '../../core/errors.js';
 import { SDK_VERSION } from '../../core/plugin-contract.js';
 import type { ReferenceHost } from '../../core/reference-host.js';
+import type { HostRunOptions } from '../host/ssh-host.js';
 import { buildContentTemplate, checkContentVariable, type ContentRule } from '../../core/templates/index.js';
 import type {
   BuiltContent,
@@ -167,12 +168,15 @@ export class OperationUtils {
         hint: `introspect with --host ${request.user}@... to run as ${request.user}, or leave user out`,
       });
     }
-    const r = await host.run(req.argv, {
+    // The signal reaches SshHost (the only remote host): Ctrl-C kills the remote process group.
+    const options: HostRunOptions = {
       timeoutMs: req.timeoutMs,
       ...(req.cwd !== undefined ? { cwd: req.cwd } : {}),
       ...(req.env !== undefined ? { env: req.env } : {}),
       ...(req.input !== undefined ? { input: req.input } : {}),
-    });
+      signal: this.scope.signal,
+    };
+    const r = await host.run(req.argv, options);
     return { exitCode: r.exitCode, signal: null, stdout: r.stdout, stderr: r.stderr };
   }
 

@@ -405,7 +405,7 @@ describe('ssh host at the server\'s MaxSessions', () => {
   it('tries a refused channel again instead of failing the command', async () => {
     // More channels at once than sshd's MaxSessions (10, plus the SFTP session): sshd refuses some
     // opens until earlier sessions are cleaned up; each refused one is retried.
-    const h = await SshHost.connect(sshd.target, { identityFile: sshd.identityFile, knownHostsFile: sshd.knownHostsFile, agentSocket: false, maxChannels: 16 });
+    const h = await SshHost.connect(sshd.target, { identityFile: sshd.identityFile, knownHostsFile: sshd.knownHostsFile, agentSocket: false, maxChannels: 16, commandRunners: 0 });
     try {
       const results = await Promise.all(Array.from({ length: 40 }, (_, i) => h.run(['sh', '-c', `sleep 0.2; echo ${i}`])));
       expect(results.map((r) => r.stdout)).toEqual(Array.from({ length: 40 }, (_, i) => `${i}\n`));

@@ -26,5 +26,5 @@ export declare function sshdConfig(options: { address: string; port: number; dir
 /** A TCP port nobody listens on right now (loopback). */
 export declare function freePort(): Promise<number>;
 
-/** Starts a private sshd on a free loopback port; stop() removes everything. `sftp: false`: no SFTP subsystem. */
-export declare function startSshd(options?: { sftp?: boolean }): Promise<SshdHandle>;
+/** Starts a private sshd on a free loopback port; stop() removes everything. `sftp: false`: no SFTP subsystem; `extra`: more sshd_config lines. */
+export declare function startSshd(options?: { sftp?: boolean; extra?: string[] }): Promise<SshdHandle>;

@@ -73,7 +73,8 @@ export function sshdConfig({ address, port, dir, hostKey, sftp = true, logLevel 
 }
 
 /**
- * @param {{ sftp?: boolean }} [options] `sftp: false` leaves out `Subsystem sftp`, as hardened servers do.
+ * @param {{ sftp?: boolean, extra?: string[] }} [options] `sftp: false` leaves out `Subsystem sftp`, as hardened servers do;
+ * `extra`: more sshd_config lines.
  * @returns {Promise<import('./sshd.d.mts').SshdHandle>}
  */
 export async function startSshd(options = {}) {
@@ -99,7 +100,7 @@ export async function startSshd(options = {}) {
 
   const port = await freePort();
   const config = join(dir, 'sshd_config');
-  await writeFile(config, sshdConfig({ address: '127.0.0.1', port, dir, hostKey, sftp }));
+  await writeFile(config, sshdConfig({ address: '127.0.0.1', port, dir, hostKey, sftp, extra: options.extra ?? [] }));
 
   let stderr = '';
   /** @type {string | undefined} */
