@@ -12,7 +12,8 @@ import type { Assembly } from '../../core/metadata/index.js';
 export type { LateBindings, PeerBinding } from '../../core/lifecycle-contract.js';
 /** The agent's stderr line before each operation of a run with several (`rehydrate start`). */
 export { AGENT_STEP_MARK } from '../rehydration/bundle-format.js';
-export type AgentOperation = LifecycleOperation;
+/** The plugins' operations, and `release` (the agent's own: unmount what rehydrate mounted, before removal). */
+export type AgentOperation = LifecycleOperation | 'release';
 
 export interface BundleRequest {
   readonly deployment: string;

@@ -420,17 +420,21 @@ export class DeploymentService {
    * less), their output appended to the instance's log; `onStep` hears when each begins (the
    * agent's marker line). A non-zero exit throws, except for ping.
    */
-  async #agent(session: Session, conn: TargetConnection, i: InstanceRecord, ops: AgentOperation | readonly AgentOperation[], onStep?: (op: AgentOperation) => void): Promise<{ code: number; lastLine: string }> {
+  async #agent(session: Session, conn: TargetConnection, i: InstanceRecord, ops: AgentOperation | readonly AgentOperation[], onStep?: (op: AgentOperation) => void, keep: readonly string[] = []): Promise<{ code: number; lastLine: string }> {
     const list: readonly AgentOperation[] = typeof ops === 'string' ? [ops] : ops;
     const what = list.join(' + ');
     const log = await openInstanceLog(session.files, i.id, `${what} on ${i.target}`);
     let last = '';
+    // The line before the last: an agent error ends with its hint line, which alone says too little.
+    let before = '';
     let partial = '';
     let current = list[0] as AgentOperation;
     try {
       const code = await conn.runNode({
         // --exit-with-stdin: the targets hold the agent's stdin open, so it stops if this command dies.
-        args: [posix.join(i.dir, 'agent.mjs'), ...list, '--bundle', posix.join(i.dir, 'bundle'), '--exit-with-stdin'],
+        // --mounts-dir: where rehydrate records the volumes it mounts (beside the instance
+        // directories, which a new bundle replaces), for release to unmount; --keep: bundles that stay.
+        args: [posix.join(i.dir, 'agent.mjs'), ...list, '--bundle', posix.join(i.dir, 'bundle'), '--exit-with-stdin', '--mounts-dir', mountsDir(i), ...keep.flatMap((b) => ['--keep', b])],
         timeoutMs: stepTimeout(session.opts) * list.length,
         ...(session.opts.signal ? { signal: session.opts.signal } : {}),
         onOutput: (chunk) => {
@@ -442,11 +446,18 @@ export class DeploymentService {
               current = l.slice(AGENT_STEP_MARK.length).trim() as AgentOperation;
               onStep?.(current);
             }
-            else if (l.trim() !== '') last = l;
+            else if (l.trim() !== '') {
+              before = last;
+              last = l;
+            }
           }
         },
       });
-      if (partial.trim() !== '') last = partial;
+      if (partial.trim() !== '') {
+        before = last;
+        last = partial;
+      }
+      if (/^\s*hint:/.test(last) && before !== '') last = `${before.trim()} (${last.trim()})`;
       log.write(`=== exit ${code}\n`);
       if (code !== 0 && !list.includes('ping')) {
         throw new UserError('DEPLOY_AGENT_FAILED', `${current} failed on ${i.target} (exit ${code})${last ? `: ${last}` : ''}`, { where: i.id, hint: `see the log ${session.files.logFile(i.id)}` });
@@ -739,9 +750,10 @@ export class DeploymentService {
       const rank = new Map(r.instances.map((i, k) => [i.appliance, k]));
       const byPlace = (a: InstanceRecord, b: InstanceRecord) => (rank.get(a.appliance) ?? 0) - (rank.get(b.appliance) ?? 0) || a.index - b.index;
       await s.writer.setInstances([...others, ...keep, ...added, ...drop].sort(byPlace));
+      const leavingIds = new Set(drop.map((i) => i.id));
       // Removed first, so that rehydrated peers no longer see them.
       await forEachBounded(drop, s.opts.parallel ?? DEFAULT_PARALLEL, async (i) => {
-        await this.#removeOne(s, i, false);
+        await this.#removeOne(s, i, false, leavingIds);
       });
       await s.writer.setInstances(s.writer.record.instances.filter((i) => i.status !== 'removed'));
       await this.#fillIdentities(s);
@@ -755,8 +767,11 @@ export class DeploymentService {
     });
   }
 
-  /** `undeploy`: the whole deployment goes in this command (scaling down removes some instances only). */
-  async #removeOne(s: Session, i: InstanceRecord, undeploy: boolean): Promise<boolean> {
+  /**
+   * `undeploy`: the whole deployment goes in this command (scaling down removes some instances
+   * only). `leaving`: the instances of this appliance that this command removes.
+   */
+  async #removeOne(s: Session, i: InstanceRecord, undeploy: boolean, leaving: ReadonlySet<string>): Promise<boolean> {
     try {
       const conn = await this.#connect(s, i.target);
       const engine = conn.engine;
@@ -767,17 +782,30 @@ export class DeploymentService {
         await this.#status(s, i, 'removed');
         return true;
       }
-      if (i.status !== 'pending' && i.status !== 'stopped' && i.status !== 'removing' && !(i.status === 'failed' && (i.failedStep === 'ship' || i.failedStep === 'connect'))) {
+      const shipped = i.status !== 'pending' && !(i.status === 'failed' && (i.failedStep === 'ship' || i.failedStep === 'connect'));
+      // Bundles of the instances that stay on this host: a volume they use stays mounted.
+      const keep = s.writer.record.instances
+        .filter((x) => x.target === i.target && x.id !== i.id && x.status !== 'removed' && !leaving.has(x.id))
+        .map((x) => posix.join(x.dir, 'bundle'));
+      let released = false;
+      if (shipped && i.status !== 'stopped' && i.status !== 'removing') {
         await this.#status(s, i, 'stopping');
+        let op = 'stop' as AgentOperation;
         try {
-          await this.#agent(s, conn, s.writer.instance(i.id), 'stop');
+          await this.#agent(s, conn, s.writer.instance(i.id), ['stop', 'release'], (o) => (op = o), keep);
+          released = true;
         } catch (err) {
+          // Stopped, but a volume stays mounted (busy): the removal fails, the directory stays.
+          if (op === 'release') throw err;
           // A product that will not stop must not keep its files from being removed; say so in its log.
           const log = await openInstanceLog(s.files, i.id, `stop failed before removal: ${errorText(err)}`);
           log.end();
         }
       }
       await this.#status(s, i, 'removing');
+      // The volumes rehydrate mounted go before the directory that says what they are; a busy
+      // one fails the removal (the directory stays, so running the command again retries it).
+      if (shipped && !released) await this.#agent(s, conn, s.writer.instance(i.id), 'release', undefined, keep);
       await conn.remove(i.dir, { timeoutMs: stepTimeout(s.opts) });
       await this.#status(s, i, 'removed');
       return true;
@@ -794,7 +822,7 @@ export class DeploymentService {
   async undeploy(name: string, opts: CommandOptions = {}): Promise<CommandResult> {
     return this.#withDeployment(name, 'undeploy', opts, async (s) => {
       const layers = this.#layers(s.writer.record).reverse();
-      await this.#inOrder(s, layers, (i) => i.status !== 'removed', (i) => this.#removeOne(s, i, true), []);
+      await this.#inOrder(s, layers, (i) => i.status !== 'removed', (i) => this.#removeOne(s, i, true, sameAppliance(s.writer.record, i)), []);
       const left = s.writer.record.instances.filter((i) => i.status !== 'removed');
       if (left.length === 0) {
         await s.writer.flush();
@@ -803,6 +831,16 @@ export class DeploymentService {
       return outcome(s);
     });
   }
+}
+
+/** Where the agent records the volumes it mounted: beside the deployment's instance directories on the host. */
+function mountsDir(i: InstanceRecord): string {
+  return posix.join(posix.dirname(i.dir), '.mounts');
+}
+
+/** Undeploy removes an appliance's instances together (one layer): none of them keeps a volume for the others. */
+function sameAppliance(record: DeploymentRecord, i: InstanceRecord): Set<string> {
+  return new Set(record.instances.filter((x) => x.appliance === i.appliance).map((x) => x.id));
 }
 
 function summarize(record: DeploymentRecord): DeploymentSummary {

@@ -1,7 +1,7 @@
 /**
  * Entry of the one-file agent (`abctl-agent.mjs`, bundled by scripts/build-agent.mjs):
  *
- *   node abctl-agent.mjs rehydrate|start|stop|ping [--bundle DIR] [--json] [--debug]
+ *   node abctl-agent.mjs rehydrate|start|stop|ping|release [--bundle DIR] [--json] [--debug]
  *
  * `--bundle` defaults to the directory holding the script (the bundle ships it). Exit codes:
  * 0 done (ping: healthy), 1 failed (ping: unhealthy), 2 internal error, 3 not supported by the
@@ -17,11 +17,19 @@ import { LIFECYCLE_OPERATIONS, type LifecycleOperation } from '../../core/lifecy
 import { JobInterrupted } from '../plugin-hooks.js';
 import { runAgent, type AgentResult } from './agent.js';
 import { AGENT_STEP_MARK, BUNDLE_MANIFEST } from './bundle-format.js';
+import { releaseVolumes } from './file-sets.js';
 import { foregroundMain, notReady, pingBundle } from './foreground.js';
 
 export const EXIT = Object.freeze({ ok: 0, failed: 1, internal: 2, notSupported: 3, interrupted: 130 });
 
-const USAGE = `usage: node abctl-agent.mjs rehydrate|start|stop|ping [more operations...]|run [--bundle DIR] [--json] [--debug] [--exit-with-stdin]`;
+const USAGE = `usage: node abctl-agent.mjs rehydrate|start|stop|ping|release [more operations...]|run [--bundle DIR] [--json] [--debug] [--exit-with-stdin] [--mounts-dir DIR] [--keep BUNDLE...]`;
+
+/**
+ * Not a plugin operation: before an instance is removed, unmount the volumes its rehydrate
+ * mounted (recorded in --mounts-dir), except those a --keep bundle (an instance that stays on
+ * this machine) also uses.
+ */
+const RELEASE = 'release';
 
 /** How long a cancelled plugin call may take to let go before the agent exits anyway. */
 const CALLER_GONE_GRACE_MS = 2000;
@@ -64,7 +72,15 @@ export async function agentMain(argv: readonly string[], out: (s: string) => voi
     const { values, positionals } = parseArgs({
       args: [...argv],
       allowPositionals: true,
-      options: { bundle: { type: 'string' }, json: { type: 'boolean' }, debug: { type: 'boolean' }, help: { type: 'boolean' }, 'exit-with-stdin': { type: 'boolean' } },
+      options: {
+        bundle: { type: 'string' },
+        json: { type: 'boolean' },
+        debug: { type: 'boolean' },
+        help: { type: 'boolean' },
+        'exit-with-stdin': { type: 'boolean' },
+        'mounts-dir': { type: 'string' },
+        keep: { type: 'string', multiple: true },
+      },
     });
     if (values['exit-with-stdin']) unwatch = exitWithStdin(controller);
     json = values.json === true;
@@ -73,7 +89,7 @@ export async function agentMain(argv: readonly string[], out: (s: string) => voi
       out(`${USAGE}\n`);
       return EXIT.ok;
     }
-    if (positionals.length === 0 || !positionals.every((op) => (LIFECYCLE_OPERATIONS as readonly string[]).includes(op))) {
+    if (positionals.length === 0 || !positionals.every((op) => op === RELEASE || (LIFECYCLE_OPERATIONS as readonly string[]).includes(op))) {
       throw new UserError('AGENT_USAGE', positionals.length === 0 ? 'no operation given' : `"${positionals.join(' ')}" is not an operation (or a list of them)`, { hint: USAGE });
     }
     const given = values.bundle ?? defaultBundleDir();
@@ -89,9 +105,16 @@ export async function agentMain(argv: readonly string[], out: (s: string) => voi
     // Several operations run in order in one process (deploy runs `rehydrate start`: one
     // Node.js start-up less per instance); a marker line on stderr says where each begins,
     // and the first that does not succeed ends the run with its exit code.
-    for (const op of positionals as LifecycleOperation[]) {
+    const mountsDir = values['mounts-dir'];
+    for (const op of positionals as (LifecycleOperation | typeof RELEASE)[]) {
       if (positionals.length > 1) err(`${AGENT_STEP_MARK} ${op}\n`);
-      const result = await runAgent({ bundleDir, operation: op, signal: controller.signal, sink: (l) => err(`${l}\n`), debug });
+      if (op === RELEASE) {
+        // The framework's own step, no plugin hook: unmount what rehydrate mounted (file-sets.ts).
+        const lines = await releaseVolumes(bundleDir, { keep: values.keep ?? [], log: (l) => err(`${l}\n`), ...(mountsDir !== undefined ? { mountsDir } : {}) });
+        out(json ? `${JSON.stringify({ operation: RELEASE, released: lines })}\n` : `${RELEASE}: ${lines.length > 0 ? 'done' : 'no volume to unmount'}\n`);
+        continue;
+      }
+      const result = await runAgent({ bundleDir, operation: op, signal: controller.signal, sink: (l) => err(`${l}\n`), debug, ...(mountsDir !== undefined ? { mountsDir } : {}) });
       out(json ? `${JSON.stringify(result)}\n` : `${describe(result)}\n`);
       if (!result.supported) return EXIT.notSupported;
       if (result.health && !result.health.healthy) return EXIT.failed;

@@ -39,6 +39,8 @@ export interface AgentRequest {
   readonly debug?: boolean;
   /** Time limit of each plugin call (callHook's default otherwise). */
   readonly hookTimeoutMs?: number;
+  /** rehydrate: where to record the volumes it mounts, so that removing the instance unmounts them (file-sets.ts). */
+  readonly mountsDir?: string;
 }
 
 export interface AgentResult extends ChainOutcome {
@@ -92,7 +94,7 @@ export async function runAgent(req: AgentRequest): Promise<AgentResult> {
   let fileSets: ExtractedFileSet[] | undefined;
   if (req.operation === 'rehydrate') {
     await verifyArchives(state.bundleDir, state.manifest.fileSets);
-    fileSets = await extractFileSets(state.bundleDir, state.manifest.fileSets, { signal, log: sink });
+    fileSets = await extractFileSets(state.bundleDir, state.manifest.fileSets, { signal, log: sink, ...(req.mountsDir !== undefined ? { mountsDir: req.mountsDir } : {}) });
     const inImage = new Set(state.manifest.fileSets.filter((f) => f.inImage).map((f) => f.name));
     for (const f of fileSets) sink(`file set ${f.name}: ${f.extracted ? `extracted into ${f.root}` : inImage.has(f.name) ? `already in the image at ${f.root}` : 'not captured, nothing to extract'}`);
   }

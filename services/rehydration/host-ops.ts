@@ -193,3 +193,26 @@ export async function mountVolume(target: string, root: string, where: string): 
   }
   return true;
 }
+
+/**
+ * Unmounts the volume at `root` (what mountVolume mounted). A busy volume is refused by the
+ * kernel and reported as such, naming the tools that show who holds it; a root that stopped
+ * being a mount point meanwhile (another instance's release got there first) is fine.
+ */
+export async function unmountVolume(root: string, where: string): Promise<void> {
+  try {
+    await execFileP('umount', [root], { encoding: 'utf8', timeout: MOUNT_TIMEOUT_MS });
+  } catch (err) {
+    if (!(await isMountPoint(root))) return;
+    const e = err as { stderr?: string; message: string };
+    const why = ((e.stderr ?? '').trim() || e.message).slice(0, 300);
+    if (/busy/i.test(why)) {
+      throw new UserError('FILESET_UNMOUNT_BUSY', `the volume at ${root} is busy, so it stays mounted: a process still has a file or its working directory there (umount: ${why})`, {
+        where,
+        hint: `see which with fuser -vm ${root} (or lsof +f -- ${root}), stop them, then run the command again`,
+        cause: err,
+      });
+    }
+    throw new UserError('FILESET_UNMOUNT_FAILED', `unmounting ${root} failed: ${why}`, { where, hint: 'check that the agent runs as root, then run the command again', cause: err });
+  }
+}

@@ -106,10 +106,10 @@ describe('a deploy killed while the agent runs a plugin hook on an SSH host', ()
  * NFS way (`mount -t nfs`), and here that fails with mount's own reason, named in the error.
  */
 describe('a not-captured shared NFS file set', () => {
-  // Undeploy leaves the volume mounted (see docs/deployments.md): each case has its own root.
+  // Each case has its own root, so that one case's leftovers cannot pass another.
   const addVolume = (root: string) => (a: Appliance) => a.addFileSet({ name: 'data', root, scope: 'shared', sharedType: 'NFS', captured: false }, 'framework');
 
-  it('is mounted at its root from the plan\'s mount target (file:///: a bind mount), and only once', async () => {
+  it('is mounted at its root from the plan\'s mount target (file:///: a bind mount), only once; undeploy unmounts it, and says so when it is busy', async () => {
     const host = hosts.hosts[0] as TestHosts['hosts'][number];
     await host.exec(['sh', '-c', 'mkdir -p /srv/volume && echo shared > /srv/volume/hello.txt']);
     const site = await exampleSite(join(tmp.path, 'nfs'), '/opt/minihttpd', { web: { port: PORT + 1, serverName: 'web-nfs', target: host.target } }, { edit: addVolume('/srv/minihttpd-data'), mountTargets: { data: 'file:///srv/volume' } });
@@ -124,10 +124,26 @@ describe('a not-captured shared NFS file set', () => {
       expect(log).toContain('file set data: mounted file:///srv/volume at /srv/minihttpd-data');
       // Scaling or resuming rehydrates again: the volume is not mounted twice.
       await service.stop('site', { targetOptions });
-      await service.undeploy('site', { targetOptions });
       const again = await service.deploy({ assembly: 'site', planFile: site.planFile, targetOptions });
       expect(again.failures).toEqual([]);
+      expect(readFileSync(join(site.instance, 'deployments', 'site', 'logs', 'web-1.log'), 'utf8').split('file set data: mounted').length - 1).toBe(1);
       expect((await host.exec(['findmnt', '-n', '-o', 'TARGET', '/srv/minihttpd-data'])).trim().split('\n')).toHaveLength(1);
+
+      // A process working in the volume keeps it busy: undeploy says so and keeps the instance and its directory.
+      const pid = (await host.exec(['sh', '-c', 'cd /srv/minihttpd-data && setsid sleep 300 </dev/null >/dev/null 2>&1 & echo $!'])).trim();
+      const busy = await service.undeploy('site', { targetOptions });
+      expect(busy.failures.map((f) => [f.id, f.step])).toEqual([['web-1', 'remove']]);
+      expect(busy.failures[0]?.message).toContain('the volume at /srv/minihttpd-data is busy, so it stays mounted');
+      expect(busy.failures[0]?.message).toContain('fuser -vm /srv/minihttpd-data');
+      expect(await host.exec(['findmnt', '-n', '-o', 'TARGET', '/srv/minihttpd-data'])).toBe('/srv/minihttpd-data\n');
+      expect(await host.exec(['ls', '/var/lib/abctl/deployments/site'])).toBe('web-1\n');
+      await host.exec(['kill', pid]);
+      // Again: unmounted, nothing of it in the host's mount table; the volume's own files are untouched.
+      const gone = await service.undeploy('site', { targetOptions });
+      expect(gone.failures).toEqual([]);
+      expect(await host.exec(['cat', '/proc/self/mountinfo'])).not.toContain('/srv/minihttpd-data');
+      expect(await host.exec(['ls', '-A', '/var/lib/abctl/deployments/site'])).toBe('');
+      expect(await host.exec(['cat', '/srv/volume/hello.txt'])).toBe('shared\n');
     } finally {
       await service.undeploy('site', { targetOptions }).catch(() => {});
     }
