@@ -16,7 +16,7 @@ import type { Readable, Writable } from 'node:stream';
 import { accessSync, constants as fsc } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { gzip } from 'node:zlib';
+import { constants as zc, createGzip, type Gzip } from 'node:zlib';
 import { UserError } from '../../core/errors.js';
 import type { ArchiveFile } from './archive-file.js';
 
@@ -114,10 +114,65 @@ class PlainEncoder implements BlockEncoder {
  * forth between the thread pool and the main thread some twenty times, and those callbacks
  * were the main thread's largest cost after the file reads.
  */
-const MEMBER_CHUNK = BLOCK_SIZE + 64 * 1024;
+export const MEMBER_CHUNK = BLOCK_SIZE + 64 * 1024;
 
-function gzipAsync(block: Buffer, level: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => gzip(block, { level, chunkSize: MEMBER_CHUNK }, (err, out) => (err ? reject(err) : resolve(out))));
+/**
+ * One zlib stream that compresses block after block, each into a member of its own: the same
+ * calls as zlib's one-shot gzip() (deflate the block without flushing, then finish), then a
+ * reset for the next. Reusing it keeps the deflate state and its output buffer: a fresh
+ * one-shot per block left a 1 MiB output buffer per block for the garbage collector, tens of
+ * MB of peak RSS (issue 14).
+ */
+class GzipSlot {
+  readonly #stream: Gzip;
+  readonly #pieces: Buffer[] = [];
+  #failure: Error | undefined;
+
+  constructor(level: number) {
+    this.#stream = createGzip({ level, chunkSize: MEMBER_CHUNK });
+    this.#stream.on('data', (piece: Buffer) => this.#pieces.push(piece));
+    this.#stream.on('error', (err: Error) => (this.#failure ??= err));
+  }
+
+  /** The member of one block, in the pieces zlib wrote it in (valid until `recycle`). */
+  compress(block: Buffer): Promise<Buffer[]> {
+    return new Promise((resolve, reject) => {
+      this.#stream.write(block);
+      this.#stream.flush(zc.Z_FINISH, (err?: Error | null) => {
+        const done = (): void => {
+          const failure = err ?? this.#failure;
+          if (failure) reject(failure);
+          else resolve(this.#pieces.splice(0));
+        };
+        // Pieces still queued inside the stream reach 'data' on a later turn.
+        const settle = (): void => {
+          if (this.#stream.readableLength > 0 && !this.#failure) setImmediate(settle);
+          else done();
+        };
+        settle();
+      });
+    });
+  }
+
+  /**
+   * Readies the stream for the next member once the last one's pieces are written; false
+   * when it cannot be reused (then close it). The next member's output goes to the start of
+   * the same output buffer, as with a fresh stream: level 0 (stored blocks) sizes its blocks
+   * by the room there, so anything else would change the bytes. That position is a field of
+   * Node's zlib stream, not public API; where it is missing, every block gets a fresh stream.
+   */
+  recycle(): boolean {
+    const internals = this.#stream as unknown as { _outOffset?: unknown };
+    if (this.#failure || typeof internals._outOffset !== 'number') return false;
+    // reset() is zlib's documented ZlibBase method; the typings lack it on Gzip.
+    (this.#stream as unknown as { reset(): void }).reset();
+    internals._outOffset = 0;
+    return true;
+  }
+
+  close(): void {
+    this.#stream.destroy();
+  }
 }
 
 class ParallelGzipEncoder implements BlockEncoder {
@@ -130,6 +185,8 @@ class ParallelGzipEncoder implements BlockEncoder {
   #tail: Promise<void> = Promise.resolve();
   #aborted = false;
   readonly #release: (block: Buffer) => void;
+  /** Streams not compressing a block now (at most `concurrency` exist). */
+  readonly #idle: GzipSlot[] = [];
 
   constructor(file: ArchiveFile, level: number, concurrency: number, release: (block: Buffer) => void) {
     this.#file = file;
@@ -139,16 +196,19 @@ class ParallelGzipEncoder implements BlockEncoder {
   }
 
   write(block: Buffer): Promise<void> | undefined {
-    const job = gzipAsync(block, this.#level);
+    const slot = this.#idle.pop() ?? new GzipSlot(this.#level);
+    const job = slot.compress(block);
     // zlib is done with the input once the member exists.
-    job.then(() => this.#release(block), () => undefined);
+    job.then(() => this.#release(block), () => slot.close());
     // Awaited in order below; this keeps a failure that is not awaited yet from counting as unhandled.
     job.catch(() => undefined);
     const written = this.#tail
       .then(() => job)
-      .then((member) => {
+      .then((pieces) => {
         this.#unwritten.shift();
-        if (!this.#aborted) this.#file.write(member);
+        if (!this.#aborted) for (const piece of pieces) this.#file.write(piece);
+        if (!this.#aborted && slot.recycle()) this.#idle.push(slot);
+        else slot.close();
       });
     written.catch(() => undefined);
     this.#tail = written;
@@ -158,12 +218,17 @@ class ParallelGzipEncoder implements BlockEncoder {
   }
 
   async end(): Promise<void> {
-    await this.#tail;
+    try {
+      await this.#tail;
+    } finally {
+      for (const slot of this.#idle.splice(0)) slot.close();
+    }
   }
 
   abort(): void {
-    // Jobs already on the thread pool finish on their own; their output is dropped.
+    // Jobs already on the thread pool finish on their own; their output is dropped and their streams closed.
     this.#aborted = true;
+    for (const slot of this.#idle.splice(0)) slot.close();
   }
 }
 
