@@ -129,6 +129,15 @@ describe('a not-captured shared NFS file set', () => {
       expect(readFileSync(join(site.instance, 'deployments', 'site', 'logs', 'web-1.log'), 'utf8').split('file set data: mounted').length - 1).toBe(1);
       expect((await host.exec(['findmnt', '-n', '-o', 'TARGET', '/srv/minihttpd-data'])).trim().split('\n')).toHaveLength(1);
 
+      // Another instance on this host whose bundle uses the same root keeps the volume mounted
+      // (the agent's release step, as removal runs it, with that bundle in --keep).
+      const dep = '/var/lib/abctl/deployments/site';
+      await host.exec(['cp', '-a', `${dep}/web-1`, `${dep}/web-9`]);
+      const kept = await host.exec(['sh', '-c', `node ${dep}/web-9/agent.mjs release --bundle ${dep}/web-9/bundle --mounts-dir ${dep}/.mounts --keep ${dep}/web-1/bundle 2>&1`]);
+      expect(kept).toContain('file set data: /srv/minihttpd-data stays mounted: another instance on this machine uses it');
+      expect(await host.exec(['findmnt', '-n', '-o', 'TARGET', '/srv/minihttpd-data'])).toBe('/srv/minihttpd-data\n');
+      await host.exec(['rm', '-rf', `${dep}/web-9`]);
+
       // A process working in the volume keeps it busy: undeploy says so and keeps the instance and its directory.
       const pid = (await host.exec(['sh', '-c', 'cd /srv/minihttpd-data && setsid sleep 300 </dev/null >/dev/null 2>&1 & echo $!'])).trim();
       const busy = await service.undeploy('site', { targetOptions });
@@ -144,6 +153,13 @@ describe('a not-captured shared NFS file set', () => {
       expect(await host.exec(['cat', '/proc/self/mountinfo'])).not.toContain('/srv/minihttpd-data');
       expect(await host.exec(['ls', '-A', '/var/lib/abctl/deployments/site'])).toBe('');
       expect(await host.exec(['cat', '/srv/volume/hello.txt'])).toBe('shared\n');
+
+      // A root that was a mount point before deploy is not this deployment's to unmount.
+      await host.exec(['mount', '--bind', '/srv/volume', '/srv/minihttpd-data']);
+      expect((await service.deploy({ assembly: 'site', planFile: site.planFile, targetOptions })).failures).toEqual([]);
+      expect((await service.undeploy('site', { targetOptions })).failures).toEqual([]);
+      expect(await host.exec(['findmnt', '-n', '-o', 'TARGET', '/srv/minihttpd-data'])).toBe('/srv/minihttpd-data\n');
+      await host.exec(['umount', '/srv/minihttpd-data']);
     } finally {
       await service.undeploy('site', { targetOptions }).catch(() => {});
     }
