@@ -79,12 +79,14 @@ export function runnerRequest(command: readonly string[], env: readonly (readonl
   return { nonce, bytes: Buffer.from(text, 'utf8') };
 }
 
+const EMPTY = Buffer.alloc(0);
+
 /**
  * Finds `NONCE<tag><value>\n` markers in one output stream of a runner and passes every other
  * byte on. Bytes that could be the start of a nonce are held back until the next chunk says.
  */
 export class MarkerSplitter {
-  private held = Buffer.alloc(0);
+  private held = EMPTY;
   private readonly nonce: Buffer;
 
   constructor(
@@ -100,9 +102,9 @@ export class MarkerSplitter {
     for (;;) {
       const at = buf.indexOf(this.nonce);
       if (at === -1) {
-        const keep = Math.min(buf.length, this.nonce.length - 1);
+        const keep = this.partialAtEnd(buf);
         this.emit(buf.subarray(0, buf.length - keep));
-        this.held = Buffer.from(buf.subarray(buf.length - keep));
+        this.held = keep === 0 ? EMPTY : Buffer.from(buf.subarray(buf.length - keep));
         return;
       }
       const nl = buf.indexOf(0x0a, at + this.nonce.length);
@@ -116,6 +118,14 @@ export class MarkerSplitter {
       buf = buf.subarray(nl + 1);
       this.marker(body.slice(0, 1), body.slice(1));
     }
+  }
+
+  /** How many bytes at the end of `buf` could begin a nonce (so that most chunks pass without a copy). */
+  private partialAtEnd(buf: Buffer): number {
+    for (let k = Math.min(buf.length, this.nonce.length - 1); k > 0; k--) {
+      if (buf.compare(this.nonce, 0, k, buf.length - k) === 0) return k;
+    }
+    return 0;
   }
 
   private emit(b: Buffer): void {
@@ -257,6 +267,15 @@ export class Runner {
     };
     this.current = cur;
     this.channel.write(request.bytes);
+  }
+
+  /** Stops reading the command's output for now (the reader is behind); SSH's window then holds the host back. */
+  pause(): void {
+    this.channel.pause();
+  }
+
+  resume(): void {
+    this.channel.resume();
   }
 
   /** Ends the runner (its sh reads EOF and exits; a running command is left to finish). */

@@ -128,6 +128,14 @@ interface Ran {
   readonly lost?: string;
 }
 
+/** A started command whose output is streamed; `exit` is undefined when no status came. */
+interface StartedCommand {
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+  readonly exit: Promise<number | undefined>;
+  kill(): void;
+}
+
 /** A remote command line for an exec channel; `what` names the command for the trace. */
 interface ExecLine {
   readonly line: string;
@@ -975,51 +983,120 @@ export class SshHost implements ReferenceHost {
     const paths = checkTarPaths(options.paths, this.name);
     const tar = tarArgs(r, options.excludes ?? [], paths);
     const transfer = this.tarTransfer;
-    const line = this.commandLine(transfer === 'none' ? tar : compressedTarCommand(tar, transfer), {});
+    const command = transfer === 'none' ? tar : compressedTarCommand(tar, transfer);
     const out = new TarOutput(this.name, r, options.tolerateChangedFiles);
-    this.openExec(line).then(
-      ({ channel }) => {
-        let exitCode: number | undefined;
-        channel.on('exit', (code: number | null, signal?: string) => {
-          exitCode = code ?? exitCodeForSignal(signal ?? 'KILL');
-        });
-        const closed = new Promise<number | undefined>((resolve) => channel.once('close', () => resolve(exitCode)));
-        const { stderr, pid } = this.splitPid(channel);
-        const lost = () => hostError('HOST_TAR_FAILED', `tar of ${r} ended without an exit status (connection lost?)`, this.name);
-        if (transfer === 'none') {
-          channel.on('data', (c: Buffer) => (this.#tarBytes += c.length));
-          const exit = closed.then((code) => (code === undefined ? Promise.reject(lost()) : code));
-          out.attach({ stdout: channel, stderr, exit, kill: () => this.killRemote(channel, pid) });
-          return;
-        }
-        const decoded = decodeTransfer(channel, this.name);
-        // tar's own failure explains a cut stream best; a decoding error counts only when tar succeeded.
-        const exit = Promise.all([closed, decoded.done]).then(([code, decodeError]) => {
-          this.#tarBytes += decoded.received();
-          if (decodeError && (code === undefined || tarExitOk(code, options.tolerateChangedFiles))) {
-            throw hostError('HOST_TAR_FAILED', `the compressed tar stream of ${r} could not be decoded: ${decodeError.message}`, this.name, {
-              hint: 'check that gzip (or zstd) works on the host; set tarTransfer to none to move plain tar',
-              cause: decodeError,
-            });
-          }
-          if (code === undefined) throw lost();
-          return code;
-        });
-        // When the consumer has already gone, attach() never waits on exit: its failure is then moot.
-        exit.catch(() => undefined);
-        out.attach({
-          stdout: decoded.stream,
-          stderr,
-          exit,
-          kill: () => {
-            decoded.stop();
-            this.killRemote(channel, pid);
-          },
-        });
-      },
-      (err: unknown) => out.fail(err instanceof Error ? err : new Error(String(err))),
-    );
+    // On a command runner when there is one (no session to start), else on a channel of its own.
+    this.streamOnRunner(command)
+      .then((started) => started ?? this.streamOnChannel(command))
+      .then(
+        (started) => this.attachTar(out, r, started, options.tolerateChangedFiles),
+        (err: unknown) => out.fail(err instanceof Error ? err : new Error(String(err))),
+      );
     return out.stream;
+  }
+
+  /** Feeds a started tar command to the stream tarStream returned, decoding the transfer. */
+  private attachTar(out: TarOutput, root: string, started: StartedCommand, tolerateChangedFiles: boolean | undefined): void {
+    const lost = () => hostError('HOST_TAR_FAILED', `tar of ${root} ended without an exit status (connection lost?)`, this.name);
+    if (this.tarTransfer === 'none') {
+      started.stdout.on('data', (c: Buffer) => (this.#tarBytes += c.length));
+      const exit = started.exit.then((code) => (code === undefined ? Promise.reject(lost()) : code));
+      out.attach({ stdout: started.stdout, stderr: started.stderr, exit, kill: started.kill });
+      return;
+    }
+    const decoded = decodeTransfer(started.stdout, this.name);
+    // tar's own failure explains a cut stream best; a decoding error counts only when tar succeeded.
+    const exit = Promise.all([started.exit, decoded.done]).then(([code, decodeError]) => {
+      this.#tarBytes += decoded.received();
+      if (decodeError && (code === undefined || tarExitOk(code, tolerateChangedFiles))) {
+        throw hostError('HOST_TAR_FAILED', `the compressed tar stream of ${root} could not be decoded: ${decodeError.message}`, this.name, {
+          hint: 'check that gzip (or zstd) works on the host; set tarTransfer to none to move plain tar',
+          cause: decodeError,
+        });
+      }
+      if (code === undefined) throw lost();
+      return code;
+    });
+    // When the consumer has already gone, attach() never waits on exit: its failure is then moot.
+    exit.catch(() => undefined);
+    out.attach({
+      stdout: decoded.stream,
+      stderr: started.stderr,
+      exit,
+      kill: () => {
+        decoded.stop();
+        started.kill();
+      },
+    });
+  }
+
+  /** A command whose output is streamed, on an exec channel of its own. */
+  private async streamOnChannel(command: readonly string[]): Promise<StartedCommand> {
+    const { channel } = await this.openExec(this.commandLine(command, {}));
+    let exitCode: number | undefined;
+    channel.on('exit', (code: number | null, signal?: string) => {
+      exitCode = code ?? exitCodeForSignal(signal ?? 'KILL');
+    });
+    const exit = new Promise<number | undefined>((resolve) => channel.once('close', () => resolve(exitCode)));
+    const { stderr, pid } = this.splitPid(channel);
+    return { stdout: channel, stderr, exit, kill: () => this.killRemote(channel, pid) };
+  }
+
+  /**
+   * A command whose output is streamed, on a command runner: the runner's channel is paused
+   * while the reader is behind, so the stream keeps SSH's flow control. Undefined when the host
+   * has no runner to offer.
+   */
+  private streamOnRunner(command: readonly string[]): Promise<StartedCommand | undefined> {
+    const request = runnerRequest(command, [], '');
+    return new Promise<StartedCommand | undefined>((resolve) => {
+      this.runners.submit({
+        fallback: () => resolve(undefined),
+        start: (runner) => {
+          const traced = this.trace.begin('runner', command.join(' '));
+          const stdout = new PassThrough();
+          const stderr = new PassThrough();
+          let settle: (code: number | undefined) => void = () => undefined;
+          const exit = new Promise<number | undefined>((r) => (settle = r));
+          let pid: number | undefined;
+          let killed = false;
+          let stuck: NodeJS.Timeout | undefined;
+          const kill = () => {
+            if (killed) return;
+            killed = true;
+            // Whatever is still in flight is dropped: the runner must read on to its end marker.
+            runner.resume();
+            if (pid !== undefined) this.killGroup(pid);
+            stuck = setTimeout(() => runner.destroy(), 5000);
+          };
+          const feed = (stream: PassThrough, chunk: Buffer) => {
+            if (killed || stream.destroyed) return;
+            if (!stream.write(chunk)) {
+              runner.pause();
+              stream.once('drain', () => runner.resume());
+            }
+          };
+          runner.run(request, {
+            stdout: (chunk) => feed(stdout, chunk),
+            stderr: (chunk) => feed(stderr, chunk),
+            started: (p) => {
+              pid = p;
+              if (killed) this.killGroup(p);
+            },
+            finished: (exitCode, lost) => {
+              if (lost !== undefined && pid !== undefined && !killed) this.killGroup(pid);
+              clearTimeout(stuck);
+              traced();
+              runner.resume();
+              stdout.end();
+              stderr.end();
+              settle(exitCode);
+            },
+          });
+          resolve({ stdout, stderr, exit, kill });
+        },
+      });
+    });
   }
 
   close(): Promise<void> {

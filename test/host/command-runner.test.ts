@@ -8,7 +8,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -145,6 +145,43 @@ describe('command runner', () => {
     await writeFile(file, bytes);
     expect((await h.readFile(file)).equals(bytes)).toBe(true);
     expect(h.stats.runnerCommands).toBeGreaterThan(0);
+  });
+
+  it('streams tar on a runner, holding the host back while the reader is slow, and stops it when the reader goes', async () => {
+    const h = await connect(sshd);
+    const root = join(tmp, 'tree');
+    await mkdir(join(root, 'd'), { recursive: true });
+    const big = randomBytes(6 * 1024 * 1024);
+    await writeFile(join(root, 'd', 'big.bin'), big);
+    await writeFile(join(root, 'small.txt'), 'small\n');
+    await h.run(['true']);
+    const sessions = h.stats.sessions;
+    // A reader that stops for a while after each MiB: the runner's channel pauses and resumes.
+    const chunks: Buffer[] = [];
+    let seen = 0;
+    for await (const chunk of h.tarStream(root)) {
+      chunks.push(chunk as Buffer);
+      const before = seen;
+      seen += (chunk as Buffer).length;
+      if (Math.floor(seen / (1024 * 1024)) !== Math.floor(before / (1024 * 1024))) await new Promise((r) => setTimeout(r, 60));
+    }
+    const archive = Buffer.concat(chunks);
+    const out = join(tmp, 'tree.tar');
+    await writeFile(out, archive);
+    const names = (await run('tar', ['-tf', out])).stdout.split('\n').filter(Boolean).sort();
+    expect(names).toEqual(['./', './d/', './d/big.bin', './small.txt']);
+    const x = join(tmp, 'x');
+    await mkdir(x);
+    await run('tar', ['-xf', out, '-C', x]);
+    expect((await readFile(join(x, 'd', 'big.bin'))).equals(big)).toBe(true);
+    expect(h.stats.sessions).toBe(sessions);
+
+    // The reader goes after the first chunk: tar is killed, and the runner serves the next command.
+    const stream = h.tarStream(root);
+    await new Promise<void>((resolve) => stream.once('data', () => resolve()));
+    stream.destroy();
+    await until('tar to be gone', async () => (await processesWith(`-C${'\0'}${root}${'\0'}`)).length === 0);
+    expect((await h.run(['echo', 'still here'])).stdout).toBe('still here\n');
   });
 
   it('runs commands at once on a few runners', async () => {
