@@ -2,6 +2,9 @@ import { CommanderError } from 'commander';
 import type { GlobalOptions } from './command-spec.js';
 import { buildCli } from './program.js';
 
+// bin/abctl lends its import() to the bundle it runs from V8's code cache (services/module-import.ts).
+export { lendImport } from '../services/module-import.js';
+
 export async function main(argv: readonly string[]): Promise<void> {
   const { program, dispatched } = buildCli();
   try {

@@ -13,6 +13,7 @@ import { UserError, errorText } from '../../core/errors.js';
 import { explainPluginName, PLUGIN_NAME_RULE } from '../../core/plugin-manifest.js';
 import { SDK_VERSION } from '../../core/plugin-contract.js';
 import { projectRoot } from '../instance.js';
+import { importModule } from '../module-import.js';
 
 export interface ScaffoldRequest {
   readonly name: string;
@@ -133,7 +134,7 @@ export async function scaffoldPlugin(req: ScaffoldRequest): Promise<ScaffoldResu
 async function compileEntry(dir: string): Promise<boolean> {
   let ts: typeof import('typescript') | undefined;
   try {
-    ts = (await import('typescript')).default;
+    ts = (await importModule<{ default: typeof import('typescript') }>('typescript')).default;
   } catch {
     return false;
   }

@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { AbError, PluginError, errorText } from '../../core/errors.js';
 import type { PluginProblem, PluginRecord } from '../../core/plugin-model.js';
 import { callHook } from '../plugin-hooks.js';
+import { importModule } from '../module-import.js';
 
 /** Problem codes activation adds to a plugin. */
 export const ActivationProblemCode = Object.freeze({
@@ -66,7 +67,7 @@ export async function loadEntry(record: PluginRecord, timeoutMs: number): Promis
     };
   }
   try {
-    const exports = await callHook({ plugin: record.name, hook: 'import', timeoutMs }, () => import(pathToFileURL(real.path).href) as Promise<Record<string, unknown>>);
+    const exports = await callHook({ plugin: record.name, hook: 'import', timeoutMs }, () => importModule<Record<string, unknown>>(pathToFileURL(real.path).href));
     return { ok: true, entry, exports };
   } catch (wrapped) {
     const timedOut = wrapped instanceof PluginError && wrapped.code === 'HOOK_TIMEOUT';

@@ -9,6 +9,7 @@ import { pathToFileURL } from 'node:url';
 import semver from 'semver';
 import { PluginError, errorText } from '../../core/errors.js';
 import type { ImplementationTable } from '../../core/util-contract.js';
+import { importModule } from '../module-import.js';
 
 export interface ImplementationChoice {
   readonly range: string;
@@ -52,7 +53,7 @@ export function chooseImplementation(plugin: string, pluginDir: string, version:
 export async function loadImplementation<T>(plugin: string, pluginDir: string, version: string, table: ImplementationTable): Promise<T> {
   const choice = chooseImplementation(plugin, pluginDir, version, table);
   try {
-    return (await import(pathToFileURL(choice.module).href)) as T;
+    return await importModule<T>(pathToFileURL(choice.module).href);
   } catch (err) {
     throw new PluginError(plugin, 'UTIL_IMPLEMENTATION_FAILED', `the implementation for ${version} (${choice.range}) failed to load: ${errorText(err)}`, {
       where: choice.module,
