@@ -30,9 +30,14 @@ export interface EntryStat {
   readonly blocks: number;
 }
 
-/** One entry to fetch: its absolute path and whether small-file content is wanted. */
+/**
+ * One entry to fetch: where it is and whether small-file content is wanted. The path is
+ * `parent + name` (parent absolute, ending in `/`): joined by the reader, so the walk builds
+ * no string per entry for it. An empty name: nothing to fetch (an entry the walk only names).
+ */
 export interface ReadRequest {
-  readonly abs: string;
+  readonly parent: string;
+  readonly name: string;
   readonly content: boolean;
   /** readdir says it is a regular file (then it is opened before it is stat'ed). */
   readonly file?: boolean;
@@ -85,13 +90,14 @@ interface BatchReply {
  */
 function readBatch(
   fsm: typeof fs,
-  paths: readonly string[],
+  dirs: readonly string[],
+  names: readonly string[],
   want: Uint8Array,
   data: Buffer,
   limits: { sniff: number; fields: number; openFlags: number },
   holdsKey: (content: Buffer) => boolean,
 ): BatchReply {
-  const n = paths.length;
+  const n = names.length;
   const stats = new Float64Array(n * limits.fields);
   const errors: ({ message: string; code?: string } | null)[] = new Array(n).fill(null);
   const links: (string | null)[] = new Array(n).fill(null);
@@ -102,8 +108,8 @@ function readBatch(
     stats[at + 9] = -2;
     ends[i] = used;
     // Entries the walk only names (skipped ones) have no path.
-    if (paths[i] === '') continue;
-    const path = paths[i]!;
+    if (names[i] === '') continue;
+    const path = dirs[i]! + names[i]!;
     let st: fs.Stats | undefined;
     let fd = -1;
     try {
@@ -173,14 +179,28 @@ const spare = [];
 parentPort.on('message', (m) => {
   if (m.spare) spare.push(m.spare);
   const buf = spare.length ? Buffer.from(spare.pop()) : Buffer.allocUnsafeSlow(workerData.bytes);
-  const reply = readBatch(fs, m.paths, m.want, buf, workerData.limits, holdsKey);
+  const reply = readBatch(fs, m.dirs, m.names, m.want, buf, workerData.limits, holdsKey);
   parentPort.postMessage(reply, [reply.stats.buffer, reply.data, reply.ends.buffer]);
 });
 `;
 
-/** The code readBatch gets per entry: 0 no content, 1 content, 2 content of what readdir calls a regular file. */
-function wantOf(x: ReadRequest): number {
-  return x.content ? (x.file ? 2 : 1) : 0;
+/**
+ * A batch as readBatch takes it: directories (one string each, shared by the entries in it,
+ * so a message carries each once), names, and per entry what is wanted: 0 no content,
+ * 1 content, 2 content of what readdir calls a regular file.
+ */
+function request(items: readonly ReadRequest[]): { dirs: string[]; names: string[]; want: Uint8Array } {
+  const n = items.length;
+  const dirs = new Array<string>(n);
+  const names = new Array<string>(n);
+  const want = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const x = items[i]!;
+    dirs[i] = x.parent;
+    names[i] = x.name;
+    want[i] = x.content ? (x.file ? 2 : 1) : 0;
+  }
+  return { dirs, names, want };
 }
 
 /** What was read for one entry, filled again for each entry `take` hands out (no objects per entry). */
@@ -370,16 +390,16 @@ export class ReadAhead<T extends ReadRequest> {
 
   #readHere(items: readonly T[]): BatchReply {
     const data = this.#spare.length ? Buffer.from(this.#spare.pop()!) : Buffer.allocUnsafeSlow(BATCH_BYTES);
-    return readBatch(fs, items.map((x) => x.abs), Uint8Array.from(items, wantOf), data, this.#limits(), isSecretContent);
+    const { dirs, names, want } = request(items);
+    return readBatch(fs, dirs, names, want, data, this.#limits(), isSecretContent);
   }
 
   #dispatch(batch: Pending<T>): void {
-    const paths = batch.items.map((x) => x.abs);
-    const want = Uint8Array.from(batch.items, wantOf);
+    const { dirs, names, want } = request(batch.items);
     const workers = this.#workers!;
     const reader = workers[this.#next++ % workers.length]!;
     reader.pending.push(batch);
     const spare = this.#spare.pop();
-    reader.worker.postMessage(spare ? { paths, want, spare } : { paths, want }, spare ? [spare] : []);
+    reader.worker.postMessage(spare ? { dirs, names, want, spare } : { dirs, names, want }, spare ? [spare] : []);
   }
 }

@@ -328,7 +328,7 @@ function otherType(st: EntryStat): SkipReason {
   }
 }
 
-/** One entry of the walk (see captureFileSet). `abs` is empty for entries that are not read. */
+/** One entry of the walk (see captureFileSet). `name` is empty for entries that are not read. */
 interface WalkItem extends ReadRequest {
   readonly rel: string;
   /** readdir says it is a directory (the walk enters it). */
@@ -443,14 +443,17 @@ export async function captureFileSet(opts: CaptureFileSetOptions): Promise<Captu
   const skipped: SkippedEntry[] = [];
   const counts = { files: 0, directories: 0, symlinks: 0, bytes: 0 };
   // The archive may be written inside the tree it captures; never read it back into itself.
+  // Compared by directory (real path, with a final `/`) and name, as the walk has them.
   const outAbs = resolvePath(opts.out);
-  let outReal = outAbs;
+  let outDir = dirname(outAbs);
   try {
-    outReal = `${realpathSync(dirname(outAbs))}/${basename(outAbs)}`;
+    outDir = realpathSync(outDir);
   } catch {
     // the directory is missing: creating the archive fails with a clear error below
   }
-  const partialPrefix = `${outReal}.partial-`;
+  if (outDir !== '/') outDir += '/';
+  const outName = basename(outAbs);
+  const partialName = `${outName}.partial-`;
 
   const progress = (w: BlockWriter): void => opts.onProgress?.({ ...counts, archiveBytes: w.archiveBytes });
 
@@ -460,17 +463,18 @@ export async function captureFileSet(opts: CaptureFileSetOptions): Promise<Captu
    * enters it. Everything an entry needs from the file system beyond its name comes from the
    * read-ahead (capture-reader.ts).
    */
-  const frames: { abs: string; rel: string; entries: Dirent[]; i: number }[] = [];
+  const frames: { dir: string; rel: string; name: string | undefined; entries: Dirent[]; i: number }[] = [];
   /** Entries a readdir produced before the directory's own (names that are not UTF-8, its failure). */
   const queued: WalkItem[] = [];
-  const enter = (abs: string, rel: string): void => {
+  /** `dir`: the directory's absolute path with a final `/`; `name`: its own name (undefined for the root). */
+  const enter = (dir: string, rel: string, name: string | undefined): void => {
     let raw: Dirent[];
     try {
       // Names as strings: Node decodes them as Buffer#toString('utf8') would (both replace
       // invalid sequences with U+FFFD), without a Buffer per name.
-      raw = readdirSync(abs, { withFileTypes: true });
+      raw = readdirSync(dir, { withFileTypes: true });
     } catch (err) {
-      queued.push({ abs: '', rel, dir: false, content: false, error: sourceError(err, root, rel) });
+      queued.push({ parent: '', name: '', rel, dir: false, content: false, error: sourceError(err, root, rel) });
       return;
     }
     const entries: Dirent[] = [];
@@ -480,14 +484,16 @@ export async function captureFileSet(opts: CaptureFileSetOptions): Promise<Captu
       // Decoding turns every invalid sequence into U+FFFD, so looking for it finds them all;
       // a real U+FFFD is skipped too: the SSH path only sees names decoded, so both paths skip the same names.
       if (name.includes('\uFFFD')) {
-        queued.push({ abs: '', rel: rel ? `${rel}/${name}` : name, dir: false, content: false, skip: 'name-not-utf8' });
+        queued.push({ parent: '', name: '', rel: rel ? `${rel}/${name}` : name, dir: false, content: false, skip: 'name-not-utf8' });
       } else entries.push(d);
     }
     // Sorted (by UTF-16 code units, as Array.prototype.sort does), so the same tree always gives
     // the same archive (readdir order is arbitrary).
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    frames.push({ abs, rel, entries, i: 0 });
+    frames.push({ dir, rel, name, entries, i: 0 });
   };
+  /** The archive being written, or a partial file of this or an earlier, killed capture. */
+  const isOwnOutput = (dir: string, name: string): boolean => dir === outDir && (name === outName || name.startsWith(partialName));
   const walk = (): WalkItem | undefined => {
     for (;;) {
       const early = queued.shift();
@@ -503,14 +509,13 @@ export async function captureFileSet(opts: CaptureFileSetOptions): Promise<Captu
       const dir = d.isDirectory();
       const rel = frame.rel ? `${frame.rel}/${name}` : name;
       if (filter?.dropsEntry(rel)) continue;
-      if (secrets.byPath(rel)) return { abs: '', rel, dir: false, content: false, skip: 'secret' };
-      const abs = frame.abs === '/' ? `/${name}` : `${frame.abs}/${name}`;
-      const secretName = !dir && secrets.byName(rel);
+      if (secrets.byPath(rel)) return { parent: '', name: '', rel, dir: false, content: false, skip: 'secret' };
+      const secretName = !dir && secrets.byFileName(rel, name, frame.name);
       // No content for what is skipped anyway: the archive itself, partial files, secrets by name.
-      const content = !dir && !secretName && abs !== outReal && !abs.startsWith(partialPrefix);
+      const content = !dir && !secretName && !isOwnOutput(frame.dir, name);
       // The directory's entries come right after it.
-      if (dir) enter(abs, rel);
-      return { abs, rel, dir, content, secretName, file: d.isFile() };
+      if (dir) enter(`${frame.dir}${name}/`, rel, name);
+      return { parent: frame.dir, name, rel, dir, content, secretName, file: d.isFile() };
     }
   };
 
@@ -623,7 +628,7 @@ export async function captureFileSet(opts: CaptureFileSetOptions): Promise<Captu
 
     const ahead = new ReadAhead(walk, { readers: opts.readers ?? DEFAULT_READERS, openFlags: OPEN_FLAGS, sniff: SECRET_SNIFF_BYTES });
     try {
-      enter(realRoot, '');
+      enter(realRoot === '/' ? '/' : `${realRoot}/`, '', undefined);
       for (;;) {
         // Entries of the batch at hand are taken without awaiting; only a new batch is awaited.
         const item = ahead.take();
@@ -637,7 +642,7 @@ export async function captureFileSet(opts: CaptureFileSetOptions): Promise<Captu
           skipped.push({ path: item.rel, reason: item.skip });
           continue;
         }
-        const { abs, rel } = item;
+        const { rel } = item;
         const st = fetched.stat;
         if (!st) throw sourceError(fetched.error, root, rel);
         const type = st.mode & fsc.S_IFMT;
@@ -653,12 +658,14 @@ export async function captureFileSet(opts: CaptureFileSetOptions): Promise<Captu
           counts.directories++;
           if (w.handed) await w.settle();
         } else if (type === fsc.S_IFREG) {
-          if (abs === outReal) {
-            skipped.push({ path: rel, reason: 'archive-output' });
-            continue;
+          if (item.parent === outDir) {
+            if (item.name === outName) {
+              skipped.push({ path: rel, reason: 'archive-output' });
+              continue;
+            }
+            // Our own partial file (or one of an earlier, killed capture): not part of the file set.
+            if (item.name.startsWith(partialName)) continue;
           }
-          // Our own partial file (or one of an earlier, killed capture): not part of the file set.
-          if (abs.startsWith(partialPrefix)) continue;
           const inode = st.nlink > 1 ? `${st.dev}:${st.ino}` : undefined;
           const first = inode === undefined ? undefined : firstNames.get(inode);
           if (first !== undefined) {
@@ -671,7 +678,7 @@ export async function captureFileSet(opts: CaptureFileSetOptions): Promise<Captu
           if (
             (inode !== undefined && secretFiles.has(inode)) ||
             item.secretName ||
-            !(fetched.error === undefined && fetched.content !== undefined ? storeFetched(w, st, rel, fetched) : await copyFile(w, st, abs, rel, fetched))
+            !(fetched.error === undefined && fetched.content !== undefined ? storeFetched(w, st, rel, fetched) : await copyFile(w, st, item.parent + item.name, rel, fetched))
           ) {
             if (inode !== undefined) secretFiles.add(inode);
             skipped.push({ path: rel, reason: 'secret' });

@@ -95,11 +95,15 @@ const SECRET_IN_DIR: Readonly<Record<string, string>> = {
 export function isSecretName(relPath: string): boolean {
   const slash = relPath.lastIndexOf('/');
   const name = slash < 0 ? relPath : relPath.slice(slash + 1);
+  return isSecretFileName(name, slash > 0 ? relPath.slice(relPath.lastIndexOf('/', slash - 1) + 1, slash) : undefined);
+}
+
+/** isSecretName from the parts a walk already has: the file's name and its directory's name (undefined at the root). */
+export function isSecretFileName(name: string, parent: string | undefined): boolean {
   if (SECRET_FILE_NAMES.has(name)) return true;
   for (const s of SECRET_SUFFIXES) if (name.endsWith(s) && name.length > s.length) return true;
   if (name.startsWith('ssh_host_') && name.endsWith('_key')) return true;
-  if (slash > 0) {
-    const parent = relPath.slice(relPath.lastIndexOf('/', slash - 1) + 1, slash);
+  if (parent !== undefined) {
     const inDir = SECRET_IN_DIR[parent];
     if (inDir !== undefined && Object.hasOwn(SECRET_IN_DIR, parent) && (inDir === '*' || inDir === name)) return true;
   }
@@ -193,6 +197,11 @@ export class SecretRules {
   /** By name: regular files only. */
   byName(relPath: string): boolean {
     return isSecretName(relPath) && !this.#allowed.has(relPath);
+  }
+
+  /** byName for a walk that has the name and the directory's name (undefined at the root) at hand. */
+  byFileName(relPath: string, name: string, parent: string | undefined): boolean {
+    return isSecretFileName(name, parent) && !this.#allowed.has(relPath);
   }
 
   /** By content: regular files of at most SECRET_SNIFF_BYTES, given whole. */

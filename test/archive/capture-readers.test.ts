@@ -80,7 +80,8 @@ describe('capture read-ahead threads', () => {
       const abs = join(files, `f${i}`);
       if (i === 300) symlinkSync('target', abs);
       else if (i !== 400) writeFileSync(abs, `n${i}`);
-      requests.push({ abs, content: i !== 5 });
+      // Every third one named a regular file by its walk: opened before it is stat'ed.
+      requests.push({ parent: `${files}/`, name: `f${i}`, content: i !== 5, file: i % 3 === 0 });
     }
     let at = 0;
     const ahead = new ReadAhead(() => requests[at++], { readers: 2, openFlags: 0, sniff: 64 * 1024 });
