@@ -108,6 +108,14 @@ describe('start-up caches of bin/abctl (--help, describePlugins)', () => {
     expect(await activationCount()).toBe(expected);
   });
 
+  it("the bundle's V8 code cache made by the build is the one this Node takes", () => {
+    // A plain node, as bin/abctl runs: V8 refuses a cache made under other flags (vitest's workers may have some).
+    const code = "process.stdout.write(String(require('./bin/load-bundle.cjs').compileBundle(require('node:path').resolve('dist/cli-bundle/main.cjs')).cacheUsed))";
+    const r = spawnSync(process.execPath, ['-e', code], { cwd: projectRoot(), encoding: 'utf8', timeout: 30_000 });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('true');
+  });
+
   it('a plugin broken at activation is not kept: every run activates and shows it', async () => {
     await writePlugin(bundled, { name: 'delta', index: "export const activator = { start() { throw new Error('no database here'); } };\n" });
     const first = abctl(['describePlugins']);
