@@ -81,6 +81,7 @@ function report(opts: WorkOptions, verb: string, r: CommandResult): number {
   }
   for (const f of r.failures) {
     process.stderr.write(`error: ${f.id} on ${f.target}: ${f.step} failed: ${f.message}\n`);
+    if (f.hint) process.stderr.write(`  hint: ${f.hint}\n`);
     if (f.logTail) process.stderr.write(`  last lines of its log:\n${f.logTail.replace(/^/gm, '    | ')}\n`);
   }
   process.stderr.write(`  hint: fix the cause and run the same command again: it resumes where it stopped\n`);

@@ -17,6 +17,7 @@ import { InstanceLayout } from '../instance.js';
 import { applianceAt, applyPlan } from '../rehydration/plan-overlay.js';
 import { AGENT_STEP_MARK, BundleWriter, type AgentOperation, type LateBindings, type PeerBinding } from './bundle-port.js';
 import { withDeploymentLock } from './lock.js';
+import { findRootConflicts, type PlacedRoots } from './root-conflicts.js';
 import { forEachBounded } from './pool.js';
 import {
   DeploymentFiles,
@@ -72,6 +73,9 @@ export interface InstanceFailure {
   readonly target: string;
   readonly step: string;
   readonly message: string;
+  /** The error's code and what to do about it, when the error says (a host key to add, Node.js to install). */
+  readonly code?: string;
+  readonly hint?: string;
   /** The end of the instance's log. */
   readonly logTail: string;
 }
@@ -138,6 +142,11 @@ function inputPorts(overlaid: Assembly, key: string): { input: string; port: num
     if (port !== undefined) out.push({ input: i.name, port });
   }
   return out;
+}
+
+/** Roots of the appliance's own local file sets (a sibling of an atomic assembly has none: it uses the first's). */
+function localRoots(slot: ApplianceSlot): string[] {
+  return slot.appliance.fileSets.filter((f) => f.scope === 'local').map((f) => f.root);
 }
 
 /** For an external resource the user names the host in its properties (`host`, `hostname`, `address`). */
@@ -210,9 +219,6 @@ export class DeploymentService {
           hint: `choose another --name, or undeploy "${name}" first`,
         });
       }
-      await mkdir(files.dir, { recursive: true });
-      // The plan is kept beside the record: later commands rebuild bundles from the same plan.
-      if (resolve(opts.planFile) !== files.planFile) await copyFile(opts.planFile, files.planFile);
       const targetRoot = existing?.targetRoot ?? opts.targetRoot ?? DEFAULT_TARGET_ROOT;
       if (!posix.isAbsolute(targetRoot)) {
         throw new UserError('DEPLOY_TARGET_ROOT_INVALID', `target root "${targetRoot}" is not an absolute path`, { where: name, hint: 'give an absolute directory, e.g. /var/lib/abctl' });
@@ -229,9 +235,13 @@ export class DeploymentService {
           const ports = inputPorts(loaded.model.overlaid, slot.key);
           const had = known.get(id);
           // A resumed instance keeps its placement; its ports follow the plan as it is now.
-          instances.push(had ? { ...had, ports } : this.#newInstance(name, targetRoot, slot, index, ports));
+          instances.push(had ? { ...had, ports, roots: localRoots(slot) } : this.#newInstance(name, targetRoot, slot, index, ports));
         }
       }
+      await this.#checkRoots(name, instances, []);
+      await mkdir(files.dir, { recursive: true });
+      // The plan is kept beside the record: later commands rebuild bundles from the same plan.
+      if (resolve(opts.planFile) !== files.planFile) await copyFile(opts.planFile, files.planFile);
       const now = new Date().toISOString();
       const record: DeploymentRecord = {
         formatVersion: RECORD_FORMAT_VERSION,
@@ -274,9 +284,37 @@ export class DeploymentService {
       address: '',
       dir: posix.join(targetRoot, 'deployments', deployment, id),
       ports,
+      roots: localRoots(slot),
       status: 'pending',
       updatedAt: new Date().toISOString(),
     };
+  }
+
+  /**
+   * Refuses instances that would write a file set root another instance on the same host
+   * writes (of this deployment, `peers`, or of another deployment of this instance directory):
+   * they would overwrite each other's product, and stopping one would stop the other.
+   */
+  async #checkRoots(name: string, mine: readonly InstanceRecord[], peers: readonly InstanceRecord[]): Promise<void> {
+    const placed = (deployment: string) => (i: InstanceRecord): PlacedRoots => ({ deployment, id: i.id, target: i.target, roots: i.roots ?? [] });
+    if (!mine.some((i) => (i.roots ?? []).length > 0)) return;
+    const others: PlacedRoots[] = peers.map(placed(name));
+    for (const other of await listDeployments(this.layout.root)) {
+      if (other === name) continue;
+      const record = await readRecord(this.files(other)).catch(() => undefined);
+      for (const i of record?.instances ?? []) if (i.status !== 'removed') others.push(placed(other)(i));
+    }
+    const conflicts = findRootConflicts(mine.map(placed(name)), others);
+    if (conflicts.length === 0) return;
+    const said = (p: PlacedRoots) => (p.deployment === name ? `instance ${p.id}` : `instance ${p.id} of deployment "${p.deployment}"`);
+    throw new UserError(
+      'DEPLOY_ROOT_CONFLICT',
+      `two instances on one host would write the same files:\n${conflicts.map((c) => `  ${said(c.mine)} on ${c.mine.target} writes ${c.root}, as ${said(c.other)} does (${c.otherRoot})`).join('\n')}`,
+      {
+        where: name,
+        hint: 'file sets land at their original paths, so such instances need hosts of their own: give them other targets in the plan (<host instance="N" target="...">), or undeploy the other deployment first',
+      },
+    );
   }
 
   async #loadPlan(assembly: string, planFile: string) {
@@ -410,7 +448,8 @@ export class DeploymentService {
     const message = err instanceof AbError ? err.message : errorText(err);
     await session.writer.setInstance(i.id, { status: 'failed', failedStep: step, error: message });
     const tail = await logTail(session.files, i.id);
-    session.failures.push({ id: i.id, target: i.target, step, message, logTail: tail });
+    const said = err instanceof AbError ? { code: err.code, ...(err.hint !== undefined ? { hint: err.hint } : {}) } : {};
+    session.failures.push({ id: i.id, target: i.target, step, message, ...said, logTail: tail });
     this.#emit(session, i, 'failed', `${step}: ${message}`);
     return false;
   }
@@ -744,6 +783,7 @@ export class DeploymentService {
       for (let index = 1; index <= count; index++) {
         if (!keep.some((i) => i.index === index)) added.push(this.#newInstance(name, r.targetRoot, slot, index, inputPorts(model.overlaid, slot.key)));
       }
+      if (added.length > 0) await this.#checkRoots(name, added, [...others, ...keep]);
       // New instances may land on hosts that never ran this appliance: the requirements check
       // deploy runs, on their hosts, before anything changes.
       if (added.length > 0) await this.hostCheck?.beforeScale(model.assembly, model.plan, added.map((i) => ({ appliance: i.appliance, target: i.target })), this.#checkOptions(s.opts));

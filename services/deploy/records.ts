@@ -43,6 +43,12 @@ export interface InstanceRecord {
   /** Directory on the host holding the bundle and the agent. */
   readonly dir: string;
   readonly ports: readonly InstancePort[];
+  /**
+   * Roots of the appliance's own local file sets, which the instance writes on its host: no
+   * other instance on that host may write them (services/deploy/root-conflicts.ts).
+   * Absent in records written before it was kept.
+   */
+  readonly roots?: readonly string[];
   readonly status: InstanceStatus;
   /** For `failed`: the step that failed and why. */
   readonly failedStep?: string;

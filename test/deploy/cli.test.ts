@@ -59,6 +59,28 @@ describe('abctl deploy and the deployment commands', () => {
     expect(abctl(['describeDeployments'], site.env).out).toBe('no deployments (abctl deploy --assembly A --plan P makes one)\n');
   }, 120_000);
 
+  it('refuses a second deployment that would write the first one\'s files on the same host, and leaves the first alone', async () => {
+    let r = abctl(['deploy', '--assembly', 'site', '--plan', site.planFile, '--name', 'shop', '--target-root', root], site.env);
+    expect(r.code).toBe(0);
+    try {
+      // Before the check, shop2 overwrote shop's product in place, reported "running" (the
+      // plugin found shop's server) and its undeploy stopped shop's server.
+      r = abctl(['deploy', '--assembly', 'site', '--plan', site.planFile, '--name', 'shop2', '--target-root', root, '--json'], site.env);
+      expect(r.code).toBe(1);
+      const e = (JSON.parse(r.out) as { error: { code: string; message: string; hint: string } }).error;
+      expect(e.code).toBe('DEPLOY_ROOT_CONFLICT');
+      expect(e.message).toContain(`instance web-1 on local writes ${join(tmp.path, 'target', 'opt', 'minihttpd')}, as instance web-1 of deployment "shop" does`);
+      expect(e.hint).toContain('undeploy the other deployment first');
+      // Nothing of shop2 was written; shop still serves and a resumed deploy of shop is not refused by itself.
+      expect(abctl(['describeDeployments', '--deployment', 'shop2'], site.env).code).toBe(1);
+      expect(await health('127.0.0.1', port)).toBe('ok web-cli');
+      expect(abctl(['deploy', '--assembly', 'site', '--plan', site.planFile, '--name', 'shop'], site.env).code).toBe(0);
+    } finally {
+      r = abctl(['undeploy', '--deployment', 'shop'], site.env);
+    }
+    expect(r.code).toBe(0);
+  }, 120_000);
+
   it('says clearly when a deployment does not exist, in text and in JSON', () => {
     let r = abctl(['stopDeployment', '--deployment', 'nope'], site.env);
     expect(r.code).toBe(1);

@@ -90,6 +90,9 @@ describe('deploy over SSH to hosts with their own file systems and names', () =>
     const r = await other.service.deploy({ assembly: 'site', planFile: other.planFile, name: 'unknown-key', targetOptions: { identityFile: hosts.identityFile, knownHostsFile: `${tmp.path}/empty_known_hosts` } });
     expect(r.failures.map((f) => [f.id, f.step])).toEqual([['app-1', 'connect'], ['app-2', 'connect']]);
     expect(r.failures[0]?.message).toContain('is not in');
+    // The host layer's own advice reaches the report, not only a generic "fix the cause".
+    expect(r.failures[0]?.code).toBe('SSH_HOST_KEY_UNKNOWN');
+    expect(r.failures[0]?.hint).toContain(`ssh-keyscan ${host(0).address}`);
     expect(r.record.instances.find((i) => i.id === 'proxy-1')?.status).toBe('pending');
   });
 
