@@ -152,7 +152,7 @@ export class Runner {
   private current: { handlers: RunnerCommandHandlers; out: MarkerSplitter; err: MarkerSplitter; status?: number; outDone: boolean; errDone: boolean } | undefined;
   private stderrText = '';
   private dead = false;
-  private readyBytes = Buffer.alloc(0);
+  private readyBytes = EMPTY;
   private isReady = false;
 
   constructor(
@@ -163,17 +163,18 @@ export class Runner {
     this.ready = new Promise<boolean>((resolve) => (settle = resolve));
     channel.on('data', (chunk: Buffer) => {
       if (!this.isReady) {
+        // What a login script prints on stdout before the runner starts is skipped.
         this.readyBytes = Buffer.concat([this.readyBytes, chunk]);
-        if (this.readyBytes.length < RUNNER_READY.length) return;
-        if (!this.readyBytes.subarray(0, RUNNER_READY.length).equals(RUNNER_READY)) {
-          // Something else spoke first (a login banner on stdout?): not a usable runner.
-          channel.close();
+        const at = this.readyBytes.indexOf(RUNNER_READY);
+        if (at === -1) {
+          if (this.readyBytes.length > 64 * 1024) channel.close();
           return;
         }
         this.isReady = true;
         settle(true);
         events.idle(this);
-        chunk = this.readyBytes.subarray(RUNNER_READY.length);
+        chunk = this.readyBytes.subarray(at + RUNNER_READY.length);
+        this.readyBytes = EMPTY;
         if (chunk.length === 0) return;
       }
       this.current?.out.push(chunk);
