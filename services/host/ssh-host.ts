@@ -49,7 +49,7 @@ import {
 } from '../../core/reference-host.js';
 import { formatSshTarget, parseSshTarget, type SshTarget } from './ssh-target.js';
 import { SshTrace, type SshStats } from './ssh-trace.js';
-import { RunnerPool, runnerLine, runnerRequest } from './command-runner.js';
+import { RunnerPool, runnerLine, runnerRequest, type Runner } from './command-runner.js';
 
 // ssh2 is CommonJS: its named exports are only reachable through the default import.
 const { Client, utils: sshUtils } = ssh2;
@@ -835,51 +835,56 @@ export class SshHost implements ReferenceHost {
         start: (runner) => {
           const traced = this.trace.begin('runner', command.join(' '));
           const output = new OutputCollector(max);
-          let pid: number | undefined;
-          let timedOut = false;
-          let aborted = false;
-          let killed = false;
-          let stuck: NodeJS.Timeout | undefined;
-          const kill = () => {
-            if (killed) return;
-            killed = true;
-            if (pid !== undefined) this.killGroup(pid);
-            // The runner reports the end once the group is gone; if it never does, the runner goes.
-            stuck = setTimeout(() => runner.destroy(), 5000);
-          };
-          const timer = setTimeout(() => {
-            timedOut = true;
-            kill();
-          }, timeoutMs);
-          const onAbort = () => {
-            aborted = true;
-            kill();
-          };
-          options.signal?.addEventListener('abort', onAbort, { once: true });
+          const group = this.runnerGroup(runner);
+          const limits = watchLimits(timeoutMs, options.signal, () => group.kill());
           runner.run(request, {
             stdout: (chunk) => {
-              if (!output.push('stdout', chunk)) kill();
+              if (!output.push('stdout', chunk)) group.kill();
             },
             stderr: (chunk) => {
-              if (!output.push('stderr', chunk)) kill();
+              if (!output.push('stderr', chunk)) group.kill();
             },
-            started: (p) => {
-              pid = p;
-              if (killed) this.killGroup(p);
-            },
+            started: (pid) => group.started(pid),
             finished: (exitCode, lost) => {
-              // The runner went while the command ran: the command must not outlive it unseen.
-              if (lost !== undefined && pid !== undefined && !killed) this.killGroup(pid);
-              clearTimeout(timer);
-              clearTimeout(stuck);
-              options.signal?.removeEventListener('abort', onAbort);
+              group.finished(lost);
+              limits.done();
               traced();
-              resolve({ exitCode, timedOut, aborted, output, ...(lost === undefined ? {} : { lost }) });
+              resolve({ exitCode, timedOut: limits.timedOut, aborted: limits.aborted, output, ...(lost === undefined ? {} : { lost }) });
             },
           });
         },
       });
     });
+  }
+
+  /**
+   * The process group of a command on `runner`: killed from a channel of its own once its pid is
+   * known; if the runner does not report the end after that, the runner goes. A command whose
+   * runner went under it is killed too, so it cannot outlive it unseen.
+   */
+  private runnerGroup(runner: Runner): { started(pid: number): void; kill(): void; readonly killed: boolean; finished(lost: string | undefined): void } {
+    let pid: number | undefined;
+    let killed = false;
+    let stuck: NodeJS.Timeout | undefined;
+    return {
+      started: (p) => {
+        pid = p;
+        if (killed) this.killGroup(p);
+      },
+      kill: () => {
+        if (killed) return;
+        killed = true;
+        if (pid !== undefined) this.killGroup(pid);
+        stuck = setTimeout(() => runner.destroy(), 5000);
+      },
+      get killed() {
+        return killed;
+      },
+      finished: (lost) => {
+        if (lost !== undefined && pid !== undefined && !killed) this.killGroup(pid);
+        clearTimeout(stuck);
+      },
+    };
   }
 
   /** One command on an exec channel of its own (a session and a login shell on the host). */
@@ -891,24 +896,13 @@ export class SshHost implements ReferenceHost {
     const { stderr: errStream, pid } = this.splitPid(channel);
     const output = new OutputCollector(max);
     return new Promise<Ran>((resolve) => {
-      let timedOut = false;
-      let aborted = false;
       let killed = false;
       const kill = () => {
         if (killed) return;
         killed = true;
         this.killRemote(channel, pid);
       };
-      const timer = setTimeout(() => {
-        timedOut = true;
-        kill();
-      }, timeoutMs);
-      const onAbort = () => {
-        aborted = true;
-        kill();
-      };
-      options.signal?.addEventListener('abort', onAbort, { once: true });
-      if (options.signal?.aborted) onAbort();
+      const limits = watchLimits(timeoutMs, options.signal, kill);
       channel.on('data', (chunk: Buffer) => {
         if (!output.push('stdout', chunk)) kill();
       });
@@ -916,9 +910,8 @@ export class SshHost implements ReferenceHost {
         if (!output.push('stderr', chunk)) kill();
       });
       void this.finished(channel, errStream).then((exitCode) => {
-        clearTimeout(timer);
-        options.signal?.removeEventListener('abort', onAbort);
-        resolve({ exitCode, timedOut, aborted, output });
+        limits.done();
+        resolve({ exitCode, timedOut: limits.timedOut, aborted: limits.aborted, output });
       });
     });
   }
@@ -1058,19 +1051,14 @@ export class SshHost implements ReferenceHost {
           const stderr = new PassThrough();
           let settle: (code: number | undefined) => void = () => undefined;
           const exit = new Promise<number | undefined>((r) => (settle = r));
-          let pid: number | undefined;
-          let killed = false;
-          let stuck: NodeJS.Timeout | undefined;
+          const group = this.runnerGroup(runner);
           const kill = () => {
-            if (killed) return;
-            killed = true;
             // Whatever is still in flight is dropped: the runner must read on to its end marker.
             runner.resume();
-            if (pid !== undefined) this.killGroup(pid);
-            stuck = setTimeout(() => runner.destroy(), 5000);
+            group.kill();
           };
           const feed = (stream: PassThrough, chunk: Buffer) => {
-            if (killed || stream.destroyed) return;
+            if (group.killed || stream.destroyed) return;
             if (!stream.write(chunk)) {
               runner.pause();
               stream.once('drain', () => runner.resume());
@@ -1079,13 +1067,9 @@ export class SshHost implements ReferenceHost {
           runner.run(request, {
             stdout: (chunk) => feed(stdout, chunk),
             stderr: (chunk) => feed(stderr, chunk),
-            started: (p) => {
-              pid = p;
-              if (killed) this.killGroup(p);
-            },
+            started: (pid) => group.started(pid),
             finished: (exitCode, lost) => {
-              if (lost !== undefined && pid !== undefined && !killed) this.killGroup(pid);
-              clearTimeout(stuck);
+              group.finished(lost);
               traced();
               runner.resume();
               stdout.end();
@@ -1111,6 +1095,37 @@ export class SshHost implements ReferenceHost {
     }
     return this.closePromise;
   }
+}
+
+/**
+ * Calls `kill` when the time limit passes or the signal fires (at once if it already has), and
+ * says which it was; `done()` once the command has ended.
+ */
+function watchLimits(timeoutMs: number, signal: AbortSignal | undefined, kill: () => void): { readonly timedOut: boolean; readonly aborted: boolean; done(): void } {
+  let timedOut = false;
+  let aborted = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    kill();
+  }, timeoutMs);
+  const onAbort = () => {
+    aborted = true;
+    kill();
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  if (signal?.aborted) onAbort();
+  return {
+    get timedOut() {
+      return timedOut;
+    },
+    get aborted() {
+      return aborted;
+    },
+    done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    },
+  };
 }
 
 function abortedError(host: string, command: readonly string[]): UserError {
