@@ -295,11 +295,19 @@ class Checker {
       }
     }
     if (this.opts.requireHosts) {
+      // Deploy places an instance by `target`: its own line's, else the appliance's others in
+      // turn. A host name or address alone does not say how to reach the machine.
+      const anyTarget = [...byInstance.values()].some((h) => h.target !== undefined);
       for (let i = 1; i <= count; i++) {
         const h = byInstance.get(i);
-        if (!h || (h.hostname === '' && h.address === '' && h.target === undefined)) {
-          this.add('PLAN_HOST_MISSING', `instance ${i} has no target host`, `${where} > host ${i}`, h?.line ?? n.line, 'fill in hostname and/or address on its <host> line');
-        }
+        if (h?.target !== undefined || anyTarget) continue;
+        this.add(
+          'PLAN_HOST_MISSING',
+          `instance ${i} has no target host`,
+          `${where} > host ${i}`,
+          h?.line ?? n.line,
+          `add target="local", target="ssh://user@host:22", target="podman" or target="kubernetes:CONTEXT" to its <host instance="${i}"> line (abctl deploy runs it there)`,
+        );
       }
     }
     if (synth.get('antiAffinity') === 'true') {

@@ -149,7 +149,8 @@ export function formatPlan(plan: DeploymentPlan, opts: FormatOptions = {}): stri
   ctx.out.push('  Only user properties can be overridden; system properties are not listed and cannot be added.');
   ctx.out.push('  <instances count>: how many instances of the appliance to deploy, from min to max.');
   ctx.out.push('  <host>: target host of each instance, by host name and/or IP address; empty = not assigned yet.');
-  ctx.out.push('  <host target="local|ssh://user@host:port">: where abctl deploy runs that instance.');
+  ctx.out.push('  <host target="local|ssh://user@host:port|podman|kubernetes:CONTEXT">: where abctl deploy runs that instance');
+  ctx.out.push('  (a line without one takes the targets of the other lines of its appliance in turn).');
   ctx.out.push('-->');
   ctx.out.push(`<${PLAN_ROOT} formatVersion="${plan.formatVersion}" assembly="${attr(plan.assembly)}">`);
   writeBody(ctx, plan.root, '  ', { members: [] });

@@ -278,6 +278,19 @@ describe('validateDeploymentPlan', () => {
     expect(codes).toContain('PLAN_HOST_MISSING assembly "shop" > appliance "web" > host 2');
   });
 
+  it('with requireHosts, wants what deploy needs: a target for each instance, its own or another line\'s of the appliance', () => {
+    const base = fresh().text;
+    const lineOf = (needle: string, t: string) => t.split('\n').findIndex((l) => l.includes(needle)) + 1;
+    // A host name alone passed before, and deploy then refused the plan (DEPLOY_NO_TARGET).
+    let text = base.replace('<host instance="1" hostname="" address=""/>', '<host instance="1" hostname="h1.example" address="10.0.0.1"/>');
+    let missing = validateDeploymentPlan(planAssembly(), parsePlan(text, 'p', { secrets: fakeCodec }), { requireHosts: true }).filter((p) => p.code === 'PLAN_HOST_MISSING');
+    expect(missing.find((p) => p.line === lineOf('h1.example', text))?.hint).toContain('add target="local", target="ssh://user@host:22"');
+    // One target on the appliance places every instance (in turn), as deploy does.
+    text = text.replace('hostname="h1.example" address="10.0.0.1"/>', 'hostname="h1.example" address="10.0.0.1" target="ssh://root@h1.example"/>');
+    missing = validateDeploymentPlan(planAssembly(), parsePlan(text, 'p', { secrets: fakeCodec }), { requireHosts: true }).filter((p) => p.code === 'PLAN_HOST_MISSING');
+    expect(missing.some((p) => p.line === lineOf('h1.example', text))).toBe(false);
+  });
+
   it('reports a plan made for another assembly and a password another key encrypted', () => {
     const text = fresh().text.replace('assembly="shop"', 'assembly="other"').replace(/(name="db.password" type="password" required="true" value=")[^"]*/, `$1enc:v1:${Buffer.from('k2:x').toString('base64')}`);
     const problems = validateDeploymentPlan(planAssembly(), parsePlan(text, 'p', { secrets: fakeCodec }));
