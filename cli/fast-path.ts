@@ -1,7 +1,7 @@
 /**
- * Answers that bin/abctl gives before the CLI loads (issue 14): `abctl --help` (also `-h`, `help`)
- * and `abctl describePlugins [--json]`, printed from the record an earlier full run kept under
- * the instance, while the record's key still matches. Built on its own into a CommonJS file
+ * Answers that bin/abctl gives before the CLI loads (issue 14): `abctl --version`, and `abctl --help`
+ * (also `-h`, `help`) and `abctl describePlugins [--json]` printed from the record an earlier full
+ * run kept under the instance, while the record's key still matches. Built on its own into a CommonJS file
  * (dist/cli-bundle/fast.cjs) that bin/abctl, itself CommonJS, requires: Node then starts without
  * its ES module loader, commander, inversify or any plugin code. Anything else, or a missing or
  * stale record, goes the normal way, which stores the record for the next run.
@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { describeCacheFile, describeCacheKey, type DescribeRecord } from './describe-cache.js';
 import { HELP_TEXT_FILE, helpTextKey, instanceLayoutFor, type HelpTextRecord } from './help-cache.js';
 import { readRecord } from './start-cache.js';
+import { ABCTL_VERSION } from './version.js';
 
 const HELP_WORDS = new Set(['--help', '-h', 'help']);
 
@@ -17,6 +18,7 @@ const HELP_WORDS = new Set(['--help', '-h', 'help']);
 export function cachedOutput(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): string | undefined {
   const [word, ...rest] = argv;
   if (word === undefined) return undefined;
+  if (rest.length === 0 && word === '--version') return `${ABCTL_VERSION}\n`;
   if (rest.length === 0 && HELP_WORDS.has(word)) {
     const layout = instanceLayoutFor(undefined);
     const key = helpTextKey(layout);

@@ -7,8 +7,8 @@
 import { Command, Option } from 'commander';
 import { COMMANDS } from './command-table.js';
 import type { CommandDefinition, GlobalOptions } from './command-spec.js';
+import { ABCTL_VERSION } from './version.js';
 
-const VERSION = '0.1.0';
 
 const AFTER_HELP =
   '\nIntrospection commands come from the plugins: introspect<name> for every enabled plugin and alias\n' +
@@ -125,7 +125,7 @@ export function buildCli(): Cli {
       if (word === undefined) process.exitCode = 1;
       (word === undefined ? process.stderr : process.stdout).write(text);
     } else if (word === '--version') {
-      process.stdout.write(`${VERSION}\n`);
+      process.stdout.write(`${ABCTL_VERSION}\n`);
     } else if (word === 'help') {
       await dispatch(rest[0]!, ['--help']);
     } else if (word.startsWith('-')) {

@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = join(root, 'dist', 'cli-bundle');
@@ -42,6 +42,6 @@ await Promise.all([
   // What bin/abctl answers from the instance's cache (cli/fast-path.ts), before main.cjs is read.
   build({ ...common, entryPoints: [join(root, 'dist', 'cli', 'fast-path.js')], outfile: join(outdir, 'fast.cjs') }),
 ]);
-// bin/abctl writes main.cjs.cache when there is none; one run that loads main.cjs makes it, here
-// rather than on a user's first run (an installed copy may not be writable).
-execFileSync(process.execPath, [join(root, 'bin', 'abctl'), '--version'], { stdio: 'ignore' });
+// bin/abctl writes main.cjs.cache when there is none; compiling once makes it, here rather than on
+// a user's first run (an installed copy may not be writable).
+createRequire(import.meta.url)('../bin/load-bundle.cjs').compileBundle(join(outdir, 'main.cjs'));

@@ -108,6 +108,13 @@ describe('start-up caches of bin/abctl (--help, describePlugins)', () => {
     expect(await activationCount()).toBe(expected);
   });
 
+  it('--version is answered before the CLI loads, and is the package version', async () => {
+    const { version } = JSON.parse(await readFile(join(projectRoot(), 'package.json'), 'utf8')) as { version: string };
+    expect(abctl(['--version'])).toBe(`${version}\n`);
+    // Through commander (an argument the quick answer does not take), the same.
+    expect(abctl(['--version', 'x'])).toBe(`${version}\n`);
+  });
+
   it("the bundle's V8 code cache made by the build is the one this Node takes", () => {
     // A plain node, as bin/abctl runs: V8 refuses a cache made under other flags (vitest's workers may have some).
     const code = "process.stdout.write(String(require('./bin/load-bundle.cjs').compileBundle(require('node:path').resolve('dist/cli-bundle/main.cjs')).cacheUsed))";
