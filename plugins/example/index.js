@@ -141,7 +141,7 @@ const plugin = {
     for (;;) {
       const answer = await health(ctx);
       if (answer !== undefined) break;
-      if (!isAlive(pid)) throw new Error(`minihttpd (pid ${pid}) exited while starting; see ${log}`);
+      if (!isAlive(pid)) throw new Error(`minihttpd (pid ${pid}) exited while starting: ${lastLine(log)} (see ${log})`);
       if (Date.now() > deadline || ctx.signal.aborted) throw new Error(`minihttpd (pid ${pid}) did not answer ${healthUrl(ctx)} within ${START_TIMEOUT_MS / 1000} s; see ${log}`);
       await sleep(100);
     }
@@ -201,6 +201,15 @@ function runningPid(home) {
   }
   const pid = Number.parseInt(text, 10);
   return Number.isInteger(pid) && pid > 0 && isAlive(pid) ? pid : undefined;
+}
+
+/** The last line a failed server wrote: with minihttpd, what went wrong (a port taken, a bad config). */
+function lastLine(file) {
+  try {
+    return readFileSync(file, 'utf8').trim().split('\n').pop() || 'no output';
+  } catch {
+    return 'no output';
+  }
 }
 
 function isAlive(pid) {

@@ -4,6 +4,7 @@
  * answers HTTP on its port with its server name.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeploymentService } from '../../services/deploy/module.js';
@@ -24,7 +25,15 @@ describe('the example deployed to this machine', () => {
     const service = site.app.get(DeploymentService);
     const targetRoot = join(tmp.path, 'target', 'var', 'lib', 'abctl');
     try {
-      const r = await service.deploy({ assembly: 'site', planFile: site.planFile, targetRoot });
+      // Another program holds the port: start fails and says so (not only "see the log on the
+      // host"); once the port is free, the same deploy resumes.
+      const holder = createServer((socket) => socket.destroy());
+      await new Promise<void>((ok) => holder.listen(port, '127.0.0.1', ok));
+      let r = await service.deploy({ assembly: 'site', planFile: site.planFile, targetRoot });
+      await new Promise((ok) => holder.close(ok));
+      expect(r.failures.map((f) => [f.id, f.step])).toEqual([['web-1', 'start']]);
+      expect(r.failures[0]?.message).toMatch(new RegExp(`exited while starting: minihttpd: cannot listen on [\\d.]+:${port}: port ${port} is taken by another program`));
+      r = await service.deploy({ assembly: 'site', planFile: site.planFile, targetRoot });
       expect(r.failures).toEqual([]);
       expect(await health('127.0.0.1', port)).toBe('ok web-local');
       // Introspected on 18080; the input follows the plan's "port" (the plugin ties it with portProperty).

@@ -37,6 +37,12 @@ const server = createServer((req, res) => {
 });
 // The pid file tells tools (abctl's capture check among them) that the server is running.
 const pidFile = join(home, 'run', 'minihttpd.pid');
+// One plain line instead of Node's stack trace: whoever starts it shows the last line of its output.
+server.on('error', (err) => {
+  const where = `${conf['bind.address'] ?? '127.0.0.1'}:${conf.port ?? 8080}`;
+  process.stderr.write(`minihttpd: cannot listen on ${where}: ${err.code === 'EADDRINUSE' ? `port ${conf.port ?? 8080} is taken by another program` : err.message}\n`);
+  process.exit(1);
+});
 server.listen(Number(conf.port ?? 8080), conf['bind.address'] ?? '127.0.0.1', () => {
   mkdirSync(dirname(pidFile), { recursive: true });
   writeFileSync(pidFile, `${process.pid}\n`);
