@@ -295,6 +295,9 @@ export class Runner {
 /** How long a command waits for a busy runner before another runner is started for it. */
 const EXTRA_RUNNER_DELAY_MS = 30;
 
+/** How long a command waits for a runner when all are busy and the pool is full. */
+const FULL_POOL_WAIT_MS = 300;
+
 /** A command waiting for a runner: `start` is called with an idle one, or `fallback` when the host cannot run any. */
 export interface RunnerJob {
   start(runner: Runner): void;
@@ -333,6 +336,16 @@ export class RunnerPool {
     if (this.unusable) return job.fallback();
     this.queue.push(job);
     this.dispatch();
+    // Every runner busy and no other to come (long commands, tar streams): after a moment the
+    // command takes a channel of its own rather than wait behind them.
+    if (this.queue.includes(job) && this.runners.length >= this.options.max) {
+      setTimeout(() => {
+        const i = this.queue.indexOf(job);
+        if (i === -1) return;
+        this.queue.splice(i, 1);
+        job.fallback();
+      }, FULL_POOL_WAIT_MS).unref();
+    }
   }
 
   /** Starts one runner ahead of the first command, so that its start overlaps other work. */

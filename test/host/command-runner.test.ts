@@ -196,6 +196,18 @@ describe('command runner', () => {
     expect(h.stats.sessions).toBeLessThanOrEqual(1 + 4);
   });
 
+  it('gives a command a channel of its own rather than wait long behind busy runners', async () => {
+    const h = await connect(sshd, { commandRunners: 1 });
+    await h.run(['true']);
+    const long = h.run(['sleep', '3']);
+    await new Promise((r) => setTimeout(r, 100));
+    const t = Date.now();
+    expect((await h.run(['echo', 'not waiting'])).stdout).toBe('not waiting\n');
+    expect(Date.now() - t).toBeLessThan(2500);
+    expect(h.stats.runnerCommands).toBe(2);
+    expect((await long).exitCode).toBe(0);
+  });
+
   it('reports a command whose runner was killed under it, and runs the next on a new runner', async () => {
     const h = await connect(sshd);
     await h.run(['true']);
