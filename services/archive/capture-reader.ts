@@ -7,7 +7,8 @@
  * per file (plus Node's cost around each) while the other core waited; GNU tar makes the same
  * calls, but cheaper. The main thread keeps everything that decides what goes into the
  * archive (order, excludes, secrets, hard links, headers), so the archive is byte for byte
- * what the one-thread path writes; the workers only fetch stats and bytes.
+ * what the one-thread path writes; the workers fetch stats and bytes, and say whether the bytes
+ * they read hold a private key (the same function the main thread would run on them).
  *
  * Batches are answered in the order they were asked; each carries at most BATCH_BYTES of
  * file content (files that do not fit are left to the caller), and at most AHEAD batches

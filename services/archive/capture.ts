@@ -23,10 +23,10 @@
  *   8 GiB and more, and large ids.
  *
  * Speed: the main thread walks (readdir, sorted names, excludes, secret paths) and writes the
- * tar stream into 1 MiB blocks; the per-entry system calls (lstat, reading small files whole,
- * readlink) run ahead of it in batches on a reader thread (capture-reader.ts) once the tree
- * has more than a few hundred entries, and large files are read straight into the blocks on
- * the main thread. Every full block goes to the codec, which compresses off the main thread.
+ * tar stream into 1 MiB blocks, headers in place; the per-entry system calls (lstat or
+ * open+fstat, reading small files whole, readlink) run ahead of it in batches on a reader
+ * thread (capture-reader.ts) once the tree has more than a few hundred entries, and large
+ * files are read straight into the blocks on the main thread. Every full block goes to the codec, which compresses off the main thread.
  * The loop yields between blocks, so an abort or a progress callback waits at most one block.
  * Reading ahead means a small file is read up to a few hundred entries before it is written:
  * a change made in between is not seen, as with any archiver that buffers.
