@@ -21,7 +21,7 @@ export const AGENT_COMMANDS: readonly CommandDefinition[] = (['rehydrate', 'star
     name: op,
     summary: SUMMARIES[op],
     details:
-      'Runs the creator plugin first, then its extensions; the first failure stops the chain and names the plugin.\n' +
+      'Runs the creator plugin first, then its extensions; the first failure stops the chain and names the plugin. ' +
       'Exit codes: 0 done (ping: healthy), 1 failed (ping: unhealthy), 3 not supported by the plugin chain. See docs/rehydration.md.',
     options: [{ flags: '--bundle <dir>', description: 'appliance bundle directory (holds bundle.json)', required: true }, jsonOption],
     load: () => import('./commands/agent.js').then((m) => ({ run: m.runFor(op) })),

@@ -52,9 +52,9 @@ export const DEPLOY_COMMANDS: readonly CommandDefinition[] = [
     name: 'deploy',
     summary: 'deploy an assembly with a deployment plan onto the hosts the plan names, or resume a deployment that stopped',
     details:
-      'Each appliance gets the plan\'s instance count; instance N runs on the target of the plan\'s <host instance="N" target="..."> line\n' +
-      '(local, ssh://user@host:port, podman, or kubernetes:CONTEXT), else on the appliance\'s targets in turn. Products start after\n' +
-      'what they connect to. Engine targets (podman, kubernetes) build each appliance\'s image over --base first (docs/deployments.md).\n' +
+      'Each appliance gets the plan\'s instance count; instance N runs on the target of the plan\'s <host instance="N" target="..."> line ' +
+      '(local, ssh://user@host:port, podman, or kubernetes:CONTEXT), else on the appliance\'s targets in turn. Products start after ' +
+      'what they connect to. Engine targets (podman, kubernetes) build each appliance\'s image over --base first (docs/deployments.md). ' +
       'Running it again resumes: instances already running are left alone. The record is in <instance>/deployments/<name>/.',
     options: [
       { flags: '--assembly <name>', description: 'top-level assembly to deploy', required: true },

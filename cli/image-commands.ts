@@ -43,9 +43,9 @@ export const IMAGE_COMMANDS: readonly CommandDefinition[] = [
     name: 'createTemplate',
     summary: 'write an OCI image of an appliance (or of each member of an atomic assembly) from its captured file sets and a base image',
     details:
-      'BASE is an OCI image layout directory, an oci-archive file (either may end in :REF to pick one image), or a root file system\n' +
-      'directory (debootstrap --variant=minbase bookworm DIR makes one offline). Each image is written to OUT/<appliance>/ as an\n' +
-      'OCI image layout named abctl/<appliance>, tagged with the first 12 hex digits of its manifest digest; podman pull oci:OUT/<appliance>:<tag>\n' +
+      'BASE is an OCI image layout directory, an oci-archive file (either may end in :REF to pick one image), or a root file system ' +
+      'directory (debootstrap --variant=minbase bookworm DIR makes one offline). Each image is written to OUT/<appliance>/ as an ' +
+      'OCI image layout named abctl/<appliance>, tagged with the first 12 hex digits of its manifest digest; podman pull oci:OUT/<appliance>:<tag> ' +
       'imports it. The container rehydrates and starts the product, and stops it on SIGTERM; see docs/images.md.',
     options: [
       { flags: '--appliance <name>', description: 'top-level appliance, or with --assembly a member path (an atomic assembly: every member)', required: true },
@@ -62,9 +62,9 @@ export const IMAGE_COMMANDS: readonly CommandDefinition[] = [
     name: 'createBase',
     summary: 'make a Debian root file system (debootstrap minbase) with the packages, users and groups the plugins require, for createTemplate and deploy --base',
     details:
-      'Installs every Debian package the requirements of the assembly\'s (or the named plugins\') plugins name, plus --include,\n' +
-      'adds their users and groups as system accounts, then runs the check createTemplate runs (validateBase): the result passes it.\n' +
-      'Needs root and debootstrap; the mirror is the one apt uses on this machine unless --mirror. Written to OUT.partial-* and\n' +
+      'Installs every Debian package the requirements of the assembly\'s (or the named plugins\') plugins name, plus --include, ' +
+      'adds their users and groups as system accounts, then runs the check createTemplate runs (validateBase): the result passes it. ' +
+      'Needs root and debootstrap; the mirror is the one apt uses on this machine unless --mirror. Written to OUT.partial-* and ' +
       'renamed to OUT when complete; a failure or Ctrl-C leaves nothing. Time limit: AB_BASE_TIMEOUT_MS (default 20 minutes). See docs/images.md.',
     options: [
       { flags: '--out <dir>', description: 'root file system directory to create (must not exist)', required: true },
@@ -82,8 +82,8 @@ export const IMAGE_COMMANDS: readonly CommandDefinition[] = [
     name: 'exportAssembly',
     summary: 'write one archive of an assembly: an image per appliance (one OCI index, shared layers stored once), its catalog entries and, with a plan, its Kubernetes manifests',
     details:
-      'FILE is a tar: abctl-assembly.json, an OCI image layout (oci-layout, index.json, blobs/sha256) and catalog/ (the\n' +
-      'assembly as this catalog stores it; password values stay encrypted with this instance\'s key). Kubernetes Secrets are\n' +
+      'FILE is a tar: abctl-assembly.json, an OCI image layout (oci-layout, index.json, blobs/sha256) and catalog/ (the ' +
+      'assembly as this catalog stores it; password values stay encrypted with this instance\'s key). Kubernetes Secrets are ' +
       'never included. abctl importAssembly FILE brings it into another instance; see docs/assembly-archive.md.',
     options: [
       { flags: '--assembly <name>', description: 'top-level assembly to export', required: true },
@@ -99,9 +99,9 @@ export const IMAGE_COMMANDS: readonly CommandDefinition[] = [
     name: 'importAssembly',
     summary: 'bring an assembly archive (abctl exportAssembly) into this instance\'s catalog, checking every digest',
     details:
-      'All or nothing: the catalog is unchanged unless the whole archive checked out. The images are written as one OCI\n' +
-      'layout per appliance under OUT/images (podman pull oci:OUT/images/<appliance>:<tag>; exportKubernetes --images\n' +
-      'OUT/images), the Kubernetes manifests under OUT/kubernetes. Password values need the exporting instance\'s\n' +
+      'All or nothing: the catalog is unchanged unless the whole archive checked out. The images are written as one OCI ' +
+      'layout per appliance under OUT/images (podman pull oci:OUT/images/<appliance>:<tag>; exportKubernetes --images ' +
+      'OUT/images), the Kubernetes manifests under OUT/kubernetes. Password values need the exporting instance\'s ' +
       'config/catalog.key (--key), carried apart from the archive; they are re-encrypted with this instance\'s key.',
     arguments: [{ key: 'file', name: '<file>', description: 'the archive abctl exportAssembly wrote' }],
     options: [

@@ -21,9 +21,9 @@ export const KUBERNETES_COMMANDS: readonly CommandDefinition[] = [
     name: 'exportKubernetes',
     summary: 'write Kubernetes manifests (and a kustomization) for an assembly with a deployment plan',
     details:
-      'Each appliance becomes a Deployment (a StatefulSet when a file set is marked\n' +
-      'stateful), its inputs Services, its properties a ConfigMap and its passwords a\n' +
-      'Secret (written 0600); see docs/kubernetes.md. Apply with kubectl apply -k OUT.\n' +
+      'Each appliance becomes a Deployment (a StatefulSet when a file set is marked ' +
+      'stateful), its inputs Services, its properties a ConfigMap and its passwords a ' +
+      'Secret (written 0600); see docs/kubernetes.md. Apply with kubectl apply -k OUT. ' +
       'An existing OUT is replaced only when an earlier export wrote it.',
     options: [
       { flags: '--assembly <name>', description: 'top-level assembly', required: true },

@@ -81,6 +81,22 @@ describe('abctl deploy and the deployment commands', () => {
     expect(r.code).toBe(0);
   }, 120_000);
 
+  it('help of the deployment-half commands wraps whole paragraphs (no line broken mid-sentence at 120 columns and again at 80)', () => {
+    for (const command of ['deploy', 'createTemplate', 'createBase', 'exportAssembly', 'importAssembly', 'exportKubernetes', 'rehydrate', 'validateBase', 'validateHost']) {
+      const r = abctl([command, '--help'], site.env);
+      expect(r.code).toBe(0);
+      const text = r.out.split(/\n(?:Options|Arguments):/)[0] ?? '';
+      // Wrapped greedily at 80 columns: the next line's first word would not have fitted on a line.
+      for (const para of text.split('\n\n').slice(1)) {
+        const lines = para.trim().split('\n');
+        lines.slice(1).forEach((next, k) => {
+          const line = lines[k] as string;
+          expect(line.length + 1 + (next.split(' ')[0] ?? '').length, `${command} --help: "${line}" / "${next}"`).toBeGreaterThan(80);
+        });
+      }
+    }
+  });
+
   it('says clearly when a deployment does not exist, in text and in JSON', () => {
     let r = abctl(['stopDeployment', '--deployment', 'nope'], site.env);
     expect(r.code).toBe(1);
