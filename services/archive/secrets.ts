@@ -21,16 +21,23 @@ function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${body}$`);
 }
 
+/** The directories of a pattern before its first `*`: every path it matches starts with them. */
+function literalDirPrefix(glob: string): string {
+  const star = glob.indexOf('*');
+  const literal = star < 0 ? glob : glob.slice(0, star);
+  return literal.slice(0, literal.lastIndexOf('/') + 1);
+}
+
 /** A compiled secret list: `test(absPath)` is true for a path the capture must skip. */
 export class SecretFilter {
   readonly #patterns: readonly RegExp[];
   readonly #allowed: ReadonlySet<string>;
-  /** Longest literal prefix shared by the patterns, to rule out most paths with one comparison. */
+  /** Each pattern's literal directories, to rule out most paths with one comparison. */
   readonly #prefixes: readonly string[];
 
   constructor(patterns: readonly string[] = DEFAULT_SECRET_PATHS, allowed: readonly string[] = []) {
     this.#patterns = patterns.map(globToRegExp);
-    this.#prefixes = patterns.map((p) => p.slice(0, p.lastIndexOf('/') + 1));
+    this.#prefixes = patterns.map(literalDirPrefix);
     this.#allowed = new Set(allowed.map((a) => (a.length > 1 ? a.replace(/\/+$/, '') : a)));
   }
 

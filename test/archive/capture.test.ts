@@ -378,4 +378,17 @@ describe('default secrets', () => {
     ]);
     expect(tarList(out, 'none').sort()).toEqual(['./', './etc/', './etc/ssh/', './etc/ssh/ssh_host_ed25519_key.pub', './etc/ssh/sshd_config']);
   });
+
+  it('matches a secret path whose `*` stands for a directory', async () => {
+    const src = join(dir, 'src');
+    file(src, 'home/bob/app/session.dat', 'TOKEN');
+    file(src, 'home/ann/app/session.dat', 'TOKEN');
+    file(src, 'home/ann/app/settings.dat', 'PLAIN');
+    file(src, 'home/ann/notes/app/x/session.dat', 'deeper: `*` is one segment');
+    const out = join(dir, 'a.tar');
+    const r = await captureFileSet({ root: src, out, codec: 'none', secretPaths: [join(src, 'home/*/app/session.dat')] });
+    expect(r.skipped.map((s) => s.path).sort()).toEqual(['home/ann/app/session.dat', 'home/bob/app/session.dat']);
+    expect(tarList(out, 'none')).toContain('./home/ann/app/settings.dat');
+    expect(tarList(out, 'none')).toContain('./home/ann/notes/app/x/session.dat');
+  });
 });
