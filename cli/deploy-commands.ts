@@ -90,7 +90,7 @@ export const DEPLOY_COMMANDS: readonly CommandDefinition[] = [
   }),
   defineCommand<DeploymentOptions>({
     name: 'startDeployment',
-    summary: 'start the stopped instances of a deployment, each after what it connects to',
+    summary: 'start the stopped instances of a deployment, each after what it connects to (and those recorded running whose ping fails)',
     options: work,
     load: () => import('./commands/deploy.js').then((m) => ({ run: m.startDeployment })),
   }),

@@ -729,12 +729,18 @@ export class DeploymentService {
       await this.#inOrder(
         s,
         this.#layers(s.writer.record),
-        (i) => i.status === 'stopped' || (i.status === 'failed' && (i.failedStep === 'start' || i.failedStep === 'stop')),
+        (i) => i.status === 'stopped' || i.status === 'running' || (i.status === 'failed' && (i.failedStep === 'start' || i.failedStep === 'stop')),
         async (i) => {
           try {
             const conn = await this.#connect(s, i.target);
-            await this.#status(s, i, 'starting');
             const engine = conn.engine;
+            // A product recorded running may have died since (killed, crashed, host rebooted):
+            // the record cannot know, so ask; only an unhealthy answer (exit 1) is started again.
+            if (i.status === 'running') {
+              const r = engine ? await this.#engineRun(s, i, 'ping', (e) => engine.ping(e)) : await this.#agent(s, conn, i, 'ping');
+              if (r.code !== 1) return true;
+            }
+            await this.#status(s, i, 'starting');
             if (engine) await this.#engineRun(s, s.writer.instance(i.id), 'start', (e) => engine.start(e));
             else await this.#agent(s, conn, s.writer.instance(i.id), 'start');
             await this.#status(s, i, 'running');

@@ -44,6 +44,19 @@ describe('the example deployed to this machine', () => {
       const rows = await service.ping('site');
       expect(rows.map((x) => [x.id, x.healthy])).toEqual([['web-1', true]]);
       expect(rows[0]?.message).toContain('ok web-local');
+      // The product goes away behind abctl's back: the record still says running, ping says
+      // unhealthy, and startDeployment starts it again (before, it did nothing and said "started").
+      const pid = Number(readFileSync(join(home, 'run', 'minihttpd.pid'), 'utf8'));
+      process.kill(pid, 'SIGTERM');
+      await expect.poll(() => health('127.0.0.1', port).then(() => 'up', () => 'down'), { timeout: 10_000 }).toBe('down');
+      expect((await service.ping('site')).map((x) => [x.status, x.healthy])).toEqual([['running', false]]);
+      expect((await service.start('site')).failures).toEqual([]);
+      expect(await health('127.0.0.1', port)).toBe('ok web-local');
+      // Healthy instances are only pinged: the log shows no second start.
+      const starts = () => readFileSync(join(site.instance, 'deployments', 'site', 'logs', 'web-1.log'), 'utf8').split(' start on local').length;
+      const before = starts();
+      await service.start('site');
+      expect(starts()).toBe(before);
       await service.stop('site');
       await expect(health('127.0.0.1', port)).rejects.toThrow();
       await service.start('site');
