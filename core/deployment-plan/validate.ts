@@ -15,6 +15,7 @@ import {
   missingContentResource,
   normalizePropertyValue,
   type AssemblyMember,
+  type Property,
   type PropertySet,
 } from '../metadata/index.js';
 import { compileTemplate, lateBindingSource, TemplateError, type TemplateSource, type TemplateVariable } from '../templates/index.js';
@@ -457,14 +458,19 @@ export function validateDeploymentPlan(assembly: Assembly, plan: DeploymentPlan,
   for (const m of findMissingRequired(assembly)) {
     const where = m.path.join(' > ');
     if (c.provided.has(`${where}\0${m.property}`)) continue;
-    const system = lookupCategory(assembly, m.path, m.property) === 'system';
+    const found = lookupProperty(assembly, m.path, m.property);
+    const system = found?.category === 'system';
     const uses = c.requiredUses.get(`${where}\0${m.property}`);
     c.add(
       'PLAN_REQUIRED_MISSING',
       `required property "${m.property}" has no value${uses ? ` (${uses.join('; ')} uses it)` : ''}`,
       describeMissing(m),
       undefined,
-      system ? 'it is a system property: the plugin should have set it; introspect again' : 'give it a value in the plan (or with abctl setProperty)',
+      system
+        ? 'it is a system property: the plugin should have set it; introspect again'
+        : found?.secret
+          ? 'it is a password: set it in the plan with abctl setPlanPassword (from a file, $AB_PROPERTY_VALUE or a prompt; stored encrypted), or in the assembly with abctl setProperty'
+          : 'give it a value in the plan (or with abctl setProperty)',
     );
   }
   return c.problems;
@@ -475,8 +481,8 @@ function linesText(lines: readonly number[]): string {
   return `${distinct.length === 1 ? 'line' : 'lines'} ${distinct.join(', ')}`;
 }
 
-/** Category of a property found by findMissingRequired (system ones cannot be fixed by the plan). */
-function lookupCategory(assembly: Assembly, path: readonly string[], property: string): string | undefined {
+/** A property found by findMissingRequired (system ones cannot be fixed by the plan; passwords need setPlanPassword). */
+function lookupProperty(assembly: Assembly, path: readonly string[], property: string): Property | undefined {
   // The path labels are `kind "name"`; the property set is reached by matching labels from the root.
   let sets: { where: string; set: PropertySet }[] = [];
   const walk = (m: Assembly | AssemblyMember, prefix: string) => {
@@ -496,5 +502,5 @@ function lookupCategory(assembly: Assembly, path: readonly string[], property: s
   const target = path.join(' > ');
   const found = sets.find((s) => s.where === target);
   sets = [];
-  return found?.set.get(property)?.category;
+  return found?.set.get(property);
 }

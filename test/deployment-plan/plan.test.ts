@@ -195,6 +195,9 @@ describe('validateDeploymentPlan', () => {
       ['PLAN_REQUIRED_MISSING', 'assembly "shop" > appliance "web" > property "admin.password"'],
     ]);
     expect(problems[2]?.message).toBe('required property "license" has no value');
+    expect(problems[2]?.hint).toBe('give it a value in the plan (or with abctl setProperty)');
+    // A password cannot be written into the plan by hand (clear text is refused): the hint names the command that encrypts it.
+    expect(problems[4]?.hint).toContain('it is a password: set it in the plan with abctl setPlanPassword');
   });
 
   it('accepts a plan that fills in every required value', () => {
