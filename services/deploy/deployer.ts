@@ -17,7 +17,7 @@ import { InstanceLayout } from '../instance.js';
 import { applianceAt, applyPlan } from '../rehydration/plan-overlay.js';
 import { AGENT_STEP_MARK, BundleWriter, type AgentOperation, type LateBindings, type PeerBinding } from './bundle-port.js';
 import { withDeploymentLock } from './lock.js';
-import { findRootConflicts, type PlacedRoots } from './root-conflicts.js';
+import { findRootConflicts, hostKey, type PlacedRoots } from './root-conflicts.js';
 import { forEachBounded } from './pool.js';
 import {
   DeploymentFiles,
@@ -819,6 +819,13 @@ export class DeploymentService {
    */
   async #removeOne(s: Session, i: InstanceRecord, undeploy: boolean, leaving: ReadonlySet<string>): Promise<boolean> {
     try {
+      // Its host's name was never read, so nothing was shipped there (deploy reads it first):
+      // nothing to remove, and a host that cannot be reached (a mistyped name) must not keep
+      // the deployment from going away.
+      if (i.hostname === '' && hostKey(i.target) !== undefined) {
+        await this.#status(s, i, 'removed');
+        return true;
+      }
       const conn = await this.#connect(s, i.target);
       const engine = conn.engine;
       if (engine) {

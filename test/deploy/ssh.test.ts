@@ -94,6 +94,11 @@ describe('deploy over SSH to hosts with their own file systems and names', () =>
     expect(r.failures[0]?.code).toBe('SSH_HOST_KEY_UNKNOWN');
     expect(r.failures[0]?.hint).toContain(`ssh-keyscan ${host(0).address}`);
     expect(r.record.instances.find((i) => i.id === 'proxy-1')?.status).toBe('pending');
+    // Nothing reached the host, so undeploy needs no connection to it (before, it failed the
+    // same way forever, and a mistyped host name kept the deployment for good).
+    const gone = await other.service.undeploy('unknown-key', { targetOptions: { identityFile: hosts.identityFile, knownHostsFile: `${tmp.path}/empty_known_hosts` } });
+    expect(gone.failures).toEqual([]);
+    await expect(other.service.describe('unknown-key')).rejects.toThrow('there is no deployment "unknown-key"');
   });
 
   it('undeploys: stops every instance and removes what deploy wrote on each host', async () => {
