@@ -128,7 +128,7 @@ const plugin = {
   // rehydration:end rehydrate
 
   // rehydration:begin start
-  /** Starts minihttpd in the background as the file set's owner and waits (bounded) until /health answers. */
+  /** Starts minihttpd in the background as the file set's owner and waits (bounded) until its /health answers. */
   async start(ctx) {
     const { home, owner } = installation(ctx);
     if (runningPid(home) !== undefined) {
@@ -138,9 +138,10 @@ const plugin = {
     const log = `${home}/logs/minihttpd.out`;
     const { pid } = await ctx.run({ argv: [process.execPath, `${home}/bin/minihttpd.mjs`], user: owner, cwd: home, detached: { logFile: log } });
     const deadline = Date.now() + START_TIMEOUT_MS;
+    // Only its own answer counts: another server may hold the port and answer /health too.
+    const expected = `ok ${ctx.appliance.property('server.name')}`;
     for (;;) {
-      const answer = await health(ctx);
-      if (answer !== undefined) break;
+      if ((await health(ctx)) === expected) break;
       if (!isAlive(pid)) throw new Error(`minihttpd (pid ${pid}) exited while starting: ${lastLine(log)} (see ${log})`);
       if (Date.now() > deadline || ctx.signal.aborted) throw new Error(`minihttpd (pid ${pid}) did not answer ${healthUrl(ctx)} within ${START_TIMEOUT_MS / 1000} s; see ${log}`);
       await sleep(100);

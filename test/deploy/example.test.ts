@@ -4,7 +4,7 @@
  * answers HTTP on its port with its server name.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeploymentService } from '../../services/deploy/module.js';
@@ -25,11 +25,13 @@ describe('the example deployed to this machine', () => {
     const service = site.app.get(DeploymentService);
     const targetRoot = join(tmp.path, 'target', 'var', 'lib', 'abctl');
     try {
-      // Another program holds the port: start fails and says so (not only "see the log on the
-      // host"); once the port is free, the same deploy resumes.
-      const holder = createServer((socket) => socket.destroy());
+      // Another server holds the port, and even answers /health: start fails and says the port
+      // is taken (before: "started", on the other server's answer); once the port is free, the
+      // same deploy resumes.
+      const holder = createServer((_req, res) => res.end('ok another-server\n'));
       await new Promise<void>((ok) => holder.listen(port, '127.0.0.1', ok));
       let r = await service.deploy({ assembly: 'site', planFile: site.planFile, targetRoot });
+      holder.closeAllConnections();
       await new Promise((ok) => holder.close(ok));
       expect(r.failures.map((f) => [f.id, f.step])).toEqual([['web-1', 'start']]);
       expect(r.failures[0]?.message).toMatch(new RegExp(`exited while starting: minihttpd: cannot listen on [\\d.]+:${port}: port ${port} is taken by another program`));
