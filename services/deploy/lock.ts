@@ -5,7 +5,7 @@
  * refreshing it. A holder killed with SIGKILL is recognised sooner: we record our pid beside
  * the lock, and a lock whose recorded process no longer exists on this machine is taken over.
  */
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
@@ -82,5 +82,8 @@ export async function withDeploymentLock<T>(files: DeploymentFiles, command: str
   } finally {
     await rm(ownerFile, { force: true });
     await release().catch(() => {});
+    // A deploy refused before it wrote its record (a bad plan, a root conflict) leaves no empty
+    // directory behind; rmdir leaves a directory that holds anything.
+    await rmdir(files.dir).catch(() => {});
   }
 }

@@ -1,4 +1,5 @@
 /** The deployment commands of the built CLI on the real example, deployed to this machine. */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { abctl } from '../introspection/helpers.js';
@@ -71,8 +72,10 @@ describe('abctl deploy and the deployment commands', () => {
       expect(e.code).toBe('DEPLOY_ROOT_CONFLICT');
       expect(e.message).toContain(`instance web-1 on local writes ${join(tmp.path, 'target', 'opt', 'minihttpd')}, as instance web-1 of deployment "shop" does`);
       expect(e.hint).toContain('undeploy the other deployment first');
-      // Nothing of shop2 was written; shop still serves and a resumed deploy of shop is not refused by itself.
+      // Nothing of shop2 was written, not even an empty directory; shop still serves and a
+      // resumed deploy of shop is not refused by itself.
       expect(abctl(['describeDeployments', '--deployment', 'shop2'], site.env).code).toBe(1);
+      expect(existsSync(join(site.instance, 'deployments', 'shop2'))).toBe(false);
       expect(await health('127.0.0.1', port)).toBe('ok web-cli');
       expect(abctl(['deploy', '--assembly', 'site', '--plan', site.planFile, '--name', 'shop'], site.env).code).toBe(0);
     } finally {
