@@ -85,7 +85,9 @@ const plugin = {
       ],
       // portProperty: a plan that changes "port" moves the input too (peers and the deployment record follow).
       inputs: [{ name: 'http', port, portProperty: 'port', protocols: ['http'], description: 'web content and /health' }],
-      fileSets: [{ name: 'home', root: home, excludes: ['logs/*.log', 'run', 'tmp'], owner: 'root', group: 'root' }],
+      // conf/server.properties is written again from its template at rehydrate; captured as it
+      // is, it would carry the reference's password into the archive and every image.
+      fileSets: [{ name: 'home', root: home, excludes: ['logs/*.log', 'run', 'tmp', 'conf/server.properties'], owner: 'root', group: 'root' }],
     });
     // docs:end create-appliance
 
