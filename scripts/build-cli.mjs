@@ -19,14 +19,32 @@ import { createRequire } from 'node:module';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = join(root, 'dist', 'cli-bundle');
 await rm(outdir, { recursive: true, force: true });
+// ssh2 requires its optional native add-ons in try/catch and runs without them: cpu-features by
+// name (left external, found in node_modules as before) and its own sshcrypto.node by a relative
+// path, which from the bundle's directory would never resolve. That one is rewritten to a path
+// through the package (ssh2 has no "exports" map), which Node resolves from dist/cli-bundle/ like
+// any dependency: used when it was built, skipped as before when it was not.
+const nativeAddons = {
+  name: 'native-addons',
+  setup(b) {
+    b.onResolve({ filter: /\.node$/ }, (args) => {
+      const m = /node_modules\/(ssh2\/.*)$/.exec(join(args.resolveDir, args.path));
+      if (!m) throw new Error(`${args.importer} requires a native add-on (${args.path}) that build-cli.mjs does not know`);
+      return { path: m[1], external: true };
+    });
+  },
+};
 const common = {
   bundle: true,
   platform: 'node',
   target: 'node20',
   format: 'cjs',
-  // ssh2 loads optional native add-ons (cpu-features, sshcrypto.node) with require in try/catch, and
-  // typescript finds its lib/*.d.ts next to its own file: both stay in node_modules, loaded as before.
-  external: ['ssh2', 'cpu-features', 'typescript'],
+  // typescript finds its lib/*.d.ts next to its own file: it stays in node_modules, loaded as before.
+  // ssh2 is bundled: its ~25 files (with asn1, bcrypt-pbkdf, tweetnacl) come with the one read of
+  // main.cjs instead of being resolved and compiled one by one by Node's loader, and its code runs
+  // only when a command opens an SSH host. Its optional native add-ons stay outside (nativeAddons).
+  external: ['cpu-features', 'typescript'],
+  plugins: [nativeAddons],
   // import.meta.url (services/instance.ts finds the package root from it) is the bundle's own URL;
   // a new build id per build keys the start-up caches (cli/start-cache.ts).
   define: { 'import.meta.url': '__abctlModuleUrl', __ABCTL_BUILD__: JSON.stringify(randomUUID()) },

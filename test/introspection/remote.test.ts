@@ -5,7 +5,9 @@
  * exclude forms, symlinks, empty directories and modes. Also deferred capture from the
  * recorded SSH host, an aborted remote recapture, and discovery over SSH.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AbError } from '../../core/errors.js';
@@ -14,6 +16,7 @@ import type { Application } from '../../services/app.js';
 import { CaptureJob } from '../../services/jobs/capture-job.js';
 import { IntrospectJob, REFERENCE_HOST_PROPERTY, type IntrospectionSummary } from '../../services/jobs/introspect-job.js';
 import { silentProgress } from '../../services/jobs/job.js';
+import { projectRoot } from '../../services/instance.js';
 import { tempDir } from '../helpers/plugins.js';
 import { startSshd, type SshdHandle } from '../support/sshd.mjs';
 import {
@@ -217,6 +220,50 @@ describe('discover over SSH', () => {
     expect(example?.installations.map((i) => i.parameters)).toContainEqual({ home });
     const text = abctl(['discover', ...ssh], env);
     expect(text.out).toContain(`abctl introspectexample --home ${home} --host ${sshd.target}`);
+  });
+});
+
+describe('ssh2 inside the CLI bundle', () => {
+  // Which native add-ons a run loaded: a preload prints require.cache's .node files at exit
+  // (the bundle requires them through Node's own require, so they show there).
+  const addonsOf = async (root: string, args: readonly string[], env: NodeJS.ProcessEnv) => {
+    const preload = join(tmp.path, 'addons.cjs');
+    await writeFile(preload, "process.on('exit', () => process.stderr.write('ADDONS ' + JSON.stringify(Object.keys(require.cache).filter((k) => k.endsWith('.node')).map((k) => k.replace(/.*\\//, ''))) + '\\n'));\n");
+    const r = spawnSync(process.execPath, ['-r', preload, join(root, 'bin', 'abctl'), ...args], { env, encoding: 'utf8', timeout: 120_000 });
+    const line = /^ADDONS (.*)$/m.exec(r.stderr);
+    return { code: r.status, out: r.stdout, err: r.stderr.replace(/^ADDONS .*\n/m, ''), addons: JSON.parse(line?.[1] ?? 'null') as string[] | null };
+  };
+  const ssh = () => ['--host', sshd.target, '--identity-file', sshd.identityFile, '--known-hosts', sshd.knownHostsFile];
+
+  it('uses the optional native add-ons that were built, and loads ssh2 only when a command goes to a host', async () => {
+    const env = cliEnv(join(tmp.path, 'addons'), examplePlugins, { AB_EXAMPLE_SEARCH: join(tmp.path, 'no-search') });
+    const plugins = await addonsOf(projectRoot(), ['describePlugins', '--json'], env);
+    expect(plugins.code).toBe(0);
+    expect(plugins.addons).toEqual([]);
+    const built = [
+      ['sshcrypto.node', 'node_modules/ssh2/lib/protocol/crypto/build/Release/sshcrypto.node'],
+      ['cpufeatures.node', 'node_modules/cpu-features/build/Release/cpufeatures.node'],
+    ].filter(([, path]) => existsSync(join(projectRoot(), path!))).map(([name]) => name);
+    const remote = await addonsOf(projectRoot(), ['discover', ...ssh()], env);
+    expect(remote.err).toBe('');
+    expect(remote.code).toBe(0);
+    expect([...remote.addons!].sort()).toEqual(built.sort());
+  });
+
+  it('runs without them: a copy of the CLI with no node_modules at all discovers over SSH', async () => {
+    const copy = join(tmp.path, 'bare-cli');
+    await mkdir(join(copy, 'dist'), { recursive: true });
+    await cp(join(projectRoot(), 'bin'), join(copy, 'bin'), { recursive: true });
+    await cp(join(projectRoot(), 'dist', 'cli-bundle'), join(copy, 'dist', 'cli-bundle'), { recursive: true });
+    await cp(join(projectRoot(), 'package.json'), join(copy, 'package.json'));
+    const search = join(tmp.path, 'bare-search');
+    await mkdir(search);
+    const home = await copyMinihttpd(join(search, 'mh'));
+    const r = await addonsOf(copy, ['discover', ...ssh()], cliEnv(join(tmp.path, 'bare'), examplePlugins, { AB_EXAMPLE_SEARCH: search }));
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.addons).toEqual([]);
+    expect(r.out).toContain(`abctl introspectexample --home ${home} --host ${sshd.target}`);
   });
 });
 
