@@ -163,6 +163,12 @@ export interface ContentResourceData {
    * plugin's error. Plan validation then reports variables a plan leaves without a value.
    */
   readonly template?: boolean;
+  /**
+   * Where rehydrate renders this template (absolute; the same path as on the reference). A
+   * template that names a password property keeps that file out of the capture: it would carry
+   * the reference's password, and rehydrate writes it whole anyway.
+   */
+  readonly renders?: string;
 }
 
 /**

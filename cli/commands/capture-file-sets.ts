@@ -26,6 +26,7 @@ export const run: CommandRun<CaptureFileSetsOptions> = async (opts, globals) =>
       else {
         for (const c of captured) {
           process.stdout.write(`captured ${c.appliance}/${c.fileSet}: ${c.files} files, ${mib(c.bytes)} -> ${mib(c.archiveBytes)}, sha256 ${c.sha256}\n`);
+          for (const s of c.skipped) process.stdout.write(`  skipped ${s.path} (${s.reason})\n`);
         }
       }
       return 0;

@@ -5,7 +5,7 @@
  */
 import { checkContentResourceName } from './names.js';
 import { asObject, readOptionalBoolean, readOptionalString, readString } from './plain.js';
-import { checkRelativePath } from './relative-paths.js';
+import { checkAbsolutePath, checkRelativePath } from './relative-paths.js';
 import { contentResourceUri } from './file-refs.js';
 import { label, within } from './where.js';
 
@@ -20,6 +20,12 @@ export interface ContentResourceInit {
    * and at plan validation. Default false; catalogs written before the marker existed load so.
    */
   readonly template?: boolean;
+  /**
+   * The absolute path rehydrate renders this template to (the same path on the reference). When
+   * the template names a password property, the capture leaves that file out: it would carry the
+   * reference's password, and rehydrate writes it whole anyway (docs/templates.md).
+   */
+  readonly renders?: string;
 }
 
 export interface ContentResourcePlain {
@@ -28,6 +34,8 @@ export interface ContentResourcePlain {
   description: string;
   /** Only written when true, so catalogs without templates read as before. */
   template?: true;
+  /** Only written when set. */
+  renders?: string;
 }
 
 export class ContentResource {
@@ -35,6 +43,7 @@ export class ContentResource {
   readonly path: string;
   readonly description: string;
   readonly template: boolean;
+  readonly renders: string | undefined;
 
   constructor(init: ContentResourceInit) {
     const where = label('content resource', init.name);
@@ -43,6 +52,7 @@ export class ContentResource {
     this.path = checkRelativePath('content resource path', init.path, where);
     this.description = init.description ?? '';
     this.template = init.template ?? false;
+    this.renders = init.renders === undefined ? undefined : checkAbsolutePath('content resource renders', init.renders, where);
     // Public fields stay as built (the compiler's readonly is not enough at run time); edits go through methods.
     Object.freeze(this);
   }
@@ -53,7 +63,7 @@ export class ContentResource {
   }
 
   toPlain(): ContentResourcePlain {
-    return { name: this.name, path: this.path, description: this.description, ...(this.template ? { template: true as const } : {}) };
+    return { name: this.name, path: this.path, description: this.description, ...(this.template ? { template: true as const } : {}), ...(this.renders !== undefined ? { renders: this.renders } : {}) };
   }
 
   toJSON(): ContentResourcePlain {
@@ -72,6 +82,7 @@ export class ContentResource {
       path: readString(o, 'path'),
       description: readOptionalString(o, 'description') ?? '',
       template: readOptionalBoolean(o, 'template') ?? false,
+      renders: readOptionalString(o, 'renders'),
     }));
     return new ContentResource(init);
   }

@@ -85,16 +85,15 @@ const plugin = {
       ],
       // portProperty: a plan that changes "port" moves the input too (peers and the deployment record follow).
       inputs: [{ name: 'http', port, portProperty: 'port', protocols: ['http'], description: 'web content and /health' }],
-      // conf/server.properties is written again from its template at rehydrate; captured as it
-      // is, it would carry the reference's password into the archive and every image.
-      fileSets: [{ name: 'home', root: home, excludes: ['logs/*.log', 'run', 'tmp', 'conf/server.properties'], owner: 'root', group: 'root' }],
+      fileSets: [{ name: 'home', root: home, excludes: ['logs/*.log', 'run', 'tmp'], owner: 'root', group: 'root' }],
     });
     // docs:end create-appliance
 
     // docs:begin content-resource
     ctx.progress(70, 'saving the configuration template');
     // template: true has abctl check its variables now (each must be a property) and again when a plan is validated.
-    ctx.addContentResource(appliance, { name: 'server.properties', content: toTemplate(text), template: true, description: 'conf/server.properties as a template' });
+    // renders: rehydrate writes it there; since it names the password, the capture leaves the reference's copy out.
+    ctx.addContentResource(appliance, { name: 'server.properties', content: toTemplate(text), template: true, renders: `${home}/conf/server.properties`, description: 'conf/server.properties as a template' });
     ctx.progress(100, 'done');
   },
   // docs:end content-resource

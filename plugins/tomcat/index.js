@@ -47,7 +47,9 @@ const plugin = {
     });
     ctx.progress(80, 'saving the configuration templates');
     for (const t of found.templates) {
-      ctx.addContentResource(appliance, { name: resourceName(t.rel), content: t.content, template: true, description: `conf/${t.rel} as a template` });
+      // renders: the real path (Debian's conf is a link to /etc/tomcat10), so it falls under the file
+      // set that holds it; a template naming a password keeps the reference's copy out of the capture.
+      ctx.addContentResource(appliance, { name: resourceName(t.rel), content: t.content, template: true, renders: `${found.realConf}/${t.rel}`, description: `conf/${t.rel} as a template` });
     }
     ctx.progress(100, 'done');
   },

@@ -27,6 +27,8 @@ export interface LocalArchive {
   readonly codec: 'gzip' | 'zstd' | 'none';
   readonly size: number;
   readonly sha256: string;
+  /** What the capture left out, and why (e.g. `template-with-password`). */
+  readonly skipped: readonly { readonly path: string; readonly reason: string }[];
 }
 
 export interface LocalDehydration {
@@ -111,13 +113,14 @@ export async function dehydrateLocally(sandbox: PluginSandbox, req: LocalDehydra
         ownerOf: (a) => a,
         chain: names,
         codec: 'gzip',
+        contentOf: async (appliance, resource) => result.content.get(appliance)?.get(resource),
         refusalHint: () => 'fix what it reports (e.g. stop the product) and run again',
       });
       for (const s of staged) {
         // Out of the scratch dir, which the job removes.
         const file = join(req.archiveDir, `${s.appliance}-${s.fileSet}.tar.gz`);
         await rename(s.file, file);
-        archives.push({ appliance: s.appliance, fileSet: s.fileSet, file, codec: s.codec, size: s.archiveBytes, sha256: s.sha256 });
+        archives.push({ appliance: s.appliance, fileSet: s.fileSet, file, codec: s.codec, size: s.archiveBytes, sha256: s.sha256, skipped: s.skipped });
       }
     }
     return { chain: names, declared, parameters, result, archives, warnings };

@@ -9,6 +9,11 @@ import { PluginInventoryService } from '../plugins/plugin-inventory-service.js';
 import { ServiceRegistry } from '../registry/service-registry.js';
 import { captureFileSets } from './file-set-capture.js';
 import { REFERENCE_HOST_PROPERTY, type CapturedArchive } from './introspect-job.js';
+
+/** A captured archive with what its capture left out, and why (secrets, sockets, templates naming a password). */
+export interface CapturedWithSkips extends CapturedArchive {
+  readonly skipped: readonly { readonly path: string; readonly reason: string }[];
+}
 import { runJob, silentProgress, type JobOptions } from './job.js';
 import { chainNames } from './plugin-chain.js';
 
@@ -31,7 +36,7 @@ export class CaptureJob {
     @inject(Catalog) private readonly catalog: Catalog,
   ) {}
 
-  async capture(name: string, options: CaptureOptions = {}): Promise<CapturedArchive[]> {
+  async capture(name: string, options: CaptureOptions = {}): Promise<CapturedWithSkips[]> {
     const { appliances, ownerOf } = await this.load(name);
     const recorded = appliances[0]?.properties.getValue(REFERENCE_HOST_PROPERTY);
     const host = options.host ?? (recorded && recorded !== 'local' ? recorded : undefined);
@@ -52,11 +57,12 @@ export class CaptureJob {
         ownerOf,
         chain,
         codec: options.codec ?? 'gzip',
+        contentOf: async (appliance, resource) => new Uint8Array(await this.catalog.readContent(ownerOf(appliance), resource)),
         refusalHint: () => `the catalog was not changed; fix what it reports (e.g. stop the product), then run abctl captureFileSets --appliance ${name} again`,
       });
       job.checkpoint();
       if (archives.length > 0) await this.catalog.commit({ captured: archives });
-      return archives.map((a) => ({ appliance: a.appliance, fileSet: a.fileSet, files: a.files, bytes: a.bytes, archiveBytes: a.archiveBytes, sha256: a.sha256 }));
+      return archives.map((a) => ({ appliance: a.appliance, fileSet: a.fileSet, files: a.files, bytes: a.bytes, archiveBytes: a.archiveBytes, sha256: a.sha256, skipped: a.skipped }));
     });
   }
 

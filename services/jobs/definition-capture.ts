@@ -3,14 +3,24 @@ import type { ReferenceHost } from '../../core/reference-host.js';
 import { captureFileSet, captureFromTarStream, type CaptureProgress, type CaptureResult, type SkipReason, type SkippedEntry } from '../archive/capture.js';
 import type { CaptureCodec } from '../archive/encoders.js';
 import { DEFAULT_SECRET_PATHS } from '../archive/secrets.js';
-import { resolveTarExcludes } from '../archive/tar-excludes.js';
+import { literalExcludeArgs, resolveTarExcludes } from '../archive/tar-excludes.js';
 
 export interface DefinitionCaptureOptions {
   readonly out: string;
   readonly codec: CaptureCodec;
   readonly signal?: AbortSignal;
   readonly onProgress?: (p: CaptureProgress) => void;
+  /**
+   * Files (exact paths relative to the root) left out besides the definition's excludes, each
+   * reported in the skipped list with `leaveOutReason` when it exists on the host.
+   */
+  readonly leaveOut?: readonly string[];
+  readonly leaveOutReason?: string;
 }
+
+/** A skipped entry: the archive layer's reasons plus the ones a job adds (leaveOut). */
+export type DefinitionSkippedEntry = Omit<SkippedEntry, 'reason'> & { readonly reason: SkipReason | string };
+export type DefinitionCaptureResult = Omit<CaptureResult, 'skipped'> & { readonly skipped: readonly DefinitionSkippedEntry[] };
 
 /** A default secret is captured only when a definition's root is that very path. */
 function namedSecrets(def: FileSetDefinition): string[] {
@@ -45,7 +55,7 @@ async function specialFiles(host: ReferenceHost, def: FileSetDefinition): Promis
  * engine walks the tree itself (the fast path); on a remote host, GNU tar runs there with
  * equivalent excludes and its stream is compressed here, over the one SSH connection.
  */
-export async function captureDefinition(host: ReferenceHost, def: FileSetDefinition, opts: DefinitionCaptureOptions): Promise<CaptureResult> {
+export async function captureDefinition(host: ReferenceHost, def: FileSetDefinition, opts: DefinitionCaptureOptions): Promise<DefinitionCaptureResult> {
   const common = {
     out: opts.out,
     codec: opts.codec,
@@ -53,19 +63,38 @@ export async function captureDefinition(host: ReferenceHost, def: FileSetDefinit
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
   };
   const secrets = { allowSecrets: namedSecrets(def), includeSecrets: def.includeSecrets };
+  const leaveOut = opts.leaveOut ?? [];
+  // Only the ones present: the list says what the archive lacks, not what might have been there.
+  const left = leaveOutReport(host, def, leaveOut, opts.leaveOutReason ?? 'excluded');
+  left.catch(() => undefined);
+  let result: CaptureResult;
+  let specials: SkippedEntry[] = [];
   if (host.kind === 'local') {
-    return captureFileSet({ ...common, ...secrets, root: def.root, excludes: def.excludeMatcher });
+    const names = new Set(leaveOut);
+    const excludes = names.size === 0 ? def.excludeMatcher : { dropsEntry: (p: string) => names.has(p) || def.excludeMatcher.dropsEntry(p) };
+    result = await captureFileSet({ ...common, ...secrets, root: def.root, excludes });
+  } else {
+    // The secret rules are applied here, to the stream (tar-filter.ts), not by tar: so they
+    // are the walker's rules exactly, and each skip is reported.
+    const special = specialFiles(host, def);
+    // Settled below; until then a failure must not count as unhandled.
+    special.catch(() => undefined);
+    const excludes = [...(await resolveTarExcludes(host, def.root, def.excludes, DEFAULT_SECRET_PATHS)), ...literalExcludeArgs(leaveOut)];
+    const stream = host.tarStream(def.root, { excludes });
+    [result, specials] = await Promise.all([captureFromTarStream(stream, { ...common, ...secrets, root: def.root, where: `${host.describe()}:${def.root}` }), special]);
   }
-  // The secret rules are applied here, to the stream (tar-filter.ts), not by tar: so they
-  // are the walker's rules exactly, and each skip is reported.
-  const special = specialFiles(host, def);
-  // Settled below; until then a failure must not count as unhandled.
-  special.catch(() => undefined);
-  const excludes = await resolveTarExcludes(host, def.root, def.excludes, DEFAULT_SECRET_PATHS);
-  const stream = host.tarStream(def.root, { excludes });
-  const [result, specials] = await Promise.all([captureFromTarStream(stream, { ...common, ...secrets, root: def.root, where: `${host.describe()}:${def.root}` }), special]);
-  // FIFOs and devices are in both lists; each path once.
+  // FIFOs and devices are in both lists over SSH; each path once.
   const seen = new Set(result.skipped.map((s) => s.path));
-  const skipped = [...result.skipped, ...specials.filter((s) => !seen.has(s.path))];
+  const skipped: DefinitionSkippedEntry[] = [...result.skipped, ...specials.filter((s) => !seen.has(s.path)), ...(await left)];
   return { ...result, skipped: skipped.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)) };
+}
+
+async function leaveOutReport(host: ReferenceHost, def: FileSetDefinition, paths: readonly string[], reason: string): Promise<DefinitionSkippedEntry[]> {
+  const out: DefinitionSkippedEntry[] = [];
+  for (const path of paths) {
+    // A path the definition's own excludes drop is theirs to explain.
+    if (def.excludeMatcher.excludes(path)) continue;
+    if (await host.lstat(def.root === '/' ? `/${path}` : `${def.root}/${path}`)) out.push({ path, reason });
+  }
+  return out;
 }

@@ -130,7 +130,7 @@ export class DehydrationRun {
     }
     const bytes = typeof data.content === 'string' ? Buffer.from(data.content, 'utf8') : data.content;
     const resource = appliance.addContentResource(
-      { name: data.name, path: data.name, ...(data.description !== undefined ? { description: data.description } : {}), template: data.template === true },
+      { name: data.name, path: data.name, ...(data.description !== undefined ? { description: data.description } : {}), template: data.template === true, ...(data.renders !== undefined ? { renders: data.renders } : {}) },
       'plugin',
     );
     this.contentAddedBy.set(`${name}\0${data.name}`, pluginName);

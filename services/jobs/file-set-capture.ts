@@ -4,11 +4,12 @@
  * scratch dir. Nothing reaches the catalog here: the job commits the archives it gets back,
  * with whatever else it stores, in one commit.
  */
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { UserError } from '../../core/errors.js';
 import type { Appliance, FileSetDefinition } from '../../core/metadata/index.js';
 import type { CaptureApplianceView, ServiceCollector } from '../../core/plugin-contract.js';
 import { ServiceIds } from '../../core/service-ids.js';
+import { listTemplateVariables } from '../../core/templates/index.js';
 import type { ArchiveWrite } from '../../catalog/catalog.js';
 import type { CaptureCodec } from '../archive/encoders.js';
 import { captureDefinition } from './definition-capture.js';
@@ -34,6 +35,41 @@ export interface FileSetCaptureRequest {
   readonly codec: CaptureCodec;
   /** What to do when a capture check refuses: it depends on the job (what was stored, what to run). */
   readonly refusalHint: (appliance: string) => string;
+  /** The text of a content resource: from the introspection's result, or from the catalog. */
+  readonly contentOf: (appliance: string, resource: string) => Promise<Uint8Array | undefined>;
+}
+
+/** Why a file rehydrate renders from a template naming a password is not in the archive. */
+export const TEMPLATE_WITH_PASSWORD = 'template-with-password';
+
+/**
+ * The files under `def.root` that one of the appliance's templates is rendered to and whose text
+ * names a password property, relative to the root. Captured, such a file would carry the
+ * reference's password in clear into the archive and every image built from it, although
+ * rehydrate writes it whole (with the plan's password, and the owner and mode the plugin gives).
+ */
+export async function templatedPasswordFiles(
+  appliance: Appliance,
+  def: FileSetDefinition,
+  contentOf: FileSetCaptureRequest['contentOf'],
+): Promise<string[]> {
+  const out: string[] = [];
+  const base = def.root === '/' ? '/' : `${def.root}/`;
+  for (const r of appliance.contentResources) {
+    if (!r.template || r.renders === undefined || !r.renders.startsWith(base)) continue;
+    const bytes = await contentOf(appliance.name, r.name);
+    if (bytes === undefined) continue;
+    const text = Buffer.from(bytes).toString('utf8');
+    // Checked at introspection already; one that no longer parses cannot name anything here.
+    let names: readonly string[];
+    try {
+      names = listTemplateVariables({ name: r.name, text }).map((v) => v.name);
+    } catch {
+      continue;
+    }
+    if (names.some((n) => appliance.properties.get(n)?.secret === true)) out.push(posix.relative(def.root, r.renders));
+  }
+  return [...new Set(out)].sort();
 }
 
 /** File set definitions this appliance owns and that are to be captured (siblings share their primary's). */
@@ -86,8 +122,10 @@ export async function captureFileSets(job: Job, services: ServiceCollector, requ
       }
       const file = join(job.scratchDir, `${out.length}.archive`);
       const label = `${appliance.name}/${def.name}`;
+      const templated = await templatedPasswordFiles(appliance, def, request.contentOf);
       const r = await captureDefinition(job.host, def, {
         out: file,
+        ...(templated.length > 0 ? { leaveOut: templated, leaveOutReason: TEMPLATE_WITH_PASSWORD } : {}),
         codec: request.codec,
         ...(job.signal ? { signal: job.signal } : {}),
         onProgress: (p) => job.progress.capture(label, p),

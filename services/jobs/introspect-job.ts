@@ -133,6 +133,7 @@ export class IntrospectJob {
             ownerOf,
             chain: names,
             codec: options.codec ?? 'gzip',
+            contentOf: async (appliance, resource) => result.content.get(appliance)?.get(resource),
             // Nothing is stored when a check refuses, so there is no appliance to capture later.
             refusalHint: () =>
               `nothing was stored; fix what it reports (e.g. stop the product) and introspect again, or introspect with --defer-capture and run abctl captureFileSets --appliance ${top.name} once the files may be captured`,

@@ -272,7 +272,7 @@ describe('the example plugin, run as docs/plugin-contract.md describes', () => {
     // No interfaces given: abctl added eth0.
     expect(a.interfaces.map((i) => i.name)).toEqual(['eth0']);
     expect(a.fileSets).toEqual([
-      expect.objectContaining({ name: 'home', root: home, excludes: ['logs/*.log', 'run', 'tmp', 'conf/server.properties'], captured: true, scope: 'local', owner: 'root', group: 'root' }),
+      expect.objectContaining({ name: 'home', root: home, excludes: ['logs/*.log', 'run', 'tmp'], captured: true, scope: 'local', owner: 'root', group: 'root' }),
     ]);
     expect(a.contentResources.map((c) => c.name)).toEqual(['server.properties']);
   });
@@ -318,7 +318,7 @@ describe('the example plugin, run as docs/plugin-contract.md describes', () => {
     ]);
     expect(summary).toMatchObject({ participants: ['example', 'examplelogs'], captured: [], captureDeferred: true });
     // --keep-logs: the extension dropped the parent's logs/*.log exclude.
-    expect(appliance('web2').fileSets[0]!.excludes).toEqual(['run', 'tmp', 'conf/server.properties']);
+    expect(appliance('web2').fileSets[0]!.excludes).toEqual(['run', 'tmp']);
     expect(existsSync(archiveOf('web2'))).toBe(false);
 
     const r = abctl(['captureFileSets', '--appliance', 'web2']);

@@ -8,9 +8,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/plugins.js';
-import { abctl, catalogFingerprint, cliEnv, copyMinihttpd, examplePlugins, freePort } from './helpers.js';
+import { abctl, catalogFingerprint, cliEnv, copyMinihttpd, examplePlugins, freePort, tarListing } from './helpers.js';
 
 let tmp: { path: string; cleanup: () => Promise<void> };
 let instance: string;
@@ -77,6 +78,9 @@ describe('example plugin', () => {
     expect(later.err).toBe('');
     expect(later.code).toBe(0);
     expect(later.out).toContain('captured deferred/home:');
+    // The config its template renders, which holds the reference's password, is left out and said so
+    // (captureFileSets reads the template from the catalog).
+    expect(later.out).toContain('  skipped conf/server.properties (template-with-password)\n');
     // The first way: introspect again.
     const ok = abctl(['introspectexample', '--home', home, '--json'], env);
     expect(ok.err).toBe('');
@@ -89,6 +93,14 @@ describe('example plugin', () => {
     const xml = await readFile(join(instance, 'catalog', 'appliances', 'minihttpd-reference', 'appliance.xml'), 'utf8');
     expect(xml).toContain('enc:v1:');
     expect(xml).not.toContain('change-me');
+    // ... and nowhere in the file set archive, whose server.properties is left out (rehydrate renders it).
+    const summaryWarnings = (JSON.parse(ok.out) as { warnings: string[] }).warnings;
+    expect(summaryWarnings).toContain('minihttpd-reference/home: skipped conf/server.properties (template-with-password)');
+    const archive = join(instance, 'catalog', 'appliances', 'minihttpd-reference', 'filesets', 'home.tar.gz');
+    const names = tarListing(archive).map((e) => e.name);
+    expect(names).toContain('./conf/logging.properties');
+    expect(names).not.toContain('./conf/server.properties');
+    expect(gunzipSync(await readFile(archive)).toString('latin1')).not.toContain('change-me');
   });
 
   it('discover --json lists the installation with the parameters that introspect it', async () => {

@@ -144,6 +144,20 @@ describe('tomcat plugin', () => {
       expect(base).toContain('./lib/postgresql.jar');
       expect(base).toContain('./logs/');
       expect(base.some((n) => n.startsWith('./logs/') && n !== './logs/')).toBe(false);
+      // The config files whose templates name a password are not in the archive (rehydrate renders
+      // them), and no byte of the archive holds the reference's passwords; server.xml names none, so it stays.
+      expect(base).toContain('./conf/server.xml');
+      expect(base).not.toContain('./conf/context.xml');
+      expect(base).not.toContain('./conf/tomcat-users.xml');
+      expect(d.archives.find((x) => x.fileSet === 'base')!.skipped).toEqual([
+        { path: 'conf/context.xml', reason: 'template-with-password' },
+        { path: 'conf/tomcat-users.xml', reason: 'template-with-password' },
+      ]);
+      for (const x of d.archives) {
+        const bytes = (await run('sh', ['-c', 'gzip -dc "$1"', 'sh', x.file], { encoding: 'latin1', maxBuffer: 1 << 30 })).stdout;
+        expect(bytes.includes('m4nager'), x.fileSet).toBe(false);
+        expect(bytes.includes('reference-password'), x.fileSet).toBe(false);
+      }
     } finally {
       await d.dispose();
     }
@@ -179,6 +193,12 @@ describe('over SSH', () => {
       const summary = JSON.parse((await cli(['introspecttomcatwebapps', '--catalina-base', ref.base, '--name', 'tomcat-ssh', '--json', ...ssh])).stdout);
       expect(summary.participants).toEqual(['tomcat', 'tomcatwebapps']);
       expect(summary.captured.map((c: { fileSet: string }) => c.fileSet).sort()).toEqual(['base', 'home', 'java-libs', 'webapps']);
+      // Over SSH (tar on the host) the same files are left out, and said so.
+      expect(summary.warnings).toEqual(['tomcat-ssh/base: skipped conf/context.xml (template-with-password)', 'tomcat-ssh/base: skipped conf/tomcat-users.xml (template-with-password)']);
+      const [archive] = (await run('find', [join(tmp, 'instance'), '-path', '*tomcat-ssh*/filesets/base.*'])).stdout.split('\n');
+      const listed = (await run('tar', ['-tzf', archive!])).stdout.split('\n');
+      expect(listed).toContain('./conf/server.xml');
+      expect(listed.filter((n) => /context\.xml|tomcat-users\.xml/.test(n))).toEqual([]);
       const text = JSON.stringify(JSON.parse((await cli(['describeAppliances', '--name', 'tomcat-ssh', '--json'])).stdout));
       expect(text).toContain(`"connector.http-2.port"`);
       expect(text).toContain(`jdbc:postgresql://127.0.0.1:${deadPort}/appdb`);
@@ -251,6 +271,12 @@ describe('rehydrate and run', () => {
       expect((await lstat(join(conf, 'context.xml'))).mode & 0o777).toBe(0o600);
       expect(await readFile(join(conf, 'server.xml'), 'utf8')).toContain(`<Connector port="${port}" address="127.0.0.1"`);
       expect(await readFile(join(conf, 'tomcat-users.xml'), 'utf8')).toContain('password="other"');
+      // Not in the archive, so written whole by rehydrate: owner and mode are the plugin's.
+      const tomcatUid = Number((await run('id', ['-u', 'tomcat'])).stdout.trim());
+      for (const f of ['context.xml', 'tomcat-users.xml']) {
+        const st = await lstat(join(conf, f));
+        expect([st.uid, st.mode & 0o777], f).toEqual([tomcatUid, 0o600]);
+      }
 
       await lifecycle(bundleDir, 'start');
       const res = await fetch(`http://127.0.0.1:${port}/app/row`);

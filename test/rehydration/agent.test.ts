@@ -73,6 +73,8 @@ describe('the agent on the example bundle', () => {
     expect(conf).toContain(`port=${port}\n`);
     expect(conf).toContain('server.name=web-one\n');
     expect(conf).toContain('admin.password=s3cret-from-plan\n');
+    // The archive has no server.properties (its template names the password): rehydrate wrote it whole, as root, 0600.
+    expect(statSync(join(home, 'conf', 'server.properties'))).toMatchObject({ uid: 0, gid: 0 });
     expect(statSync(join(home, 'conf', 'server.properties')).mode & 0o777).toBe(0o600);
     expect(statSync(join(home, 'bin', 'minihttpd.mjs')).uid).toBe(0);
     expect(readFileSync(join(home, 'conf', 'logging.properties'), 'utf8')).toBe('log.level=info\nlog.rotate.days=7\n');
