@@ -68,6 +68,8 @@ export interface SetPlanPasswordOptions extends AssemblyOptions {
   readonly path?: string;
   readonly property: string;
   readonly valueFile?: string;
+  /** Refused: a password is never taken from the command line (the option exists to say so). */
+  readonly value?: string;
 }
 
 const assembly: OptionSpec<AssemblyOptions> = { flags: '--assembly <name>', description: 'assembly in the catalog', required: true };
@@ -254,6 +256,7 @@ export const CATALOG_COMMANDS: readonly CommandDefinition[] = [
       { flags: '--path <path>', description: 'object path in the assembly (web, tier/db, corp-ldap/input/ldap); default: the assembly' },
       { flags: '--property <name>', description: 'password property name', required: true },
       { flags: '--value-file <file>', description: 'read the password from the first line of this file' },
+      { flags: '--value <password>', description: 'refused: a password never comes from the command line', hidden: true },
       jsonOption,
     ],
     load: () => plans().then((m) => ({ run: m.setPlanPassword })),

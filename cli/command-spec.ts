@@ -22,6 +22,8 @@ export interface OptionSpec<O> {
   readonly required?: boolean;
   readonly defaultValue?: string | boolean;
   readonly choices?: readonly string[];
+  /** Left out of --help: declared only so that the command answers with a clear refusal instead of commander's "unknown option". */
+  readonly hidden?: boolean;
 }
 
 /** What an implementation module exports as `run`. Returns the process exit code. */

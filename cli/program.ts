@@ -52,6 +52,7 @@ function commandFrom(def: CommandDefinition, extraOptions: readonly Option[] = [
     if (o.required) option.makeOptionMandatory();
     if (o.defaultValue !== undefined) option.default(o.defaultValue);
     if (o.choices) option.choices(o.choices);
+    if (o.hidden) option.hideHelp();
     cmd.addOption(option);
   }
   for (const o of extraOptions) cmd.addOption(o);

@@ -183,6 +183,18 @@ class Checker {
         continue;
       }
       if (p.value === undefined) continue;
+      // An empty value fills in nothing: a required property would deploy empty (a blank password, an empty host name).
+      if (p.value === '' && model.required) {
+        this.provided.add(`${where}\0${p.name}`);
+        this.add(
+          'PLAN_REQUIRED_MISSING',
+          `required property "${p.name}" is given an empty value, which counts as none`,
+          pWhere,
+          p.line,
+          model.secret ? 'set it with abctl setPlanPassword (a non-empty first line of --value-file, $AB_PROPERTY_VALUE or the prompt)' : `give it a non-empty value="..." here`,
+        );
+        continue;
+      }
       try {
         normalizePropertyValue(model.type, p.value);
         this.provided.add(`${where}\0${p.name}`);

@@ -346,9 +346,9 @@ export class PropertySet implements Iterable<Property> {
     return out;
   }
 
-  /** Required properties without a value. */
+  /** Required properties without a value; an empty string counts as none (it would deploy empty). */
   missingRequired(): Property[] {
-    return this.list().filter((p) => p.required && !p.hasValue);
+    return this.list().filter((p) => p.required && (!p.hasValue || p.value === ''));
   }
 
   /** Independent copy (properties are immutable, so sharing them is safe). */

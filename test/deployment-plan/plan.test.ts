@@ -11,7 +11,7 @@ import {
   type PlanNode,
 } from '../../core/deployment-plan/index.js';
 import { UserError } from '../../core/errors.js';
-import { Appliance, Assembly, AtomicAssembly } from '../../core/metadata/index.js';
+import { Appliance, Assembly, AtomicAssembly, findMissingRequired } from '../../core/metadata/index.js';
 import { wlsDomain } from '../metadata/fixtures.js';
 import { fakeCodec, planAssembly } from './fixtures.js';
 
@@ -198,6 +198,29 @@ describe('validateDeploymentPlan', () => {
     expect(problems[2]?.hint).toBe('give it a value in the plan (or with abctl setProperty)');
     // A password cannot be written into the plan by hand (clear text is refused): the hint names the command that encrypts it.
     expect(problems[4]?.hint).toContain('it is a password: set it in the plan with abctl setPlanPassword');
+  });
+
+  it('an empty value of a required property counts as none: in the plan and in the metadata', () => {
+    let text = fresh().text;
+    text = text.replace('name="admin.user" type="string" required="true"', 'name="admin.user" type="string" required="true" value=""');
+    text = text.replace('<fileRef name="license" required="true" file=""/>', '<fileRef name="license" required="true" file="license.txt"/>');
+    text = text.replace('fileSet="shared" target=""', 'fileSet="shared" target="nfs1:/export/shared"');
+    text = text.replace('fileSet="media" target=""', 'fileSet="media" target="nfs1:/export/media"');
+    const plan = setPlanPassword(parsePlan(text, 'plan.xml', { secrets: fakeCodec }), planAssembly(), 'web', 'admin.password', '');
+    const problems = validateDeploymentPlan(planAssembly(), plan, { fileExists: (p) => p === 'license.txt' });
+    expect(problems.map((p) => [p.code, p.where, p.message])).toEqual([
+      ['PLAN_REQUIRED_MISSING', 'assembly "shop" > appliance "web" > property "admin.user"', 'required property "admin.user" is given an empty value, which counts as none'],
+      ['PLAN_REQUIRED_MISSING', 'assembly "shop" > appliance "web" > property "admin.password"', 'required property "admin.password" is given an empty value, which counts as none'],
+    ]);
+    expect(problems[0]?.line).toBeGreaterThan(0);
+    expect(problems[1]?.hint).toContain('abctl setPlanPassword');
+    // In the metadata: an assembly whose required property holds "" needs a value: reported once,
+    // whether the plan leaves the property out or carries the "" createDeploymentPlan copied.
+    const assembly = planAssembly();
+    (assembly.getMember('web') as Appliance).properties.set('admin.user', '', 'user');
+    expect(findMissingRequired(assembly).map((m) => m.property)).toContain('admin.user');
+    const fromMetadata = validateDeploymentPlan(assembly, createDeploymentPlan(assembly)).filter((p) => p.where.endsWith('property "admin.user"'));
+    expect(fromMetadata.map((p) => p.code)).toEqual(['PLAN_REQUIRED_MISSING']);
   });
 
   it('accepts a plan that fills in every required value', () => {

@@ -154,6 +154,13 @@ describe('abctl catalog commands', () => {
     expect(abctl(['createDeploymentPlan', '--assembly', 'shop', '--out', 'plan2.xml']).code).toBe(0);
     const plan2 = await readFile(join(tmp.path, 'plan2.xml'), 'utf8');
     expect(plan2).toContain('abctl setPlanPassword -assembly shop -plan plan2.xml -path db -property db.password');
+    // --value is refused with the ways that work, not commander's bare "unknown option"; the plan is left as it was.
+    r = abctl(['setPlanPassword', '--assembly', 'shop', '--plan', 'plan2.xml', '--path', 'db', '--property', 'db.password', '--value', 'plan-secret-0']);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('password values are never taken from the command line');
+    expect(r.err).toContain('hint: use --value-file FILE, set AB_PROPERTY_VALUE, or leave both out to be asked');
+    expect(await readFile(join(tmp.path, 'plan2.xml'), 'utf8')).toBe(plan2);
+    expect(abctl(['setPlanPassword', '--help']).out).not.toContain('--value <');
     r = abctl(['setPlanPassword', '--assembly', 'shop', '--plan', 'plan2.xml', '--path', 'db', '--property', 'db.password'], { AB_PROPERTY_VALUE: 'plan-secret-3' });
     expect(r.code, r.err).toBe(0);
     expect(await readFile(join(tmp.path, 'plan2.xml'), 'utf8')).not.toContain('plan-secret-3');

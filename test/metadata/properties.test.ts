@@ -146,13 +146,15 @@ describe('PropertySet', () => {
     expectUserError(() => new PropertySet(undefined, [{ name: 'Ovab1' }]), 'PROPERTY_NAME_RESERVED');
   });
 
-  it('lists required properties without a value', () => {
+  it('lists required properties without a value; an empty one counts as none', () => {
     const s = new PropertySet(undefined, [
       { name: 'a', required: true },
       { name: 'b', required: true, value: '' },
       { name: 'c' },
+      { name: 'd', value: '' },
     ]);
-    expect(s.missingRequired().map((p) => p.name)).toEqual(['a']);
+    // b would deploy empty; d is not required, so "" is its value.
+    expect(s.missingRequired().map((p) => p.name)).toEqual(['a', 'b']);
   });
 
   it('round trips through plain form', () => {

@@ -41,7 +41,8 @@ export const setPlanPassword: CommandRun<SetPlanPasswordOptions> = (opts, global
     const { assembly, plan, property } = opts;
     const path = opts.path ?? '';
     const value = await readPropertyValue(`password "${property}"${path ? ` of ${path}` : ''}`, true, {
-      value: undefined,
+      // Given only to be refused with the ways that work (file, environment, prompt).
+      value: opts.value,
       file: opts.valueFile,
       env: process.env,
       interactive: Boolean(process.stdin.isTTY && process.stderr.isTTY),
