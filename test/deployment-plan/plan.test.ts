@@ -185,6 +185,16 @@ describe('validateDeploymentPlan', () => {
     return { plan, text: formatPlan(plan, { secrets: fakeCodec, file: 'plan.xml' }) };
   }
 
+  /** A fresh plan with every required value filled in: admin.user and the password as given. */
+  function filled(user: string, password: string): DeploymentPlan {
+    let text = fresh().text;
+    text = text.replace('name="admin.user" type="string" required="true"', `name="admin.user" type="string" required="true" value="${user}"`);
+    text = text.replace('<fileRef name="license" required="true" file=""/>', '<fileRef name="license" required="true" file="license.txt"/>');
+    text = text.replace('fileSet="shared" target=""', 'fileSet="shared" target="nfs1:/export/shared"');
+    text = text.replace('fileSet="media" target=""', 'fileSet="media" target="nfs1:/export/media"');
+    return setPlanPassword(parsePlan(text, 'plan.xml', { secrets: fakeCodec }), planAssembly(), 'web', 'admin.password', password);
+  }
+
   it('a fresh plan reports exactly the required values still missing, by object path and property', () => {
     const problems = validateDeploymentPlan(planAssembly(), fresh().plan);
     expect(problems.map((p) => [p.code, p.where])).toEqual([
@@ -201,13 +211,7 @@ describe('validateDeploymentPlan', () => {
   });
 
   it('an empty value of a required property counts as none: in the plan and in the metadata', () => {
-    let text = fresh().text;
-    text = text.replace('name="admin.user" type="string" required="true"', 'name="admin.user" type="string" required="true" value=""');
-    text = text.replace('<fileRef name="license" required="true" file=""/>', '<fileRef name="license" required="true" file="license.txt"/>');
-    text = text.replace('fileSet="shared" target=""', 'fileSet="shared" target="nfs1:/export/shared"');
-    text = text.replace('fileSet="media" target=""', 'fileSet="media" target="nfs1:/export/media"');
-    const plan = setPlanPassword(parsePlan(text, 'plan.xml', { secrets: fakeCodec }), planAssembly(), 'web', 'admin.password', '');
-    const problems = validateDeploymentPlan(planAssembly(), plan, { fileExists: (p) => p === 'license.txt' });
+    const problems = validateDeploymentPlan(planAssembly(), filled('', ''), { fileExists: (p) => p === 'license.txt' });
     expect(problems.map((p) => [p.code, p.where, p.message])).toEqual([
       ['PLAN_REQUIRED_MISSING', 'assembly "shop" > appliance "web" > property "admin.user"', 'required property "admin.user" is given an empty value, which counts as none'],
       ['PLAN_REQUIRED_MISSING', 'assembly "shop" > appliance "web" > property "admin.password"', 'required property "admin.password" is given an empty value, which counts as none'],
@@ -224,12 +228,7 @@ describe('validateDeploymentPlan', () => {
   });
 
   it('accepts a plan that fills in every required value', () => {
-    let text = fresh().text;
-    text = text.replace('name="admin.user" type="string" required="true"', 'name="admin.user" type="string" required="true" value="ops"');
-    text = text.replace('<fileRef name="license" required="true" file=""/>', '<fileRef name="license" required="true" file="license.txt"/>');
-    text = text.replace('fileSet="shared" target=""', 'fileSet="shared" target="nfs1:/export/shared"');
-    text = text.replace('fileSet="media" target=""', 'fileSet="media" target="nfs1:/export/media"');
-    const plan = setPlanPassword(parsePlan(text, 'plan.xml', { secrets: fakeCodec }), planAssembly(), 'web', 'admin.password', 's3cret');
+    const plan = filled('ops', 's3cret');
     expect(validateDeploymentPlan(planAssembly(), plan, { fileExists: (p) => p === 'license.txt' })).toEqual([]);
     // The password went in encrypted.
     const written = formatPlan(plan, { secrets: fakeCodec });
