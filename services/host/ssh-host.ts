@@ -943,14 +943,11 @@ export class SshHost implements ReferenceHost {
         stopped = why;
         this.killRemote(channel, pid);
       };
-      const timer = setTimeout(() => kill('timeout'), timeoutMs);
-      const onAbort = () => kill('abort');
-      options.signal?.addEventListener('abort', onAbort, { once: true });
+      const limits = watchLimits(timeoutMs, options.signal, kill);
       channel.on('data', (c: Buffer) => options.onOutput?.(c));
       stderr.on('data', (c: Buffer) => options.onOutput?.(c));
       void this.finished(channel, stderr).then((exitCode) => {
-        clearTimeout(timer);
-        options.signal?.removeEventListener('abort', onAbort);
+        limits.done();
         resolve({ exitCode, ...(stopped ? { stopped } : {}) });
       });
       if (options.stdin && options.stdin !== 'hold') {
@@ -1098,19 +1095,19 @@ export class SshHost implements ReferenceHost {
 }
 
 /**
- * Calls `kill` when the time limit passes or the signal fires (at once if it already has), and
- * says which it was; `done()` once the command has ended.
+ * Calls `kill` with the cause when the time limit passes or the signal fires (at once if it
+ * already has), and says which it was; `done()` once the command has ended.
  */
-function watchLimits(timeoutMs: number, signal: AbortSignal | undefined, kill: () => void): { readonly timedOut: boolean; readonly aborted: boolean; done(): void } {
+function watchLimits(timeoutMs: number, signal: AbortSignal | undefined, kill: (why: 'timeout' | 'abort') => void): { readonly timedOut: boolean; readonly aborted: boolean; done(): void } {
   let timedOut = false;
   let aborted = false;
   const timer = setTimeout(() => {
     timedOut = true;
-    kill();
+    kill('timeout');
   }, timeoutMs);
   const onAbort = () => {
     aborted = true;
-    kill();
+    kill('abort');
   };
   signal?.addEventListener('abort', onAbort, { once: true });
   if (signal?.aborted) onAbort();
