@@ -7,6 +7,9 @@
  * instance its own file system.
  */
 import { posix } from 'node:path';
+import { parseSshTarget } from '../host/ssh-target.js';
+
+const SSH_SCHEME = 'ssh://';
 
 /** One instance's place: where it runs and the roots of its own local file sets. */
 export interface PlacedRoots {
@@ -29,10 +32,11 @@ export interface RootConflict {
  */
 export function hostKey(target: string): string | undefined {
   if (target === 'local') return 'local';
-  if (!target.startsWith('ssh://')) return undefined;
+  if (!target.startsWith(SSH_SCHEME)) return undefined;
   try {
-    const u = new URL(target);
-    return `${u.hostname.toLowerCase()}:${u.port || '22'}`;
+    // The SSH target's own grammar (brackets for IPv6, port 22 by default), not a second one.
+    const t = parseSshTarget(target.slice(SSH_SCHEME.length));
+    return `${t.host.toLowerCase()}:${t.port}`;
   } catch {
     return target;
   }

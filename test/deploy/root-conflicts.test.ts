@@ -10,6 +10,8 @@ describe('file set roots of instances sharing a host', () => {
     expect(hostKey('ssh://root@Db.example.com')).toBe('db.example.com:22');
     expect(hostKey('ssh://deploy@db.example.com:22')).toBe('db.example.com:22');
     expect(hostKey('ssh://root@db.example.com:2222')).toBe('db.example.com:2222');
+    expect(hostKey('ssh://db.example.com')).toBe('db.example.com:22');
+    expect(hostKey('ssh://root@[::1]:2222')).toBe('::1:2222');
     expect(hostKey('podman')).toBeUndefined();
     expect(hostKey('kubernetes:prod')).toBeUndefined();
   });
