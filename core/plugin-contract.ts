@@ -7,7 +7,7 @@ import type { Appliance, ApplianceInit, AtomicAssembly, ContentResource, FileSet
 import type { ReferenceHost } from './reference-host.js';
 import type { ServiceId, ServiceIdLike, ServiceIds } from './service-ids.js';
 
-export type { ReferenceHost } from './reference-host.js';
+export type { HostProcess, ReferenceHost } from './reference-host.js';
 export type { LifecycleContext, LifecycleHooks, PingResult } from './lifecycle-contract.js';
 import type { LifecycleHooks } from './lifecycle-contract.js';
 // The utilities (SDK 1.4) have their own file: core/util-contract.ts.
@@ -15,7 +15,7 @@ export type * from './util-contract.js';
 import type { UtilFactory } from './util-contract.js';
 
 /** Version of the plugin SDK this framework implements; `minSdkVersion` is checked against it. */
-export const SDK_VERSION = '1.4';
+export const SDK_VERSION = '1.5';
 
 // ---------------------------------------------------------------- service registry
 

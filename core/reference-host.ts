@@ -103,6 +103,17 @@ export interface TarStreamOptions {
   readonly tolerateChangedFiles?: boolean;
 }
 
+/** One line of the host's process table (SDK 1.5). */
+export interface HostProcess {
+  readonly pid: number;
+  /**
+   * The command line as `ps -o args` shows it: the arguments joined by spaces, or the title a
+   * process gave itself (`nginx: master process ...`). For the exact arguments of one process
+   * (paths with spaces), read `/proc/<pid>/cmdline`.
+   */
+  readonly args: string;
+}
+
 export const DEFAULT_RUN_TIMEOUT_MS = 30_000;
 export const DEFAULT_MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
 
@@ -125,6 +136,12 @@ export interface ReferenceHost {
   /** True when `stat` finds the path (a dangling symlink does not exist). */
   exists(path: string): Promise<boolean>;
   /**
+   * The file decoded as UTF-8, or undefined when nothing is at `path` (SDK 1.5): `exists` and
+   * `readText` in one call, so over SSH one round trip fewer. A directory, an unreadable file or
+   * a broken connection still throws, as `readText` does.
+   */
+  readTextIfExists(path: string): Promise<string | undefined>;
+  /**
    * fast-glob patterns relative to `options.cwd`; returns sorted relative POSIX paths.
    * Patterns may not be absolute or contain '..'. A missing cwd gives [].
    */
@@ -137,6 +154,13 @@ export interface ReferenceHost {
   run(command: readonly string[], options?: RunOptions): Promise<RunResult>;
   /** Whether `name` is a command the host's shell can find. */
   hasCommand(name: string): Promise<boolean>;
+  /**
+   * The processes running on the host (SDK 1.5), read with `ps -eo pid=,args=` once per host
+   * object, i.e. once per job: every plugin of the job gets the same snapshot, so a discovery over
+   * SSH lists the processes once however many plugins look. Throws HOST_COMMAND_FAILED when `ps`
+   * fails (a host without procps, or whose ps lacks `-o`).
+   */
+  processes(): Promise<readonly HostProcess[]>;
 
   /**
    * A tar archive of `root` (GNU tar `-C root -cf -`), streamed as it is produced. On

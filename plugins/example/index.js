@@ -41,10 +41,12 @@ export function toTemplate(text) {
 // docs:begin read-config
 async function readConfig(host, home) {
   const file = `${home}/conf/server.properties`;
-  if (!(await host.exists(file))) {
+  // One call whether or not the file is there (SDK 1.5); undefined means it is not.
+  const text = await host.readTextIfExists(file);
+  if (text === undefined) {
     throw new Error(`${file} not found: is ${home} a minihttpd installation? (--home points at the directory holding bin/ and conf/)`);
   }
-  return { file, text: await host.readText(file) };
+  return { file, text };
 }
 // docs:end read-config
 
@@ -65,7 +67,7 @@ const plugin = {
     ctx.progress(10, 'reading configuration');
     const { text } = await readConfig(ctx.host, home);
     const conf = parseProperties(text);
-    const version = (await ctx.host.exists(`${home}/VERSION`)) ? (await ctx.host.readText(`${home}/VERSION`)).trim() : 'unknown';
+    const version = (await ctx.host.readTextIfExists(`${home}/VERSION`))?.trim() ?? 'unknown';
     const port = Number(conf.get('port') ?? 8080);
     // docs:end dehydrate-read
 
@@ -105,7 +107,7 @@ const plugin = {
     for (const base of ['/opt', '/srv', '/usr/local', ...(process.env.AB_EXAMPLE_SEARCH ?? '').split(':').filter(Boolean)]) {
       for (const hit of await ctx.host.glob('*/bin/minihttpd.mjs', { cwd: base })) {
         const home = `${base}/${hit.slice(0, hit.indexOf('/bin/'))}`;
-        const version = (await ctx.host.exists(`${home}/VERSION`)) ? (await ctx.host.readText(`${home}/VERSION`)).trim() : 'unknown';
+        const version = (await ctx.host.readTextIfExists(`${home}/VERSION`))?.trim() ?? 'unknown';
         found.push({ description: `minihttpd ${version} in ${home}`, parameters: { home } });
       }
     }
@@ -260,8 +262,9 @@ const captureCheck = {
   pluginName: NAME,
   async validateCapture({ appliance, host }) {
     const pidFile = `${appliance.property('product.home')}/run/minihttpd.pid`;
-    if (!(await host.exists(pidFile))) return undefined;
-    const pid = Number.parseInt(await host.readText(pidFile), 10);
+    const text = await host.readTextIfExists(pidFile);
+    if (text === undefined) return undefined;
+    const pid = Number.parseInt(text, 10);
     // /proc/<pid> exists while the process runs; a stale pid file is no reason to refuse.
     if (Number.isInteger(pid) && pid > 0 && (await host.exists(`/proc/${pid}`))) {
       return `minihttpd is running (pid ${pid}); stop it before capturing its files`;

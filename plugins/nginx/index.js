@@ -68,25 +68,22 @@ export async function findInstallations(host) {
     if (!builds.has(binary)) builds.set(binary, await buildInfo((argv) => host.run(argv, { timeoutMs: 10_000 }), binary).catch(() => undefined));
     return builds.get(binary);
   };
-  const ps = await host.run(['ps', '-eo', 'pid=,args='], { timeoutMs: 10_000 });
-  if (ps.exitCode === 0) {
-    for (const line of ps.stdout.split('\n')) {
-      const m = /^\s*(\d+)\s+nginx: master process\s+(.*)$/.exec(line);
-      if (!m) continue;
-      const pid = Number(m[1]);
-      const words = m[2].trim().split(/\s+/);
-      // The executable as the kernel knows it; the title's first word may be a bare name.
-      const exe = (await host.lstat(`/proc/${pid}/exe`).catch(() => undefined))?.linkTarget;
-      const binary = exe && exe.startsWith('/') ? exe.replace(/ \(deleted\)$/, '') : words[0].startsWith('/') ? words[0] : DEFAULT_BINARY;
-      const b = await build(binary);
-      if (!b) continue;
-      const cwd = (await host.lstat(`/proc/${pid}/cwd`).catch(() => undefined))?.linkTarget ?? '/';
-      const p = flagValue(words, '-p');
-      const prefix = p ? posix.resolve(cwd, p) : b.prefix;
-      const c = flagValue(words, '-c');
-      const conf = posix.resolve(prefix, c ?? b.confPath);
-      if (!found.has(conf)) found.set(conf, { conf, prefix: prefix.replace(/\/+$/, '') || '/', binary, version: b.version, pid });
-    }
+  // The job's one process list, shared with the other plugins (SDK 1.5); none when ps fails.
+  for (const { pid, args } of await host.processes().catch(() => [])) {
+    const m = /^nginx: master process\s+(.*)$/.exec(args);
+    if (!m) continue;
+    const words = m[1].trim().split(/\s+/);
+    // The executable as the kernel knows it; the title's first word may be a bare name.
+    const exe = (await host.lstat(`/proc/${pid}/exe`).catch(() => undefined))?.linkTarget;
+    const binary = exe && exe.startsWith('/') ? exe.replace(/ \(deleted\)$/, '') : words[0].startsWith('/') ? words[0] : DEFAULT_BINARY;
+    const b = await build(binary);
+    if (!b) continue;
+    const cwd = (await host.lstat(`/proc/${pid}/cwd`).catch(() => undefined))?.linkTarget ?? '/';
+    const p = flagValue(words, '-p');
+    const prefix = p ? posix.resolve(cwd, p) : b.prefix;
+    const c = flagValue(words, '-c');
+    const conf = posix.resolve(prefix, c ?? b.confPath);
+    if (!found.has(conf)) found.set(conf, { conf, prefix: prefix.replace(/\/+$/, '') || '/', binary, version: b.version, pid });
   }
   if (!found.has(DEBIAN_CONF) && (await host.exists(DEBIAN_CONF)) && (await host.exists(DEFAULT_BINARY))) {
     const b = await build(DEFAULT_BINARY);

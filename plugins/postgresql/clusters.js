@@ -22,7 +22,7 @@ export function pgError(code, message, hint) {
 
 async function readIfExists(host, path) {
   try {
-    return (await host.exists(path)) ? await host.readText(path) : undefined;
+    return await host.readTextIfExists(path);
   } catch {
     // Unreadable (a data directory is 0700 postgres and we may be another user over SSH).
     return undefined;
@@ -87,12 +87,13 @@ export function postmasterArgs(argv) {
   return { dataDir, configFile };
 }
 
-/** Postmasters running on the host, found with ps and read from /proc/<pid>/cmdline. */
+/** Postmasters running on the host, found in the job's process list and read from /proc/<pid>/cmdline. */
 async function runningClusters(host) {
-  const ps = await host.run(['ps', '-C', 'postgres,postmaster', '-o', 'pid='], { timeoutMs: 10_000 });
-  if (ps.exitCode !== 0 && ps.exitCode !== 1) return [];
+  // Candidates: a program named postgres or postmaster (its directory may hold spaces, so not
+  // only the first word); the cmdline check below keeps the postmaster alone.
+  const processes = await host.processes().catch(() => []);
   const found = [];
-  for (const pid of ps.stdout.split(/\s+/).filter((p) => /^\d+$/.test(p))) {
+  for (const { pid } of processes.filter((p) => /(^|\/)(postgres|postmaster)(\s|$)/.test(p.args))) {
     let argv;
     try {
       argv = (await host.readText(`/proc/${pid}/cmdline`)).split('\0').filter((a, i, all) => a !== '' || i < all.length - 1);

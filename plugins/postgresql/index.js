@@ -98,7 +98,7 @@ const plugin = {
     const confFile = `${configDir}/postgresql.conf`;
     const confText = await ctx.host.readText(confFile);
     const conf = parseConf(confText);
-    const auto = parseConf((await ctx.host.exists(`${dataDir}/postgresql.auto.conf`)) ? await ctx.host.readText(`${dataDir}/postgresql.auto.conf`) : '');
+    const auto = parseConf((await ctx.host.readTextIfExists(`${dataDir}/postgresql.auto.conf`)) ?? '');
     for (const name of MANAGED) {
       if (auto.has(name)) ctx.log.warn(`${dataDir}/postgresql.auto.conf sets ${name} (ALTER SYSTEM); rehydration removes it there so that the plan's value holds`);
     }
@@ -330,7 +330,9 @@ function paths(ctx) {
 
 /** The pid in postmaster.pid when that process lives; this machine. */
 async function localPid(dataDir) {
-  return runningPidOn({ exists, readText: (f) => readFile(f, 'utf8') }, dataDir);
+  // The few reads runningPid makes, on this machine's files (an instance has no reference host).
+  const readTextIfExists = (f) => readFile(f, 'utf8').catch((err) => (err.code === 'ENOENT' ? undefined : Promise.reject(err)));
+  return runningPidOn({ exists, readTextIfExists }, dataDir);
 }
 
 async function exists(path) {

@@ -2,7 +2,7 @@
 import { constants as osConstants } from 'node:os';
 import { posix } from 'node:path';
 import { UserError, type ErrorCode } from '../../core/errors.js';
-import type { HostEntryType, ReferenceHost } from '../../core/reference-host.js';
+import type { HostEntryType, HostProcess, ReferenceHost } from '../../core/reference-host.js';
 
 const S_IFMT = 0o170000;
 const S_IFREG = 0o100000;
@@ -183,4 +183,43 @@ export async function hasCommandVia(host: ReferenceHost, name: string): Promise<
   if (typeof name !== 'string' || name.length === 0 || name.includes('\0')) return false;
   const result = await host.run(['sh', '-c', 'command -v "$1" >/dev/null 2>&1', 'sh', name]);
   return result.exitCode === 0;
+}
+
+/**
+ * `readText`, with a missing file as undefined. Reading straight away and looking at the error
+ * costs one lookup where `exists` then `readText` costs two (over SSH each is a round trip).
+ */
+export async function readTextIfExistsVia(host: ReferenceHost, path: string): Promise<string | undefined> {
+  try {
+    return await host.readText(path);
+  } catch (err) {
+    if (err instanceof UserError && err.code === 'HOST_PATH_NOT_FOUND') return undefined;
+    throw err;
+  }
+}
+
+/**
+ * `processes()` of a host: the first call runs ps, later ones (including concurrent ones, as
+ * discovery's plugins are) share its promise. A host object lives for one job, so that is one
+ * process list per job and host, handed out through the plugin context rather than a global.
+ */
+export function processSnapshot(host: ReferenceHost): () => Promise<readonly HostProcess[]> {
+  let list: Promise<readonly HostProcess[]> | undefined;
+  return () => (list ??= readProcesses(host));
+}
+
+async function readProcesses(host: ReferenceHost): Promise<readonly HostProcess[]> {
+  const argv = ['ps', '-eo', 'pid=,args='];
+  const r = await host.run(argv, { timeoutMs: 15_000, maxOutputBytes: 16 * 1024 * 1024 });
+  if (r.exitCode !== 0) {
+    throw hostError('HOST_COMMAND_FAILED', `listing the processes with "${argv.join(' ')}" failed with exit ${r.exitCode}: ${r.stderr.trim() || '(no message)'}`, host.describe(), {
+      hint: 'the host needs a ps that takes -o (procps); install it, or look for the product without the process list',
+    });
+  }
+  const out: HostProcess[] = [];
+  for (const line of r.stdout.split('\n')) {
+    const m = /^\s*(\d+)\s+(.*)$/.exec(line);
+    if (m) out.push(Object.freeze({ pid: Number(m[1]), args: m[2] as string }));
+  }
+  return Object.freeze(out);
 }

@@ -12,6 +12,8 @@ import {
   exitCodeForSignal,
   explainFailure,
   hasCommandVia,
+  processSnapshot,
+  readTextIfExistsVia,
   hostError,
   overflowError,
   tarArgs,
@@ -202,6 +204,13 @@ export class LocalHost implements ReferenceHost {
         }
       });
     });
+  }
+
+  /** One `ps` for the life of this object (one job): see processSnapshot. */
+  readonly processes = processSnapshot(this);
+
+  readTextIfExists(path: string): Promise<string | undefined> {
+    return readTextIfExistsVia(this, path);
   }
 
   async hasCommand(name: string): Promise<boolean> {

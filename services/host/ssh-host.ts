@@ -20,6 +20,8 @@ import {
   exitCodeForSignal,
   explainFailure,
   hasCommandVia,
+  processSnapshot,
+  readTextIfExistsVia,
   hostError,
   overflowError,
   shellQuote,
@@ -914,6 +916,13 @@ export class SshHost implements ReferenceHost {
         resolve({ exitCode, timedOut: limits.timedOut, aborted: limits.aborted, output });
       });
     });
+  }
+
+  /** One `ps` for the life of this object (one job): see processSnapshot. */
+  readonly processes = processSnapshot(this);
+
+  readTextIfExists(path: string): Promise<string | undefined> {
+    return readTextIfExistsVia(this, path);
   }
 
   async hasCommand(name: string): Promise<boolean> {

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SDK_VERSION } from '../../core/plugin-contract.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DOC = 'docs/plugin-contract.md';
@@ -217,7 +218,7 @@ describe('the example plugin, run as docs/plugin-contract.md describes', () => {
     const after = json<{ sdkVersion: string; plugins: { name: string; state: string; source: string; parent: string | null; directory: string; commands: string[] }[] }>([
       'describePlugins',
     ]);
-    expect(after.sdkVersion).toBe('1.4');
+    expect(after.sdkVersion).toBe(SDK_VERSION);
     const byName = new Map(after.plugins.map((p) => [p.name, p]));
     expect([...byName.keys()].sort()).toEqual(['example', 'examplelogs']);
     for (const p of after.plugins) {

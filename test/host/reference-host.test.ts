@@ -3,7 +3,7 @@
  * same fixture tree, since both run on this machine): plugins must not be able to tell
  * which one they were given.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -126,7 +126,7 @@ describe.each(['local', 'ssh', 'ssh-exec'] as const)('%s reference host', (kind)
   it('offers reads only', () => {
     const proto = Object.getPrototypeOf(host()) as object;
     const names = Object.getOwnPropertyNames(proto).filter((n) => n !== 'constructor' && !n.startsWith('_'));
-    const publicApi = ['readFile', 'readText', 'readdir', 'stat', 'lstat', 'exists', 'glob', 'run', 'hasCommand', 'tarStream', 'close', 'describe'];
+    const publicApi = ['readFile', 'readText', 'readTextIfExists', 'readdir', 'stat', 'lstat', 'exists', 'glob', 'run', 'hasCommand', 'tarStream', 'close', 'describe'];
     for (const n of publicApi) expect(names).toContain(n);
     expect(names.filter((n) => /write|mkdir|chmod|chown|unlink|rm|rename|put|upload|copy/i.test(n))).toEqual([]);
   });
@@ -149,6 +149,25 @@ describe.each(['local', 'ssh', 'ssh-exec'] as const)('%s reference host', (kind)
       // Reading a FIFO would block forever; it is refused instead.
       await rejectsWith(host().readFile(join(root, 'fifo')), 'HOST_NOT_A_FILE');
       await rejectsWith(host().readFile('conf/server.xml'), 'HOST_PATH_NOT_ABSOLUTE');
+    });
+
+    it('reads a file that may be missing in one call: undefined for nothing there, errors otherwise', async () => {
+      expect(await host().readTextIfExists(join(root, 'conf/app.properties'))).toBe('a=1\nb=ü\n');
+      expect(await host().readTextIfExists(join(root, 'nope.txt'))).toBeUndefined();
+      expect(await host().readTextIfExists(join(root, 'dangling'))).toBeUndefined();
+      expect(await host().readTextIfExists(join(root, 'conf/server.xml/below'))).toBeUndefined();
+      // Present but not readable as a file is not "missing": the caller hears about it.
+      await rejectsWith(host().readTextIfExists(join(root, 'conf')), 'HOST_NOT_A_FILE');
+      await rejectsWith(host().readTextIfExists('conf/server.xml'), 'HOST_PATH_NOT_ABSOLUTE');
+      if (host() instanceof SshHost && kind === 'ssh') {
+        // exists + readText took three SFTP calls (stat, stat, readFile); this takes two, one when absent.
+        const sftp = () => (host() as SshHost).stats.sftpCalls;
+        const before = sftp();
+        await host().readTextIfExists(join(root, 'conf/app.properties'));
+        expect(sftp() - before).toBe(2);
+        await host().readTextIfExists(join(root, 'nope.txt'));
+        expect(sftp() - before).toBe(3);
+      }
     });
   });
 
@@ -335,6 +354,23 @@ describe.each(['local', 'ssh', 'ssh-exec'] as const)('%s reference host', (kind)
       expect(await host().hasCommand('tar')).toBe(true);
       expect(await host().hasCommand('abctl-no-such-command-xyz')).toBe(false);
       expect(await host().hasCommand('sh; touch /tmp/abctl-should-not-exist')).toBe(false);
+    });
+
+    it('lists the processes once per host object, however many ask at once', async () => {
+      const token = `97${Math.floor(Math.random() * 1e6)}`;
+      const sleeper = spawn('sleep', [token], { stdio: 'ignore' });
+      try {
+        const runs = () => (host() instanceof SshHost ? (host() as SshHost).stats.runnerCommands : 0);
+        const before = runs();
+        const [first, second] = await Promise.all([host().processes(), host().processes()]);
+        expect(second).toBe(first);
+        expect(await host().processes()).toBe(first);
+        if (host() instanceof SshHost) expect(runs() - before).toBe(1);
+        expect(first.find((p) => p.args === `sleep ${token}`)?.pid).toBe(sleeper.pid);
+        expect(first.every((p) => Number.isInteger(p.pid) && p.pid > 0)).toBe(true);
+      } finally {
+        sleeper.kill();
+      }
     });
 
     it('runs several commands at once on one host', async () => {

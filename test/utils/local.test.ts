@@ -10,6 +10,7 @@ import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AbError, PluginError } from '../../core/errors.js';
+import { SDK_VERSION } from '../../core/plugin-contract.js';
 import { renderTemplate } from '../../core/templates/index.js';
 import { LocalHost } from '../../services/host/local-host.js';
 import { FileHostCache } from '../../services/utils/host-cache.js';
@@ -222,7 +223,7 @@ describe('the registry\'s UtilFactory', () => {
     const owned = app.collector().getServicesWithOwner(ServiceIds.UtilFactory);
     expect(owned.map((o) => o.owner)).toEqual(['abctl']);
     const factory = owned[0]!.service;
-    expect(factory.sdkVersion).toBe('1.4');
+    expect(factory.sdkVersion).toBe(SDK_VERSION);
     const err = await failure(factory.run({ argv: ['true'] }));
     expect([err.code, err.hint]).toEqual(['UTIL_NOT_IN_OPERATION', expect.stringContaining('ctx.utils is the same object')]);
     const mine = ops.forPlugin(plugin());

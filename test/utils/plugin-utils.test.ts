@@ -12,6 +12,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AbError } from '../../core/errors.js';
+import { SDK_VERSION } from '../../core/plugin-contract.js';
 import type { Application } from '../../services/app.js';
 import { dehydrate, rehydrate } from '../../services/authoring/testkit.js';
 import { Catalog } from '../../catalog/catalog.js';
@@ -152,7 +153,7 @@ describe('ctx.utils through the real introspection', () => {
     }
     const [local1, remote, local2] = probes as [Probe, Probe, Probe];
     for (const p of probes) {
-      expect(p).toMatchObject({ impl: 'v2 wrapper for 2.3.1', echoed: 'hi there|piped', scratchInTmp: true, viaRegistry: 'registry', sdk: '1.4', sameSdk: true });
+      expect(p).toMatchObject({ impl: 'v2 wrapper for 2.3.1', echoed: 'hi there|piped', scratchInTmp: true, viaRegistry: 'registry', sdk: SDK_VERSION, sameSdk: true });
       // The job's scratch dir (and so the temporary file) is gone once the introspection ended.
       expect(existsSync(p.scratch)).toBe(false);
     }

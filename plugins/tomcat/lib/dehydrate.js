@@ -188,8 +188,8 @@ export async function describeInstance(host, { base, home }, log) {
   const contextFiles = ['context.xml', ...(await host.glob('Catalina/*/*.xml', { cwd: realConf }))];
   for (const rel of contextFiles) {
     const file = `${conf}/${rel}`;
-    if (!(await host.exists(file))) continue;
-    const text = await host.readText(file);
+    const text = await host.readTextIfExists(file);
+    if (text === undefined) continue;
     const editor = new TagEditor(text);
     const found = describeResources(parseElements(text, file), file, editor, taken);
     properties.push(...found.properties);
@@ -198,10 +198,10 @@ export async function describeInstance(host, { base, home }, log) {
   }
 
   const usersFile = `${conf}/tomcat-users.xml`;
-  if (await host.exists(usersFile)) {
-    const text = await host.readText(usersFile);
-    const editor = new TagEditor(text);
-    properties.push(...describeManager(text, usersFile, editor));
+  const usersText = await host.readTextIfExists(usersFile);
+  if (usersText !== undefined) {
+    const editor = new TagEditor(usersText);
+    properties.push(...describeManager(usersText, usersFile, editor));
     if (editor.changed) templates.push({ rel: 'tomcat-users.xml', content: editor.render() });
   }
 

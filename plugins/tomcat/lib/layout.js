@@ -22,21 +22,19 @@ export async function resolveLinks(host, path) {
  * spaces included).
  */
 export async function tomcatProcesses(host) {
-  const ps = await host.run(['ps', '-eo', 'pid=,args='], { timeoutMs: 15_000, maxOutputBytes: 8 * 1024 * 1024 });
-  if (ps.exitCode !== 0) return [];
+  // The job's one process list, shared with the other plugins (SDK 1.5); none when ps fails.
   const found = [];
-  for (const line of ps.stdout.split('\n')) {
-    const m = /^\s*(\d+)\s+(.*)$/.exec(line);
-    if (!m || !m[2].includes('-Dcatalina.base=')) continue;
+  for (const p of await host.processes().catch(() => [])) {
+    if (!p.args.includes('-Dcatalina.base=')) continue;
     let args;
     try {
-      args = (await host.readText(`/proc/${m[1]}/cmdline`)).split('\0');
+      args = (await host.readText(`/proc/${p.pid}/cmdline`)).split('\0');
     } catch {
       continue; // it ended meanwhile
     }
     const value = (key) => args.find((a) => a.startsWith(`-D${key}=`))?.slice(key.length + 3);
     const base = value('catalina.base');
-    if (base) found.push({ pid: Number(m[1]), base: posix.normalize(base), home: value('catalina.home') });
+    if (base) found.push({ pid: p.pid, base: posix.normalize(base), home: value('catalina.home') });
   }
   return found;
 }
@@ -50,8 +48,9 @@ export async function tomcatVersion(host, home) {
   const jar = await resolveLinks(host, `${home}/lib/catalina.jar`);
   const fromName = jar && /-(\d+\.\d+\.\d+)\.jar$/.exec(jar)?.[1];
   if (fromName) return fromName;
-  if (await host.exists(`${home}/RELEASE-NOTES`)) {
-    const v = /Apache Tomcat Version (\d[\w.-]*)/.exec(await host.readText(`${home}/RELEASE-NOTES`))?.[1];
+  const notes = await host.readTextIfExists(`${home}/RELEASE-NOTES`);
+  if (notes !== undefined) {
+    const v = /Apache Tomcat Version (\d[\w.-]*)/.exec(notes)?.[1];
     if (v) return v;
   }
   if (await host.exists(`${home}/bin/version.sh`)) {
