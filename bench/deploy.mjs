@@ -10,9 +10,14 @@
 // The agent is test/deploy/fixtures/test-agent.mjs: real processes, but no product files to
 // extract, so the figure is deploy's own cost (connections, shipping, steps, parallelism).
 // Target (issue 10): 10 instances take under 3x the time of 1.
+// Each round also says what the deploy cost in CPU, untimed: on the hosts (sshd, login shells,
+// tar, the agents and the servers they started: every process of the host's PID namespace,
+// read from /proc once the sessions have ended) and in this process; over the machine's cores,
+// that is the floor no scheduling could go below. And the PIDs used on the hosts (processes
+// and their threads: each one is a fork, an exec or a thread start).
 import 'reflect-metadata';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -33,6 +38,7 @@ const big = Math.max(2, Number(process.env.BENCH_INSTANCES ?? 10));
 const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 const parallel = process.env.BENCH_PARALLEL ? Number(process.env.BENCH_PARALLEL) : undefined;
 
+const cores = availableParallelism();
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /**
@@ -51,6 +57,19 @@ function profile(events) {
   const first = Math.min(...events.filter((e) => e.status === 'shipping').map((e) => e.t));
   const last = Math.max(...events.filter((e) => e.status === 'running').map((e) => e.t));
   return `connect ${first.toFixed(0)} ms; per instance: ship ${mean(steps.shipping).toFixed(0)}, rehydrate ${mean(steps.rehydrating).toFixed(0)}, start ${mean(steps.starting).toFixed(0)} ms; all running at ${last.toFixed(0)} ms`;
+}
+
+/**
+ * CPU ms used so far by every process of a host's PID namespace (sshd is its init: it reaps
+ * sessions and, once their sessions are gone, the servers they left), and the namespace's last
+ * PID. Waits (up to 5 s) for the sessions of the last command to end, so their time is in.
+ */
+const HOST_CPU = `for i in $(seq 100); do c=$(cat /proc/1/task/1/children); s=; for p in $c; do case "$(cat /proc/$p/comm 2>/dev/null)" in sshd*) s=1;; esac; done; [ -z "$s" ] && break; sleep 0.05; done
+t=0; for p in 1 $c; do f=$(cut -d')' -f2 /proc/$p/stat 2>/dev/null) || continue; set -- $f; t=$((t + \${12} + \${13} + \${14} + \${15})); done
+echo "$((t * 1000 / $(getconf CLK_TCK))) $(cut -d' ' -f5 /proc/loadavg | cut -d/ -f2)"`;
+async function hostCpu(hosts) {
+  const all = await Promise.all(hosts.map(async (h) => (await h.exec(['sh', '-c', HOST_CPU])).trim().split(' ').map(Number)));
+  return { ms: all.reduce((a, [ms]) => a + ms, 0), pids: all.reduce((a, [, pid]) => a + pid, 0) };
 }
 
 async function deployment(dir, hosts, count, round) {
@@ -91,12 +110,19 @@ try {
     for (const n of [1, big]) {
       const { service, planFile } = await deployment(dir, set.hosts, n, r);
       const events = [];
+      const cpu0 = await hostCpu(set.hosts);
+      const local0 = process.cpuUsage();
       const t0 = performance.now();
       const res = await service.deploy({ assembly: 'site', planFile, targetOptions, onProgress: (e) => events.push({ ...e, t: performance.now() - t0 }), ...(parallel ? { parallel } : {}) });
       const ms = performance.now() - t0;
+      const local = process.cpuUsage(local0);
       if (res.failures.length) throw new Error(`deploy of ${n} failed: ${JSON.stringify(res.failures, null, 2)}`);
+      const cpu1 = await hostCpu(set.hosts);
+      const hostMs = cpu1.ms - cpu0.ms;
+      const localMs = (local.user + local.system) / 1000;
       times[n].push(ms);
       console.log(`  round ${r + 1}: ${String(n).padStart(3)} instance(s) ${(ms / 1000).toFixed(2)} s  (${profile(events)})`);
+      console.log(`           cpu: hosts ${hostMs.toFixed(0)} ms (${(hostMs / n).toFixed(0)}/instance, ${((cpu1.pids - cpu0.pids) / n).toFixed(0)} pids/instance), here ${localMs.toFixed(0)} ms; floor on ${cores} cores ${((hostMs + localMs) / cores / 1000).toFixed(2)} s`);
       await service.undeploy('site', { targetOptions });
     }
   }

@@ -33,7 +33,7 @@ import {
   type InstanceRecord,
   type InstanceStatus,
 } from './records.js';
-import { DeploymentTarget, type EngineInstance, type InstanceEngine, type TargetConnection, type TargetOptions } from './target.js';
+import { DeploymentTarget, type AgentRun, type EngineInstance, type InstanceEngine, type TargetConnection, type TargetOptions } from './target.js';
 import { appliancesOf, checkCount, clientsOf, instanceId, linksOf, placeInstance, plannedCount, startOrder, type ApplianceSlot, type Link } from './topology.js';
 
 /** Where hosts keep deployments unless told otherwise. */
@@ -459,7 +459,15 @@ export class DeploymentService {
    * less), their output appended to the instance's log; `onStep` hears when each begins (the
    * agent's marker line). A non-zero exit throws, except for ping.
    */
-  async #agent(session: Session, conn: TargetConnection, i: InstanceRecord, ops: AgentOperation | readonly AgentOperation[], onStep?: (op: AgentOperation) => void, keep: readonly string[] = []): Promise<{ code: number; lastLine: string }> {
+  async #agent(
+    session: Session,
+    conn: TargetConnection,
+    i: InstanceRecord,
+    ops: AgentOperation | readonly AgentOperation[],
+    onStep?: (op: AgentOperation) => void,
+    keep: readonly string[] = [],
+    via: (run: AgentRun) => Promise<number> = (run) => conn.runNode(run),
+  ): Promise<{ code: number; lastLine: string }> {
     const list: readonly AgentOperation[] = typeof ops === 'string' ? [ops] : ops;
     const what = list.join(' + ');
     const log = await openInstanceLog(session.files, i.id, `${what} on ${i.target}`);
@@ -469,7 +477,7 @@ export class DeploymentService {
     let partial = '';
     let current = list[0] as AgentOperation;
     try {
-      const code = await conn.runNode({
+      const code = await via({
         // --exit-with-stdin: the targets hold the agent's stdin open, so it stops if this command dies.
         // --mounts-dir: where rehydrate records the volumes it mounts (beside the instance
         // directories, which a new bundle replaces), for release to unmount; --keep: bundles that stay.
@@ -511,7 +519,12 @@ export class DeploymentService {
   }
 
   /** Builds the bundle for `i` locally and ships it with the agent to the instance's directory. */
-  async #ship(session: Session, conn: TargetConnection, i: InstanceRecord): Promise<void> {
+  #ship(session: Session, conn: TargetConnection, i: InstanceRecord): Promise<void> {
+    return this.#staged(session, i, (stage) => conn.ship(stage, i.dir, { timeoutMs: stepTimeout(session.opts), ...(session.opts.signal ? { signal: session.opts.signal } : {}) }));
+  }
+
+  /** Builds the bundle for `i` (with the agent) in a local directory that lives while `fn` runs. */
+  async #staged<T>(session: Session, i: InstanceRecord, fn: (stage: string) => Promise<T>): Promise<T> {
     if (!this.bundles) {
       throw new UserError('DEPLOY_NO_BUNDLES', 'this abctl cannot build appliance bundles (no bundle writer is installed)', {
         where: i.id,
@@ -545,7 +558,7 @@ export class DeploymentService {
       const inBundle = relative(bundleDir, agentFile);
       if (!inBundle.startsWith('..') && !isAbsolute(inBundle)) await symlink(join('bundle', inBundle), join(stage, 'agent.mjs'));
       else await copyFile(agentFile, join(stage, 'agent.mjs'));
-      await conn.ship(stage, i.dir, { timeoutMs: stepTimeout(session.opts), ...(session.opts.signal ? { signal: session.opts.signal } : {}) });
+      return await fn(stage);
     } finally {
       await rm(stage, { recursive: true, force: true });
     }
@@ -592,18 +605,38 @@ export class DeploymentService {
       }
       step = 'ship';
       await this.#status(session, i, 'shipping');
-      await this.#ship(session, conn, cur());
-      step = 'rehydrate';
-      await this.#status(session, i, 'rehydrating');
-      // One agent run for both; its marker line moves the record on to starting.
+      // One agent run for rehydrate and start; its marker line moves the record on to starting.
+      let rehydrating: Promise<void> = Promise.resolve();
       let starting: Promise<void> = Promise.resolve();
+      const onStep = (op: AgentOperation): void => {
+        if (op !== 'start') return;
+        step = 'start';
+        starting = this.#status(session, i, 'starting');
+      };
       try {
-        await this.#agent(session, conn, cur(), ['rehydrate', 'start'], (op) => {
-          if (op !== 'start') return;
-          step = 'start';
-          starting = this.#status(session, i, 'starting');
-        });
+        const { shipAndRun } = conn;
+        if (shipAndRun) {
+          // Shipping and the agent in one remote command (one SSH session instead of two).
+          await this.#staged(session, cur(), (stage) =>
+            this.#agent(session, conn, cur(), ['rehydrate', 'start'], onStep, [], (run) =>
+              shipAndRun.call(conn, stage, i.dir, {
+                ...run,
+                shipTimeoutMs: stepTimeout(session.opts),
+                onShipped: () => {
+                  step = 'rehydrate';
+                  rehydrating = this.#status(session, i, 'rehydrating');
+                },
+              }),
+            ),
+          );
+        } else {
+          await this.#ship(session, conn, cur());
+          step = 'rehydrate';
+          await this.#status(session, i, 'rehydrating');
+          await this.#agent(session, conn, cur(), ['rehydrate', 'start'], onStep);
+        }
       } finally {
+        await rehydrating;
         await starting;
       }
       await this.#status(session, i, 'running');

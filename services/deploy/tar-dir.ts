@@ -20,21 +20,37 @@ export function tarDirectory(dir: string, as: string): Readable {
   return Readable.from(entries(dir, as.replace(/^\/+|\/+$/g, '')));
 }
 
-async function* entries(dir: string, name: string): AsyncGenerator<Buffer> {
-  yield* entry(dir, name);
+/**
+ * How many bytes tarDirectory(dir, as) will make, from the headers and file sizes alone (no file
+ * is read): told to the host ahead, it reads exactly the archive off a stream that goes on.
+ */
+export async function tarDirectorySize(dir: string, as: string): Promise<number> {
+  const size = { data: 0 };
+  let n = 0;
+  for await (const b of entries(dir, as.replace(/^\/+|\/+$/g, ''), size)) n += b.length;
+  return n + size.data;
+}
+
+/** With `sizeOnly`, file contents are counted there instead of read. */
+async function* entries(dir: string, name: string, sizeOnly?: { data: number }): AsyncGenerator<Buffer> {
+  yield* entry(dir, name, sizeOnly);
   yield endOfArchive();
 }
 
-async function* entry(path: string, name: string): AsyncGenerator<Buffer> {
+async function* entry(path: string, name: string, sizeOnly?: { data: number }): AsyncGenerator<Buffer> {
   const st = await lstat(path);
   const base = { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: Math.floor(st.mtimeMs / 1000) };
   if (st.isDirectory()) {
     yield encodeHeader({ ...base, path: `${name}/`, type: 'directory', size: 0 });
-    for (const child of (await readdir(path)).sort()) yield* entry(join(path, child), posix.join(name, child));
+    for (const child of (await readdir(path)).sort()) yield* entry(join(path, child), posix.join(name, child), sizeOnly);
   } else if (st.isSymbolicLink()) {
     yield encodeHeader({ ...base, path: name, type: 'symlink', size: 0, linkname: await readlink(path) });
   } else if (st.isFile()) {
     yield encodeHeader({ ...base, path: name, type: 'file', size: st.size });
+    if (sizeOnly) {
+      sizeOnly.data += padded(st.size);
+      return;
+    }
     let sent = 0;
     for await (const chunk of createReadStream(path)) {
       sent += (chunk as Buffer).length;

@@ -81,6 +81,12 @@ export interface AgentRun {
   readonly onOutput: (chunk: Buffer) => void;
 }
 
+export interface ShipAndRun extends AgentRun {
+  /** Limit of the shipping part (the agent's own is `timeoutMs`). */
+  readonly shipTimeoutMs: number;
+  readonly onShipped: () => void;
+}
+
 /** An open target: one connection per host for the whole command. */
 export interface TargetConnection {
   /** The plan's text for it: `local` or `ssh://user@host:port`. */
@@ -93,6 +99,12 @@ export interface TargetConnection {
   ship(from: string, to: string, opts: { timeoutMs: number; signal?: AbortSignal }): Promise<void>;
   /** Runs `node ARGS` on the host; resolves to the exit code. Killed on timeout or abort (then throws). */
   runNode(run: AgentRun): Promise<number>;
+  /**
+   * Optional: ship(from, to) then runNode(run) as one remote command, where each remote command
+   * costs the host a session and a login shell (SSH). `onShipped` is told once the bundle is in
+   * place and the agent starts; a failure before that throws as ship() would.
+   */
+  shipAndRun?(from: string, to: string, run: ShipAndRun): Promise<number>;
   /** Removes `dir` on the host (what deploy wrote there); absent is fine. */
   remove(dir: string, opts: { timeoutMs: number }): Promise<void>;
   close(): Promise<void>;

@@ -85,6 +85,12 @@ export interface SshHostOptions {
    * many; default half of maxChannels, at most 4; 0 gives every command an exec channel of its own.
    */
   readonly commandRunners?: number;
+  /**
+   * Start the SFTP subsystem as soon as the connection is up (default true: nearly every job
+   * reads files first). False for callers that never read files over SFTP (deploy): the session
+   * costs the host a fork and a login shell, which competes with the commands that matter.
+   */
+  readonly warmSftp?: boolean;
   /** Where ~/.ssh is; default the current user's home. */
   readonly homeDir?: string;
   /**
@@ -457,7 +463,7 @@ export class SshHost implements ReferenceHost {
     // Start the SFTP subsystem now, while the caller gets on with its work: nearly every job
     // reads files first, and starting sftp-server takes as long as a command. A refusal is
     // dealt with (and retried) on first use.
-    host.sftp().catch(() => undefined);
+    if (options.warmSftp !== false) host.sftp().catch(() => undefined);
     // Likewise the first command runner: discovery hooks run a command or two at once.
     host.runners.warm();
     return host;
