@@ -2,7 +2,7 @@
 // Discovery + activation cost per plugin, and abctl start-up (--help, describePlugins) against bare Node in the same run.
 // Usage: npm run build && node bench/discovery.mjs   (BENCH_PLUGINS=N to change the count)
 import { execFileSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { cpSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -92,24 +92,45 @@ const perPlugin = (full.discover + full.activate) / total;
 const instance = await mkdtemp(join(tmpdir(), 'abctl-bench-instance-'));
 const cliEnv = { AB_INSTANCE: instance, AB_BUNDLED_PLUGINS: '' };
 // The first run of each fills <instance>/cache/, so the medians are of runs answered from it, as a
-// user's are between two changes of the plugins; the cold rows remove their records before each run
-// (and write them again, for the next round's warm rows).
-const drop = (...files) => () => files.forEach((f) => rmSync(join(instance, 'cache', f), { force: true }));
-const [nodeBare, help, describe, helpCold, describeCold] = timeCommands([
+// user's are between two changes of the plugins.
+// "new instance" rows: a user's first command, on an instance that does not exist yet, with the
+// bundled plugins as shipped: answered from the records the build made (cli/shipped-records.ts).
+const fresh = join(instance, 'new');
+const freshEnv = { AB_INSTANCE: fresh, AB_BUNDLED_PLUGINS: '' };
+const dropFresh = () => rmSync(fresh, { recursive: true, force: true });
+// "cold" rows: no record matches (the bundled plugins at another path, as after any change of a
+// plugin, and what a new instance cost before the build made records): commander, discovery and,
+// for describePlugins, activation run. Their instance records are removed before each run.
+const copied = join(instance, 'bundled-copy');
+cpSync(join(root, 'plugins'), copied, { recursive: true });
+const coldInstance = join(instance, 'cold');
+const coldEnv = { AB_INSTANCE: coldInstance, AB_BUNDLED_PLUGINS: copied };
+const dropCold = () => rmSync(join(coldInstance, 'cache'), { recursive: true, force: true });
+const abctl = join(root, 'bin/abctl');
+const [nodeBare, help, describe, helpFresh, describeFresh, helpCold, describeCold] = timeCommands([
   { args: ['-e', '0'] },
-  { args: [join(root, 'bin/abctl'), '--help'], env: cliEnv },
-  { args: [join(root, 'bin/abctl'), 'describePlugins', '--json'], env: cliEnv },
-  { args: [join(root, 'bin/abctl'), '--help'], env: cliEnv, prepare: drop('help.json', 'help-commands.json') },
-  { args: [join(root, 'bin/abctl'), 'describePlugins', '--json'], env: cliEnv, prepare: drop('plugins-description.json') },
+  { args: [abctl, '--help'], env: cliEnv },
+  { args: [abctl, 'describePlugins', '--json'], env: cliEnv },
+  { args: [abctl, '--help'], env: freshEnv, prepare: dropFresh },
+  { args: [abctl, 'describePlugins', '--json'], env: freshEnv, prepare: dropFresh },
+  { args: [abctl, '--help'], env: coldEnv, prepare: dropCold },
+  { args: [abctl, 'describePlugins', '--json'], env: coldEnv, prepare: dropCold },
 ]);
 await rm(instance, { recursive: true, force: true });
 const ms = (v) => `${v.toFixed(1)} ms`;
+const row = (name, v, versus, versusName, target) => console.log(`  ${name.padEnd(30)} ${ms(v).padStart(9)}  ${(v / versus).toFixed(2)}x ${versusName}${target ? ` (target <= ${target}x)` : ''}`);
 
 console.log(`plugins: ${total} (chains of ${chain})`);
 console.log(`discover: ${full.discover.toFixed(1)} ms, activate: ${full.activate.toFixed(1)} ms, per plugin: ${perPlugin.toFixed(3)} ms`);
 console.log(`linearity: time(${total}) / time(${halfCount}) = ${((full.discover + full.activate) / (half.discover + half.activate)).toFixed(2)} (2.0 = linear; less means fixed costs still weigh)`);
 console.log(`start-up (medians of interleaved runs, load ${loadavg()[0].toFixed(2)} at the end):`);
-console.log(`  node -e 0                  ${ms(nodeBare)}`);
-console.log(`  abctl --help               ${ms(help)}  ${(help / nodeBare).toFixed(2)}x node -e 0 (target <= 1.3x)`);
-console.log(`  abctl describePlugins --json ${ms(describe)}  ${(describe / help).toFixed(2)}x abctl --help (target <= 1.5x)`);
-console.log(`  cold (no cache): --help ${ms(helpCold)} ${(helpCold / nodeBare).toFixed(2)}x node -e 0; describePlugins --json ${ms(describeCold)} ${(describeCold / helpCold).toFixed(2)}x cold --help`);
+console.log(`  ${'node -e 0'.padEnd(30)} ${ms(nodeBare).padStart(9)}`);
+console.log("  warm (the instance's own records):");
+row('abctl --help', help, nodeBare, 'node -e 0', 1.3);
+row('abctl describePlugins --json', describe, help, 'its --help', 1.5);
+console.log('  first command on a new instance (records made by the build):');
+row('abctl --help', helpFresh, nodeBare, 'node -e 0', 1.3);
+row('abctl describePlugins --json', describeFresh, helpFresh, 'its --help', 1.5);
+console.log('  cold (no record matches: a plugin changed; a new instance before build records):');
+row('abctl --help', helpCold, nodeBare, 'node -e 0');
+row('abctl describePlugins --json', describeCold, helpCold, 'its --help');

@@ -54,27 +54,47 @@ function walk(dir: string, parts: string[], budget: { left: number }, seen: Set<
   return true;
 }
 
-/** Everything describePlugins' output depends on, as one string; undefined when it is not to be cached. */
-export function describeCacheKey(layout: InstanceLayout, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  // Debug lines of the plugins' activation go to stderr: a debug run must really activate.
-  if (BUILD_ID === undefined || env.AB_DEBUG) return undefined;
+/**
+ * The part of describePlugins' inputs that ships with abctl: the build, the SDK, abctl's message
+ * files and the bundled plugins. It is also the key of the records made at build time
+ * (cli/shipped-records.ts); undefined when it is not to be cached.
+ */
+export function shippedDescribeKey(bundledPluginsDir: string): string | undefined {
+  if (BUILD_ID === undefined) return undefined;
   const messages = join(projectRoot(), 'messages');
-  const parts = [
-    `build ${BUILD_ID}`,
-    `sdk ${SDK_VERSION}`,
-    `locale ${env.LC_ALL ?? ''}:${env.LC_MESSAGES ?? ''}:${env.LANG ?? ''}`,
-    `state ${fileKey(join(layout.configDir, 'plugin-state.json'))}`,
-    `links ${fileKey(join(layout.configDir, 'plugin-links.json'))}`,
-    `messages ${fileKey(messages)}`,
-  ];
+  const parts = [`build ${BUILD_ID}`, `sdk ${SDK_VERSION}`, `messages ${fileKey(messages)}`];
   const budget = { left: MAX_ENTRIES };
   const seen = new Set<string>();
   if (!walk(messages, parts, budget, seen)) return undefined;
-  for (const dir of [layout.pluginsDir, layout.bundledPluginsDir]) {
-    parts.push(`dir ${dir} ${fileKey(dir)}`);
-    if (!walk(dir, parts, budget, seen)) return undefined;
-  }
-  return parts.join('\n');
+  parts.push(`dir ${bundledPluginsDir} ${fileKey(bundledPluginsDir)}`);
+  return walk(bundledPluginsDir, parts, budget, seen) ? parts.join('\n') : undefined;
+}
+
+export interface DescribeKeys {
+  /** The key of the instance's record. */
+  readonly key: string;
+  /** Its shipped part (shippedDescribeKey). */
+  readonly shipped: string;
+}
+
+/** Everything describePlugins' output depends on, with its shipped part; undefined when it is not to be cached. */
+export function describeCacheKeys(layout: InstanceLayout, env: NodeJS.ProcessEnv = process.env): DescribeKeys | undefined {
+  // Debug lines of the plugins' activation go to stderr: a debug run must really activate.
+  if (env.AB_DEBUG) return undefined;
+  const shipped = shippedDescribeKey(layout.bundledPluginsDir);
+  if (shipped === undefined) return undefined;
+  const parts = [
+    `locale ${env.LC_ALL ?? ''}:${env.LC_MESSAGES ?? ''}:${env.LANG ?? ''}`,
+    `state ${fileKey(join(layout.configDir, 'plugin-state.json'))}`,
+    `links ${fileKey(join(layout.configDir, 'plugin-links.json'))}`,
+    `dir ${layout.pluginsDir} ${fileKey(layout.pluginsDir)}`,
+  ];
+  if (!walk(layout.pluginsDir, parts, { left: MAX_ENTRIES }, new Set())) return undefined;
+  return { key: `${parts.join('\n')}\n${shipped}`, shipped };
+}
+
+export function describeCacheKey(layout: InstanceLayout, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return describeCacheKeys(layout, env)?.key;
 }
 
 export function describeCacheFile(layout: InstanceLayout): string {

@@ -1,14 +1,18 @@
 /**
  * Answers that bin/abctl gives before the CLI loads (issue 14): `abctl --version`, and `abctl --help`
  * (also `-h`, `help`) and `abctl describePlugins [--json]` printed from the record an earlier full
- * run kept under the instance, while the record's key still matches. Built on its own into a CommonJS file
+ * run kept under the instance, while the record's key still matches, else, on a new instance with
+ * the bundled plugins as shipped, from the one the build made (cli/shipped-records.ts). Built on its own into a CommonJS file
  * (dist/cli-bundle/fast.cjs) that bin/abctl, itself CommonJS, requires: Node then starts without
  * its ES module loader, commander, inversify or any plugin code. Anything else, or a missing or
  * stale record, goes the normal way, which stores the record for the next run.
  */
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describeCacheFile, describeCacheKey, type DescribeRecord } from './describe-cache.js';
-import { HELP_TEXT_FILE, helpTextKey, instanceLayoutFor, type HelpTextRecord } from './help-cache.js';
+import { instanceLayout } from '../services/instance.js';
+import { describeCacheFile, describeCacheKeys, shippedDescribeKey, type DescribeRecord } from './describe-cache.js';
+import { HELP_TEXT_FILE, helpTextKey, helpWidth, instanceLayoutFor, type HelpTextRecord } from './help-cache.js';
+import { shippedDescription, shippedHelp, shippedHelpKey } from './shipped-records.js';
 import { readRecord } from './start-cache.js';
 import { ABCTL_VERSION } from './version.js';
 
@@ -22,14 +26,18 @@ export function cachedOutput(argv: readonly string[], env: NodeJS.ProcessEnv = p
   if (rest.length === 0 && HELP_WORDS.has(word)) {
     const layout = instanceLayoutFor(undefined);
     const key = helpTextKey(layout);
-    return key === undefined ? undefined : readRecord<HelpTextRecord>(join(layout.cacheDir, HELP_TEXT_FILE), key)?.text;
+    if (key === undefined) return undefined;
+    // The instance's own record first, then the build's (a new instance with the bundled plugins).
+    return readRecord<HelpTextRecord>(join(layout.cacheDir, HELP_TEXT_FILE), key)?.text ?? shippedHelp(layout, helpWidth());
   }
   const json = rest.length === 1 && rest[0] === '--json';
   if (word === 'describePlugins' && (rest.length === 0 || json)) {
     const layout = instanceLayoutFor(undefined);
-    const key = describeCacheKey(layout, env);
-    const record = key === undefined ? undefined : readRecord<DescribeRecord>(describeCacheFile(layout), key);
-    return json ? record?.json : record?.text;
+    const keys = describeCacheKeys(layout, env);
+    if (keys === undefined) return undefined;
+    const record = readRecord<DescribeRecord>(describeCacheFile(layout), keys.key);
+    if (record !== undefined) return json ? record.json : record.text;
+    return shippedDescription(layout, keys.shipped, env, json);
   }
   return undefined;
 }
@@ -45,4 +53,13 @@ export function answerFromCache(argv: readonly string[]): boolean {
   if (typeof text !== 'string') return false;
   process.stdout.write(text);
   return true;
+}
+
+/**
+ * The keys scripts/shipped-records.mjs stores its records under, for the bundled plugins of this
+ * copy of abctl: they hold the build id, which only the bundles know.
+ */
+export function shippedKeys(): { help: string | undefined; describe: string | undefined } {
+  const bundled = instanceLayout(tmpdir()).bundledPluginsDir;
+  return { help: shippedHelpKey(bundled), describe: shippedDescribeKey(bundled) };
 }

@@ -18,20 +18,28 @@ export const HELP_CACHE_FILE = 'help-commands.json';
 /** The whole text of `abctl --help`, which bin/abctl prints without loading commander (cli/fast-path.ts). */
 export const HELP_TEXT_FILE = 'help.json';
 
+/** Names and plugin.config keys of one plugin directory's entries. */
+function pluginDirKey(dir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir).sort();
+  } catch {
+    names = [];
+  }
+  return [`dir ${dir}`, ...names.map((n) => `${n} ${fileKey(join(dir, n, 'plugin.config'))}`)];
+}
+
+/**
+ * The part of the scan's inputs that ships with abctl: the SDK version and the bundled plugins.
+ * It is also the key of the help text recorded at build time (cli/shipped-records.ts).
+ */
+export function bundledHelpKey(bundledPluginsDir: string): string {
+  return [`sdk ${SDK_VERSION}`, ...pluginDirKey(bundledPluginsDir)].join('\n');
+}
+
 /** What the plugin scan would read, as one string; changes whenever its result could. */
 export function helpCacheKey(layout: InstanceLayout): string {
-  const parts = [`sdk ${SDK_VERSION}`, `state ${fileKey(join(layout.configDir, 'plugin-state.json'))}`];
-  for (const dir of [layout.pluginsDir, layout.bundledPluginsDir]) {
-    let names: string[];
-    try {
-      names = readdirSync(dir).sort();
-    } catch {
-      names = [];
-    }
-    parts.push(`dir ${dir}`);
-    for (const n of names) parts.push(`${n} ${fileKey(join(dir, n, 'plugin.config'))}`);
-  }
-  return parts.join('\n');
+  return [`state ${fileKey(join(layout.configDir, 'plugin-state.json'))}`, ...pluginDirKey(layout.pluginsDir), bundledHelpKey(layout.bundledPluginsDir)].join('\n');
 }
 
 interface CacheRecord {
@@ -71,8 +79,12 @@ export interface HelpTextRecord {
  */
 export function helpTextKey(layout: InstanceLayout): string | undefined {
   if (BUILD_ID === undefined) return undefined;
-  const width = process.stdout.isTTY ? process.stdout.columns : undefined;
-  return `build ${BUILD_ID}\nwidth ${width ?? '-'}\n${helpCacheKey(layout)}`;
+  return `build ${BUILD_ID}\nwidth ${helpWidth() ?? '-'}\n${helpCacheKey(layout)}`;
+}
+
+/** The width commander wraps the help to: the terminal's; undefined (80) when stdout is not a terminal. */
+export function helpWidth(): number | undefined {
+  return process.stdout.isTTY ? process.stdout.columns : undefined;
 }
 
 /**

@@ -10,6 +10,7 @@
 // (`node -e 0`: 145 ms). Modules stay lazy inside the file: esbuild runs each one's top level
 // only when its import() is reached, and V8 compiles a function only when it first runs.
 import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -63,3 +64,6 @@ await Promise.all([
 // bin/abctl writes main.cjs.cache when there is none; compiling once makes it, here rather than on
 // a user's first run (an installed copy may not be writable).
 createRequire(import.meta.url)('../bin/load-bundle.cjs').compileBundle(join(outdir, 'main.cjs'));
+// What a new instance with the bundled plugins prints for --help and describePlugins, recorded once
+// here so that a user's first command is answered as quickly as the later ones (cli/shipped-records.ts).
+execFileSync(process.execPath, [join(root, 'scripts', 'shipped-records.mjs')], { stdio: ['ignore', 'ignore', 'inherit'] });

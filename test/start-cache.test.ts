@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { appendFile, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { appendFile, cp, mkdir, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DESCRIBE_CACHE_FILE } from '../cli/describe-cache.js';
@@ -131,5 +131,129 @@ describe('start-up caches of bin/abctl (--help, describePlugins)', () => {
     expect(abctl(['describePlugins'])).toBe(first);
     expect(await activationCount()).toBe(runs + 1);
     await rm(join(bundled, 'delta'), { recursive: true });
+  });
+});
+
+// The records scripts/shipped-records.mjs makes at build time, on a copy of the built abctl (its
+// bundled plugins can then be edited): what a new instance prints first must be what the CLI
+// prints without them, and anything that changes the answer must keep them out.
+describe('records made at build time for a new instance with the bundled plugins', () => {
+  let dir: { path: string; cleanup: () => Promise<void> };
+  let install: string;
+  let shipped: string;
+  let tty: string;
+  let n = 0;
+  const newInstance = (): string => join(dir.path, `instance-${++n}`);
+
+  const run = (instance: string, args: string[], env: Record<string, string> = {}, width?: number): string => {
+    const base: Record<string, string | undefined> = { ...process.env, AB_INSTANCE: instance, AB_BUNDLED_PLUGINS: '', AB_DEBUG: '', LC_ALL: '', LC_MESSAGES: '', LANG: '' };
+    const pre = width === undefined ? [] : ['-r', tty];
+    const r = spawnSync(process.execPath, [...pre, join(install, 'bin', 'abctl'), ...args], { env: { ...base, ...env, TTY_COLUMNS: String(width) }, encoding: 'utf8', timeout: 30_000 });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    return r.stdout;
+  };
+  /** The same command with the build's records out of the way: commander, discovery, activation. */
+  const cold = async (instance: string, args: string[], env: Record<string, string> = {}, width?: number): Promise<string> => {
+    await rename(shipped, `${shipped}.off`);
+    try {
+      return run(instance, args, env, width);
+    } finally {
+      await rename(`${shipped}.off`, shipped);
+    }
+  };
+  /** Replaces every recorded text with `marker` (keys kept) and returns how to put them back. */
+  const tamperAll = async (marker: string): Promise<() => Promise<void>> => {
+    const saved = new Map<string, string>();
+    for (const name of await readdir(shipped)) {
+      const file = join(shipped, name);
+      const content = await readFile(file, 'utf8');
+      saved.set(file, content);
+      if (name.startsWith('help-')) await writeFile(file, marker);
+      if (name.startsWith('describe-')) await writeFile(file, JSON.stringify({ ...JSON.parse(content), json: [marker], text: [marker] }));
+    }
+    return async () => {
+      for (const [file, content] of saved) await writeFile(file, content);
+    };
+  };
+
+  beforeAll(async () => {
+    dir = await tempDir('abctl-shipped-');
+    install = join(dir.path, 'install');
+    const root = projectRoot();
+    for (const part of ['bin', 'package.json', 'messages', 'plugins']) await cp(join(root, part), join(install, part), { recursive: true });
+    await cp(join(root, 'dist', 'cli-bundle'), join(install, 'dist', 'cli-bundle'), { recursive: true, filter: (src) => !src.includes('shipped') });
+    await symlink(join(root, 'node_modules'), join(install, 'node_modules'), 'dir');
+    shipped = join(install, 'dist', 'cli-bundle', 'shipped');
+    const made = spawnSync(process.execPath, [join(root, 'scripts', 'shipped-records.mjs'), install, 'en', 'fr_FR'], { encoding: 'utf8', timeout: 120_000 });
+    expect(made.stderr).toBe('');
+    expect(made.status).toBe(0);
+    // A terminal of TTY_COLUMNS columns, as commander and the quick path see one.
+    tty = join(dir.path, 'tty.cjs');
+    await writeFile(tty, "Object.defineProperty(process.stdout, 'isTTY', { value: true }); Object.defineProperty(process.stdout, 'columns', { value: Number(process.env.TTY_COLUMNS) });\n");
+  }, 180_000);
+  afterAll(async () => {
+    await dir.cleanup();
+  });
+
+  it("answers a new instance's first --help and describePlugins byte for byte as the CLI does, and writes nothing", async () => {
+    const instance = newInstance();
+    const cases: [string[], Record<string, string>, number | undefined][] = [
+      [['--help'], {}, undefined],
+      [['-h'], {}, 72],
+      [['help'], {}, 100],
+      [['--help'], {}, 400],
+      [['describePlugins', '--json'], {}, undefined],
+      [['describePlugins'], {}, undefined],
+      [['describePlugins'], { LC_ALL: 'fr_FR.UTF-8' }, undefined],
+      [['describePlugins', '--json'], { LANG: 'C.UTF-8' }, undefined],
+    ];
+    for (const [args, env, width] of cases) expect(run(instance, args, env, width), `${args.join(' ')} ${JSON.stringify(env)} ${width}`).toBe(await cold(instance, args, env, width));
+    expect(run(newInstance(), ['describePlugins'])).toContain(`instance ${join(dir.path, `instance-${n}`)} (plugin SDK`);
+    // An instance path that JSON escapes: the records keep the text around it.
+    const quoted = join(dir.path, 'a "quoted" \\ instance');
+    expect(run(quoted, ['describePlugins', '--json'])).toBe(await cold(quoted, ['describePlugins', '--json']));
+    // The records answered: with their texts swapped, the swapped text is printed.
+    const restore = await tamperAll('from the build\n');
+    try {
+      expect(run(instance, ['--help'])).toBe('from the build\n');
+      expect(run(instance, ['--help'], {}, 90)).toBe('from the build\n');
+      expect(run(instance, ['describePlugins', '--json'])).toBe('from the build\n');
+    } finally {
+      await restore();
+    }
+    // A read-only instance (empty, mode 0555) is answered the same, and nothing was written anywhere.
+    const readOnly = newInstance();
+    await mkdir(readOnly, { mode: 0o555 });
+    expect(run(readOnly, ['describePlugins'])).toBe((await cold(newInstance(), ['describePlugins'])).replace(join(dir.path, `instance-${n}`), readOnly));
+    expect(await readdir(readOnly)).toEqual([]);
+    await expect(readdir(instance)).rejects.toThrow(/ENOENT/);
+  });
+
+  it('another locale, a disabled or installed plugin, an edited bundled plugin: the build records are not used', async () => {
+    const restore = await tamperAll('from the build\n');
+    try {
+      // No record for this locale: it activates, in German as far as it can.
+      expect(run(newInstance(), ['describePlugins'], { LANG: 'de_DE.UTF-8' })).toContain('[enabled]');
+      const disabled = newInstance();
+      run(disabled, ['disablePlugin', '--name', 'examplelogs']);
+      expect(run(disabled, ['describePlugins'])).toMatch(/examplelogs 1\.0 {2}\[disabled\]/);
+      expect(run(disabled, ['--help'])).toContain('introspectexample ');
+      const installed = newInstance();
+      await writePlugin(join(installed, 'plugins'), { name: 'omega' });
+      expect(run(installed, ['--help'])).toContain('introspectomega');
+      expect(JSON.parse(run(installed, ['describePlugins', '--json'])).plugins.map((p: { name: string }) => p.name)).toContain('omega');
+      // The bundled plugins edited after the build: a code file, then a plugin.config.
+      await appendFile(join(install, 'plugins', 'example', 'index.js'), '// edited\n');
+      expect(JSON.parse(run(newInstance(), ['describePlugins', '--json'])).plugins.length).toBeGreaterThan(0);
+      expect(run(newInstance(), ['--help'])).toBe('from the build\n'); // --help reads plugin.config files only
+      const config = join(install, 'plugins', 'example', 'plugin.config');
+      await writeFile(config, (await readFile(config, 'utf8')).replace(/^description=.*$/m, 'description=edited after the build'));
+      const instance = newInstance();
+      expect(run(instance, ['--help'])).toContain('introspectexample     edited after the build');
+      expect(run(instance, ['--help'], {}, 120)).toBe(await cold(instance, ['--help'], {}, 120));
+    } finally {
+      await restore();
+    }
   });
 });

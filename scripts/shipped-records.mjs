@@ -1,0 +1,113 @@
+// Records, at build time, what `abctl --help` and `abctl describePlugins [--json]` print on a new
+// instance with the bundled plugins as shipped (cli/shipped-records.ts reads them): a user's first
+// command is then as quick as the later ones. Run by build-cli.mjs after the bundles are made;
+// `node scripts/shipped-records.mjs [root [locale...]]` records for the copy of abctl at root (tests
+// use it on a copy). The answers are made by the built CLI itself, so they are byte for byte what it prints:
+//  - --help for every terminal width up to the one where nothing wraps any more (commander wraps
+//    to the terminal), and for a pipe; identical texts are stored once;
+//  - describePlugins for a few common locales (the plugins are told the locale when they start),
+//    run on two instances at different paths: the outputs must differ only where the instance's
+//    path is printed, else that locale gets no record.
+// Any other case (another locale, a changed plugin, an instance with state) goes the normal way.
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+// Other locales go the cold way on their first run; a test records only the ones it needs.
+const LOCALES = process.argv.length > 3 ? process.argv.slice(3) : ['en', 'en_US', 'en_GB', 'fr', 'fr_FR'];
+
+const root = resolve(process.argv[2] ?? join(dirname(fileURLToPath(import.meta.url)), '..'));
+const bundleDir = join(root, 'dist', 'cli-bundle');
+const out = join(bundleDir, 'shipped');
+const require = createRequire(import.meta.url);
+
+// The user's settings must not reach the recorded answers.
+for (const name of ['AB_INSTANCE', 'AB_BUNDLED_PLUGINS', 'AB_DEBUG', 'LC_ALL', 'LC_MESSAGES', 'LANG']) delete process.env[name];
+
+const { shippedKeys } = require(join(bundleDir, 'fast.cjs'));
+// Taken before anything runs: a plugin changed meanwhile makes the records stale, not wrong.
+const keys = shippedKeys();
+await rm(out, { recursive: true, force: true });
+const work = await mkdtemp(join(tmpdir(), 'abctl-shipped-'));
+try {
+  const help = await helpTexts();
+  const descriptions = await Promise.all(LOCALES.map(async (locale) => [locale, await description(locale)]));
+  const after = shippedKeys();
+  if (after.help !== keys.help || after.describe !== keys.describe) throw new Error('the bundled plugins changed while their answers were recorded; build again');
+  await mkdir(out, { recursive: true });
+  await writeFile(join(out, 'help.json'), JSON.stringify({ key: keys.help, ...help.index }));
+  await Promise.all(help.texts.map((text, n) => writeFile(join(out, `help-${n}.txt`), text)));
+  for (const [locale, record] of descriptions) {
+    if (record) await writeFile(join(out, `describe-${locale}.json`), JSON.stringify({ key: keys.describe, ...record }));
+  }
+} finally {
+  await rm(work, { recursive: true, force: true });
+}
+
+/** --help for a pipe and for each terminal width, made in this process by the bundle's main(). */
+async function helpTexts() {
+  const { loadBundle } = require(join(root, 'bin', 'load-bundle.cjs'));
+  const { main, lendImport } = loadBundle(join(bundleDir, 'main.cjs'));
+  lendImport((specifier) => import(specifier));
+  process.env.AB_INSTANCE = join(work, 'help-instance'); // never created: an instance with nothing in it
+  const stdout = process.stdout;
+  const write = stdout.write;
+  const at = async (width) => {
+    // What commander and cli/help-cache.ts read to know the terminal's width.
+    Object.defineProperty(stdout, 'isTTY', { value: width !== undefined, configurable: true });
+    Object.defineProperty(stdout, 'columns', { value: width, configurable: true });
+    let text = '';
+    stdout.write = (chunk) => {
+      text += chunk;
+      return true;
+    };
+    try {
+      await main(['--help']);
+    } finally {
+      stdout.write = write;
+    }
+    if (process.exitCode) throw new Error(`abctl --help (width ${width ?? 'pipe'}) failed`);
+    return text;
+  };
+  const texts = [];
+  const number = (text) => (texts.includes(text) ? texts.indexOf(text) : texts.push(text) - 1);
+  const pipe = number(await at(undefined));
+  const unwrapped = await at(100_000);
+  // From the longest line of the unwrapped text on, commander has nothing to wrap.
+  const wideFrom = Math.max(...unwrapped.split('\n').map((l) => l.length));
+  if ((await at(wideFrom)) !== unwrapped) throw new Error(`abctl --help at ${wideFrom} columns is not the unwrapped text`);
+  const byWidth = [];
+  for (let w = 0; w < wideFrom; w++) byWidth.push(number(await at(w)));
+  return { index: { pipe, wide: number(unwrapped), wideFrom, byWidth }, texts };
+}
+
+/** describePlugins in `locale`, cut where the instance's path is printed; undefined when it cannot be. */
+async function description(locale) {
+  const [a, b] = await Promise.all([run(locale, join(work, `${locale}-a`)), run(locale, join(work, `${locale} "b"`, 'instance'))]);
+  if (!a || !b) return undefined;
+  const cut = (record, instance) => ({ json: record.json.split(JSON.stringify(instance).slice(1, -1)), text: record.text.split(instance) });
+  const [ca, cb] = [cut(a.record, a.instance), cut(b.record, b.instance)];
+  if (ca.json.length < 2 || ca.text.length < 2 || JSON.stringify(ca) !== JSON.stringify(cb)) {
+    process.stderr.write(`shipped-records: describePlugins (${locale}) depends on more than the instance path; not recorded\n`);
+    return undefined;
+  }
+  return ca;
+}
+
+/** One cold describePlugins on a new, empty instance; the record it keeps has both forms. */
+async function run(locale, instance) {
+  await mkdir(instance, { recursive: true });
+  const env = { ...process.env, AB_INSTANCE: instance, LC_ALL: locale };
+  await promisify(execFile)(process.execPath, [join(root, 'bin', 'abctl'), 'describePlugins', '--json'], { env, timeout: 120_000 });
+  try {
+    return { instance, record: JSON.parse(await readFile(join(instance, 'cache', 'plugins-description.json'), 'utf8')) };
+  } catch {
+    // Only a clean run is kept (a plugin broken at activation, a failed stop).
+    process.stderr.write(`shipped-records: describePlugins (${locale}) did not run clean; not recorded\n`);
+    return undefined;
+  }
+}
