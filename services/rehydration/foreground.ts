@@ -4,8 +4,9 @@
  *   /opt/abctl/node /opt/abctl/abctl-agent.mjs run --bundle /opt/abctl/bundle
  *
  * Rehydrates once per container (marker `/var/lib/abctl/rehydrated`), starts the product, stays
- * in the foreground, and on SIGTERM or SIGINT runs the stop chain and exits 0. Exit 1 when
- * rehydrate or start fail, 130 when a signal came before the product was up.
+ * in the foreground, and on SIGTERM or SIGINT runs the stop chain and exits 0. A signal while
+ * the product starts is the same request: the start is cut short, the stop chain runs, exit 0.
+ * Exit 1 when rehydrate, start or stop fail, 130 when a signal came before rehydration finished.
  *
  * What a plain deploy writes into the bundle, a container gets from mounts: `$ABCTL_CONFIG_DIR`
  * (default /etc/abctl/config: properties.json, bindings.json) and `$ABCTL_SECRET_DIR` (default
@@ -253,7 +254,19 @@ async function ownFileSets(bundleDir: string, log: (l: string) => void): Promise
   }
 }
 
+/** How long the process may outlive `run`'s outcome after a signal cut a plugin hook short. */
+const CUT_SHORT_GRACE_MS = 2000;
+
 export async function foregroundMain(argv: readonly string[], out: (s: string) => void, err: (s: string) => void, env: ForegroundEnv = foregroundEnv()): Promise<number> {
+  const state = { cutShort: false };
+  const code = await foreground(argv, out, err, env, state);
+  // A hook the signal cut short may still run timers (a start polling its product) that would keep
+  // Node, and so the container, alive after the stop chain has run: end the process regardless.
+  if (state.cutShort) setTimeout(() => process.exit(code), CUT_SHORT_GRACE_MS).unref();
+  return code;
+}
+
+async function foreground(argv: readonly string[], out: (s: string) => void, err: (s: string) => void, env: ForegroundEnv, state: { cutShort: boolean }): Promise<number> {
   let values: { bundle?: string; debug?: boolean; help?: boolean };
   try {
     ({ values } = parseArgs({ args: [...argv], options: { bundle: { type: 'string' }, debug: { type: 'boolean' }, help: { type: 'boolean' } } }));
@@ -279,6 +292,12 @@ export async function foregroundMain(argv: readonly string[], out: (s: string) =
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   let runBundle: string | undefined;
+  // What a signal cuts short: only a rehydration left unfinished is an interruption (130).
+  let phase = 'preparing' as RunPhase | 'preparing';
+  const enter = async (next: RunPhase): Promise<void> => {
+    phase = next;
+    await setPhase(env, next);
+  };
   const op = (operation: LifecycleOperation, signal?: AbortSignal) => runAgent({ bundleDir: runBundle as string, operation, sink: log, debug, ...(signal ? { signal } : {}) });
   try {
     try {
@@ -286,33 +305,39 @@ export async function foregroundMain(argv: readonly string[], out: (s: string) =
       const marker = join(env.stateDir, CONTAINER.marker);
       if (existsSync(marker)) log('abctl: already rehydrated in this container; starting');
       else {
-        await setPhase(env, 'rehydrating');
+        await enter('rehydrating');
         await ownFileSets(runBundle, log);
         await op('rehydrate', controller.signal);
         await writeFile(marker, `${new Date().toISOString()}\n`);
         log('abctl: rehydrated');
       }
-      await setPhase(env, 'starting');
+      await enter('starting');
       const started = await op('start', controller.signal);
-      await setPhase(env, 'running');
+      await enter('running');
       log(`abctl: started (${started.ran.join(', ') || 'no plugin implements start'}); running until SIGTERM`);
     } catch (e) {
-      if (controller.signal.aborted || e instanceof JobInterrupted) {
+      if (!(controller.signal.aborted || e instanceof JobInterrupted)) throw e;
+      state.cutShort = true;
+      if (phase !== 'starting') {
         log(`abctl: interrupted before the product was up: ${errorText(e)}`);
-        // A start cut short may have left a server running: stop it as a stop request would.
-        if (runBundle !== undefined && existsSync(join(env.stateDir, CONTAINER.marker))) await op('stop').catch((s: unknown) => log(`abctl: stop after the interruption failed: ${errorText(s)}`));
         return 130;
       }
-      throw e;
+      // An engine stops a container whenever it is asked to, starting or not (podman stop, a pod
+      // deleted during its start): that is a stop, not a failure. The start cut short may have
+      // left a server running, so the stop chain runs as it would for a running product; its
+      // failure is the container's (exit 1 below).
+      log(`abctl: stop requested while starting (${errorText(e)}); stopping`);
     }
-    // The product runs detached, so nothing else keeps Node's event loop (and the container) alive.
-    const keepAlive = setInterval(() => {}, 60_000);
-    try {
-      await stopWanted;
-    } finally {
-      clearInterval(keepAlive);
+    if (phase === 'running') {
+      // The product runs detached, so nothing else keeps Node's event loop (and the container) alive.
+      const keepAlive = setInterval(() => {}, 60_000);
+      try {
+        await stopWanted;
+      } finally {
+        clearInterval(keepAlive);
+      }
     }
-    await setPhase(env, 'stopping');
+    await enter('stopping');
     const stopped = await op('stop');
     log(`abctl: stopped (${stopped.ran.join(', ') || 'no plugin implements stop'})`);
     return 0;

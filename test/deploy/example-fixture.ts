@@ -110,6 +110,20 @@ export async function sleepyPlugins(dir: string, marker: string): Promise<string
   return dir;
 }
 
+/**
+ * Patches the examplelogs extension's entry module (`file`) so that its start, which runs after
+ * the example's has started the server, writes `${hold}.waiting` and then waits while `hold`
+ * exists: a start chain caught half way, with the product already answering. `hold` is a path on
+ * the machine the extension runs on (inside a container: a path under a mounted directory).
+ */
+export async function holdingStart(file: string, hold: string): Promise<void> {
+  const text = await readFile(file, 'utf8');
+  const hook = '  async rehydrate(ctx) {\n';
+  if (!text.includes(hook)) throw new Error(`the examplelogs extension has no "${hook.trim()}" to put a start before`);
+  const start = `  async start() {\n    const fs = await import('node:fs');\n    fs.writeFileSync(${JSON.stringify(`${hold}.waiting`)}, '');\n    while (fs.existsSync(${JSON.stringify(hold)})) await new Promise((r) => setTimeout(r, 50));\n  },\n`;
+  await writeFile(file, text.replace(hook, start + hook));
+}
+
 /** GET /health of a minihttpd. */
 export async function health(host: string, port: number): Promise<string> {
   const res = await fetch(`http://${host}:${port}/health`, { signal: AbortSignal.timeout(5000) });

@@ -4,13 +4,15 @@
  * Secret-like mount that change the port, the server name and the password; the product answers
  * HTTP on 127.0.0.1 with them, the health check command reports healthy, `podman stop` runs the
  * plugin's stop chain and the container exits 0; started again it does not rehydrate twice; a
- * bad configuration makes it exit 1 saying what is wrong.
+ * `podman stop` while the start chain still runs stops the product and exits 0 too; a bad
+ * configuration makes it exit 1 saying what is wrong.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/plugins.js';
-import { health } from '../deploy/example-fixture.js';
+import { health, holdingStart } from '../deploy/example-fixture.js';
+import { examplePlugins } from '../introspection/helpers.js';
 import { IMAGE_HOME, exampleImage, type ExampleImage } from './fixture.js';
 import { cleanup, loadLayout, podman, podmanAvailable, podmanOk, waitFor } from '../support/podman.mjs';
 import { freePort } from '../support/sshd.mjs';
@@ -94,6 +96,33 @@ describe('an appliance image on podman', () => {
     expect(podman(['stop', '--time', '30', name], { timeoutMs: 60_000 }).code).toBe(0);
     expect(podmanOk(['inspect', name, '--format', '{{.State.ExitCode}}'])).toBe('0');
   }, 240_000);
+
+  it('stops cleanly (stop chain, product down, exit 0) when podman stops it while the start chain runs', async () => {
+    const port = await freePort();
+    const name = containerName('early-stop');
+    // The image's examplelogs extension, its start held while /hold/hold exists in the container
+    // (a mounted directory): the example's start has started the server by then.
+    const holdDir = join(tmp.path, 'early-stop-hold');
+    mkdirSync(holdDir, { recursive: true });
+    writeFileSync(join(holdDir, 'hold'), '');
+    const ext = join(tmp.path, 'early-stop-examplelogs.js');
+    copyFileSync(join(examplePlugins, 'examplelogs', 'index.js'), ext);
+    await holdingStart(ext, '/hold/hold');
+    podmanOk(['run', '-d', '--name', name, '-p', `127.0.0.1:${port}:${port}`, '-v', `${holdDir}:/hold`, '-v', `${ext}:/opt/abctl/bundle/plugins/examplelogs/index.js:ro`,
+      ...mounts('early-stop', { port: String(port), 'server.name': 'early', 'bind.address': '0.0.0.0' }, { 'admin.password': 'pw-early' }), reference]);
+    await waitFor(async () => existsSync(join(holdDir, 'hold.waiting')) && (await health('127.0.0.1', port).catch(() => '')) === 'ok early', { timeoutMs: 60_000, what: 'the held start chain' }).catch((e: Error) => {
+      throw new Error(`${e.message}\n${podman(['logs', name]).err}`);
+    });
+
+    const stop = podman(['stop', '--time', '30', name], { timeoutMs: 60_000 });
+    expect(stop.code, stop.err).toBe(0);
+    const log = podman(['logs', name]).err;
+    expect(podmanOk(['inspect', name, '--format', '{{.State.ExitCode}}']), log).toBe('0');
+    expect(log).toContain('abctl: stop requested while starting');
+    expect(log).toContain('abctl: stopped (example)');
+    expect(log).not.toContain('abctl: started (');
+    await expect(health('127.0.0.1', port)).rejects.toThrow();
+  }, 180_000);
 
   it('exits 1 and says why when the mounted configuration is wrong', () => {
     const name = containerName('bad');

@@ -11,6 +11,7 @@ import { writeBundle } from '../../services/rehydration/bundle.js';
 import { tempDir, writePlugin } from '../helpers/plugins.js';
 import { bin, examplePlugins, freePort } from '../introspection/helpers.js';
 import { exampleDeployment, type ExampleDeployment } from './bundle-fixture.js';
+import { holdingStart } from '../deploy/example-fixture.js';
 
 let tmp: { path: string; cleanup: () => Promise<void> };
 let dep: ExampleDeployment;
@@ -140,12 +141,7 @@ describe('the container mode (run) and its health check', () => {
     const hold = join(root, 'hold');
     mkdirSync(root, { recursive: true });
     writeFileSync(hold, '');
-    const ext = join(dir, 'plugins', 'examplelogs', 'index.js');
-    const text = readFileSync(ext, 'utf8');
-    const hook = '  async rehydrate(ctx) {\n';
-    expect(text).toContain(hook);
-    const start = `  async start() {\n    const fs = await import('node:fs');\n    fs.writeFileSync(${JSON.stringify(`${hold}.waiting`)}, '');\n    while (fs.existsSync(${JSON.stringify(hold)})) await new Promise((r) => setTimeout(r, 50));\n  },\n`;
-    writeFileSync(ext, text.replace(hook, start + hook));
+    await holdingStart(join(dir, 'plugins', 'examplelogs', 'index.js'), hold);
 
     const child = spawn(process.execPath, [join(dir, 'abctl-agent.mjs'), 'run', '--bundle', dir], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';
@@ -173,6 +169,35 @@ describe('the container mode (run) and its health check', () => {
     // run is over: its private bundle and phase are gone, and the health check reads the bundle named again.
     expect(existsSync(join(root, 'run', 'bundle'))).toBe(false);
     expect(ping().status).toBe(1);
+  }, 120_000);
+
+  it('takes SIGTERM during the start chain as a stop: the stop chain runs, the product is down, exit 0', async () => {
+    const root = join(tmp.path, 'container-stopped-early');
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', ABCTL_RUN_DIR: join(root, 'run'), ABCTL_STATE_DIR: join(root, 'state'), ABCTL_CONFIG_DIR: join(root, 'config'), ABCTL_SECRET_DIR: join(root, 'secret') };
+    const dir = await bundleFor(dep, 'run-bundle-stopped-early');
+    const hold = join(root, 'hold');
+    mkdirSync(root, { recursive: true });
+    writeFileSync(hold, '');
+    await holdingStart(join(dir, 'plugins', 'examplelogs', 'index.js'), hold);
+    const child = spawn(process.execPath, [join(dir, 'abctl-agent.mjs'), 'run', '--bundle', dir], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    child.stderr.on('data', (c: Buffer) => (log += c.toString('utf8')));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    try {
+      await until(() => existsSync(`${hold}.waiting`), () => log);
+      expect(await (await fetch(`http://127.0.0.1:${port}/health`)).text()).toBe('ok web-one\n');
+      // The engine's stop arrives while the extension's start still runs (the hold stays).
+      child.kill('SIGTERM');
+      expect(await exited, log).toBe(0);
+    } finally {
+      rmSync(hold, { force: true });
+      child.kill('SIGKILL');
+    }
+    expect(log).toContain('abctl: stop requested while starting');
+    expect(log).toContain('abctl: stopped (example)');
+    expect(log).not.toContain('abctl: started (');
+    await expect(fetch(`http://127.0.0.1:${port}/health`)).rejects.toThrow();
+    expect(existsSync(join(dep.targetHome, 'run', 'minihttpd.pid'))).toBe(false);
   }, 120_000);
 });
 
