@@ -210,8 +210,6 @@ export class DeploymentService {
     const files = this.files(name);
     return withDeploymentLock(files, 'deploy', async () => {
       const loaded = await this.#loadPlan(opts.assembly, opts.planFile);
-      // The plugins' requirements of each target host (docs/requirements.md), before anything is written.
-      await this.hostCheck?.beforeDeploy(loaded.model.assembly, loaded.model.plan, this.#checkOptions(opts));
       const existing = await readRecord(files);
       if (existing && existing.assembly !== opts.assembly) {
         throw new UserError('DEPLOYMENT_EXISTS', `deployment "${name}" is of assembly "${existing.assembly}", not "${opts.assembly}"`, {
@@ -239,6 +237,18 @@ export class DeploymentService {
         }
       }
       await this.#checkRoots(name, instances, []);
+      const todo = (i: InstanceRecord) => i.status !== 'running';
+      const connections: Session['connections'] = new Map();
+      // Every host this run needs, reached (and its Node.js checked) before anything else is
+      // done there: a host that cannot be reached is one error, not one per instance.
+      await this.#reachAll(connections, opts, instances.filter(todo));
+      try {
+        // The plugins' requirements of each target host (docs/requirements.md), before anything is written.
+        await this.hostCheck?.beforeDeploy(loaded.model.assembly, loaded.model.plan, this.#checkOptions(opts));
+      } catch (err) {
+        await closeAll(connections);
+        throw err;
+      }
       await mkdir(files.dir, { recursive: true });
       // The plan is kept beside the record: later commands rebuild bundles from the same plan.
       if (resolve(opts.planFile) !== files.planFile) await copyFile(opts.planFile, files.planFile);
@@ -254,11 +264,16 @@ export class DeploymentService {
         updatedAt: now,
         instances,
       };
-      const writer = await RecordWriter.create(files, record);
-      const session: Session = { files, writer, opts, connections: new Map(), failures: [], model: loaded.model };
+      let writer: RecordWriter;
+      try {
+        writer = await RecordWriter.create(files, record);
+      } catch (err) {
+        await closeAll(connections);
+        throw err;
+      }
+      const session: Session = { files, writer, opts, connections, failures: [], model: loaded.model };
       try {
         await this.#fillIdentities(session);
-        const todo = (i: InstanceRecord) => i.status !== 'running';
         await this.#inOrder(session, order, todo, (i) => this.#bringUp(session, i));
         return outcome(session);
       } finally {
@@ -355,10 +370,14 @@ export class DeploymentService {
 
   /** One connection per target for the whole command, checked (Node.js present) once. */
   #connect(session: Session, spec: string): Promise<TargetConnection> {
-    let c = session.connections.get(spec);
+    return this.#connectIn(session.connections, session.opts, spec);
+  }
+
+  #connectIn(connections: Session['connections'], opts: CommandOptions, spec: string): Promise<TargetConnection> {
+    let c = connections.get(spec);
     if (!c) {
       c = (async () => {
-        const conn = await this.#target(spec).open(spec, session.opts.targetOptions ?? {});
+        const conn = await this.#target(spec).open(spec, opts.targetOptions ?? {});
         try {
           await conn.check();
         } catch (err) {
@@ -368,14 +387,47 @@ export class DeploymentService {
         return conn;
       })();
       c.catch(() => {});
-      session.connections.set(spec, c);
+      connections.set(spec, c);
     }
     return c;
   }
 
+  /**
+   * Opens the targets of `instances` at once; if any cannot be opened (unreachable, login or host
+   * key refused, no Node.js), closes the others and throws one error naming each such host,
+   * what went wrong there and which instances it holds.
+   */
+  async #reachAll(connections: Session['connections'], opts: CommandOptions, instances: readonly InstanceRecord[]): Promise<void> {
+    const specs = [...new Set(instances.map((i) => i.target))];
+    const results = await Promise.allSettled(specs.map((spec) => this.#connectIn(connections, opts, spec)));
+    const failed = specs.flatMap((spec, k) => {
+      const r = results[k];
+      return r?.status === 'rejected' ? [{ spec, err: r.reason as unknown }] : [];
+    });
+    if (failed.length === 0) return;
+    await closeAll(connections);
+    if (opts.signal?.aborted) throw failed[0]?.err;
+    const held = (spec: string) => {
+      const ids = instances.filter((i) => i.target === spec).map((i) => i.id);
+      return `${ids.join(', ')} cannot be deployed there`;
+    };
+    const said = (err: unknown) => (err instanceof AbError ? err.message : errorText(err));
+    const hints = [...new Set(failed.flatMap(({ err }) => (err instanceof AbError && err.hint !== undefined ? [err.hint] : [])))];
+    const hint = `${hints.length > 0 ? `${hints.join('; ')}; then ` : 'fix that, then '}run the same command again (nothing was deployed or recorded by this run)`;
+    const [one] = failed;
+    if (one && failed.length === 1) {
+      // The host's own error (its code says what kind: refused, login, host key, Node.js), once.
+      throw new UserError(one.err instanceof AbError ? one.err.code : 'DEPLOY_HOSTS_UNUSABLE', `${held(one.spec)}: ${said(one.err)}`, { where: one.spec, hint, cause: one.err });
+    }
+    throw new UserError('DEPLOY_HOSTS_UNUSABLE', `${failed.length} hosts cannot be used:\n${failed.map(({ spec, err }) => `  ${spec}: ${held(spec)}: ${said(err)}`).join('\n')}`, {
+      where: failed.map((f) => f.spec).join(', '),
+      hint,
+    });
+  }
+
   async #close(session: Session): Promise<void> {
     await session.writer.flush().catch(() => {});
-    await Promise.allSettled([...session.connections.values()].map(async (c) => (await c).close()));
+    await closeAll(session.connections);
   }
 
   /** Host names and addresses, which bindings need before any bundle is written. */
@@ -728,7 +780,7 @@ export class DeploymentService {
         rows.set(i.id, { id: i.id, appliance: i.appliance, target: i.target, hostname: i.hostname, status: i.status, healthy, message });
       });
     } finally {
-      await Promise.allSettled([...session.connections.values()].map(async (c) => (await c).close()));
+      await closeAll(session.connections);
     }
     return record.instances.filter((i) => rows.has(i.id)).map((i) => rows.get(i.id) as HealthRow);
   }
@@ -940,3 +992,7 @@ export function deploymentsRoot(instanceRoot: string): string {
   return join(instanceRoot, 'deployments');
 }
 
+/** Closes every connection that opened. */
+async function closeAll(connections: Session['connections']): Promise<void> {
+  await Promise.allSettled([...connections.values()].map(async (c) => (await c).close()));
+}

@@ -5,6 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UserError } from '../../core/errors.js';
 import type { TargetOptions } from '../../services/deploy/module.js';
 import { startHosts, type TestHosts } from '../support/hosts.mjs';
 import { tempDir } from '../helpers/plugins.js';
@@ -84,20 +85,23 @@ describe('deploy over SSH to hosts with their own file systems and names', () =>
     expect((await httpJson(host(2).address, PROXY_PORT)).peers).toEqual([`app@host1/${host(0).address}:${APP_PORT}`]);
   });
 
-  it('refuses a host whose key is not known, saying how to add it', async () => {
+  it('refuses hosts whose key is not known, in one error saying how to add each, before anything is recorded', async () => {
     const site = siteAssembly(APP_PORT, PROXY_PORT);
-    const other = await makeFixture(`${tmp.path}/b`, site, planWithTargets(site, { app: [host(0).target], proxy: [host(0).target] }));
-    const r = await other.service.deploy({ assembly: 'site', planFile: other.planFile, name: 'unknown-key', targetOptions: { identityFile: hosts.identityFile, knownHostsFile: `${tmp.path}/empty_known_hosts` } });
-    expect(r.failures.map((f) => [f.id, f.step])).toEqual([['app-1', 'connect'], ['app-2', 'connect']]);
-    expect(r.failures[0]?.message).toContain('is not in');
-    // The host layer's own advice reaches the report, not only a generic "fix the cause".
-    expect(r.failures[0]?.code).toBe('SSH_HOST_KEY_UNKNOWN');
-    expect(r.failures[0]?.hint).toContain(`ssh-keyscan ${host(0).address}`);
-    expect(r.record.instances.find((i) => i.id === 'proxy-1')?.status).toBe('pending');
-    // Nothing reached the host, so undeploy needs no connection to it (before, it failed the
-    // same way forever, and a mistyped host name kept the deployment for good).
-    const gone = await other.service.undeploy('unknown-key', { targetOptions: { identityFile: hosts.identityFile, knownHostsFile: `${tmp.path}/empty_known_hosts` } });
-    expect(gone.failures).toEqual([]);
+    const other = await makeFixture(`${tmp.path}/b`, site, planWithTargets(site, { app: [host(0).target, host(1).target], proxy: [host(0).target] }));
+    const err = await other.service
+      .deploy({ assembly: 'site', planFile: other.planFile, name: 'unknown-key', targetOptions: { identityFile: hosts.identityFile, knownHostsFile: `${tmp.path}/empty_known_hosts` } })
+      .then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(UserError);
+    const e = err as UserError;
+    expect(e.code).toBe('DEPLOY_HOSTS_UNUSABLE');
+    const lines = e.message.split('\n');
+    expect(lines[0]).toBe('2 hosts cannot be used:');
+    expect(lines[1]).toMatch(new RegExp(`^  ${host(0).target}: app-1, proxy-1 cannot be deployed there: host key of .* is not in`));
+    expect(lines[2]).toMatch(new RegExp(`^  ${host(1).target}: app-2 cannot be deployed there: host key of .* is not in`));
+    // The host layer's own advice for each host reaches the error, not only a generic "fix the cause".
+    expect(e.hint).toContain(`ssh-keyscan ${host(0).address}`);
+    expect(e.hint).toContain(`ssh-keyscan ${host(1).address}`);
+    // Nothing was recorded, so there is nothing to undeploy.
     await expect(other.service.describe('unknown-key')).rejects.toThrow('there is no deployment "unknown-key"');
   });
 
