@@ -107,7 +107,7 @@ const coldInstance = join(instance, 'cold');
 const coldEnv = { AB_INSTANCE: coldInstance, AB_BUNDLED_PLUGINS: copied };
 const dropCold = () => rmSync(join(coldInstance, 'cache'), { recursive: true, force: true });
 const abctl = join(root, 'bin/abctl');
-const [nodeBare, help, describe, helpFresh, describeFresh, helpCold, describeCold] = timeCommands([
+const [nodeBare, help, describe, helpFresh, describeFresh, helpCold, describeCold, helpCommander] = timeCommands([
   { args: ['-e', '0'] },
   { args: [abctl, '--help'], env: cliEnv },
   { args: [abctl, 'describePlugins', '--json'], env: cliEnv },
@@ -115,6 +115,8 @@ const [nodeBare, help, describe, helpFresh, describeFresh, helpCold, describeCol
   { args: [abctl, 'describePlugins', '--json'], env: freshEnv, prepare: dropFresh },
   { args: [abctl, '--help'], env: coldEnv, prepare: dropCold },
   { args: [abctl, 'describePlugins', '--json'], env: coldEnv, prepare: dropCold },
+  // Two words: the quick paths leave it to commander, as every cold --help went before help.cjs.
+  { args: [abctl, '--instance', coldInstance, '--help'], env: coldEnv, prepare: dropCold },
 ]);
 await rm(instance, { recursive: true, force: true });
 const ms = (v) => `${v.toFixed(1)} ms`;
@@ -134,3 +136,4 @@ row('abctl describePlugins --json', describeFresh, helpFresh, 'its --help', 1.5)
 console.log('  cold (no record matches: a plugin changed; a new instance before build records):');
 row('abctl --help', helpCold, nodeBare, 'node -e 0');
 row('abctl describePlugins --json', describeCold, helpCold, 'its --help');
+row('abctl --instance DIR --help', helpCommander, nodeBare, 'node -e 0 (commander: any cold --help before help.cjs)');

@@ -13,17 +13,22 @@ import { instanceLayout } from '../services/instance.js';
 import { describeCacheFile, describeCacheKeys, shippedDescribeKey, type DescribeRecord } from './describe-cache.js';
 import { HELP_TEXT_FILE, helpTextKey, helpWidth, instanceLayoutFor, type HelpTextRecord } from './help-cache.js';
 import { shippedDescription, shippedHelp, shippedHelpKey } from './shipped-records.js';
-import { readRecord } from './start-cache.js';
+import { BUILD_ID, readRecord } from './start-cache.js';
 import { ABCTL_VERSION } from './version.js';
 
 const HELP_WORDS = new Set(['--help', '-h', 'help']);
+
+/** `abctl --help`, `-h` or `help`, nothing else on the line. */
+export function isHelpRequest(argv: readonly string[]): boolean {
+  return argv.length === 1 && HELP_WORDS.has(argv[0]!);
+}
 
 /** The kept output for `argv`, or undefined when this command is not answered here. */
 export function cachedOutput(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): string | undefined {
   const [word, ...rest] = argv;
   if (word === undefined) return undefined;
   if (rest.length === 0 && word === '--version') return `${ABCTL_VERSION}\n`;
-  if (rest.length === 0 && HELP_WORDS.has(word)) {
+  if (isHelpRequest(argv)) {
     const layout = instanceLayoutFor(undefined);
     const key = helpTextKey(layout);
     if (key === undefined) return undefined;
@@ -59,7 +64,7 @@ export function answerFromCache(argv: readonly string[]): boolean {
  * The keys scripts/shipped-records.mjs stores its records under, for the bundled plugins of this
  * copy of abctl: they hold the build id, which only the bundles know.
  */
-export function shippedKeys(): { help: string | undefined; describe: string | undefined } {
+export function shippedKeys(): { build: string | undefined; help: string | undefined; describe: string | undefined } {
   const bundled = instanceLayout(tmpdir()).bundledPluginsDir;
-  return { help: shippedHelpKey(bundled), describe: shippedDescribeKey(bundled) };
+  return { build: BUILD_ID && `build ${BUILD_ID}`, help: shippedHelpKey(bundled), describe: shippedDescribeKey(bundled) };
 }

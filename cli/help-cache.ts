@@ -102,7 +102,7 @@ export async function helpText(instanceFlag: string | undefined, builtIn: string
 }
 
 /** The lines the top-level help adds after the built-in commands; undefined when the plugins could not be listed. */
-async function introspectionList(instanceFlag: string | undefined): Promise<string | undefined> {
+export async function introspectionList(instanceFlag: string | undefined): Promise<string | undefined> {
   let commands: IntrospectCommandName[];
   try {
     commands = await cachedIntrospectCommandNames(instanceFlag);

@@ -1,9 +1,14 @@
 import { CommanderError } from 'commander';
 import type { GlobalOptions } from './command-spec.js';
-import { buildCli } from './program.js';
+import { buildCli, builtInHelp } from './program.js';
 
 // bin/abctl lends its import() to the bundle it runs from V8's code cache (services/module-import.ts).
 export { lendImport } from '../services/module-import.js';
+
+/** The built-in part of `abctl --help` at the current terminal width, for scripts/shipped-records.mjs. */
+export function builtInHelpText(): string {
+  return builtInHelp(buildCli().program);
+}
 
 export async function main(argv: readonly string[]): Promise<void> {
   const { program, dispatched } = buildCli();

@@ -64,6 +64,14 @@ function commandFrom(def: CommandDefinition, extraOptions: readonly Option[] = [
   });
 }
 
+/**
+ * The top-level help before the instance's introspect commands: commander's text (wrapped to the
+ * terminal) and the notes after it. The build records it per width (scripts/shipped-records.mjs).
+ */
+export function builtInHelp(program: Command): string {
+  return `${program.helpInformation()}${AFTER_HELP}`;
+}
+
 export interface Cli {
   readonly program: Command;
   /** The command that was dispatched, if any: its --json decides how a failure is printed. */
@@ -121,7 +129,7 @@ export function buildCli(): Cli {
     const globals = program.opts<GlobalOptions>();
     if (word === undefined || word === '--help' || word === '-h' || (word === 'help' && rest.length === 0)) {
       const { helpText } = await import('./help-cache.js');
-      const text = await helpText(globals.instance, `${program.helpInformation()}${AFTER_HELP}`);
+      const text = await helpText(globals.instance, builtInHelp(program));
       // `abctl` alone is a usage error, as commander has it; asking for help is not.
       if (word === undefined) process.exitCode = 1;
       (word === undefined ? process.stderr : process.stdout).write(text);

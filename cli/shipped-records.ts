@@ -17,7 +17,12 @@ import { BUILD_ID, readRecord } from './start-cache.js';
 /** The index of the help texts: which text answers which terminal width. */
 export const SHIPPED_HELP_FILE = 'help.json';
 
+/**
+ * `abctl --help` is commander's text of the built-in commands, which depends on the build and the
+ * terminal's width, then the instance's introspect commands, which depend on the plugins.
+ */
 export interface ShippedHelpIndex {
+  /** `build <id>`: the texts below are this build's. */
   readonly key: string;
   /** Text number when stdout is not a terminal. */
   readonly pipe: number;
@@ -26,6 +31,8 @@ export interface ShippedHelpIndex {
   readonly wideFrom: number;
   /** Text number by terminal width below `wideFrom`. */
   readonly byWidth: readonly number[];
+  /** The introspect commands' lines for a new instance, while the bundled plugins are the build's (shippedHelpKey). */
+  readonly list: { readonly key: string; readonly text: string };
 }
 
 export interface ShippedDescription {
@@ -67,14 +74,27 @@ export function pristineInstance(layout: InstanceLayout): boolean {
   }
 }
 
-/** `abctl --help` for a terminal of `width` columns (undefined: not a terminal), when the build recorded it. */
-export function shippedHelp(layout: InstanceLayout, width: number | undefined): string | undefined {
-  const key = shippedHelpKey(layout.bundledPluginsDir);
-  if (key === undefined || !pristineInstance(layout)) return undefined;
-  const index = readRecord<ShippedHelpIndex>(join(shippedDir(), SHIPPED_HELP_FILE), key);
-  if (index === undefined) return undefined;
+function helpIndex(): ShippedHelpIndex | undefined {
+  return BUILD_ID === undefined ? undefined : readRecord<ShippedHelpIndex>(join(shippedDir(), SHIPPED_HELP_FILE), `build ${BUILD_ID}`);
+}
+
+function builtInText(index: ShippedHelpIndex, width: number | undefined): string | undefined {
   const n = width === undefined ? index.pipe : width >= index.wideFrom ? index.wide : index.byWidth[width];
   return typeof n === 'number' ? readFileSync(join(shippedDir(), shippedHelpText(n)), 'utf8') : undefined;
+}
+
+/** The built-in part of `abctl --help` for a terminal of `width` columns (undefined: not a terminal), when the build recorded it. */
+export function builtInHelpFor(width: number | undefined): string | undefined {
+  const index = helpIndex();
+  return index && builtInText(index, width);
+}
+
+/** The whole `abctl --help` of a new instance with the shipped plugins, when the build recorded it. */
+export function shippedHelp(layout: InstanceLayout, width: number | undefined): string | undefined {
+  const index = helpIndex();
+  if (index === undefined || index.list.key !== shippedHelpKey(layout.bundledPluginsDir) || !pristineInstance(layout)) return undefined;
+  const builtIn = builtInText(index, width);
+  return builtIn === undefined ? undefined : `${builtIn}${index.list.text}`;
 }
 
 /** describePlugins' output for this instance when the build recorded it (`shippedKey`: describeCacheKeys). */

@@ -60,6 +60,8 @@ await Promise.all([
   build({ ...common, entryPoints: [join(root, 'dist', 'cli', 'main.js')], outfile: join(outdir, 'main.cjs') }),
   // What bin/abctl answers from the instance's cache (cli/fast-path.ts), before main.cjs is read.
   build({ ...common, entryPoints: [join(root, 'dist', 'cli', 'fast-path.js')], outfile: join(outdir, 'fast.cjs') }),
+  // --help when no record holds the whole text (cli/help-quick.ts): discovery without commander.
+  build({ ...common, entryPoints: [join(root, 'dist', 'cli', 'help-quick.js')], outfile: join(outdir, 'help.cjs') }),
 ]);
 // bin/abctl writes main.cjs.cache when there is none; compiling once makes it, here rather than on
 // a user's first run (an installed copy may not be writable).

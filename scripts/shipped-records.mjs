@@ -3,8 +3,10 @@
 // command is then as quick as the later ones. Run by build-cli.mjs after the bundles are made;
 // `node scripts/shipped-records.mjs [root [locale...]]` records for the copy of abctl at root (tests
 // use it on a copy). The answers are made by the built CLI itself, so they are byte for byte what it prints:
-//  - --help for every terminal width up to the one where nothing wraps any more (commander wraps
-//    to the terminal), and for a pipe; identical texts are stored once;
+//  - --help's built-in part for every terminal width up to the one where nothing wraps any more
+//    (commander wraps to the terminal), and for a pipe (identical texts are stored once), and the
+//    bundled plugins' introspect commands; the built-in part also serves instances with other
+//    plugins (cli/help-quick.ts);
 //  - describePlugins for a few common locales (the plugins are told the locale when they start),
 //    run on two instances at different paths: the outputs must differ only where the instance's
 //    path is printed, else that locale gets no record.
@@ -37,9 +39,9 @@ try {
   const help = await helpTexts();
   const descriptions = await Promise.all(LOCALES.map(async (locale) => [locale, await description(locale)]));
   const after = shippedKeys();
-  if (after.help !== keys.help || after.describe !== keys.describe) throw new Error('the bundled plugins changed while their answers were recorded; build again');
+  if (JSON.stringify(after) !== JSON.stringify(keys)) throw new Error('the bundled plugins changed while their answers were recorded; build again');
   await mkdir(out, { recursive: true });
-  await writeFile(join(out, 'help.json'), JSON.stringify({ key: keys.help, ...help.index }));
+  await writeFile(join(out, 'help.json'), JSON.stringify({ key: keys.build, ...help.index }));
   await Promise.all(help.texts.map((text, n) => writeFile(join(out, `help-${n}.txt`), text)));
   for (const [locale, record] of descriptions) {
     if (record) await writeFile(join(out, `describe-${locale}.json`), JSON.stringify({ key: keys.describe, ...record }));
@@ -48,18 +50,24 @@ try {
   await rm(work, { recursive: true, force: true });
 }
 
-/** --help for a pipe and for each terminal width, made in this process by the bundle's main(). */
+/**
+ * --help for a pipe and for each terminal width, made in this process by the bundle itself: the
+ * built-in part (commander's text, which the width changes) by width, and the introspect
+ * commands' lines, checked against the whole text main() prints at every width.
+ */
 async function helpTexts() {
   const { loadBundle } = require(join(root, 'bin', 'load-bundle.cjs'));
-  const { main, lendImport } = loadBundle(join(bundleDir, 'main.cjs'));
+  const { main, lendImport, builtInHelpText } = loadBundle(join(bundleDir, 'main.cjs'));
   lendImport((specifier) => import(specifier));
   process.env.AB_INSTANCE = join(work, 'help-instance'); // never created: an instance with nothing in it
   const stdout = process.stdout;
   const write = stdout.write;
-  const at = async (width) => {
-    // What commander and cli/help-cache.ts read to know the terminal's width.
+  // What commander and cli/help-cache.ts read to know the terminal's width.
+  const atWidth = (width) => {
     Object.defineProperty(stdout, 'isTTY', { value: width !== undefined, configurable: true });
     Object.defineProperty(stdout, 'columns', { value: width, configurable: true });
+  };
+  const whole = async () => {
     let text = '';
     stdout.write = (chunk) => {
       text += chunk;
@@ -70,11 +78,22 @@ async function helpTexts() {
     } finally {
       stdout.write = write;
     }
-    if (process.exitCode) throw new Error(`abctl --help (width ${width ?? 'pipe'}) failed`);
+    if (process.exitCode) throw new Error('abctl --help failed');
     return text;
   };
+  atWidth(undefined);
+  const builtInPipe = builtInHelpText();
+  const wholePipe = await whole();
+  const list = wholePipe.slice(builtInPipe.length);
+  if (!wholePipe.startsWith(builtInPipe) || !list.includes('introspect')) throw new Error('abctl --help is not its built-in part followed by the bundled plugins\' commands');
   const texts = [];
   const number = (text) => (texts.includes(text) ? texts.indexOf(text) : texts.push(text) - 1);
+  const at = async (width) => {
+    atWidth(width);
+    const builtIn = builtInHelpText();
+    if ((await whole()) !== `${builtIn}${list}`) throw new Error(`abctl --help at ${width ?? 'no'} columns is not its built-in part followed by the plugins' commands`);
+    return builtIn;
+  };
   const pipe = number(await at(undefined));
   const unwrapped = await at(100_000);
   // From the longest line of the unwrapped text on, commander has nothing to wrap.
@@ -82,7 +101,7 @@ async function helpTexts() {
   if ((await at(wideFrom)) !== unwrapped) throw new Error(`abctl --help at ${wideFrom} columns is not the unwrapped text`);
   const byWidth = [];
   for (let w = 0; w < wideFrom; w++) byWidth.push(number(await at(w)));
-  return { index: { pipe, wide: number(unwrapped), wideFrom, byWidth }, texts };
+  return { index: { pipe, wide: number(unwrapped), wideFrom, byWidth, list: { key: keys.help, text: list } }, texts };
 }
 
 /** describePlugins in `locale`, cut where the instance's path is printed; undefined when it cannot be. */
