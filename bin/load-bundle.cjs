@@ -4,12 +4,21 @@ const path = require('node:path');
 const vm = require('node:vm');
 const { createRequire } = require('node:module');
 
+/** The names CommonJS gives a module's code; the bundle is compiled as a function of them. */
+const PARAMS = ['exports', 'require', 'module', '__filename', '__dirname'];
+
 /**
  * The bundle compiled with the code cache V8 made of it before (`<file>.cache`): Node 20's own
  * CommonJS loader cannot take one. A cache V8 rejects (another Node version, other V8 flags) only
  * costs the compilation it would have saved; a missing one is written once, best effort, from
  * what compiling produced (nothing has run yet). Written by hand: the package that does this for
  * every module (v8-compile-cache) cannot run import() from cached code either.
+ *
+ * compileFunction rather than a Script of `(function (exports, ...) {` + text + `})`: V8 keeps the
+ * text it compiled for as long as the process runs (it compiles functions lazily from it), and
+ * the wrapped copy was a second string as large as the bundle, dead but held until a full
+ * garbage collection, which a capture reaches only well into its run (peak RSS, bench/README).
+ * The build keeps main.cjs ASCII (test/cli-bundle.test.ts) so that string takes one byte a character.
  */
 function compileBundle(file) {
   const cacheFile = `${file}.cache`;
@@ -19,26 +28,25 @@ function compileBundle(file) {
   } catch {
     // none yet
   }
-  const source = `(function (exports, require, module, __filename, __dirname) {${fs.readFileSync(file, 'utf8')}\n})`;
-  // import() inside the bundle fails once the script comes from the cache (Node 20): the bundle
+  // import() inside the bundle fails once the code comes from the cache (Node 20): the bundle
   // imports plugins through the function bin/abctl lends it instead (services/module-import.ts).
-  const script = new vm.Script(source, { filename: file, cachedData });
-  if (cachedData === undefined) {
+  const fn = vm.compileFunction(fs.readFileSync(file, 'utf8'), PARAMS, { filename: file, cachedData, produceCachedData: cachedData === undefined });
+  if (cachedData === undefined && fn.cachedData !== undefined) {
     const tmp = `${cacheFile}.${process.pid}.tmp`;
     try {
-      fs.writeFileSync(tmp, script.createCachedData());
+      fs.writeFileSync(tmp, fn.cachedData);
       fs.renameSync(tmp, cacheFile);
     } catch {
       fs.rmSync(tmp, { force: true });
     }
   }
-  return { script, cacheUsed: cachedData !== undefined && !script.cachedDataRejected };
+  return { fn, cacheUsed: cachedData !== undefined && !fn.cachedDataRejected };
 }
 
 /** require() of the bundle, through compileBundle. */
 function loadBundle(file) {
   const mod = { exports: {} };
-  compileBundle(file).script.runInThisContext()(mod.exports, createRequire(file), mod, file, path.dirname(file));
+  compileBundle(file).fn(mod.exports, createRequire(file), mod, file, path.dirname(file));
   return mod.exports;
 }
 

@@ -158,7 +158,8 @@ export function parseListing(cwd: string, stdout: Buffer, stderr: string, host: 
     if (!line.startsWith('find: ')) continue;
     // Something vanished while find walked (a running product rotating logs): skipped, as fast-glob skips ENOENT locally.
     if (/^find: .*: No such file or directory$/.test(line)) continue;
-    const m = /^find: [‘'](.*)[’']: Permission denied$/.exec(line);
+    // ‘ and ’ as escapes: one such character in the CLI bundle doubles the memory V8 holds its text in.
+    const m = /^find: [\u2018'](.*)[\u2019']: Permission denied$/.exec(line);
     if (!m?.[1]) {
       throw hostError('HOST_GLOB_FAILED', `listing ${cwd} failed: ${line}`, host, {
         hint: 'remote globbing needs GNU find (findutils) on the reference host',

@@ -30,6 +30,11 @@ describe('remote glob listing', () => {
     expect((err as AbError).message).toContain('/r/secret');
   });
 
+  it("reads find's denial in a UTF-8 locale, where it quotes with ‘ and ’", () => {
+    const listing = parseListing('/r', stdout, 'find: \u2018./secret\u2019: Permission denied\n', 'h');
+    expect([...listing.denied]).toEqual(['/r/secret']);
+  });
+
   it('refuses find output it does not understand', () => {
     expect(() => parseListing('/r', stdout, 'find: unknown predicate `-printf`\n', 'h')).toThrow(/GNU find|listing/);
   });
