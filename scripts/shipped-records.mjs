@@ -35,19 +35,28 @@ const { shippedKeys } = require(join(bundleDir, 'fast.cjs'));
 const keys = shippedKeys();
 await rm(out, { recursive: true, force: true });
 const work = await mkdtemp(join(tmpdir(), 'abctl-shipped-'));
+// The records only save time: whatever goes wrong here is said and leaves that record out (the
+// commands then run the long way), rather than failing the build.
+const skip = (what) => process.stderr.write(`shipped-records: ${what}; not recorded\n`);
 try {
-  const help = await helpTexts();
+  const help = await helpTexts().catch((err) => void skip(`abctl --help: ${err.message}`));
   const descriptions = await Promise.all(LOCALES.map(async (locale) => [locale, await description(locale)]));
   const after = shippedKeys();
-  if (JSON.stringify(after) !== JSON.stringify(keys)) throw new Error('the bundled plugins changed while their answers were recorded; build again');
+  if (JSON.stringify(after) !== JSON.stringify(keys)) skip('the bundled plugins changed while their answers were made (build again)');
+  else await write(help, descriptions);
+} finally {
+  await rm(work, { recursive: true, force: true });
+}
+
+async function write(help, descriptions) {
   await mkdir(out, { recursive: true });
-  await writeFile(join(out, 'help.json'), JSON.stringify({ key: keys.build, ...help.index }));
-  await Promise.all(help.texts.map((text, n) => writeFile(join(out, `help-${n}.txt`), text)));
+  if (help) {
+    await Promise.all(help.texts.map((text, n) => writeFile(join(out, `help-${n}.txt`), text)));
+    await writeFile(join(out, 'help.json'), JSON.stringify({ key: keys.build, ...help.index }));
+  }
   for (const [locale, record] of descriptions) {
     if (record) await writeFile(join(out, `describe-${locale}.json`), JSON.stringify({ key: keys.describe, ...record }));
   }
-} finally {
-  await rm(work, { recursive: true, force: true });
 }
 
 /**
@@ -78,7 +87,10 @@ async function helpTexts() {
     } finally {
       stdout.write = write;
     }
-    if (process.exitCode) throw new Error('abctl --help failed');
+    if (process.exitCode) {
+      process.exitCode = 0; // this script's own exit code stays its own
+      throw new Error('main() failed');
+    }
     return text;
   };
   atWidth(undefined);
@@ -111,7 +123,7 @@ async function description(locale) {
   const cut = (record, instance) => ({ json: record.json.split(JSON.stringify(instance).slice(1, -1)), text: record.text.split(instance) });
   const [ca, cb] = [cut(a.record, a.instance), cut(b.record, b.instance)];
   if (ca.json.length < 2 || ca.text.length < 2 || JSON.stringify(ca) !== JSON.stringify(cb)) {
-    process.stderr.write(`shipped-records: describePlugins (${locale}) depends on more than the instance path; not recorded\n`);
+    skip(`describePlugins (${locale}) depends on more than the instance path`);
     return undefined;
   }
   return ca;
@@ -121,12 +133,15 @@ async function description(locale) {
 async function run(locale, instance) {
   await mkdir(instance, { recursive: true });
   const env = { ...process.env, AB_INSTANCE: instance, LC_ALL: locale };
-  await promisify(execFile)(process.execPath, [join(root, 'bin', 'abctl'), 'describePlugins', '--json'], { env, timeout: 120_000 });
+  try {
+    await promisify(execFile)(process.execPath, [join(root, 'bin', 'abctl'), 'describePlugins', '--json'], { env, timeout: 120_000 });
+  } catch (err) {
+    return void skip(`describePlugins (${locale}) failed: ${err.message}`);
+  }
   try {
     return { instance, record: JSON.parse(await readFile(join(instance, 'cache', 'plugins-description.json'), 'utf8')) };
   } catch {
     // Only a clean run is kept (a plugin broken at activation, a failed stop).
-    process.stderr.write(`shipped-records: describePlugins (${locale}) did not run clean; not recorded\n`);
-    return undefined;
+    return void skip(`describePlugins (${locale}) did not run clean`);
   }
 }
