@@ -5,7 +5,7 @@
  */
 import type { Appliance, ApplianceInit, AtomicAssembly, ContentResource, FileSetDefinitionPlain, PropertyPlain } from './metadata/index.js';
 import type { ReferenceHost } from './reference-host.js';
-import type { ServiceId, ServiceIdLike, ServiceIds } from './service-ids.js';
+import type { FrameworkServiceName, ServiceId, ServiceIdLike, ServiceIds } from './service-ids.js';
 
 export type { HostProcess, ReferenceHost } from './reference-host.js';
 export type { LifecycleContext, LifecycleHooks, PingResult } from './lifecycle-contract.js';
@@ -107,6 +107,14 @@ export interface PluginIdentity {
   readonly parentName: string | undefined;
 }
 
+/**
+ * The framework's services a plugin may register, keyed by their id's name, each typed with its
+ * contract: what `registerServices` takes (SDK 1.5).
+ */
+export type FrameworkServices = {
+  readonly [K in Exclude<FrameworkServiceName, 'UtilFactory'>]?: (typeof ServiceIds)[K] extends ServiceId<infer T> ? T : never;
+};
+
 /** Passed to every activator's `start` and `stop`. */
 export interface ServiceContext extends WithMessages {
   readonly plugin: PluginIdentity;
@@ -114,6 +122,13 @@ export interface ServiceContext extends WithMessages {
   readonly ids: typeof ServiceIds;
   readonly log: PluginLogger;
   registerService<T>(id: ServiceIdLike<T>, service: T, options?: RegisterOptions): ServiceRegistration<T>;
+  /**
+   * Registers several services at once, one per key (the id's name), in the order written, with
+   * the same options; returns their registrations in that order (SDK 1.5). abctl withdraws every
+   * registration of a plugin once its activators have stopped, so an activator that only
+   * registers services needs no `stop`.
+   */
+  registerServices(services: FrameworkServices, options?: RegisterOptions): ServiceRegistration[];
   createCollector(): ServiceCollector;
 }
 

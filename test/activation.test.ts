@@ -475,6 +475,27 @@ export default {
     expect(() => context?.registerService('IntrospectorPlugin', {})).toThrow(/after it failed or stopped/);
   });
 
+  it('registers several services in one call, in order, and withdraws them when the plugin stops (no stop needed)', async () => {
+    const { registry, activation } = setup();
+    const base = await pluginsDir();
+    await plugin(
+      base,
+      'multi',
+      `export default { start(c) { globalThis.__activationEvents.push(...c.registerServices({ IntrospectorPlugin: { name: 'multi' }, IntrospectorPluginLocator: { pluginOrExtensionName: 'multi', productInstallHomes: () => [] }, PackagerValidationPlugin: undefined }, { ranking: 2 }).map((r) => typeof r.unregister)); } };\n`,
+    );
+    await plugin(base, 'wrong', `export default { start(c) { c.registerServices([{ name: 'wrong' }]); } };\n`);
+    const outcome = await activation.activate(await discover(base));
+    expect(withStatus(outcome, 'active')).toEqual(['multi']);
+    // Two registrations (the undefined entry is skipped), each one a registration to unregister.
+    expect(events()).toEqual(['function', 'function']);
+    expect(registry.getServicesWithOwner(ServiceIds.IntrospectorPlugin).map((s) => s.owner)).toEqual(['multi']);
+    expect(registry.createCollector().getServices(ServiceIds.IntrospectorPluginLocator).map((l) => l.pluginOrExtensionName)).toEqual(['multi']);
+    expect(problemsOf(outcome, 'wrong')[0]?.message).toContain('plugin "wrong" passed registerServices an array, not an object of services by id name');
+    await activation.stopAll();
+    expect(names(registry)).toEqual([]);
+    expect(registry.createCollector().getServices(ServiceIds.IntrospectorPluginLocator)).toEqual([]);
+  });
+
   it('breaks a plugin that registers a service naming another plugin as its owner', async () => {
     const { registry, activation } = setup();
     const base = await pluginsDir();

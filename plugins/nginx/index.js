@@ -708,15 +708,7 @@ const baseRequirements = {
 export const activator = {
   /** @param {ServiceContext} context */
   start(context) {
-    this.registrations = [
-      context.registerService(context.ids.IntrospectorPlugin, plugin),
-      context.registerService(context.ids.IntrospectorPluginLocator, locator),
-      context.registerService(context.ids.PackagerValidationPlugin, captureCheck),
-      context.registerService(context.ids.BaseImageValidationPlugin, baseRequirements),
-    ];
-  },
-  stop() {
-    for (const r of this.registrations ?? []) r.unregister();
-    this.registrations = [];
+    // abctl withdraws them when the plugin stops (SDK 1.5): no stop() to write.
+    context.registerServices({ IntrospectorPlugin: plugin, IntrospectorPluginLocator: locator, PackagerValidationPlugin: captureCheck, BaseImageValidationPlugin: baseRequirements });
   },
 };

@@ -1,5 +1,6 @@
 import { PluginError } from '../../core/errors.js';
 import type {
+  FrameworkServices,
   PluginIdentity,
   PluginLogger,
   PluginMessages,
@@ -42,6 +43,18 @@ export class PluginServiceContext implements ServiceContext {
       });
     }
     return this.registry.register(name, sid, service, options);
+  };
+
+  registerServices = (services: FrameworkServices, options?: RegisterOptions): ServiceRegistration[] => {
+    if (typeof services !== 'object' || services === null || Array.isArray(services)) {
+      throw new PluginError(this.plugin.name, 'PLUGIN_SERVICES_INVALID', `plugin "${this.plugin.name}" passed registerServices ${Array.isArray(services) ? 'an array' : String(services)}, not an object of services by id name`, {
+        where: this.plugin.directory,
+        hint: 'e.g. context.registerServices({ IntrospectorPlugin: plugin, IntrospectorPluginLocator: locator })',
+      });
+    }
+    return Object.entries(services)
+      .filter(([, service]) => service !== undefined)
+      .map(([name, service]) => this.registerService(name, service, options));
   };
 
   createCollector = (): ServiceCollector => this.registry.createCollector();

@@ -5,19 +5,13 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { linkSync, mkdirSync, readFileSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { captureFileSet } from '../../services/archive/capture.js';
 import { BATCH, ReadAhead, type ReadRequest } from '../../services/archive/capture-reader.js';
-import { tarList, tempDir } from './helpers.js';
+import { tarList } from './helpers.js';
+import { tempDirEach } from '../support/each-test.js';
 
-let dir: string;
-let cleanup: () => Promise<void>;
-beforeEach(async () => {
-  ({ dir, cleanup } = await tempDir());
-});
-afterEach(async () => {
-  await cleanup();
-});
+const tmp = tempDirEach('abctl-capture-');
 
 const PEM = '-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n';
 
@@ -49,13 +43,13 @@ function buildTree(root: string): void {
 
 describe('capture read-ahead threads', () => {
   it('write the same archive and report the same as the one-thread path', async () => {
-    const src = join(dir, 'src');
+    const src = join(tmp.path, 'src');
     buildTree(src);
     const opts = { root: src, excludes: ['cache'], codec: 'none' as const };
-    const one = await captureFileSet({ ...opts, out: join(dir, 'one.tar'), readers: 0 });
-    const out = join(dir, 'threads.tar');
+    const one = await captureFileSet({ ...opts, out: join(tmp.path, 'one.tar'), readers: 0 });
+    const out = join(tmp.path, 'threads.tar');
     const threads = await captureFileSet({ ...opts, out, readers: 2 });
-    expect(readFileSync(out).equals(readFileSync(join(dir, 'one.tar')))).toBe(true);
+    expect(readFileSync(out).equals(readFileSync(join(tmp.path, 'one.tar')))).toBe(true);
     expect({ ...threads, out: '' }).toEqual({ ...one, out: '' });
     expect(one.skipped).toEqual([
       { path: 'd2/bad-\uFFFD\uFFFD', reason: 'name-not-utf8' },
@@ -73,7 +67,7 @@ describe('capture read-ahead threads', () => {
   });
 
   it('hand back every entry in order, with its stat, small content, link target or error', async () => {
-    const files = join(dir, 'files');
+    const files = join(tmp.path, 'files');
     mkdirSync(files);
     const requests: ReadRequest[] = [];
     for (let i = 0; i < BATCH * 2 + 10; i++) {

@@ -3,22 +3,16 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { UserError } from '../../core/errors.js';
 import { compileExcludes } from '../../core/metadata/index.js';
 import { captureFileSet } from '../../services/archive/capture.js';
 import type { CaptureCodec } from '../../services/archive/encoders.js';
 import { DEFAULT_SECRET_PATHS } from '../../services/archive/secrets.js';
-import { extract, sha256sum, snapshot, tarList, tempDir } from './helpers.js';
+import { extract, sha256sum, snapshot, tarList } from './helpers.js';
+import { tempDirEach } from '../support/each-test.js';
 
-let dir: string;
-let cleanup: () => Promise<void>;
-beforeEach(async () => {
-  ({ dir, cleanup } = await tempDir());
-});
-afterEach(async () => {
-  await cleanup();
-});
+const tmp = tempDirEach('abctl-capture-');
 
 function file(root: string, rel: string, content: string | Buffer = `content of ${rel}\n`, mode = 0o644): void {
   const abs = join(root, rel);
@@ -91,12 +85,12 @@ function expected(src: string): Map<string, unknown> {
 describe('captureFileSet', () => {
   for (const codec of ['gzip', 'zstd', 'none'] as const) {
     it(`${codec}: the real tar extracts exactly the tree minus the excludes, with modes, mtimes and symlinks`, async () => {
-      const src = join(dir, 'src');
+      const src = join(tmp.path, 'src');
       buildTree(src);
-      const out = join(dir, `fs.tar.${codec}`);
+      const out = join(tmp.path, `fs.tar.${codec}`);
       const result = await captureFileSet({ root: src, excludes: EXCLUDES, out, codec });
 
-      const dest = join(dir, 'dest');
+      const dest = join(tmp.path, 'dest');
       mkdirSync(dest);
       extract(out, codec, dest);
       const got = snapshot(dest);
@@ -134,17 +128,17 @@ describe('captureFileSet', () => {
       expect(result.sha256).toBe(sha256sum(out));
       expect(result.out).toBe(out);
       expect(result.bytes).toBeGreaterThan(3 * 1024 * 1024);
-      expect(readdirSync(dir).filter((n) => n.includes('.partial-'))).toEqual([]);
+      expect(readdirSync(tmp.path).filter((n) => n.includes('.partial-'))).toEqual([]);
       // archive mode: config files may hold passwords
       expect(statSync(out).mode & 0o777).toBe(0o600);
     });
   }
 
   it('gzip output is several independent members that gzip -t accepts as one stream', async () => {
-    const src = join(dir, 'src');
+    const src = join(tmp.path, 'src');
     file(src, 'r1.bin', randomBytes(2.5 * 1024 * 1024));
     file(src, 'text.txt', 'hello world\n'.repeat(200000));
-    const out = join(dir, 'a.tgz');
+    const out = join(tmp.path, 'a.tgz');
     await captureFileSet({ root: src, out, codec: 'gzip' });
     execFileSync('gzip', ['-t', out]);
     // every member starts with the gzip magic and deflate method: 1f 8b 08
@@ -157,10 +151,10 @@ describe('captureFileSet', () => {
   });
 
   it('accepts a compiled exclude matcher and levels', async () => {
-    const src = join(dir, 'src');
+    const src = join(tmp.path, 'src');
     file(src, 'keep.txt');
     file(src, 'drop/x.txt');
-    const out = join(dir, 'a.tgz');
+    const out = join(tmp.path, 'a.tgz');
     const r = await captureFileSet({ root: src, excludes: compileExcludes(['drop']), out, codec: 'gzip', level: 1 });
     expect(tarList(out, 'gzip').sort()).toEqual(['./', './keep.txt']);
     expect(r.files).toBe(1);
@@ -169,19 +163,19 @@ describe('captureFileSet', () => {
   });
 
   it('stores the second name of a file as a hard link, as GNU tar does (issue 9.9)', async () => {
-    const src = join(dir, 'src');
+    const src = join(tmp.path, 'src');
     file(src, 'one', 'same inode\n');
     linkSync(join(src, 'one'), join(src, 'two'));
     file(src, 'sub/other', 'x');
     linkSync(join(src, 'one'), join(src, 'sub/three'));
-    const out = join(dir, 'a.tar');
+    const out = join(tmp.path, 'a.tar');
     const r = await captureFileSet({ root: src, out, codec: 'none' });
     expect(r.files).toBe(4);
     expect(r.bytes).toBe('same inode\n'.length + 1);
     const listing = execFileSync('tar', ['-tvf', out], { encoding: 'utf8' });
     expect(listing).toMatch(/^h.* \.\/sub\/three link to \.\/one$/m);
     expect(listing).toMatch(/^h.* \.\/two link to \.\/one$/m);
-    const dest = join(dir, 'dest');
+    const dest = join(tmp.path, 'dest');
     mkdirSync(dest);
     extract(out, 'none', dest);
     expect(readFileSync(join(dest, 'two'), 'utf8')).toBe('same inode\n');
@@ -190,13 +184,13 @@ describe('captureFileSet', () => {
   });
 
   it('skips sockets and FIFOs and reports them', async () => {
-    const src = join(dir, 'src');
+    const src = join(tmp.path, 'src');
     file(src, 'ok.txt');
     execFileSync('mkfifo', [join(src, 'pipe')]);
     const server = createServer();
     await new Promise<void>((resolve) => server.listen(join(src, 'sock'), resolve));
     try {
-      const out = join(dir, 'a.tar');
+      const out = join(tmp.path, 'a.tar');
       const r = await captureFileSet({ root: src, out, codec: 'none' });
       expect(r.skipped).toEqual([
         { path: 'pipe', reason: 'fifo' },
@@ -209,7 +203,7 @@ describe('captureFileSet', () => {
   });
 
   it('never reads the archive it is writing when out is inside the root', async () => {
-    const src = join(dir, 'src');
+    const src = join(tmp.path, 'src');
     file(src, 'a.txt');
     const out = join(src, 'self.tgz');
     writeFileSync(out, 'an older archive');
@@ -219,30 +213,30 @@ describe('captureFileSet', () => {
   });
 
   it('follows a root that is a symlink, and refuses a root that is not a directory', async () => {
-    const src = join(dir, 'src');
+    const src = join(tmp.path, 'src');
     file(src, 'a.txt');
-    symlinkSync(src, join(dir, 'rootlink'));
-    const out = join(dir, 'a.tar');
-    await captureFileSet({ root: join(dir, 'rootlink'), out, codec: 'none' });
+    symlinkSync(src, join(tmp.path, 'rootlink'));
+    const out = join(tmp.path, 'a.tar');
+    await captureFileSet({ root: join(tmp.path, 'rootlink'), out, codec: 'none' });
     expect(tarList(out, 'none')).toEqual(['./', './a.txt']);
     await expect(captureFileSet({ root: join(src, 'a.txt'), out, codec: 'none' })).rejects.toMatchObject({ code: 'CAPTURE_ROOT_INVALID' });
-    await expect(captureFileSet({ root: join(dir, 'missing'), out, codec: 'none' })).rejects.toMatchObject({ code: 'CAPTURE_ROOT_INVALID' });
+    await expect(captureFileSet({ root: join(tmp.path, 'missing'), out, codec: 'none' })).rejects.toMatchObject({ code: 'CAPTURE_ROOT_INVALID' });
   });
 
   it('names the zstd package when zstd is missing, before creating anything', async () => {
-    const src = join(dir, 'src');
+    const src = join(tmp.path, 'src');
     file(src, 'a.txt');
     const saved = process.env.PATH;
-    process.env.PATH = join(dir, 'no-bin');
+    process.env.PATH = join(tmp.path, 'no-bin');
     try {
-      const err = await captureFileSet({ root: src, out: join(dir, 'a.tzst'), codec: 'zstd' }).catch((e: unknown) => e);
+      const err = await captureFileSet({ root: src, out: join(tmp.path, 'a.tzst'), codec: 'zstd' }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(UserError);
       expect((err as UserError).code).toBe('CAPTURE_ZSTD_MISSING');
       expect((err as UserError).hint).toContain('zstd');
     } finally {
       process.env.PATH = saved;
     }
-    expect(readdirSync(dir)).toEqual(['src']);
+    expect(readdirSync(tmp.path)).toEqual(['src']);
   });
 });
 
@@ -253,17 +247,17 @@ describe('interrupted captures leave nothing behind', () => {
     file(src, 'a-big-2.bin', randomBytes(3 * 1024 * 1024));
     file(src, 'z-small.txt', 'last\n');
   }
-  const leftovers = (): string[] => readdirSync(dir).filter((n) => n !== 'src');
+  const leftovers = (): string[] => readdirSync(tmp.path).filter((n) => n !== 'src');
 
   for (const codec of ['gzip', 'zstd', 'none'] as CaptureCodec[]) {
     it(`${codec}: abort through the AbortSignal mid-way`, async () => {
-      const src = join(dir, 'src');
+      const src = join(tmp.path, 'src');
       bigTree(src);
       const ac = new AbortController();
       let calls = 0;
       const err = await captureFileSet({
         root: src,
-        out: join(dir, 'a.out'),
+        out: join(tmp.path, 'a.out'),
         codec,
         signal: ac.signal,
         onProgress: () => {
@@ -277,18 +271,18 @@ describe('interrupted captures leave nothing behind', () => {
   }
 
   it('an already aborted signal creates nothing', async () => {
-    const src = join(dir, 'src');
+    const src = join(tmp.path, 'src');
     bigTree(src);
-    await expect(captureFileSet({ root: src, out: join(dir, 'a.out'), codec: 'gzip', signal: AbortSignal.abort() })).rejects.toMatchObject({
+    await expect(captureFileSet({ root: src, out: join(tmp.path, 'a.out'), codec: 'gzip', signal: AbortSignal.abort() })).rejects.toMatchObject({
       code: 'CAPTURE_ABORTED',
     });
     expect(leftovers()).toEqual([]);
   });
 
   it('a file that vanishes during the capture fails it and keeps the previous archive at out', async () => {
-    const src = join(dir, 'src');
+    const src = join(tmp.path, 'src');
     bigTree(src);
-    const out = join(dir, 'a.tgz');
+    const out = join(tmp.path, 'a.tgz');
     writeFileSync(out, 'previous complete archive');
     const err = await captureFileSet({
       root: src,
@@ -306,11 +300,11 @@ describe('interrupted captures leave nothing behind', () => {
   });
 
   it('a file that shrinks during the capture fails it', async () => {
-    const src = join(dir, 'src');
+    const src = join(tmp.path, 'src');
     bigTree(src);
     const err = await captureFileSet({
       root: src,
-      out: join(dir, 'a.tar'),
+      out: join(tmp.path, 'a.tar'),
       codec: 'none',
       // a-big-1.bin is being read when the first block is handed over
       onProgress: () => writeFileSync(join(src, 'a-big-1.bin'), 'short'),
@@ -320,10 +314,10 @@ describe('interrupted captures leave nothing behind', () => {
   });
 
   it.skipIf(process.getuid?.() === 0)('an unreadable file fails the capture (not as root)', async () => {
-    const src = join(dir, 'src');
+    const src = join(tmp.path, 'src');
     bigTree(src);
     chmodSync(join(src, 'z-small.txt'), 0);
-    const err = await captureFileSet({ root: src, out: join(dir, 'a.tgz'), codec: 'gzip' }).catch((e: unknown) => e);
+    const err = await captureFileSet({ root: src, out: join(tmp.path, 'a.tgz'), codec: 'gzip' }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'CAPTURE_UNREADABLE', where: join(src, 'z-small.txt') });
     expect(leftovers()).toEqual([]);
   });
@@ -339,7 +333,7 @@ describe('default secrets', () => {
     const keep = new Set(['passwd', 'shadow', 'gshadow', 'ssh']);
     // Everything else in /etc is excluded, so the capture stays small.
     const excludes = readdirSync('/etc').filter((n) => !keep.has(n));
-    const out = join(dir, 'etc.tar');
+    const out = join(tmp.path, 'etc.tar');
     const r = await captureFileSet({ root: '/etc', excludes, out, codec: 'none' });
     const names = tarList(out, 'none');
     expect(names).toContain('./passwd');
@@ -364,12 +358,12 @@ describe('default secrets', () => {
   });
 
   it('applies a replaced secret list to a tree of its own', async () => {
-    const src = join(dir, 'src');
+    const src = join(tmp.path, 'src');
     file(src, 'etc/ssh/ssh_host_ed25519_key', 'PRIVATE');
     file(src, 'etc/ssh/ssh_host_ed25519_key.pub', 'PUBLIC');
     file(src, 'etc/ssh/sshd_config', 'Port 22');
     file(src, 'etc/shadow', 'root:*:');
-    const out = join(dir, 'a.tar');
+    const out = join(tmp.path, 'a.tar');
     const secretPaths = [join(src, 'etc/shadow'), join(src, 'etc/ssh/ssh_host_*')];
     const r = await captureFileSet({ root: src, out, codec: 'none', secretPaths, allowSecrets: [join(src, 'etc/ssh/ssh_host_ed25519_key.pub')] });
     expect(r.skipped).toEqual([
@@ -380,12 +374,12 @@ describe('default secrets', () => {
   });
 
   it('matches a secret path whose `*` stands for a directory', async () => {
-    const src = join(dir, 'src');
+    const src = join(tmp.path, 'src');
     file(src, 'home/bob/app/session.dat', 'TOKEN');
     file(src, 'home/ann/app/session.dat', 'TOKEN');
     file(src, 'home/ann/app/settings.dat', 'PLAIN');
     file(src, 'home/ann/notes/app/x/session.dat', 'deeper: `*` is one segment');
-    const out = join(dir, 'a.tar');
+    const out = join(tmp.path, 'a.tar');
     const r = await captureFileSet({ root: src, out, codec: 'none', secretPaths: [join(src, 'home/*/app/session.dat')] });
     expect(r.skipped.map((s) => s.path).sort()).toEqual(['home/ann/app/session.dat', 'home/bob/app/session.dat']);
     expect(tarList(out, 'none')).toContain('./home/ann/app/settings.dat');

@@ -8,19 +8,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzipSync, gzip } from 'node:zlib';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ArchiveFile } from '../../services/archive/archive-file.js';
 import { BLOCK_SIZE, MEMBER_CHUNK, createEncoder } from '../../services/archive/encoders.js';
-import { tempDir } from './helpers.js';
+import { tempDirEach } from '../support/each-test.js';
 
-let dir: string;
-let cleanup: () => Promise<void>;
-beforeEach(async () => {
-  ({ dir, cleanup } = await tempDir('abctl-encoders-'));
-});
-afterEach(async () => {
-  await cleanup();
-});
+const tmp = tempDirEach('abctl-encoders-');
 
 const oneShot = promisify(gzip);
 
@@ -33,7 +26,7 @@ function blocks(): Buffer[] {
 describe('gzip codec', () => {
   it.each([0, 1, 6, 9])('writes at level %i the members one-shot gzip() writes, in order, through reused streams', async (level) => {
     const input = blocks();
-    const out = join(dir, `l${level}.gz`);
+    const out = join(tmp.path, `l${level}.gz`);
     const file = ArchiveFile.create(out);
     const released: Buffer[] = [];
     // Two in flight: four of six blocks go through a stream that compressed one before.

@@ -4,29 +4,26 @@
  */
 import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { UserError } from '../../core/errors.js';
 import { extractArchive, INCOMPLETE_MARKER } from '../../services/archive/extract.js';
 import { writeTar, type Member } from './extract-helpers.js';
-import { tempDir } from './helpers.js';
+import { tempDirEach } from '../support/each-test.js';
 
-let dir: string;
-let cleanup: () => Promise<void>;
+const tmp = tempDirEach('abctl-extract-escape-');
 let outside: string;
 
-beforeEach(async () => {
-  ({ dir, cleanup } = await tempDir('abctl-extract-escape-'));
+beforeEach(() => {
   // A directory next to the root that an escaping entry would reach.
-  outside = join(dir, 'outside');
+  outside = join(tmp.path, 'outside');
   mkdirSync(outside);
   writeFileSync(join(outside, 'victim'), 'original');
 });
-afterEach(() => cleanup());
 
 /** Extracts `members` into a fresh root and expects a refusal naming `entry`. */
 async function refused(members: readonly Member[], entry: string, opts: { root?: string; format?: 'gnu' | 'pax' | 'ustar'; gzip?: boolean } = {}): Promise<UserError> {
-  const archive = writeTar(join(dir, `a${Math.random().toString(36).slice(2)}.tar`), members, opts);
-  const root = opts.root ?? join(dir, 'root');
+  const archive = writeTar(join(tmp.path, `a${Math.random().toString(36).slice(2)}.tar`), members, opts);
+  const root = opts.root ?? join(tmp.path, 'root');
   let caught: unknown;
   try {
     await extractArchive({ archive, root });
@@ -41,7 +38,7 @@ async function refused(members: readonly Member[], entry: string, opts: { root?:
   // Nothing outside the root changed.
   expect(readdirSync(outside)).toEqual(['victim']);
   expect(readFileSync(join(outside, 'victim'), 'utf8')).toBe('original');
-  expect(existsSync(join(dir, 'evil'))).toBe(false);
+  expect(existsSync(join(tmp.path, 'evil'))).toBe(false);
   return e;
 }
 
@@ -65,7 +62,7 @@ describe('extraction refuses entries that would land outside the root', () => {
   });
 
   it('absolute names', async () => {
-    const e = await refused([file(`${dir}/evil`)], `${dir}/evil`);
+    const e = await refused([file(`${tmp.path}/evil`)], `${tmp.path}/evil`);
     expect(e.message).toContain('absolute');
     await refused([{ name: '/', type: 'dir' }], '/');
   });
@@ -86,7 +83,7 @@ describe('extraction refuses entries that would land outside the root', () => {
   });
 
   it('writing through a symlink that is already in the target', async () => {
-    const root = join(dir, 'pre');
+    const root = join(tmp.path, 'pre');
     mkdirSync(root);
     symlinkSync(outside, join(root, 'conf'));
     const e = await refused([{ name: 'conf', type: 'dir' }, file('conf/victim')], 'conf', { root });
@@ -107,7 +104,7 @@ describe('extraction refuses entries that would land outside the root', () => {
     const e = await refused([{ name: 'h', type: 'hardlink', target: 'later' }, file('later')], 'h');
     expect(e.message).toContain('did not extract before it');
     // A file that was in the target before is not the archive's to link to.
-    const root = join(dir, 'pre2');
+    const root = join(tmp.path, 'pre2');
     mkdirSync(root);
     writeFileSync(join(root, 'existing'), 'x');
     await refused([{ name: 'h', type: 'hardlink', target: 'existing' }], 'h', { root });
@@ -124,11 +121,11 @@ describe('extraction refuses entries that would land outside the root', () => {
 
   it('also inside gzip archives, and the refused extraction removes the root it created', async () => {
     await refused([file('fine'), file('../evil')], '../evil', { gzip: true });
-    expect(existsSync(join(dir, 'root'))).toBe(false);
+    expect(existsSync(join(tmp.path, 'root'))).toBe(false);
   });
 
   it('a refusal in a root that existed leaves the incomplete marker', async () => {
-    const root = join(dir, 'existing-root');
+    const root = join(tmp.path, 'existing-root');
     mkdirSync(root);
     await refused([file('fine'), file('../evil')], '../evil', { root });
     expect(readFileSync(join(root, 'fine'), 'utf8')).toBe('evil');
@@ -138,20 +135,20 @@ describe('extraction refuses entries that would land outside the root', () => {
 
 describe('extraction replaces, never writes through, what is at an entry path', () => {
   it('a file entry over a symlink replaces the symlink; the symlink target is untouched', async () => {
-    const archive = writeTar(join(dir, 'a.tar'), [{ name: 'f', type: 'symlink', target: join(outside, 'victim') }, file('f', 'new')]);
-    await extractArchive({ archive, root: join(dir, 'root') });
+    const archive = writeTar(join(tmp.path, 'a.tar'), [{ name: 'f', type: 'symlink', target: join(outside, 'victim') }, file('f', 'new')]);
+    await extractArchive({ archive, root: join(tmp.path, 'root') });
     expect(readFileSync(join(outside, 'victim'), 'utf8')).toBe('original');
-    expect(lstatSync(join(dir, 'root', 'f')).isFile()).toBe(true);
-    expect(readFileSync(join(dir, 'root', 'f'), 'utf8')).toBe('new');
+    expect(lstatSync(join(tmp.path, 'root', 'f')).isFile()).toBe(true);
+    expect(readFileSync(join(tmp.path, 'root', 'f'), 'utf8')).toBe('new');
   });
 
   it('a pre-existing symlink or hard link at a file path is replaced, not followed', async () => {
-    const root = join(dir, 'pre');
+    const root = join(tmp.path, 'pre');
     mkdirSync(root);
     symlinkSync(join(outside, 'victim'), join(root, 'a'));
     const { linkSync } = await import('node:fs');
     linkSync(join(outside, 'victim'), join(root, 'b'));
-    const archive = writeTar(join(dir, 'a.tar'), [file('a', 'A'), file('b', 'B'), { name: 'c', type: 'symlink', target: 'x' }]);
+    const archive = writeTar(join(tmp.path, 'a.tar'), [file('a', 'A'), file('b', 'B'), { name: 'c', type: 'symlink', target: 'x' }]);
     await extractArchive({ archive, root });
     expect(readFileSync(join(outside, 'victim'), 'utf8')).toBe('original');
     expect(readFileSync(join(root, 'a'), 'utf8')).toBe('A');
@@ -160,9 +157,9 @@ describe('extraction replaces, never writes through, what is at an entry path', 
   });
 
   it('a symlink over an empty directory replaces it; over a directory with content it is refused', async () => {
-    const archive = writeTar(join(dir, 'a.tar'), [{ name: 'e', type: 'dir' }, { name: 'e', type: 'symlink', target: 'x' }]);
-    await extractArchive({ archive, root: join(dir, 'r1') });
-    expect(lstatSync(join(dir, 'r1', 'e')).isSymbolicLink()).toBe(true);
+    const archive = writeTar(join(tmp.path, 'a.tar'), [{ name: 'e', type: 'dir' }, { name: 'e', type: 'symlink', target: 'x' }]);
+    await extractArchive({ archive, root: join(tmp.path, 'r1') });
+    expect(lstatSync(join(tmp.path, 'r1', 'e')).isSymbolicLink()).toBe(true);
     await refused([{ name: 'd', type: 'dir' }, file('d/f'), { name: 'd', type: 'symlink', target: outside }, file('d/g')], 'd');
   });
 });

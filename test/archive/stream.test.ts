@@ -3,22 +3,16 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { captureFromTarStream } from '../../services/archive/capture.js';
 import type { CaptureCodec } from '../../services/archive/encoders.js';
-import { extract, sha256sum, snapshot, tempDir } from './helpers.js';
+import { extract, sha256sum, snapshot } from './helpers.js';
+import { tempDirEach } from '../support/each-test.js';
 
-let dir: string;
-let cleanup: () => Promise<void>;
-beforeEach(async () => {
-  ({ dir, cleanup } = await tempDir('abctl-stream-'));
-});
-afterEach(async () => {
-  await cleanup();
-});
+const tmp = tempDirEach('abctl-stream-');
 
 function buildSource(): string {
-  const src = join(dir, 'src');
+  const src = join(tmp.path, 'src');
   mkdirSync(join(src, 'conf'), { recursive: true });
   mkdirSync(join(src, 'empty'));
   writeFileSync(join(src, 'conf/app.conf'), 'x=1\n', { mode: 0o640 });
@@ -40,16 +34,16 @@ function pieces(buf: Buffer, size = 65536): Readable {
   return Readable.from(parts);
 }
 
-const leftovers = (): string[] => readdirSync(dir).filter((n) => n !== 'src');
+const leftovers = (): string[] => readdirSync(tmp.path).filter((n) => n !== 'src');
 
 describe('captureFromTarStream', () => {
   for (const codec of ['gzip', 'zstd', 'none'] as CaptureCodec[]) {
     it(`${codec}: a child's tar stdout becomes an archive the real tar extracts to the same tree`, async () => {
       const src = buildSource();
       const child = spawn('tar', ['-cf', '-', '-C', src, '.'], { stdio: ['ignore', 'pipe', 'inherit'] });
-      const out = join(dir, `a.${codec}`);
+      const out = join(tmp.path, `a.${codec}`);
       const r = await captureFromTarStream(child.stdout, { out, codec, where: 'localhost:src' });
-      const dest = join(dir, 'dest');
+      const dest = join(tmp.path, 'dest');
       mkdirSync(dest);
       extract(out, codec, dest);
       expect(Object.fromEntries(snapshot(dest))).toEqual(Object.fromEntries(snapshot(src)));
@@ -65,11 +59,11 @@ describe('captureFromTarStream', () => {
     const listings: string[] = [];
     for (const format of ['gnu', 'pax']) {
       const bytes = tarBytes(src, format);
-      const out = join(dir, `a-${format}.tar`);
+      const out = join(tmp.path, `a-${format}.tar`);
       const r = await captureFromTarStream(pieces(bytes, 1000), { out, codec: 'none' });
       expect(r.sha256).toBe(sha256sum(out));
       expect(r).toMatchObject({ files: 3, directories: 4, symlinks: 1, skipped: [] });
-      const dest = join(dir, `dest-${format}`);
+      const dest = join(tmp.path, `dest-${format}`);
       mkdirSync(dest);
       extract(out, 'none', dest);
       expect(Object.fromEntries(snapshot(dest))).toEqual(Object.fromEntries(snapshot(src)));
@@ -80,7 +74,7 @@ describe('captureFromTarStream', () => {
 
   it('refuses a stream that is not tar, is empty or is cut short, leaving nothing', async () => {
     const src = buildSource();
-    const out = join(dir, 'a.tgz');
+    const out = join(tmp.path, 'a.tgz');
     await expect(captureFromTarStream(pieces(Buffer.from('Permission denied (publickey).\n'.repeat(100))), { out, codec: 'gzip' })).rejects.toMatchObject({
       code: 'CAPTURE_STREAM_INVALID',
     });
@@ -99,14 +93,14 @@ describe('captureFromTarStream', () => {
     const failing = new PassThrough();
     failing.write(bytes.subarray(0, 1536 * 1024));
     setTimeout(() => failing.destroy(new Error('ssh connection lost')), 20);
-    await expect(captureFromTarStream(failing, { out: join(dir, 'a.tgz'), codec: 'gzip' })).rejects.toMatchObject({ code: 'CAPTURE_STREAM_FAILED' });
+    await expect(captureFromTarStream(failing, { out: join(tmp.path, 'a.tgz'), codec: 'gzip' })).rejects.toMatchObject({ code: 'CAPTURE_STREAM_FAILED' });
     expect(leftovers()).toEqual([]);
 
     const stalled = new PassThrough();
     stalled.write(bytes.subarray(0, 4096));
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 20);
-    await expect(captureFromTarStream(stalled, { out: join(dir, 'b.tgz'), codec: 'gzip', signal: ac.signal })).rejects.toMatchObject({
+    await expect(captureFromTarStream(stalled, { out: join(tmp.path, 'b.tgz'), codec: 'gzip', signal: ac.signal })).rejects.toMatchObject({
       code: 'CAPTURE_ABORTED',
     });
     expect(stalled.destroyed).toBe(true);

@@ -1,24 +1,17 @@
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checksumOk, decodeHeader, encodeHeader, paxRecord, parsePax, readNumber, writeHeader, type TarHeaderInput } from '../../services/archive/tar-header.js';
-import { tempDir } from './helpers.js';
+import { tempDirEach } from '../support/each-test.js';
 
-let dir: string;
-let cleanup: () => Promise<void>;
-beforeEach(async () => {
-  ({ dir, cleanup } = await tempDir('abctl-tarheader-'));
-});
-afterEach(async () => {
-  await cleanup();
-});
+const tmp = tempDirEach('abctl-tarheader-');
 
 const base: TarHeaderInput = { path: './a.txt', type: 'file', mode: 0o640, uid: 1000, gid: 1001, size: 12, mtime: 1700000000 };
 
 /** Lists an archive made of the given bytes with the real tar (verbose, numeric ids). */
 function tarListVerbose(bytes: Buffer): { stdout: string; status: number | null } {
-  const file = join(dir, 't.tar');
+  const file = join(tmp.path, 't.tar');
   writeFileSync(file, bytes);
   const r = spawnSync('tar', ['--numeric-owner', '--full-time', '-tvf', file], { encoding: 'utf8' });
   return { stdout: r.stdout, status: r.status };

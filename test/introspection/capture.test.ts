@@ -6,14 +6,13 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AbError } from '../../core/errors.js';
 import { Catalog } from '../../catalog/catalog.js';
 import type { Application } from '../../services/app.js';
 import { CaptureJob } from '../../services/jobs/capture-job.js';
 import { IntrospectJob } from '../../services/jobs/introspect-job.js';
 import { silentProgress } from '../../services/jobs/job.js';
-import { tempDir } from '../helpers/plugins.js';
 import {
   EXPECTED_TREE_ENTRIES,
   abctl,
@@ -26,56 +25,40 @@ import {
   treeOf,
   writeTreePlugin,
 } from './helpers.js';
+import { instanceEach } from '../support/each-test.js';
 
-let tmp: { path: string; cleanup: () => Promise<void> };
-let instance: string;
-let bundled: string;
-let product: string;
-let app: Application | undefined;
-
-beforeEach(async () => {
-  tmp = await tempDir('abctl-introspect-capture-');
-  instance = join(tmp.path, 'instance');
-  bundled = join(tmp.path, 'plugins');
-  product = join(tmp.path, 'product');
-  await mkdir(bundled);
-  await buildProductTree(product);
-  await writeTreePlugin(bundled);
-});
-afterEach(async () => {
-  await app?.stop();
-  app = undefined;
-  await tmp.cleanup();
+const t = instanceEach('abctl-introspect-capture-', async (w) => {
+  await buildProductTree(w.product);
+  await writeTreePlugin(w.bundled);
 });
 
-async function start(): Promise<Application> {
-  app = await openApp(instance, bundled);
-  return app;
+function start(): Promise<Application> {
+  return t.open();
 }
 
 async function archivePath(): Promise<string> {
-  return app!.get(Catalog).fileSetArchivePath('product', 'home');
+  return t.app!.get(Catalog).fileSetArchivePath('product', 'home');
 }
 
 describe('capture through introspection', () => {
   it('applies each exclude form and keeps modes, symlinks and empty directories', async () => {
     await start();
-    const service = app!.get(IntrospectJob);
-    const summary = await service.introspect(await service.prepare('tree'), { root: product });
+    const service = t.app!.get(IntrospectJob);
+    const summary = await service.introspect(await service.prepare('tree'), { root: t.product });
     expect(summary.captured).toHaveLength(1);
     // The FIFO is skipped and said so.
     expect(summary.warnings).toEqual(['product/home: skipped data/pipe (fifo)']);
 
     const archive = await archivePath();
-    expect(await app!.get(Catalog).verifyFileSet('product', 'home')).toBe(true);
+    expect(await t.app!.get(Catalog).verifyFileSet('product', 'home')).toBe(true);
     const listing = tarListing(archive);
     expect(listing.map((e) => e.name).filter((n) => n !== '.')).toEqual(EXPECTED_TREE_ENTRIES.map((n) => `./${n}`));
 
-    const out = join(tmp.path, 'extracted');
+    const out = join(t.path, 'extracted');
     await mkdir(out);
     extractTo(archive, out);
     const got = treeOf(out);
-    const source = treeOf(product);
+    const source = treeOf(t.product);
     expect([...got.keys()]).toEqual([...EXPECTED_TREE_ENTRIES]);
     // Same type, mode, content or link target as the source, entry by entry.
     for (const [name, value] of got) expect(value, name).toBe(source.get(name));
@@ -95,19 +78,19 @@ describe('capture through introspection', () => {
 
 describe('deferred capture and recapture', () => {
   it('stores metadata only with --defer-capture; captureFileSets captures later and again, replacing the archive', async () => {
-    const env = cliEnv(instance, bundled);
-    const r = abctl(['introspecttree', '--root', product, '--defer-capture'], env);
+    const env = cliEnv(t.instance, t.bundled);
+    const r = abctl(['introspecttree', '--root', t.product, '--defer-capture'], env);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(r.out).toContain('file sets not captured yet');
-    expect(readdirSync(join(instance, 'catalog', 'appliances', 'product'))).not.toContain('filesets');
+    expect(readdirSync(join(t.instance, 'catalog', 'appliances', 'product'))).not.toContain('filesets');
 
     const first = abctl(['captureFileSets', '--appliance', 'product', '--json'], env);
     expect(first.code).toBe(0);
     const [c1] = (JSON.parse(first.out) as { captured: { fileSet: string; sha256: string }[] }).captured;
     expect(c1?.fileSet).toBe('home');
 
-    await writeFile(join(product, 'conf', 'added.conf'), 'new\n');
+    await writeFile(join(t.product, 'conf', 'added.conf'), 'new\n');
     const second = abctl(['captureFileSets', '--appliance', 'product', '--json'], env);
     expect(second.code).toBe(0);
     const [c2] = (JSON.parse(second.out) as { captured: { sha256: string }[] }).captured;
@@ -116,10 +99,10 @@ describe('deferred capture and recapture', () => {
     await start();
     const archive = await archivePath();
     expect(tarListing(archive).map((e) => e.name)).toContain('./conf/added.conf');
-    expect(await app!.get(Catalog).verifyFileSet('product', 'home')).toBe(true);
+    expect(await t.app!.get(Catalog).verifyFileSet('product', 'home')).toBe(true);
     // One archive and its record; no partial files next to them, nothing left in tmp.
     expect(readdirSync(join(archive, '..')).sort()).toEqual(['archives.xml', 'home.tar.gz']);
-    expect(existsSync(join(instance, 'tmp')) ? readdirSync(join(instance, 'tmp')) : []).toEqual([]);
+    expect(existsSync(join(t.instance, 'tmp')) ? readdirSync(join(t.instance, 'tmp')) : []).toEqual([]);
 
     const unknown = abctl(['captureFileSets', '--appliance', 'nope'], env);
     expect(unknown.code).toBe(1);
@@ -128,24 +111,24 @@ describe('deferred capture and recapture', () => {
 
   async function capturedOnce(): Promise<{ fingerprint: Map<string, string>; archive: string; bytes: Buffer }> {
     await start();
-    const service = app!.get(IntrospectJob);
-    await service.introspect(await service.prepare('tree'), { root: product });
+    const service = t.app!.get(IntrospectJob);
+    await service.introspect(await service.prepare('tree'), { root: t.product });
     const archive = await archivePath();
-    return { fingerprint: catalogFingerprint(instance), archive, bytes: await readFile(archive) };
+    return { fingerprint: catalogFingerprint(t.instance), archive, bytes: await readFile(archive) };
   }
 
   async function expectUntouched(before: { fingerprint: Map<string, string>; archive: string; bytes: Buffer }): Promise<void> {
-    expect(catalogFingerprint(instance)).toEqual(before.fingerprint);
+    expect(catalogFingerprint(t.instance)).toEqual(before.fingerprint);
     expect((await readFile(before.archive)).equals(before.bytes)).toBe(true);
-    expect(await app!.get(Catalog).verifyFileSet('product', 'home')).toBe(true);
-    expect(existsSync(join(instance, 'tmp')) ? readdirSync(join(instance, 'tmp')) : []).toEqual([]);
+    expect(await t.app!.get(Catalog).verifyFileSet('product', 'home')).toBe(true);
+    expect(existsSync(join(t.instance, 'tmp')) ? readdirSync(join(t.instance, 'tmp')) : []).toEqual([]);
   }
 
   it('an aborted recapture leaves no partial archive and the previous one intact', async () => {
     const before = await capturedOnce();
-    await writeFile(join(product, 'conf', 'added.conf'), 'new\n');
+    await writeFile(join(t.product, 'conf', 'added.conf'), 'new\n');
     const controller = new AbortController();
-    const err = await app!
+    const err = await t.app!
       .get(CaptureJob)
       .capture('product', {
         signal: controller.signal,
@@ -164,8 +147,8 @@ describe('deferred capture and recapture', () => {
   it('a source file vanishing midway fails the recapture and leaves the previous archive', async () => {
     const before = await capturedOnce();
     // Sorted walk: name with spaces.txt comes after data/keep.dat (several blocks, so progress fires first).
-    const late = join(product, 'name with spaces.txt');
-    const err = await app!
+    const late = join(t.product, 'name with spaces.txt');
+    const err = await t.app!
       .get(CaptureJob)
       .capture('product', { progress: { ...silentProgress, capture: () => rmSync(late, { force: true }) } })
       .then(
@@ -180,15 +163,15 @@ describe('deferred capture and recapture', () => {
 
   it('an aborted introspection writes nothing at all', async () => {
     await start();
-    const service = app!.get(IntrospectJob);
+    const service = t.app!.get(IntrospectJob);
     const controller = new AbortController();
     const err = await service
-      .introspect(await service.prepare('tree'), { root: product }, { signal: controller.signal, progress: { ...silentProgress, capture: () => controller.abort() } })
+      .introspect(await service.prepare('tree'), { root: t.product }, { signal: controller.signal, progress: { ...silentProgress, capture: () => controller.abort() } })
       .then(
         () => undefined,
         (e: unknown) => e,
       );
     expect(err).toMatchObject({ code: 'JOB_INTERRUPTED', message: 'introspection interrupted; nothing was stored' });
-    expect(catalogFingerprint(instance)).toEqual(new Map());
+    expect(catalogFingerprint(t.instance)).toEqual(new Map());
   });
 });

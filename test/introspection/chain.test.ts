@@ -6,35 +6,18 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PluginError } from '../../core/errors.js';
 import { Appliance, AtomicAssembly } from '../../core/metadata/index.js';
-import type { Application } from '../../services/app.js';
 import { Catalog } from '../../catalog/catalog.js';
 import { IntrospectJob } from '../../services/jobs/introspect-job.js';
-import { tempDir } from '../helpers/plugins.js';
-import { catalogFingerprint, openApp, rejection, writeTestPlugin } from './helpers.js';
+import { catalogFingerprint, rejection, writeTestPlugin } from './helpers.js';
+import { instanceEach } from '../support/each-test.js';
 
-let tmp: { path: string; cleanup: () => Promise<void> };
-let instance: string;
-let bundled: string;
-let app: Application | undefined;
-
-beforeEach(async () => {
-  tmp = await tempDir('abctl-chain-');
-  instance = join(tmp.path, 'instance');
-  bundled = join(tmp.path, 'plugins');
-  await mkdir(bundled);
-});
-afterEach(async () => {
-  await app?.stop();
-  app = undefined;
-  await tmp.cleanup();
-});
+const t = instanceEach('abctl-chain-');
 
 async function start(): Promise<IntrospectJob> {
-  app = await openApp(instance, bundled);
-  return app.get(IntrospectJob);
+  return (await t.open()).get(IntrospectJob);
 }
 
 /** Records into the trace property what this participant saw: the trace so far and every parameter. */
@@ -44,17 +27,17 @@ const recordSeen = `const a = ctx.appliances[0];
 
 describe('extension order', () => {
   it('runs the plugin, then each extension after its parent (depth 3 and siblings), each seeing what came before', async () => {
-    await writeTestPlugin(bundled, {
+    await writeTestPlugin(t.bundled, {
       name: 'root',
       params: [
         { name: 'app', type: 'string', description: 'appliance name', required: true },
         { name: 'root-level', type: 'integer', description: 'x', defaultValue: 3 },
       ],
     });
-    await writeTestPlugin(bundled, { name: 'ext1', parentName: 'root', dehydrate: recordSeen, params: [{ name: 'ext1-flag', type: 'boolean', description: 'x' }] });
-    await writeTestPlugin(bundled, { name: 'ext2', parentName: 'ext1', dehydrate: recordSeen });
-    await writeTestPlugin(bundled, { name: 'ext3', parentName: 'ext2', dehydrate: recordSeen, params: [{ name: 'deep', type: 'path', description: 'x' }] });
-    await writeTestPlugin(bundled, { name: 'sib', parentName: 'root', dehydrate: recordSeen });
+    await writeTestPlugin(t.bundled, { name: 'ext1', parentName: 'root', dehydrate: recordSeen, params: [{ name: 'ext1-flag', type: 'boolean', description: 'x' }] });
+    await writeTestPlugin(t.bundled, { name: 'ext2', parentName: 'ext1', dehydrate: recordSeen });
+    await writeTestPlugin(t.bundled, { name: 'ext3', parentName: 'ext2', dehydrate: recordSeen, params: [{ name: 'deep', type: 'path', description: 'x' }] });
+    await writeTestPlugin(t.bundled, { name: 'sib', parentName: 'root', dehydrate: recordSeen });
     const service = await start();
     const prepared = await service.prepare('root');
     expect(prepared.parameters.map((p) => [p.name, p.declaredBy])).toEqual(
@@ -75,7 +58,7 @@ describe('extension order', () => {
     expect(order.indexOf('ext2')).toBeLessThan(order.indexOf('ext3'));
     expect(order.indexOf('sib')).toBeGreaterThan(0);
 
-    const stored = await app!.get(Catalog).getAppliance('ordered');
+    const stored = await t.app!.get(Catalog).getAppliance('ordered');
     // The stored trace is the real execution order, and equals what the summary reports.
     expect(stored.properties.getValue('trace')).toBe(order.join('>'));
     for (const name of ['ext1', 'ext2', 'ext3', 'sib']) {
@@ -94,19 +77,19 @@ describe('extension order', () => {
 
 describe('abort on the first error', () => {
   it('stops at a failing extension: later ones do not run, the error names it, the catalog is unchanged', async () => {
-    const marker = join(tmp.path, 'ran');
+    const marker = join(t.path, 'ran');
     await mkdir(marker);
     const mark = `await fs.writeFile(${JSON.stringify(marker)} + '/' + NAME, '');`;
-    await writeTestPlugin(bundled, { name: 'root', dehydrate: `${mark} ctx.createAppliance({ name: 'app' });` });
-    await writeTestPlugin(bundled, { name: 'good', parentName: 'root', dehydrate: mark });
-    await writeTestPlugin(bundled, { name: 'bad', parentName: 'good', dehydrate: `${mark} throw new Error('the product database is not reachable');` });
-    await writeTestPlugin(bundled, { name: 'after', parentName: 'bad', dehydrate: mark });
+    await writeTestPlugin(t.bundled, { name: 'root', dehydrate: `${mark} ctx.createAppliance({ name: 'app' });` });
+    await writeTestPlugin(t.bundled, { name: 'good', parentName: 'root', dehydrate: mark });
+    await writeTestPlugin(t.bundled, { name: 'bad', parentName: 'good', dehydrate: `${mark} throw new Error('the product database is not reachable');` });
+    await writeTestPlugin(t.bundled, { name: 'after', parentName: 'bad', dehydrate: mark });
 
     const service = await start();
     // Something in the catalog already, so that "unchanged" compares a non-empty catalog.
-    const catalog = app!.get(Catalog);
+    const catalog = t.app!.get(Catalog);
     await catalog.putAppliance(new Appliance({ name: 'existing', creator: 'root' }));
-    const before = catalogFingerprint(instance);
+    const before = catalogFingerprint(t.instance);
     expect(before.size).toBeGreaterThan(0);
 
     const err = await rejection(service.introspect(await service.prepare('root'), {}));
@@ -117,90 +100,90 @@ describe('abort on the first error', () => {
     expect(existsSync(join(marker, 'good'))).toBe(true);
     expect(existsSync(join(marker, 'bad'))).toBe(true);
     expect(existsSync(join(marker, 'after'))).toBe(false);
-    expect(catalogFingerprint(instance)).toEqual(before);
+    expect(catalogFingerprint(t.instance)).toEqual(before);
     expect(await catalog.hasAppliance('app')).toBe(false);
   });
 
   it('writes nothing when the capture fails after the whole chain ran', async () => {
-    const root = join(tmp.path, 'product');
+    const root = join(t.path, 'product');
     await mkdir(join(root, 'data'), { recursive: true });
     await writeFile(join(root, 'data', 'a.txt'), 'a');
     // The definition points at a directory that does not exist: the chain succeeds, capture fails.
-    await writeTestPlugin(bundled, {
+    await writeTestPlugin(t.bundled, {
       name: 'root',
       dehydrate: `ctx.createAppliance({ name: 'app', fileSets: [{ name: 'home', root: ${JSON.stringify(join(root, 'missing'))} }] });`,
     });
     const service = await start();
-    const before = catalogFingerprint(instance);
+    const before = catalogFingerprint(t.instance);
     const err = await rejection(service.introspect(await service.prepare('root'), {}));
     expect(err.code).toBe('CAPTURE_ROOT_INVALID');
-    expect(catalogFingerprint(instance)).toEqual(before);
+    expect(catalogFingerprint(t.instance)).toEqual(before);
     // Nothing left behind in the instance's tmp dir either.
-    expect(existsSync(join(instance, 'tmp')) ? readdirSync(join(instance, 'tmp')) : []).toEqual([]);
+    expect(existsSync(join(t.instance, 'tmp')) ? readdirSync(join(t.instance, 'tmp')) : []).toEqual([]);
   });
 
   it('writes nothing when a packager validation plugin refuses the capture, and names it', async () => {
-    const root = join(tmp.path, 'product');
+    const root = join(t.path, 'product');
     await mkdir(root);
     await writeFile(join(root, 'f'), 'x');
-    await writeTestPlugin(bundled, {
+    await writeTestPlugin(t.bundled, {
       name: 'root',
       dehydrate: `ctx.createAppliance({ name: 'app', fileSets: [{ name: 'home', root: ${JSON.stringify(root)} }] });`,
       start: `context.registerService(context.ids.PackagerValidationPlugin, { pluginName: 'root', validateCapture: () => 'the product is running' });`,
     });
     const service = await start();
-    const before = catalogFingerprint(instance);
+    const before = catalogFingerprint(t.instance);
     const err = await rejection(service.introspect(await service.prepare('root'), {}));
     expect(err.code).toBe('CAPTURE_REFUSED');
     expect(err.message).toContain('root refused the capture of app: the product is running');
     // Nothing was stored, so the hint must not send the user to captureFileSets on an appliance that does not exist.
     expect(err.hint).toMatch(/^nothing was stored; .* introspect again, or introspect with --defer-capture and run abctl captureFileSets --appliance app /);
-    expect(catalogFingerprint(instance)).toEqual(before);
+    expect(catalogFingerprint(t.instance)).toEqual(before);
   });
 
   it('writes nothing when the chain yields no appliance', async () => {
-    await writeTestPlugin(bundled, { name: 'root', dehydrate: '/* finds nothing */' });
+    await writeTestPlugin(t.bundled, { name: 'root', dehydrate: '/* finds nothing */' });
     const service = await start();
-    const before = catalogFingerprint(instance);
+    const before = catalogFingerprint(t.instance);
     const err = await rejection(service.introspect(await service.prepare('root'), {}));
     expect(err.code).toBe('DEHYDRATION_EMPTY');
-    expect(catalogFingerprint(instance)).toEqual(before);
+    expect(catalogFingerprint(t.instance)).toEqual(before);
   });
 });
 
 describe('extensions creating appliances', () => {
   it('refuses EXTENSION_CANNOT_CREATE unless the root plugin allows it, and nothing is stored', async () => {
-    await writeTestPlugin(bundled, { name: 'root' });
-    await writeTestPlugin(bundled, { name: 'maker', parentName: 'root', dehydrate: `ctx.createAppliance({ name: 'extra' });` });
+    await writeTestPlugin(t.bundled, { name: 'root' });
+    await writeTestPlugin(t.bundled, { name: 'maker', parentName: 'root', dehydrate: `ctx.createAppliance({ name: 'extra' });` });
     const service = await start();
-    const before = catalogFingerprint(instance);
+    const before = catalogFingerprint(t.instance);
     const err = await rejection(service.introspect(await service.prepare('root'), { app: 'main' }));
     expect(err.code).toBe('EXTENSION_CANNOT_CREATE');
     expect((err as PluginError).plugin).toBe('maker');
     expect(err.message).toContain('maker');
-    expect(catalogFingerprint(instance)).toEqual(before);
+    expect(catalogFingerprint(t.instance)).toEqual(before);
   });
 
   it('refuses an extension creating an atomic assembly too', async () => {
-    await writeTestPlugin(bundled, { name: 'root' });
-    await writeTestPlugin(bundled, { name: 'maker', parentName: 'root', dehydrate: `ctx.createAtomicAssembly({ name: 'aa' });` });
+    await writeTestPlugin(t.bundled, { name: 'root' });
+    await writeTestPlugin(t.bundled, { name: 'maker', parentName: 'root', dehydrate: `ctx.createAtomicAssembly({ name: 'aa' });` });
     const service = await start();
     const err = await rejection(service.introspect(await service.prepare('root'), {}));
     expect(err.code).toBe('EXTENSION_CANNOT_CREATE');
   });
 
   it('lets an extension add an appliance to the atomic assembly when the root plugin allows it', async () => {
-    await writeTestPlugin(bundled, {
+    await writeTestPlugin(t.bundled, {
       name: 'root',
       fields: { allowExtensionsToCreateAppliances: true },
       dehydrate: `ctx.createAtomicAssembly({ name: 'cluster' }); ctx.createAppliance({ name: 'primary', fileSets: [] });`,
     });
-    await writeTestPlugin(bundled, { name: 'maker', parentName: 'root', dehydrate: `ctx.createAppliance({ name: 'secondary' });` });
+    await writeTestPlugin(t.bundled, { name: 'maker', parentName: 'root', dehydrate: `ctx.createAppliance({ name: 'secondary' });` });
     const service = await start();
     const summary = await service.introspect(await service.prepare('root'), {});
     expect(summary.kind).toBe('atomicAssembly');
     expect(summary.appliances.map((a) => a.name)).toEqual(['primary', 'secondary']);
-    const stored = await app!.get(Catalog).getAssembly('cluster');
+    const stored = await t.app!.get(Catalog).getAssembly('cluster');
     expect(stored).toBeInstanceOf(AtomicAssembly);
     const members = (stored as AtomicAssembly).appliances;
     // The framework, not the extension, is the creator of record.
@@ -211,8 +194,8 @@ describe('extensions creating appliances', () => {
   });
 
   it('still refuses a plain appliance from an allowed extension when there is no atomic assembly', async () => {
-    await writeTestPlugin(bundled, { name: 'root', fields: { allowExtensionsToCreateAppliances: true } });
-    await writeTestPlugin(bundled, { name: 'maker', parentName: 'root', dehydrate: `ctx.createAppliance({ name: 'extra' });` });
+    await writeTestPlugin(t.bundled, { name: 'root', fields: { allowExtensionsToCreateAppliances: true } });
+    await writeTestPlugin(t.bundled, { name: 'maker', parentName: 'root', dehydrate: `ctx.createAppliance({ name: 'extra' });` });
     const service = await start();
     const err = await rejection(service.introspect(await service.prepare('root'), {}));
     expect(err.code).toBe('EXTENSION_CANNOT_CREATE');

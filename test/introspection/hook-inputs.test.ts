@@ -6,39 +6,22 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PluginError } from '../../core/errors.js';
 import type { Application } from '../../services/app.js';
 import { Catalog } from '../../catalog/catalog.js';
 import { CaptureJob } from '../../services/jobs/capture-job.js';
 import { IntrospectJob } from '../../services/jobs/introspect-job.js';
-import { tempDir } from '../helpers/plugins.js';
-import { catalogFingerprint, openApp, rejection, writeTestPlugin } from './helpers.js';
+import { catalogFingerprint, rejection, writeTestPlugin } from './helpers.js';
+import { instanceEach } from '../support/each-test.js';
 
-let tmp: { path: string; cleanup: () => Promise<void> };
-let instance: string;
-let bundled: string;
-let product: string;
-let app: Application | undefined;
-
-beforeEach(async () => {
-  tmp = await tempDir('abctl-hookinputs-');
-  instance = join(tmp.path, 'instance');
-  bundled = join(tmp.path, 'plugins');
-  product = join(tmp.path, 'product');
-  await mkdir(bundled);
-  await mkdir(join(product, 'conf'), { recursive: true });
-  await writeFile(join(product, 'conf', 'app.conf'), 'port=8080\n');
-});
-afterEach(async () => {
-  await app?.stop();
-  app = undefined;
-  await tmp.cleanup();
+const t = instanceEach('abctl-hookinputs-', async (w) => {
+  await mkdir(join(w.product, 'conf'), { recursive: true });
+  await writeFile(join(t.product, 'conf', 'app.conf'), 'port=8080\n');
 });
 
-async function start(): Promise<Application> {
-  app = await openApp(instance, bundled);
-  return app;
+function start(): Promise<Application> {
+  return t.open();
 }
 
 describe('the capture check receives the appliance', () => {
@@ -47,12 +30,12 @@ describe('the capture check receives the appliance', () => {
    * appends what it saw to a file, so the test can tell both calls apart.
    */
   async function writeCheckedPlugin(seenFile: string): Promise<void> {
-    await writeTestPlugin(bundled, {
+    await writeTestPlugin(t.bundled, {
       name: 'root',
       dehydrate: `ctx.createAppliance({ name: 'app', properties: [
           { name: 'port', type: 'int', category: 'user', value: '8080' },
           { name: 'admin.password', type: 'password', category: 'user', value: 's3cret' },
-        ], fileSets: [{ name: 'home', root: ${JSON.stringify(product)} }] });`,
+        ], fileSets: [{ name: 'home', root: ${JSON.stringify(t.product)} }] });`,
       start: `context.registerService(context.ids.PackagerValidationPlugin, { pluginName: 'root', async validateCapture({ applianceName, fileSetRoots, appliance, fileSet }) {
         if (appliance.name !== applianceName) return 'wrong appliance ' + appliance.name;
         if (appliance.property('port') !== '8080') return 'port is ' + appliance.property('port');
@@ -67,7 +50,7 @@ describe('the capture check receives the appliance', () => {
   }
 
   it('at introspection and at a later captureFileSets, frozen, with passwords masked', async () => {
-    const seen = join(tmp.path, 'seen.jsonl');
+    const seen = join(t.path, 'seen.jsonl');
     await writeCheckedPlugin(seen);
     const a = await start();
     const introspect = a.get(IntrospectJob);
@@ -83,9 +66,9 @@ describe('the capture check receives the appliance', () => {
   });
 
   it('an old check that ignores the appliance still runs and may refuse', async () => {
-    await writeTestPlugin(bundled, {
+    await writeTestPlugin(t.bundled, {
       name: 'root',
-      dehydrate: `ctx.createAppliance({ name: 'app', fileSets: [{ name: 'home', root: ${JSON.stringify(product)} }] });`,
+      dehydrate: `ctx.createAppliance({ name: 'app', fileSets: [{ name: 'home', root: ${JSON.stringify(t.product)} }] });`,
       start: `context.registerService(context.ids.PackagerValidationPlugin, { pluginName: 'root', validateCapture: ({ applianceName, fileSetRoots }) => fileSetRoots.length === 1 ? 'stop ' + applianceName + ' first' : undefined });`,
     });
     const introspect = (await start()).get(IntrospectJob);
@@ -99,13 +82,13 @@ describe('fileRef values are checked at introspection', () => {
   const fileRef = (value: string): string => `{ name: 'conf', type: 'fileRef', category: 'user', value: ${JSON.stringify(value)} }`;
 
   it('fails as the plugin\'s error, naming appliance, property and URI, and stores nothing', async () => {
-    await writeTestPlugin(bundled, {
+    await writeTestPlugin(t.bundled, {
       name: 'root',
       dehydrate: `const a = ctx.createAppliance({ name: 'app', properties: [${fileRef('contentresource:app.conf')}] });
         ctx.addContentResource(a, { name: 'other.conf', content: 'x' });`,
     });
     const introspect = (await start()).get(IntrospectJob);
-    const before = catalogFingerprint(instance);
+    const before = catalogFingerprint(t.instance);
     const err = await rejection(introspect.introspect(await introspect.prepare('root'), {}));
     expect(err).toBeInstanceOf(PluginError);
     expect((err as PluginError).plugin).toBe('root');
@@ -113,12 +96,12 @@ describe('fileRef values are checked at introspection', () => {
     expect(err.message).toBe('fileRef property "conf" is contentresource:app.conf, but appliance "app" has no content resource "app.conf"');
     expect(err.where).toBe('appliance "app" > property "conf"');
     expect(err.hint).toContain('other.conf');
-    expect(catalogFingerprint(instance)).toEqual(before);
+    expect(catalogFingerprint(t.instance)).toEqual(before);
   });
 
   it('blames the extension that set the dangling value', async () => {
-    await writeTestPlugin(bundled, { name: 'root' });
-    await writeTestPlugin(bundled, {
+    await writeTestPlugin(t.bundled, { name: 'root' });
+    await writeTestPlugin(t.bundled, {
       name: 'ext',
       parentName: 'root',
       dehydrate: `ctx.appliances[0].properties.add(${fileRef('contentresource:gone.xml')}, 'plugin');`,
@@ -130,11 +113,11 @@ describe('fileRef values are checked at introspection', () => {
   });
 
   it('accepts a resource an extension adds after its parent named it, and keeps other schemes as given', async () => {
-    await writeTestPlugin(bundled, {
+    await writeTestPlugin(t.bundled, {
       name: 'root',
       dehydrate: `ctx.createAppliance({ name: 'app', properties: [${fileRef('contentresource:app.conf')}, { name: 'remote', type: 'fileRef', category: 'user', value: 'https://example.invalid/app.conf' }] });`,
     });
-    await writeTestPlugin(bundled, {
+    await writeTestPlugin(t.bundled, {
       name: 'ext',
       parentName: 'root',
       dehydrate: `ctx.addContentResource(ctx.appliances[0], { name: 'app.conf', content: 'port=8080' });`,
