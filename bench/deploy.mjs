@@ -131,6 +131,10 @@ try {
   console.log(`median: 1 instance ${(one / 1000).toFixed(2)} s, ${big} instances ${(many / 1000).toFixed(2)} s`);
   console.log(`ratio ${big} / 1: ${(many / one).toFixed(2)}x (target: under 3x)`);
 } finally {
+  // Stopping a host kills whatever still runs there; a login shell killed halfway through its rc
+  // files can leave a lock behind on this machine's shared file system (pyenv's rehash lock
+  // made every later SSH login wait 60 s), so the last sessions end first.
+  await hostCpu(set.hosts).catch(() => undefined);
   await set.stop();
   await rm(dir, { recursive: true, force: true });
 }
