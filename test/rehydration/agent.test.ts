@@ -131,32 +131,39 @@ describe('the agent on the example bundle', () => {
   });
 });
 
+/**
+ * `run` (the container entrypoint) on its own bundle `name`, with the container contract's
+ * directories under the temp dir (run keeps its private bundle and phase there), the extension's
+ * start held (after the example's, which starts the server) while `hold` exists.
+ */
+async function heldRun(name: string) {
+  const root = join(tmp.path, name);
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', ABCTL_RUN_DIR: join(root, 'run'), ABCTL_STATE_DIR: join(root, 'state'), ABCTL_CONFIG_DIR: join(root, 'config'), ABCTL_SECRET_DIR: join(root, 'secret') };
+  const dir = await bundleFor(dep, `${name}-bundle`);
+  const hold = join(root, 'hold');
+  mkdirSync(root, { recursive: true });
+  writeFileSync(hold, '');
+  await holdingStart(join(dir, 'plugins', 'examplelogs', 'index.js'), hold);
+  const child = spawn(process.execPath, [join(dir, 'abctl-agent.mjs'), 'run', '--bundle', dir], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stderr.on('data', (c: Buffer) => (log += c.toString('utf8')));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  return { root, env, dir, hold, child, exited, log: () => log };
+}
+
 describe('the container mode (run) and its health check', () => {
   it('fails the health check until the whole start chain has finished, though the product already answers', async () => {
-    // The container contract's directories, here in the temp dir: run keeps its private bundle and phase there.
-    const root = join(tmp.path, 'container');
-    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', ABCTL_RUN_DIR: join(root, 'run'), ABCTL_STATE_DIR: join(root, 'state'), ABCTL_CONFIG_DIR: join(root, 'config'), ABCTL_SECRET_DIR: join(root, 'secret') };
-    const dir = await bundleFor(dep, 'run-bundle');
-    // The extension's start (after the example's, which starts the server) waits while `hold` exists.
-    const hold = join(root, 'hold');
-    mkdirSync(root, { recursive: true });
-    writeFileSync(hold, '');
-    await holdingStart(join(dir, 'plugins', 'examplelogs', 'index.js'), hold);
-
-    const child = spawn(process.execPath, [join(dir, 'abctl-agent.mjs'), 'run', '--bundle', dir], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let log = '';
-    child.stderr.on('data', (c: Buffer) => (log += c.toString('utf8')));
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const { root, env, dir, hold, child, exited, log } = await heldRun('container');
     const ping = () => spawnSync(process.execPath, [join(dir, 'abctl-agent.mjs'), 'ping', '--bundle', dir], { encoding: 'utf8', timeout: 60_000, env });
     try {
-      await until(() => existsSync(`${hold}.waiting`), () => log);
+      await until(() => existsSync(`${hold}.waiting`), log);
       // The server is up (the example's start returned), but the chain is not done: unhealthy.
       expect(await (await fetch(`http://127.0.0.1:${port}/health`)).text()).toBe('ok web-one\n');
       const early = ping();
       expect(early.stdout).toBe('unhealthy: the container is starting: the health check passes once the start chain has finished\n');
       expect(early.status).toBe(1);
       rmSync(hold);
-      await until(() => log.includes('abctl: started (example, examplelogs)'), () => log);
+      await until(() => log().includes('abctl: started (example, examplelogs)'), log);
       const ready = ping();
       expect(ready.stdout).toBe(`healthy: example: http://127.0.0.1:${port}/health answered "ok web-one"\n`);
       expect(ready.status).toBe(0);
@@ -165,37 +172,27 @@ describe('the container mode (run) and its health check', () => {
       child.kill('SIGTERM');
     }
     expect(await exited).toBe(0);
-    expect(log).toContain('abctl: stopped (example)');
+    expect(log()).toContain('abctl: stopped (example)');
     // run is over: its private bundle and phase are gone, and the health check reads the bundle named again.
     expect(existsSync(join(root, 'run', 'bundle'))).toBe(false);
     expect(ping().status).toBe(1);
   }, 120_000);
 
   it('takes SIGTERM during the start chain as a stop: the stop chain runs, the product is down, exit 0', async () => {
-    const root = join(tmp.path, 'container-stopped-early');
-    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', ABCTL_RUN_DIR: join(root, 'run'), ABCTL_STATE_DIR: join(root, 'state'), ABCTL_CONFIG_DIR: join(root, 'config'), ABCTL_SECRET_DIR: join(root, 'secret') };
-    const dir = await bundleFor(dep, 'run-bundle-stopped-early');
-    const hold = join(root, 'hold');
-    mkdirSync(root, { recursive: true });
-    writeFileSync(hold, '');
-    await holdingStart(join(dir, 'plugins', 'examplelogs', 'index.js'), hold);
-    const child = spawn(process.execPath, [join(dir, 'abctl-agent.mjs'), 'run', '--bundle', dir], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let log = '';
-    child.stderr.on('data', (c: Buffer) => (log += c.toString('utf8')));
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const { hold, child, exited, log } = await heldRun('container-stopped-early');
     try {
-      await until(() => existsSync(`${hold}.waiting`), () => log);
+      await until(() => existsSync(`${hold}.waiting`), log);
       expect(await (await fetch(`http://127.0.0.1:${port}/health`)).text()).toBe('ok web-one\n');
       // The engine's stop arrives while the extension's start still runs (the hold stays).
       child.kill('SIGTERM');
-      expect(await exited, log).toBe(0);
+      expect(await exited, log()).toBe(0);
     } finally {
       rmSync(hold, { force: true });
       child.kill('SIGKILL');
     }
-    expect(log).toContain('abctl: stop requested while starting');
-    expect(log).toContain('abctl: stopped (example)');
-    expect(log).not.toContain('abctl: started (');
+    expect(log()).toContain('abctl: stop requested while starting');
+    expect(log()).toContain('abctl: stopped (example)');
+    expect(log()).not.toContain('abctl: started (');
     await expect(fetch(`http://127.0.0.1:${port}/health`)).rejects.toThrow();
     expect(existsSync(join(dep.targetHome, 'run', 'minihttpd.pid'))).toBe(false);
   }, 120_000);
