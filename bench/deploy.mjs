@@ -44,7 +44,8 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 /**
  * Where the time went, from the progress events: until the first instance ships (connections,
  * Node.js check, host names), then the mean time per instance in each step (shipping includes
- * writing its bundle), and when the last instance was running.
+ * writing its bundle and, over SSH, starting the session that then runs the agent), and when the
+ * last instance was running.
  */
 function profile(events) {
   const steps = { shipping: [], rehydrating: [], starting: [] };
