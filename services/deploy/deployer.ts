@@ -441,9 +441,9 @@ export class DeploymentService {
         } catch {
           return; // Reported per instance when its turn comes.
         }
-        for (const i of session.writer.record.instances) {
-          if (i.target === spec && i.hostname === '') await session.writer.setInstance(i.id, { hostname: id.hostname, address: id.address, status: i.status });
-        }
+        // All of them in one record write (changes made while a write waits share it), not one write (with fsync) each in turn.
+        const writes = session.writer.record.instances.filter((i) => i.target === spec && i.hostname === '').map((i) => session.writer.setInstance(i.id, { hostname: id.hostname, address: id.address, status: i.status }));
+        await Promise.all(writes);
       }),
     );
   }
