@@ -227,7 +227,7 @@ async function shapes() {
   const largeMb = Number(process.env.BENCH_LARGE_MB ?? 500);
   if (small === 0 && (largeFiles === 0 || largeMb === 0)) return;
   const cli = await cliCapture();
-  if (small > 0) await shape(`many small files (${small} x 1 KB)`, await shapeTree(`capture-small-${small}`, (root) => buildSmall(root, small)), cli);
+  if (small > 0) await shape(`many small files (${small} x 1 KB)`, await shapeTree(`capture-small-${small}`, (root) => buildSmall(root, small)), cli, true);
   if (largeFiles > 0 && largeMb > 0) {
     await shape(`few large files (${largeFiles} x ${largeMb} MB)`, await shapeTree(`capture-large-${largeFiles}-${largeMb}`, (root) => buildLarge(root, largeFiles, largeMb)), cli);
   }
@@ -314,13 +314,13 @@ async function buildLarge(root, n, mbEach) {
   }
 }
 
-async function shape(label, root, cli) {
+async function shape(label, root, cli, small = false) {
   await cli.setRoot(root);
   const timed = (cmd, env = process.env) => {
-    const r = spawnSync('/usr/bin/time', ['-f', '%e %M', 'sh', '-c', cmd], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', env });
+    const r = spawnSync('/usr/bin/time', ['-f', '%e %M %U %S', 'sh', '-c', cmd], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', env });
     if (r.status !== 0) throw new Error(`${cmd}: exit ${r.status}: ${r.stderr}`);
-    const [sec, kb] = r.stderr.trim().split('\n').pop().split(' ').map(Number);
-    return { ms: sec * 1000, rssKb: kb };
+    const [sec, kb, user, sys] = r.stderr.trim().split('\n').pop().split(' ').map(Number);
+    return { ms: sec * 1000, rssKb: kb, cpuMs: (user + sys) * 1000 };
   };
   const self = fileURLToPath(import.meta.url);
   const ours = (codec) => (out) => timed(`${q(process.execPath)} ${q(self)} --one ${q(root)} ${q(out)} ${codec}`);
@@ -333,6 +333,9 @@ async function shape(label, root, cli) {
     'abctl CLI gzip': { codec: 'gzip', run: () => timed(cli.command('gzip'), cli.env) },
     'abctl CLI zstd': { codec: 'zstd', run: () => timed(cli.command('zstd'), cli.env) },
   };
+  // The floor of any Node.js capture here: Node's start and the per-file calls alone, nothing written.
+  const floorTools = small ? Object.fromEntries([1, 2].map((n) => [`node calls, ${n} thread${n > 1 ? 's' : ''}`, { run: () => timed(`${q(process.execPath)} ${q(join(repo, 'bench', 'calls-floor.mjs'))} ${q(root)} ${n}`) }])) : {};
+  Object.assign(stools, floorTools);
   sh(`tar -C ${q(root)} -cf - . | cat > /dev/null`);
   const samples = Object.fromEntries(Object.keys(stools).map((k) => [k, []]));
   for (let r = 0; r < rounds; r++) {
@@ -343,7 +346,7 @@ async function shape(label, root, cli) {
     }
   }
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  const t = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, { ms: median(v.map((x) => x.ms)), rssKb: Math.max(...v.map((x) => x.rssKb)) }]));
+  const t = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, { ms: median(v.map((x) => x.ms)), cpuMs: median(v.map((x) => x.cpuMs)), rssKb: Math.max(...v.map((x) => x.rssKb)) }]));
   const list = (file, codec) =>
     execFileSync('tar', [...(codec === 'gzip' ? ['-tzf'] : ['--zstd', '-tf']), join(work, file)], { encoding: 'utf8', maxBuffer: 256 << 20 }).split('\n').filter(Boolean).sort().join('\n');
   const same = (a, b) => list(stools[a].file, stools[a].codec) === list(stools[b].file, stools[b].codec);
@@ -353,10 +356,10 @@ async function shape(label, root, cli) {
   const MB = (n) => `${(n / 1048576).toFixed(1)} MB`;
   console.log('');
   console.log(`shape: ${label}; ${availableParallelism()} cores, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}, median of ${rounds} round(s), each tool in its own process`);
-  console.log(`${'tool'.padEnd(22)}${'time'.padStart(9)}${'peak RSS'.padStart(11)}${'archive'.padStart(11)}`);
+  console.log(`${'tool'.padEnd(22)}${'time'.padStart(9)}${'CPU'.padStart(9)}${'peak RSS'.padStart(11)}${'archive'.padStart(11)}`);
   for (const [name, tool] of Object.entries(stools)) {
-    const size = tool.file ? MB((await stat(join(work, tool.file))).size) : '(catalog)';
-    console.log(`${name.padEnd(22)}${fmt(t[name].ms).padStart(9)}${`${(t[name].rssKb / 1024).toFixed(0)} MB`.padStart(11)}${size.padStart(11)}`);
+    const size = tool.file ? MB((await stat(join(work, tool.file))).size) : name in floorTools ? '(none)' : '(catalog)';
+    console.log(`${name.padEnd(22)}${fmt(t[name].ms).padStart(9)}${fmt(t[name].cpuMs).padStart(9)}${`${(t[name].rssKb / 1024).toFixed(0)} MB`.padStart(11)}${size.padStart(11)}`);
   }
   const ratio = (a, b, target) => {
     const v = t[a].ms / t[b].ms;
@@ -368,6 +371,12 @@ async function shape(label, root, cli) {
   ratio('abctl CLI gzip', 'tar -czf', 0.8);
   ratio('abctl CLI gzip', 'tar -cf - | pigz', 1.0);
   ratio('abctl CLI zstd', "tar -I 'zstd -T0 -3'", 1.1);
+  if (small) {
+    // With one reading thread, Node's start plus the calls is the critical path; with two, the CPU
+    // of the calls, the tar stream and zstd together has to fit on the cores.
+    const z = t["tar -I 'zstd -T0 -3'"].ms;
+    console.log(`floor: node calls, 1 thread / tar -I zstd time = ${(t['node calls, 1 thread'].ms / z).toFixed(2)}; node calls, 2 threads: ${(t['node calls, 2 threads'].ms / z).toFixed(2)} of the time, ${fmt(t['node calls, 2 threads'].cpuMs)} CPU against tar -I zstd's ${fmt(t["tar -I 'zstd -T0 -3'"].cpuMs)} (zstd included) on ${availableParallelism()} cores`);
+  }
   const rss = Math.max(...['abctl gzip', 'abctl zstd', 'abctl CLI gzip', 'abctl CLI zstd'].map((k) => t[k].rssKb)) / 1024;
   console.log(`abctl peak RSS = ${rss.toFixed(0)} MB, largest process (target <= 80 MB: ${rss <= 80 ? 'met' : 'NOT met'})`);
   for (const c of checks) console.log(`check: ${c}`);
