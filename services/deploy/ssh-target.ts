@@ -12,7 +12,8 @@ import { posix } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { ContainerModule, injectable } from 'inversify';
 import { UserError } from '../../core/errors.js';
-import type { SshHost } from '../host/ssh-host.js';
+import type { SshHost, StreamingRunResult } from '../host/ssh-host.js';
+import { HostLauncher } from './host-launcher.js';
 import { interrupted, timedOut } from './process-run.js';
 import { tarDirectory, tarDirectorySize } from './tar-dir.js';
 import { DeploymentTarget, MIN_NODE_MAJOR, nodeMajor, type AgentRun, type ShipAndRun, type TargetConnection, type TargetOptions } from './target.js';
@@ -32,12 +33,25 @@ const SHIP_THEN_EXEC = `n=$1 m=$2; shift 2; head -c "$n" | ${UNTAR.join(' ')} ||
 /** What the host said before the bundle was in place, for the error (tar's complaints): the end of it. */
 const KEEP_SHIP_OUTPUT = 32 * 1024;
 
-class SshConnection implements TargetConnection {
+/** How long the host launcher may take to report that it runs before deploy does without it. */
+const LAUNCHER_START_MS = 20_000;
+
+export interface SshConnectionOptions {
+  /** The host launcher's argv (default: launcherArgv()); tests give one that cannot start. */
+  readonly launcher?: readonly string[];
+}
+
+export class SshConnection implements TargetConnection {
   #identity: Promise<{ hostname: string; address: string }> | undefined;
+  /** The host launcher while it runs; undefined before the first deploy or after it ended. */
+  #launcher: Promise<HostLauncher> | undefined;
+  /** Why the launcher could not start: then every instance has a session of its own. */
+  #noLauncher: string | undefined;
 
   constructor(
     readonly spec: string,
     private readonly host: SshHost,
+    private readonly options: SshConnectionOptions = {},
   ) {}
 
   private get where(): string {
@@ -70,13 +84,18 @@ class SshConnection implements TargetConnection {
 
   /** One command through the host layer; timeout, abort and a lost connection become deploy errors. */
   private async exec(argv: readonly string[], opts: { what: string; timeoutMs: number; signal?: AbortSignal | undefined; onOutput?: (c: Buffer) => void; stdin?: Readable | 'hold' }): Promise<number> {
-    const run = { what: opts.what, where: this.where, timeoutMs: opts.timeoutMs };
     const r = await this.host.runStreaming(argv, {
       timeoutMs: opts.timeoutMs,
       signal: opts.signal,
       ...(opts.onOutput ? { onOutput: opts.onOutput } : {}),
       ...(opts.stdin ? { stdin: opts.stdin } : {}),
     });
+    return this.exitCode(r, opts);
+  }
+
+  /** A remote command's end as deploy sees it: stopped by a limit or Ctrl-C, or its connection lost, is an error. */
+  private exitCode(r: StreamingRunResult, opts: { what: string; timeoutMs: number }): number {
+    const run = { what: opts.what, where: this.where, timeoutMs: opts.timeoutMs };
     if (r.stopped === 'timeout') throw timedOut(run);
     if (r.stopped === 'abort') throw interrupted(run);
     if (r.exitCode === undefined) {
@@ -111,13 +130,53 @@ class SshConnection implements TargetConnection {
   }
 
   /**
+   * ship() and runNode() for every instance on this host through one host launcher
+   * (host-launcher.ts): one session for the whole deploy. When the launcher cannot start, each
+   * instance gets a session of its own (shipAndRunAlone), as before it existed.
+   */
+  async shipAndRun(from: string, to: string, run: ShipAndRun): Promise<number> {
+    const launcher = await this.launcher();
+    if (!launcher) {
+      run.onOutput(Buffer.from(`abctl: one SSH session for this instance: ${this.#noLauncher ?? 'no host launcher'}\n`));
+      return this.shipAndRunAlone(from, to, run);
+    }
+    const dir = posix.normalize(to);
+    const archive = tarDirectory(from, dir.slice(1));
+    const timeoutMs = run.shipTimeoutMs + run.timeoutMs;
+    const what = `shipping the bundle to ${dir} and node ${run.args[1] ?? ''}`;
+    const r = await launcher
+      .run({ archive, unpack: UNTAR, agent: run.args, timeoutMs, signal: run.signal, onOutput: run.onOutput, onShipped: run.onShipped })
+      .catch((err: unknown) => Promise.reject(readFailed(from, err)));
+    const code = this.exitCode(r, { what, timeoutMs });
+    if (!r.shipped) throw this.unpackFailed(dir, code, r.shipOutput);
+    return code;
+  }
+
+  /** The running launcher, started on first use; undefined once it could not start on this connection. */
+  private async launcher(): Promise<HostLauncher | undefined> {
+    if (this.#noLauncher !== undefined) return undefined;
+    if (!this.#launcher) {
+      const starting = HostLauncher.start(this.host, { startTimeoutMs: LAUNCHER_START_MS, ...(this.options.launcher ? { argv: this.options.launcher } : {}) });
+      this.#launcher = starting;
+      // Gone (its channel closed): the next instance starts another.
+      void starting.then((l) => l.ended.then(() => this.#launcher === starting && (this.#launcher = undefined)), () => undefined);
+    }
+    try {
+      return await this.#launcher;
+    } catch (err) {
+      this.#noLauncher ??= (err as Error).message;
+      return undefined;
+    }
+  }
+
+  /**
    * ship() and runNode() in one exec channel: each channel makes sshd start a session and the
    * user's login shell, whose rc files can cost more than the agent itself (root's .bashrc on
    * this project's test machine: ~110 ms of CPU), and deploying starts one per instance.
    * The archive's size goes ahead so that the host reads exactly that much; the stream then
    * stays open and empty until the agent ends, as runNode's 'hold' does.
    */
-  async shipAndRun(from: string, to: string, run: ShipAndRun): Promise<number> {
+  private async shipAndRunAlone(from: string, to: string, run: ShipAndRun): Promise<number> {
     const dir = posix.normalize(to);
     const size = await tarDirectorySize(from, dir.slice(1)).catch((err: unknown) => Promise.reject(readFailed(from, err)));
     const archive = tarDirectory(from, dir.slice(1));
@@ -193,8 +252,11 @@ class SshConnection implements TargetConnection {
     }
   }
 
-  close(): Promise<void> {
-    return this.host.close();
+  async close(): Promise<void> {
+    const launcher = this.#launcher;
+    this.#launcher = undefined;
+    await launcher?.then((l) => l.close(), () => undefined);
+    await this.host.close();
   }
 }
 

@@ -112,6 +112,8 @@ export interface StreamingRunOptions {
   readonly signal?: AbortSignal | undefined;
   /** Every chunk of stdout and stderr, as it comes. */
   readonly onOutput?: (chunk: Buffer) => void;
+  /** When given, stderr's chunks go here instead of onOutput (a program that speaks a protocol on stdout). */
+  readonly onStderr?: (chunk: Buffer) => void;
   /** A stream to feed to the command's stdin (closed after it), or 'hold' (see runStreaming). */
   readonly stdin?: Readable | 'hold';
   readonly cwd?: string;
@@ -960,7 +962,7 @@ export class SshHost implements ReferenceHost {
       };
       const limits = watchLimits(timeoutMs, options.signal, kill);
       channel.on('data', (c: Buffer) => options.onOutput?.(c));
-      stderr.on('data', (c: Buffer) => options.onOutput?.(c));
+      stderr.on('data', (c: Buffer) => (options.onStderr ?? options.onOutput)?.(c));
       void this.finished(channel, stderr).then((exitCode) => {
         limits.done();
         resolve({ exitCode, ...(stopped ? { stopped } : {}) });

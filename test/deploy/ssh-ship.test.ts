@@ -1,6 +1,6 @@
 /**
- * Shipping a bundle and running its agent over SSH in one session per instance (each session
- * costs the host a login shell), on a real host (sshd in namespaces, test/support/hosts.mjs).
+ * Shipping bundles and running their agents over SSH in one session per host (the host
+ * launcher; each session costs the host a login shell), on a real host (sshd in namespaces, test/support/hosts.mjs).
  */
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -64,15 +64,15 @@ describe('tarDirectorySize', () => {
 });
 
 describe('deploy over SSH', () => {
-  it('ships and runs each instance in one session: the command runner, then one per instance, and no SFTP', async () => {
+  it('ships and runs every instance of a host in one session (the host launcher), beside the command runner, and no SFTP', async () => {
     const events: ProgressEvent[] = [];
     const [conn] = await traced(async () => {
       const r = await fx.service.deploy({ assembly: 'site', planFile: fx.planFile, name: 'one-session', targetOptions, onProgress: (e) => events.push(e) });
       expect(r.failures).toEqual([]);
     });
     expect(conn?.sftpCalls).toBe(0);
-    const sessions = conn?.events.filter((e) => e.kind === 'session').map((e) => (e.what === 'command runner' ? e.what : e.what.startsWith('sh -c ') ? 'ship and agent' : e.what));
-    expect(sessions).toEqual(['command runner', 'ship and agent', 'ship and agent', 'ship and agent']);
+    const sessions = conn?.events.filter((e) => e.kind === 'session').map((e) => (e.what === 'command runner' ? e.what : e.what.startsWith('node -e ') ? 'host launcher' : e.what));
+    expect(sessions).toEqual(['command runner', 'host launcher']);
     // Every instance still goes through each step, in order.
     for (const id of ['app-1', 'app-2', 'proxy-1']) {
       expect(events.filter((e) => e.id === id).map((e) => e.status)).toEqual(['shipping', 'rehydrating', 'starting', 'running']);
