@@ -19,6 +19,7 @@ export function hostLauncher(load: NodeRequire): void {
     agent?: Child;
   }
   const jobs = new Map<number, Job>();
+  const OUTPUT_GRACE_MS = 2000;
   let ended = false;
   let blocked = 0;
 
@@ -49,7 +50,17 @@ export function hostLauncher(load: NodeRequire): void {
       send('O', id, `${command}: ${err.message}\n`);
       finish(127);
     });
-    child.on('close', (code, signal) => finish(code ?? 128 + (signal ? constants.signals[signal] : 0)));
+    const status = (code: number | null, signal: NodeJS.Signals | null): number => code ?? 128 + (signal ? constants.signals[signal] : 0);
+    child.on('close', (code, signal) => finish(status(code, signal)));
+    // A server it left behind may still hold its stdout: the exit counts once the output so far has come.
+    // Its pipes are then let go, so that they do not keep this program alive.
+    const late = (code: number | null, signal: NodeJS.Signals | null): void => {
+      if (finished) return;
+      child.stdout.destroy();
+      child.stderr.destroy();
+      finish(status(code, signal));
+    };
+    child.on('exit', (code, signal) => setTimeout(late, OUTPUT_GRACE_MS, code, signal).unref());
     return child;
   };
 

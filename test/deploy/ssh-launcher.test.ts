@@ -77,6 +77,8 @@ describe('the host launcher', () => {
         launch(l, '/var/lib/launch/i2', cat(2)),
         launch(l, '/var/lib/launch/i3', ['/var/lib/launch/no-such-agent.mjs']),
         launch(l, '/var/lib/launch/i4', cat(0)),
+        // Leaves a process behind that holds its stdout open: its exit still counts.
+        launch(l, '/var/lib/launch/i5', ['-e', "require('child_process').spawn('sleep', ['30'], { detached: true, stdio: 'inherit' }).unref(); console.log('left one'); process.exit(4)"]),
       ]);
       expect(runs.map((r) => [r.shipped, r.shippedSeen, r.exitCode])).toEqual([
         [true, true, 0],
@@ -84,13 +86,15 @@ describe('the host launcher', () => {
         [true, true, 2],
         [true, true, 1],
         [true, true, 0],
+        [true, true, 4],
       ]);
+      expect(runs[5]!.output).toBe('left one\n');
       expect(runs[0]!.output).toBe('hello from the bundle\nerr 0\n');
       expect(runs[2]!.output).toBe('hello from the bundle\nerr 2\n');
       expect(runs[1]!.shipOutput).toMatch(/tar: .*Not a directory/);
       expect(runs[3]!.output).toMatch(/Cannot find module '\/var\/lib\/launch\/no-such-agent\.mjs'/);
       expect((await hosts.hosts[0]!.exec(['wc', '-c', '/var/lib/launch/i4/big.bin'])).trim()).toBe('3145728 /var/lib/launch/i4/big.bin');
-      // One session for all five, on top of what the connection had.
+      // One session for all six, on top of what the connection had.
       expect(host.stats.sessions - before).toBe(1);
       await l.close();
     } finally {
