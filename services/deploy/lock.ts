@@ -10,7 +10,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { UserError } from '../../core/errors.js';
-import type { DeploymentFiles } from './records.js';
+import { LOCK_FILE, LOCK_OWNER_FILE, type DeploymentFiles } from './records.js';
 import { processAlive } from '../process-alive.js';
 
 interface Owner {
@@ -31,10 +31,10 @@ async function readOwner(file: string): Promise<Owner | undefined> {
 
 export async function withDeploymentLock<T>(files: DeploymentFiles, command: string, fn: () => Promise<T>): Promise<T> {
   await mkdir(files.dir, { recursive: true });
-  const lockPath = join(files.dir, '.lock');
+  const lockPath = join(files.dir, LOCK_FILE);
   // Beside the lock, not inside it: proper-lockfile takes a change of its directory's mtime
   // for another process stealing the lock.
-  const ownerFile = join(files.dir, '.lock-owner.json');
+  const ownerFile = join(files.dir, LOCK_OWNER_FILE);
   let compromised: Error | undefined;
   const take = () =>
     lockfile.lock(files.dir, {

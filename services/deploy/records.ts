@@ -279,6 +279,22 @@ export async function logTail(files: DeploymentFiles, instanceId: string, lines 
   }
 }
 
+/**
+ * The deployment lock's own files (lock.ts). Undeploy runs under that lock, so it must not delete
+ * them: the lock's refresh timer would find its file gone and count the lock as lost.
+ */
+export const LOCK_FILE = '.lock';
+export const LOCK_OWNER_FILE = '.lock-owner.json';
+
+/** Everything of a deployment but its lock, whose release then removes the emptied directory. */
 export async function removeDeploymentFiles(files: DeploymentFiles): Promise<void> {
-  await rm(files.dir, { recursive: true, force: true });
+  let names: string[];
+  try {
+    names = await readdir(files.dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  const keep = new Set([LOCK_FILE, LOCK_OWNER_FILE]);
+  await Promise.all(names.filter((n) => !keep.has(n)).map((n) => rm(join(files.dir, n), { recursive: true, force: true })));
 }
