@@ -115,8 +115,8 @@ const [nodeBare, help, describe, helpFresh, describeFresh, helpCold, describeCol
   { args: [abctl, 'describePlugins', '--json'], env: freshEnv, prepare: dropFresh },
   { args: [abctl, '--help'], env: coldEnv, prepare: dropCold },
   { args: [abctl, 'describePlugins', '--json'], env: coldEnv, prepare: dropCold },
-  // Two words: the quick paths leave it to commander, as every cold --help went before help.cjs.
-  { args: [abctl, '--instance', coldInstance, '--help'], env: coldEnv, prepare: dropCold },
+  // --debug with it: the quick paths leave it to commander, as every cold --help went before help.cjs.
+  { args: [abctl, '--debug', '--help'], env: coldEnv, prepare: dropCold },
 ]);
 await rm(instance, { recursive: true, force: true });
 const ms = (v) => `${v.toFixed(1)} ms`;
@@ -136,4 +136,4 @@ row('abctl describePlugins --json', describeFresh, helpFresh, 'its --help', 1.5)
 console.log('  cold (no record matches: a plugin changed; a new instance before build records):');
 row('abctl --help', helpCold, nodeBare, 'node -e 0');
 row('abctl describePlugins --json', describeCold, helpCold, 'its --help');
-row('abctl --instance DIR --help', helpCommander, nodeBare, 'node -e 0 (commander: any cold --help before help.cjs)');
+row('abctl --debug --help', helpCommander, nodeBare, 'node -e 0 (commander: any cold --help before help.cjs)');

@@ -18,18 +18,31 @@ import { ABCTL_VERSION } from './version.js';
 
 const HELP_WORDS = new Set(['--help', '-h', 'help']);
 
-/** `abctl --help`, `-h` or `help`, nothing else on the line. */
-export function isHelpRequest(argv: readonly string[]): boolean {
-  return argv.length === 1 && HELP_WORDS.has(argv[0]!);
+/**
+ * The global `--instance DIR` (or `--instance=DIR`) when it leads the line, and the words after it:
+ * the records are per instance, so a line naming one is answered from that instance's.
+ */
+export function leadingInstance(argv: readonly string[]): { instance: string | undefined; rest: readonly string[] } {
+  const [first, second] = argv;
+  if (first === '--instance' && second !== undefined && second !== '' && !second.startsWith('-')) return { instance: second, rest: argv.slice(2) };
+  if (first?.startsWith('--instance=') && first.length > '--instance='.length) return { instance: first.slice('--instance='.length), rest: argv.slice(1) };
+  return { instance: undefined, rest: argv };
+}
+
+/** `abctl [--instance DIR] --help` (or `-h`, `help`), nothing else on the line: the instance flag's value, or '' for none. */
+export function helpRequest(argv: readonly string[]): { instance: string | undefined } | undefined {
+  const { instance, rest } = leadingInstance(argv);
+  return rest.length === 1 && HELP_WORDS.has(rest[0]!) ? { instance } : undefined;
 }
 
 /** The kept output for `argv`, or undefined when this command is not answered here. */
 export function cachedOutput(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const [word, ...rest] = argv;
+  if (argv.length === 1 && argv[0] === '--version') return `${ABCTL_VERSION}\n`;
+  const { instance, rest: words } = leadingInstance(argv);
+  const [word, ...rest] = words;
   if (word === undefined) return undefined;
-  if (rest.length === 0 && word === '--version') return `${ABCTL_VERSION}\n`;
-  if (isHelpRequest(argv)) {
-    const layout = instanceLayoutFor(undefined);
+  if (helpRequest(argv)) {
+    const layout = instanceLayoutFor(instance);
     const key = helpTextKey(layout);
     if (key === undefined) return undefined;
     // The instance's own record first, then the build's (a new instance with the bundled plugins).
@@ -37,7 +50,7 @@ export function cachedOutput(argv: readonly string[], env: NodeJS.ProcessEnv = p
   }
   const json = rest.length === 1 && rest[0] === '--json';
   if (word === 'describePlugins' && (rest.length === 0 || json)) {
-    const layout = instanceLayoutFor(undefined);
+    const layout = instanceLayoutFor(instance);
     const keys = describeCacheKeys(layout, env);
     if (keys === undefined) return undefined;
     const record = readRecord<DescribeRecord>(describeCacheFile(layout), keys.key);

@@ -9,13 +9,16 @@
 import { helpText, helpWidth } from './help-cache.js';
 import { builtInHelpFor } from './shipped-records.js';
 
-/** Prints `abctl --help` and says true, or says false without printing (the caller runs the CLI). */
-export async function answerHelp(): Promise<boolean> {
+/**
+ * Prints `abctl --help` and says true, or says false without printing (the caller runs the CLI).
+ * `instanceFlag`: the line's `--instance` value (fast-path.ts helpRequest).
+ */
+export async function answerHelp(instanceFlag?: string): Promise<boolean> {
   let text: string;
   try {
     const builtIn = builtInHelpFor(helpWidth());
     if (builtIn === undefined) return false;
-    text = await helpText(undefined, builtIn);
+    text = await helpText(instanceFlag, builtIn);
   } catch {
     return false; // the CLI answers the normal way
   }

@@ -108,6 +108,22 @@ describe('start-up caches of bin/abctl (--help, describePlugins)', () => {
     expect(await activationCount()).toBe(expected);
   });
 
+  it('a leading --instance DIR is answered from that instance\'s records, whatever AB_INSTANCE says', async () => {
+    await rm(join(instance, 'cache'), { recursive: true, force: true });
+    const elsewhere = { AB_INSTANCE: join(dir.path, 'other-instance') };
+    const help = abctl(['--help']);
+    const described = abctl(['describePlugins', '--json']);
+    expect(abctl(['--instance', instance, '--help'], elsewhere)).toBe(help);
+    expect(abctl([`--instance=${instance}`, 'describePlugins', '--json'], elsewhere)).toBe(described);
+    await tamper(HELP_TEXT_FILE, 'text', 'help of the named instance\n');
+    await tamper(DESCRIBE_CACHE_FILE, 'json', 'plugins of the named instance\n');
+    expect(abctl(['--instance', instance, '-h'], elsewhere)).toBe('help of the named instance\n');
+    expect(abctl(['--instance', instance, 'describePlugins', '--json'], elsewhere)).toBe('plugins of the named instance\n');
+    // Not a value: commander reports the missing argument as before.
+    const r = spawnSync(process.execPath, [join(projectRoot(), 'bin', 'abctl'), '--instance', '--help'], { env: { ...process.env, ...elsewhere }, encoding: 'utf8', timeout: 30_000 });
+    expect(r.stdout).not.toBe('help of the named instance\n');
+  });
+
   it('--version is answered before the CLI loads, and is the package version', async () => {
     const { version } = JSON.parse(await readFile(join(projectRoot(), 'package.json'), 'utf8')) as { version: string };
     expect(abctl(['--version'])).toBe(`${version}\n`);
