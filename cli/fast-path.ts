@@ -41,7 +41,7 @@ export function cachedOutput(argv: readonly string[], env: NodeJS.ProcessEnv = p
   const { instance, rest: words } = leadingInstance(argv);
   const [word, ...rest] = words;
   if (word === undefined) return undefined;
-  if (helpRequest(argv)) {
+  if (rest.length === 0 && HELP_WORDS.has(word)) {
     const layout = instanceLayoutFor(instance);
     const key = helpTextKey(layout);
     if (key === undefined) return undefined;

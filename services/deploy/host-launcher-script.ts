@@ -4,10 +4,37 @@
  * so that the host pays for one SSH session and one login shell instead of one per instance.
  * host-launcher.ts is the deploy side and describes the frames.
  *
- * It runs alone on the host: it may use nothing from this file's scope, only the `load`
- * (CommonJS `require`) it is given, and the frame layout is written out again here.
+ * It runs alone on the host: it may use nothing from this file's scope, only what it is given:
+ * `load` (CommonJS `require`) and the two frame functions below, whose texts travel with it.
  */
-export function hostLauncher(load: NodeRequire): void {
+/**
+ * One frame: kind (1 byte), instance number (uint32 BE), body length (uint32 BE), body. Both sides
+ * run this same function (its text goes to the host with hostLauncher's), so they cannot drift.
+ */
+export function encodeFrame(kind: string, id: number, body: Buffer | string): Buffer {
+  const b = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+  const head = Buffer.alloc(9);
+  head.write(kind, 0, 'latin1');
+  head.writeUInt32BE(id, 1);
+  head.writeUInt32BE(b.length, 5);
+  return Buffer.concat([head, b]);
+}
+
+/** Chunks of a stream of frames back into frames, handed to `onFrame` as each completes (both sides too). */
+export function frameReader(onFrame: (kind: string, id: number, body: Buffer) => void): (chunk: Buffer) => void {
+  let buf: Buffer = Buffer.alloc(0);
+  return (chunk) => {
+    buf = buf.length > 0 ? Buffer.concat([buf, chunk]) : chunk;
+    while (buf.length >= 9) {
+      const len = buf.readUInt32BE(5);
+      if (buf.length < 9 + len) break;
+      onFrame(buf.toString('latin1', 0, 1), buf.readUInt32BE(1), buf.subarray(9, 9 + len));
+      buf = buf.subarray(9 + len);
+    }
+  };
+}
+
+export function hostLauncher(load: NodeRequire, encode: typeof encodeFrame, frames: typeof frameReader): void {
   const { spawn } = load('node:child_process') as typeof import('node:child_process');
   const { constants } = load('node:os') as typeof import('node:os');
   type Child = import('node:child_process').ChildProcessWithoutNullStreams;
@@ -26,12 +53,7 @@ export function hostLauncher(load: NodeRequire): void {
   // The deploy side gone: nothing to tell, the agents end with their stdin below.
   process.stdout.on('error', () => undefined);
   const send = (kind: string, id: number, body: Buffer | string = ''): void => {
-    const b = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
-    const head = Buffer.alloc(9);
-    head.write(kind, 0, 'latin1');
-    head.writeUInt32BE(id, 1);
-    head.writeUInt32BE(b.length, 5);
-    process.stdout.write(Buffer.concat([head, b]));
+    process.stdout.write(encode(kind, id, body));
   };
 
   /** Its own process group (detached), so that a kill reaches whatever it started. */
@@ -114,16 +136,7 @@ export function hostLauncher(load: NodeRequire): void {
     }
   };
 
-  let buf: Buffer = Buffer.alloc(0);
-  process.stdin.on('data', (c: Buffer) => {
-    buf = buf.length > 0 ? Buffer.concat([buf, c]) : c;
-    while (buf.length >= 9) {
-      const len = buf.readUInt32BE(5);
-      if (buf.length < 9 + len) break;
-      handle(buf.toString('latin1', 0, 1), buf.readUInt32BE(1), buf.subarray(9, 9 + len));
-      buf = buf.subarray(9 + len);
-    }
-  });
+  process.stdin.on('data', frames(handle));
   // Deploy ended or its connection dropped: each agent sees its stdin close, as when it had a
   // session of its own (--exit-with-stdin); an unpack still running is killed.
   process.stdin.once('end', () => {

@@ -10,7 +10,7 @@
  */
 import { PassThrough, type Readable } from 'node:stream';
 import type { SshHost } from '../host/ssh-host.js';
-import { hostLauncher } from './host-launcher-script.js';
+import { encodeFrame, frameReader, hostLauncher } from './host-launcher-script.js';
 
 /** What the launcher said on stderr before it ended, kept for the reason it could not start. */
 const KEEP_OUTPUT = 32 * 1024;
@@ -21,7 +21,7 @@ const LAUNCHER_LIFETIME_MS = 7 * 24 * 3600 * 1000;
 
 /** `node -e` with the launcher's text: nothing to install or clean up on the host. */
 export function launcherArgv(): string[] {
-  return ['node', '-e', `(${hostLauncher.toString()})(require)`];
+  return ['node', '-e', `(${hostLauncher.toString()})(require, ${encodeFrame.toString()}, ${frameReader.toString()})`];
 }
 
 export interface LaunchRun {
@@ -93,19 +93,10 @@ export class HostLauncher {
   }
 
   #reader(hello: () => void): (chunk: Buffer) => void {
-    let buf: Buffer = Buffer.alloc(0);
-    return (chunk) => {
-      buf = buf.length > 0 ? Buffer.concat([buf, chunk]) : chunk;
-      while (buf.length >= 9) {
-        const len = buf.readUInt32BE(5);
-        if (buf.length < 9 + len) break;
-        const kind = buf.toString('latin1', 0, 1);
-        const id = buf.readUInt32BE(1);
-        if (kind === 'H') hello();
-        else this.#pending.get(id)?.onFrame(kind, buf.subarray(9, 9 + len));
-        buf = buf.subarray(9 + len);
-      }
-    };
+    return frameReader((kind, id, body) => {
+      if (kind === 'H') hello();
+      else this.#pending.get(id)?.onFrame(kind, body);
+    });
   }
 
   #end(): void {
@@ -115,12 +106,7 @@ export class HostLauncher {
 
   #send(kind: string, id: number, body: Buffer | string = ''): boolean {
     if (this.#ended || this.#input.destroyed) return true;
-    const b = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
-    const head = Buffer.alloc(9);
-    head.write(kind, 0, 'latin1');
-    head.writeUInt32BE(id, 1);
-    head.writeUInt32BE(b.length, 5);
-    return this.#input.write(Buffer.concat([head, b]));
+    return this.#input.write(encodeFrame(kind, id, body));
   }
 
   /** Ships one instance's bundle and runs its agent; rejects only when reading the archive fails. */
