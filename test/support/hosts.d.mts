@@ -20,6 +20,13 @@ export interface TestHost {
   log(): string;
   /** Runs argv inside the host's namespaces; resolves to stdout, rejects on a non-zero exit. */
   exec(argv: readonly string[]): Promise<string>;
+  /** Waits up to `limitMs` (default 5 000) for the host's SSH sessions to end; false when some are still there. */
+  sessionsEnded(limitMs?: number): Promise<boolean>;
+  /**
+   * Lets the SSH sessions under way end (up to `sessionWaitMs`), SIGTERMs what is left of them
+   * (1 s), kills everything else inside, removes a pyenv rehash lock a killed login of this host
+   * left behind, and removes the host.
+   */
   stop(): Promise<void>;
 }
 
@@ -39,9 +46,11 @@ export interface HostOptions {
   readonly privateDirs?: readonly string[];
   readonly identityFile?: string;
   readonly knownHostsFile?: string;
+  /** How long stop() waits for SSH sessions under way to end by themselves (default 5 000 ms). */
+  readonly sessionWaitMs?: number;
 }
 
-/** One host in its own namespaces, named `name`; stop() kills everything inside and removes it. */
+/** One host in its own namespaces, named `name`; stop() ends everything inside and removes it. */
 export declare function startHost(name: string, opts?: HostOptions): Promise<TestHost>;
 
 /** `count` hosts named `${prefix ?? 'host'}1..count`, sharing a client key and a known_hosts file. */
