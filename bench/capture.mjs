@@ -263,6 +263,23 @@ async function cliCapture() {
   };
 }
 
+/** Peak RSS (MB, max of 3 runs) of `node -e 0`, of Node with one idle worker thread, and of the CLI's capture of a one-file tree. */
+async function cliRssFloor(cli, timed, root) {
+  const one = join(work, 'one-file');
+  await mkdir(one, { recursive: true });
+  await writeFile(join(one, 'a.conf'), 'x\n');
+  const peak = (cmd, env) => Math.max(...[0, 1, 2].map(() => timed(cmd, env).rssKb)) / 1024;
+  const node = q(process.execPath);
+  const nodeMb = peak(`${node} -e 0`);
+  const workerMb = peak(`${node} -e ${q("new (require('node:worker_threads').Worker)('setTimeout(() => {}, 300)', { eval: true })")}`);
+  await cli.setRoot(one);
+  try {
+    return { nodeMb, workerMb, cliOneMb: peak(cli.command('zstd'), cli.env) };
+  } finally {
+    await cli.setRoot(root);
+  }
+}
+
 async function shapeTree(name, build) {
   const root = join(cacheDir, name);
   try {
@@ -347,6 +364,9 @@ async function shape(label, root, cli, small = false) {
   }
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const t = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, { ms: median(v.map((x) => x.ms)), cpuMs: median(v.map((x) => x.cpuMs)), rssKb: Math.max(...v.map((x) => x.rssKb)) }]));
+  // The floor under the CLI's peak RSS: what the CLI holds before the capture's own work (the same
+  // command on a one-file tree), and what one reader thread adds to a process by itself.
+  const rssFloor = small ? await cliRssFloor(cli, timed, root) : undefined;
   const list = (file, codec) =>
     execFileSync('tar', [...(codec === 'gzip' ? ['-tzf'] : ['--zstd', '-tf']), join(work, file)], { encoding: 'utf8', maxBuffer: 256 << 20 }).split('\n').filter(Boolean).sort().join('\n');
   const same = (a, b) => list(stools[a].file, stools[a].codec) === list(stools[b].file, stools[b].codec);
@@ -379,5 +399,9 @@ async function shape(label, root, cli, small = false) {
   }
   const rss = Math.max(...['abctl gzip', 'abctl zstd', 'abctl CLI gzip', 'abctl CLI zstd'].map((k) => t[k].rssKb)) / 1024;
   console.log(`abctl peak RSS = ${rss.toFixed(0)} MB, largest process (target <= 80 MB: ${rss <= 80 ? 'met' : 'NOT met'})`);
+  if (rssFloor) {
+    const { nodeMb, workerMb, cliOneMb } = rssFloor;
+    console.log(`floor: peak RSS of node -e 0 ${nodeMb.toFixed(0)} MB; one idle worker thread adds ${(workerMb - nodeMb).toFixed(0)} MB; abctl CLI zstd of a one-file tree ${cliOneMb.toFixed(0)} MB: with one reader thread, the CLI starts a capture of this shape at ${(cliOneMb + workerMb - nodeMb).toFixed(0)} MB before any block or batch is in flight`);
+  }
   for (const c of checks) console.log(`check: ${c}`);
 }
