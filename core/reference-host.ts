@@ -127,7 +127,11 @@ export interface ReferenceHost {
   readFile(path: string): Promise<Buffer>;
   /** Whole file decoded as UTF-8. */
   readText(path: string): Promise<string>;
-  /** Entries of a directory sorted by name, without '.' and '..'. */
+  /**
+   * Entries of a directory sorted by name, without '.' and '..'. Listed once per host object, i.e.
+   * once per job (SDK 1.6): later calls for the same path, by any plugin of the job, get that
+   * snapshot; a failed listing is not kept.
+   */
   readdir(path: string): Promise<HostDirEntry[]>;
   /** Follows symlinks; undefined when the path (or a symlink's target) does not exist. */
   stat(path: string): Promise<HostStat | undefined>;

@@ -101,12 +101,17 @@ const plugin = {
   // docs:end content-resource
 
   // docs:begin discover
-  /** Lists minihttpd installations under the usual roots, with the --home that introspects each. */
+  /**
+   * Lists minihttpd installations under the usual roots, with the --home that introspects each.
+   * readdir rather than a glob: a discovery lists each directory once for all its plugins.
+   */
   async discover(ctx) {
     const found = [];
     for (const base of ['/opt', '/srv', '/usr/local', ...(process.env.AB_EXAMPLE_SEARCH ?? '').split(':').filter(Boolean)]) {
-      for (const hit of await ctx.host.glob('*/bin/minihttpd.mjs', { cwd: base })) {
-        const home = `${base}/${hit.slice(0, hit.indexOf('/bin/'))}`;
+      const entries = await ctx.host.readdir(base).catch((err) => (err.code === 'HOST_PATH_NOT_FOUND' ? [] : Promise.reject(err)));
+      for (const { name, type } of entries) {
+        const home = `${base}/${name}`;
+        if (name.startsWith('.') || type === 'file' || !(await ctx.host.exists(`${home}/bin/minihttpd.mjs`))) continue;
         const version = (await ctx.host.readTextIfExists(`${home}/VERSION`))?.trim() ?? 'unknown';
         found.push({ description: `minihttpd ${version} in ${home}`, parameters: { home } });
       }

@@ -29,6 +29,25 @@ async function readIfExists(host, path) {
   }
 }
 
+/**
+ * A configuration file's text (undefined when it is missing) read once per host object, i.e. once
+ * per job: finding the cluster, describing it and dehydrate all want postgresql.conf. The host
+ * object goes with its job, and its entry with it.
+ */
+const confTexts = new WeakMap();
+export function readConf(host, path) {
+  let byPath = confTexts.get(host);
+  if (!byPath) confTexts.set(host, (byPath = new Map()));
+  let text = byPath.get(path);
+  if (!text) byPath.set(path, (text = host.readTextIfExists(path)));
+  return text;
+}
+
+/** As readConf, but a missing file is the host's own error (HOST_PATH_NOT_FOUND). */
+export async function readConfText(host, path) {
+  return (await readConf(host, path)) ?? host.readText(path);
+}
+
 /** The postmaster's pid from postmaster.pid when that process is alive; undefined otherwise. */
 export async function runningPid(host, dataDir) {
   const text = await readIfExists(host, `${dataDir}/postmaster.pid`);
@@ -38,7 +57,7 @@ export async function runningPid(host, dataDir) {
 }
 
 async function describe(host, { dataDir, configDir, name, binDir, pid }) {
-  const conf = parseConf((await readIfExists(host, `${configDir}/postgresql.conf`)) ?? '');
+  const conf = parseConf((await readConf(host, `${configDir}/postgresql.conf`).catch(() => undefined)) ?? '');
   const version = (await readIfExists(host, `${dataDir}/PG_VERSION`))?.trim() ?? name?.split('/')[0];
   const live = pid ?? (await runningPid(host, dataDir));
   // A running postmaster's port may come from its command line (-p): postmaster.pid's 4th line says which.
@@ -61,7 +80,7 @@ async function debianClusters(host) {
   for (const hit of await host.glob('*/*/postgresql.conf', { cwd: DEBIAN_CONF_ROOT })) {
     const [version, name] = hit.split('/');
     const configDir = `${DEBIAN_CONF_ROOT}/${version}/${name}`;
-    const conf = parseConf(await host.readText(`${configDir}/postgresql.conf`));
+    const conf = parseConf(await readConfText(host, `${configDir}/postgresql.conf`));
     const dataDir = conf.get('data_directory') ?? `/var/lib/postgresql/${version}/${name}`;
     found.push({ dataDir, configDir, name: `${version}/${name}` });
   }
@@ -109,7 +128,7 @@ async function runningClusters(host) {
     configFile = abs(configFile);
     const configDir = configFile ? configFile.slice(0, configFile.lastIndexOf('/')) : dataDir;
     if (configFile && (dataDir === undefined || dataDir === configDir)) {
-      const conf = parseConf((await readIfExists(host, configFile)) ?? '');
+      const conf = parseConf((await readConf(host, configFile).catch(() => undefined)) ?? '');
       dataDir = conf.get('data_directory') ?? dataDir;
     }
     if (!dataDir || !configDir) continue;
@@ -187,7 +206,7 @@ export async function resolveCluster(host, param, searchRoots = []) {
 }
 
 async function debianFrom(host, configDir) {
-  const conf = parseConf(await host.readText(`${configDir}/postgresql.conf`));
+  const conf = parseConf(await readConfText(host, `${configDir}/postgresql.conf`));
   const dataDir = conf.get('data_directory');
   if (!dataDir) throw pgError('POSTGRESQL_CONFIG_NOT_FOUND', `${configDir}/postgresql.conf sets no data_directory and ${configDir} is no data directory`, 'give the data directory with --cluster');
   const m = /^\/etc\/postgresql\/([^/]+)\/([^/]+)$/.exec(configDir);

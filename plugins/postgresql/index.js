@@ -10,7 +10,7 @@ import { chown, mkdir, mkdtemp, readFile, readlink, rename, rm, stat, symlink, w
 import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { clusterSummary, findClusters, pgError, resolveCluster, runningPid as runningPidOn, searchRootsFromEnv } from './clusters.js';
+import { clusterSummary, findClusters, pgError, readConfText, resolveCluster, runningPid as runningPidOn, searchRootsFromEnv } from './clusters.js';
 import { expandHba, hbaTemplate, managedHostLines, MANAGED, parseConf, passwordMethod, postgresqlConfTemplate } from './conf.js';
 import { scramVerifier } from './scram.js';
 
@@ -96,7 +96,8 @@ const plugin = {
     const cluster = await resolveCluster(ctx.host, ctx.parameters.cluster, searchRootsFromEnv());
     const { dataDir, configDir } = cluster;
     const confFile = `${configDir}/postgresql.conf`;
-    const confText = await ctx.host.readText(confFile);
+    // The same text finding the cluster read (once per job).
+    const confText = await readConfText(ctx.host, confFile);
     const conf = parseConf(confText);
     const auto = parseConf((await ctx.host.readTextIfExists(`${dataDir}/postgresql.auto.conf`)) ?? '');
     for (const name of MANAGED) {

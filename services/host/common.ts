@@ -2,7 +2,7 @@
 import { constants as osConstants } from 'node:os';
 import { posix } from 'node:path';
 import { UserError, type ErrorCode } from '../../core/errors.js';
-import type { HostEntryType, HostProcess, ReferenceHost } from '../../core/reference-host.js';
+import type { HostDirEntry, HostEntryType, HostProcess, ReferenceHost } from '../../core/reference-host.js';
 
 const S_IFMT = 0o170000;
 const S_IFREG = 0o100000;
@@ -206,6 +206,28 @@ export async function readTextIfExistsVia(host: ReferenceHost, path: string): Pr
 export function processSnapshot(host: ReferenceHost): () => Promise<readonly HostProcess[]> {
   let list: Promise<readonly HostProcess[]> | undefined;
   return () => (list ??= readProcesses(host));
+}
+
+/**
+ * `readdir()` of a host: each directory is listed once per host object (one job), like
+ * `processes()`; concurrent and later calls for the same path share that listing, so plugins of
+ * one discovery that look in the same place (/opt) cost one listing. A listing that fails is not
+ * kept, so asking again tries again. Each caller gets its own array.
+ */
+export function listingSnapshot(list: (path: string) => Promise<HostDirEntry[]>): (path: string) => Promise<HostDirEntry[]> {
+  const listings = new Map<string, Promise<readonly HostDirEntry[]>>();
+  return async (path) => {
+    let listing = listings.get(path);
+    if (listing === undefined) {
+      const read = list(path).then((entries) => Object.freeze(entries.map((e) => Object.freeze(e))));
+      listings.set(path, read);
+      read.catch(() => {
+        if (listings.get(path) === read) listings.delete(path);
+      });
+      listing = read;
+    }
+    return [...(await listing)];
+  };
 }
 
 async function readProcesses(host: ReferenceHost): Promise<readonly HostProcess[]> {

@@ -12,6 +12,7 @@ import {
   exitCodeForSignal,
   explainFailure,
   hasCommandVia,
+  listingSnapshot,
   processSnapshot,
   readTextIfExistsVia,
   hostError,
@@ -97,8 +98,14 @@ export class LocalHost implements ReferenceHost {
     return (await this.readFile(path)).toString('utf8');
   }
 
+  /** Listed once per host object (one job): see listingSnapshot. */
   async readdir(path: string): Promise<HostDirEntry[]> {
-    const p = checkAbsolutePath(path, NAME);
+    return this.listings(checkAbsolutePath(path, NAME));
+  }
+
+  private readonly listings = listingSnapshot((p) => this.listDirectory(p));
+
+  private async listDirectory(p: string): Promise<HostDirEntry[]> {
     try {
       const dirents = await readdir(p, { withFileTypes: true });
       return dirents

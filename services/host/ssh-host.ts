@@ -20,6 +20,7 @@ import {
   exitCodeForSignal,
   explainFailure,
   hasCommandVia,
+  listingSnapshot,
   processSnapshot,
   readTextIfExistsVia,
   hostError,
@@ -575,8 +576,14 @@ export class SshHost implements ReferenceHost {
     return (await this.readFile(path)).toString('utf8');
   }
 
+  /** Listed once per host object (one job): see listingSnapshot. */
   async readdir(path: string): Promise<HostDirEntry[]> {
-    const p = checkAbsolutePath(path, this.name);
+    return this.listings(checkAbsolutePath(path, this.name));
+  }
+
+  private readonly listings = listingSnapshot((p) => this.listDirectory(p));
+
+  private async listDirectory(p: string): Promise<HostDirEntry[]> {
     const viaExec = await this.withoutSftp();
     if (viaExec) return viaExec.readdir(p);
     try {

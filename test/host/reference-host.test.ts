@@ -372,6 +372,29 @@ describe.each(['local', 'ssh', 'ssh-exec'] as const)('%s reference host', (kind)
       }
     });
 
+    it('lists a directory once per host object: later callers get that snapshot, a failed listing is tried again', async () => {
+      // Outside root, whose listing other tests pin.
+      const scratch = await mkdtemp(join(tmpdir(), 'abctl-listing-'));
+      const dir = join(scratch, 'dir');
+      await mkdir(dir);
+      await writeFile(join(dir, 'a'), '');
+      // Concurrent and later calls share one listing: a file made after it does not show. (Counting
+      // SFTP calls or commands instead would depend on how the host got there.)
+      const [first, second] = await Promise.all([host().readdir(dir), host().readdir(dir)]);
+      await writeFile(join(dir, 'b'), '');
+      expect(first.map((e) => e.name)).toEqual(['a']);
+      expect(second).toEqual(first);
+      expect((await host().readdir(join(dir, '.'))).map((e) => e.name)).toEqual(['a']);
+      // Each caller gets its own array.
+      first.push({ name: 'mine', type: 'file' });
+      expect((await host().readdir(dir)).map((e) => e.name)).toEqual(['a']);
+      const missing = join(scratch, 'later');
+      await rejectsWith(host().readdir(missing), 'HOST_PATH_NOT_FOUND');
+      await mkdir(missing);
+      expect(await host().readdir(missing)).toEqual([]);
+      await rm(scratch, { recursive: true, force: true });
+    });
+
     it('runs several commands at once on one host', async () => {
       const results = await Promise.all(Array.from({ length: 20 }, (_, i) => host().run(['echo', String(i)])));
       expect(results.map((r) => r.stdout)).toEqual(Array.from({ length: 20 }, (_, i) => `${i}\n`));

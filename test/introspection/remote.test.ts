@@ -221,6 +221,20 @@ describe('discover over SSH', () => {
     const text = abctl(['discover', ...ssh], env);
     expect(text.out).toContain(`abctl introspectexample --home ${home} --host ${sshd.target}`);
   });
+
+  it('lists each directory once for all the plugins that look there (the example and tomcat both look in /opt)', async () => {
+    const trace = join(tmp.path, 'discover-trace.jsonl');
+    const env = cliEnv(join(tmp.path, 'discover-once'), examplePlugins, { AB_SSH_TRACE: trace });
+    const r = abctl(['discover', '--json', '--host', sshd.target, '--identity-file', sshd.identityFile, '--known-hosts', sshd.knownHostsFile], env);
+    expect(r.code).toBe(0);
+    const events = (await readFile(trace, 'utf8'))
+      .trim()
+      .split('\n')
+      .flatMap((line) => (JSON.parse(line) as { events: { kind: string; what: string }[] }).events);
+    const listings = events.filter((e) => e.kind === 'sftp' && e.what.startsWith('readdir ')).map((e) => e.what);
+    expect(listings.filter((w) => w === 'readdir /opt')).toHaveLength(1);
+    expect(listings.length).toBe(new Set(listings).size);
+  });
 });
 
 describe('ssh2 inside the CLI bundle', () => {

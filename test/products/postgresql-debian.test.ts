@@ -10,8 +10,9 @@ import { execFileSync } from 'node:child_process';
 import { chmod, chown, mkdir, mkdtemp, readFile, readlink, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { dehydrate, lifecycle, rehydrate, type Dehydrated } from '../../services/authoring/testkit.js';
+import { LocalHost } from '../../services/host/local-host.js';
 import { examplePlugins } from '../introspection/helpers.js';
 import { asPostgres, checksumListing, postgresAccount, startCluster, tcpQuery, type TestCluster } from '../support/postgresql.mjs';
 import { freePort } from '../support/sshd.mjs';
@@ -56,7 +57,15 @@ afterAll(async () => {
 it('captures both directories and a tablespace, leaves the key behind, and deploys with the plan winning over includes and ALTER SYSTEM', async () => {
   const checksums = async () => [...(await checksumListing(cluster.dataDir)), ...(await checksumListing(cluster.configDir)), ...(await checksumListing(join(cluster.dir, 'tablespace')))];
   const before = await checksums();
-  dehydrated = await dehydrate({ plugin: PLUGIN, parameters: { cluster: cluster.configDir } });
+  // Finding the cluster, describing it and dehydrate itself all need postgresql.conf: one read per job.
+  // (A spy on the real host's reads; the files are read as always.)
+  const reads = vi.spyOn(LocalHost.prototype, 'readText');
+  try {
+    dehydrated = await dehydrate({ plugin: PLUGIN, parameters: { cluster: cluster.configDir } });
+    expect(reads.mock.calls.filter(([path]) => path === join(cluster.configDir, 'postgresql.conf'))).toHaveLength(1);
+  } finally {
+    reads.mockRestore();
+  }
   const a = dehydrated.appliance;
   const [oid] = await readdir(join(cluster.dataDir, 'pg_tblspc'));
   expect(a.fileSets.map((f) => [f.name, f.root])).toEqual([
