@@ -15,7 +15,7 @@ export type * from './util-contract.js';
 import type { UtilFactory } from './util-contract.js';
 
 /** Version of the plugin SDK this framework implements; `minSdkVersion` is checked against it. */
-export const SDK_VERSION = '1.5';
+export const SDK_VERSION = '1.6';
 
 // ---------------------------------------------------------------- service registry
 

@@ -127,6 +127,19 @@ export interface HostCache {
  */
 export type ImplementationTable = Readonly<Record<string, string>>;
 
+/** Signals `stopProcess` may send (SDK 1.6). */
+export type StopSignal = 'SIGTERM' | 'SIGINT' | 'SIGQUIT' | 'SIGHUP' | 'SIGUSR1' | 'SIGUSR2';
+
+/** How `stopProcess` asks a process to end and how long it waits (SDK 1.6). */
+export interface StopProcessOptions {
+  /** Default SIGTERM. */
+  readonly signal?: StopSignal;
+  /** How long the process may take to be gone; default 10 000 ms. */
+  readonly timeoutMs?: number;
+  /** What the process is, for the error on timeout ("Tomcat"); default "process". */
+  readonly name?: string;
+}
+
 /** Shared helpers for plugins (5.7 of the reference). */
 export interface UtilFactory {
   /** The plugin SDK version abctl implements, so a plugin can adapt. */
@@ -155,4 +168,17 @@ export interface UtilFactory {
    * time) and returns its namespace; a plugin error when none fits or it fails to load.
    */
   loadImplementation<T = Record<string, unknown>>(version: string, table: ImplementationTable): Promise<T>;
+  /**
+   * Lifecycle hooks only (SDK 1.6): sends `signal` to the instance's process `pid` and waits,
+   * bounded, until it is gone. Resolves to true once it is, false when it was not running; on
+   * timeout a plugin error (UTIL_STOP_TIMEOUT) naming it and how to end it; when the operation
+   * is cancelled it stops waiting and rejects.
+   */
+  stopProcess(pid: number, options?: StopProcessOptions): Promise<boolean>;
+  /**
+   * Lifecycle hooks only (SDK 1.6): waits up to `timeoutMs` (default 10 000) until the
+   * instance's process `pid` is gone, for a process asked to stop another way (its own stop
+   * command); true once it is, false at the limit. Cancelling the operation rejects.
+   */
+  waitForExit(pid: number, timeoutMs?: number): Promise<boolean>;
 }

@@ -167,12 +167,8 @@ const plugin = {
       ctx.log.info('not running');
       return;
     }
-    process.kill(pid, 'SIGTERM');
-    const deadline = Date.now() + STOP_TIMEOUT_MS;
-    while (isAlive(pid)) {
-      if (Date.now() > deadline) throw new Error(`minihttpd (pid ${pid}) did not stop within ${STOP_TIMEOUT_MS / 1000} s of SIGTERM`);
-      await sleep(100);
-    }
+    // SDK 1.6: a plugin error naming it when it is still there after the limit; Ctrl-C ends the wait.
+    await ctx.utils.stopProcess(pid, { name: 'minihttpd', timeoutMs: STOP_TIMEOUT_MS });
   },
   // rehydration:end stop
 

@@ -458,10 +458,10 @@ const plugin = {
     }
     const quit = await ctx.run({ argv: [inst.binary, '-p', inst.prefix, '-c', inst.conf, '-s', 'quit'], timeoutMs: 10_000 });
     if (quit.exitCode !== 0) process.kill(pid, 'SIGQUIT');
-    if (await exited(pid, QUIT_TIMEOUT_MS)) return;
+    if (await ctx.utils.waitForExit(pid, QUIT_TIMEOUT_MS)) return;
     ctx.log.warn(`nginx (pid ${pid}) did not quit within ${QUIT_TIMEOUT_MS / 1000} s; sending SIGTERM`);
     process.kill(pid, 'SIGTERM');
-    if (await exited(pid, TERM_TIMEOUT_MS)) return;
+    if (await ctx.utils.waitForExit(pid, TERM_TIMEOUT_MS)) return;
     throw userError('NGINX_STOP_FAILED', `nginx (pid ${pid}) did not stop within ${(QUIT_TIMEOUT_MS + TERM_TIMEOUT_MS) / 1000} s`, `kill -KILL ${pid}`);
   },
 
@@ -598,15 +598,6 @@ function isAlive(pid) {
   } catch (err) {
     return err.code === 'EPERM';
   }
-}
-
-async function exited(pid, ms) {
-  const deadline = Date.now() + ms;
-  while (isAlive(pid)) {
-    if (Date.now() > deadline) return false;
-    await sleep(100);
-  }
-  return true;
 }
 
 /** Where to reach a listen from this machine: a wildcard means the loopback address of its family. */

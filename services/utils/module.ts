@@ -46,6 +46,8 @@ export const registeredUtilFactory: UtilFactory = Object.freeze({
   tempDir: async (...a: Parameters<UtilFactory['tempDir']>) => active('tempDir()').tempDir(...a),
   cache: (...a: Parameters<UtilFactory['cache']>) => active('cache()').cache(...a),
   loadImplementation: async <T>(version: string, table: Parameters<UtilFactory['loadImplementation']>[1]) => active('loadImplementation()').loadImplementation<T>(version, table),
+  stopProcess: async (...a: Parameters<UtilFactory['stopProcess']>) => active('stopProcess()').stopProcess(...a),
+  waitForExit: async (...a: Parameters<UtilFactory['waitForExit']>) => active('waitForExit()').waitForExit(...a),
 });
 
 /** Registers the UtilFactory service in every registry this container makes. */

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { TextDecoder } from 'node:util';
 import { PluginError, UserError, environmentError } from '../../core/errors.js';
 import { SDK_VERSION } from '../../core/plugin-contract.js';
@@ -22,10 +23,12 @@ import type {
   ImplementationTable,
   SshConnection,
   SshOptions,
+  StopProcessOptions,
   UtilFactory,
   UtilRunRequest,
   UtilRunResult,
 } from '../../core/util-contract.js';
+import { processAlive } from '../process-alive.js';
 import { runProgram } from '../rehydration/host-ops.js';
 import { FileHostCache } from './host-cache.js';
 import { loadImplementation } from './implementations.js';
@@ -34,6 +37,10 @@ import { openSshConnection } from './ssh-connection.js';
 /** Same default as ctx.run on an instance. */
 const DEFAULT_RUN_TIMEOUT_MS = 60_000;
 const SAFE_AFFIX = /^[A-Za-z0-9._-]*$/;
+/** stopProcess/waitForExit: default limit, and how often they look. */
+const DEFAULT_STOP_TIMEOUT_MS = 10_000;
+const EXIT_POLL_MS = 100;
+const STOP_SIGNALS: ReadonlySet<string> = new Set(['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2']);
 
 export interface OperationScope {
   /**
@@ -76,6 +83,8 @@ export class OperationUtils {
       tempDir: (options: { prefix?: string } = {}) => this.#tempDir(plugin, options),
       cache: (host?: string): HostCache => new FileHostCache(scope.cacheDir, plugin.name, host ?? scope.hostName),
       loadImplementation: <T>(version: string, table: ImplementationTable) => loadImplementation<T>(plugin.name, plugin.directory, version, table),
+      stopProcess: (pid: number, options: StopProcessOptions = {}) => this.#stopProcess(plugin, pid, options),
+      waitForExit: (pid: number, timeoutMs?: number) => this.#waitForExit(plugin, 'waitForExit()', pid, timeoutMs),
     });
   }
 
@@ -178,6 +187,59 @@ export class OperationUtils {
     };
     const r = await host.run(req.argv, options);
     return { exitCode: r.exitCode, signal: null, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  /** The checks both process helpers make: in a lifecycle hook, on a real pid, with a sane limit. */
+  #processCall(plugin: PluginRef, what: string, pid: number, timeoutMs: number | undefined): number {
+    this.#open(what);
+    if (this.scope.where !== 'instance') {
+      // The reference host's processes are not this machine's (over SSH), and dehydration may not change it anyway.
+      throw new PluginError(plugin.name, 'UTIL_PROCESS_NOT_HERE', `${what} works on the instance, in rehydrate, start, stop and ping; dehydrate must leave the reference host as it is`, {
+        hint: 'look at the reference host\'s processes with ctx.host.processes() instead',
+      });
+    }
+    if (!Number.isSafeInteger(pid) || pid <= 1) {
+      throw new PluginError(plugin.name, 'UTIL_PROCESS_INVALID', `${what}: ${JSON.stringify(pid)} is not a process id (a whole number above 1)`, { hint: 'pass the pid that ctx.run({ detached }) returned or the product\'s pid file holds' });
+    }
+    const limit = timeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
+    if (!Number.isFinite(limit) || limit < 0) {
+      throw new PluginError(plugin.name, 'UTIL_PROCESS_INVALID', `${what}: timeout ${JSON.stringify(timeoutMs)} is not a number of milliseconds`, { hint: 'e.g. 10000' });
+    }
+    return limit;
+  }
+
+  async #waitForExit(plugin: PluginRef, what: string, pid: number, timeoutMs: number | undefined): Promise<boolean> {
+    const limit = this.#processCall(plugin, what, pid, timeoutMs);
+    const deadline = Date.now() + limit;
+    // No exit event for a process that is not our child: look until it is gone. Cancelling the operation ends the wait.
+    const signal = this.scope.signal;
+    while (processAlive(pid)) {
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      await sleep(Math.min(EXIT_POLL_MS, left), undefined, signal ? { signal } : {});
+    }
+    return true;
+  }
+
+  async #stopProcess(plugin: PluginRef, pid: number, options: StopProcessOptions): Promise<boolean> {
+    const limit = this.#processCall(plugin, 'stopProcess()', pid, options.timeoutMs);
+    const sig = options.signal ?? 'SIGTERM';
+    if (!STOP_SIGNALS.has(sig)) {
+      throw new PluginError(plugin.name, 'UTIL_PROCESS_INVALID', `stopProcess(): signal ${JSON.stringify(sig)} is not one it sends`, { hint: `use one of ${[...STOP_SIGNALS].join(', ')}` });
+    }
+    const name = options.name ?? 'process';
+    try {
+      process.kill(pid, sig);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ESRCH') return false;
+      if (code === 'EPERM') {
+        throw new PluginError(plugin.name, 'UTIL_PROCESS_NOT_PERMITTED', `${name} (pid ${pid}) belongs to another user, so this operation may not stop it`, { hint: 'stop runs as root on an instance; is the pid one of this product\'s?' });
+      }
+      throw err;
+    }
+    if (await this.#waitForExit(plugin, 'stopProcess()', pid, limit)) return true;
+    throw new PluginError(plugin.name, 'UTIL_STOP_TIMEOUT', `${name} (pid ${pid}) did not stop within ${limit / 1000} s of ${sig}`, { hint: `kill -KILL ${pid} ends it` });
   }
 
   #root(): Promise<string> {

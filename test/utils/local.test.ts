@@ -5,6 +5,7 @@
  * implementation provider (real modules imported from a plugin directory), and an operation's
  * runner and temporary files on this machine.
  */
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -214,6 +215,76 @@ describe('run and temporary files on this machine', () => {
     expect([existsSync(f), existsSync(d)]).toEqual([false, false]);
     expect(await readdir(join(tmp.path, 'scratch2'))).toEqual([]);
     expect((await failure(utils.tempFile())).code).toBe('UTIL_NOT_IN_OPERATION');
+  });
+});
+
+describe('stopProcess and waitForExit on an instance', () => {
+  // Real processes of this machine, as an instance's would be; the lifecycle scope is the agent's.
+  const onInstance = (signal?: AbortSignal) =>
+    new OperationUtils({ where: 'instance', hostName: 'here', tempParent: join(tmp.path, 'scratch-instance'), cacheDir: join(tmp.path, 'state', 'cache'), signal }).forPlugin(plugin());
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  /** A process that ignores SIGTERM, the way a hung server would; resolves once its trap is set. */
+  const hung = async () => {
+    const child = spawn('sh', ['-c', "trap '' TERM; echo ready; while :; do sleep 0.05; done"], { stdio: ['ignore', 'pipe', 'ignore'] });
+    await new Promise((r) => child.stdout.once('data', r));
+    return child;
+  };
+
+  it('sends SIGTERM and resolves once the process is gone; false when it was not running', async () => {
+    const child = spawn('sleep', ['30'], { stdio: 'ignore' });
+    const gone = new Promise((r) => child.once('exit', r));
+    expect(await onInstance().stopProcess(child.pid!, { name: 'sleep' })).toBe(true);
+    await gone;
+    expect(child.signalCode).toBe('SIGTERM');
+    expect(await onInstance().stopProcess(child.pid!)).toBe(false);
+  });
+
+  it('is the plugin\'s error naming the process when it outlives the limit, and waitForExit says false', async () => {
+    const child = await hung();
+    try {
+      const err = await failure(onInstance().stopProcess(child.pid!, { name: 'hungd', timeoutMs: 300 }));
+      expect(err).toBeInstanceOf(PluginError);
+      expect([err.code, (err as PluginError).plugin, err.message, err.hint]).toEqual(['UTIL_STOP_TIMEOUT', 'probe', `hungd (pid ${child.pid}) did not stop within 0.3 s of SIGTERM`, `kill -KILL ${child.pid} ends it`]);
+      expect(alive(child.pid!)).toBe(true);
+      expect(await onInstance().waitForExit(child.pid!, 200)).toBe(false);
+      const waiting = onInstance().waitForExit(child.pid!, 10_000);
+      child.kill('SIGKILL');
+      expect(await waiting).toBe(true);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('stops waiting when the operation is cancelled', async () => {
+    const child = await hung();
+    try {
+      const abort = new AbortController();
+      const t0 = Date.now();
+      const stopping = onInstance(abort.signal).stopProcess(child.pid!, { timeoutMs: 20_000 });
+      setTimeout(() => abort.abort(), 200);
+      await expect(stopping).rejects.toMatchObject({ name: 'AbortError' });
+      expect(Date.now() - t0).toBeLessThan(5_000);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('refuses dehydrate (the reference host must not change), a bad pid, signal or limit', async () => {
+    const reference = ops.forPlugin(plugin());
+    expect((await failure(reference.stopProcess(process.pid))).code).toBe('UTIL_PROCESS_NOT_HERE');
+    expect((await failure(reference.waitForExit(process.pid))).code).toBe('UTIL_PROCESS_NOT_HERE');
+    const u = onInstance();
+    for (const bad of [0, 1, -5, 1.5, Number.NaN]) expect((await failure(u.stopProcess(bad))).code).toBe('UTIL_PROCESS_INVALID');
+    expect((await failure(u.stopProcess(process.pid, { signal: 'SIGKILL' as never }))).code).toBe('UTIL_PROCESS_INVALID');
+    expect((await failure(u.waitForExit(process.pid, -1))).code).toBe('UTIL_PROCESS_INVALID');
   });
 });
 

@@ -152,12 +152,7 @@ export async function stop(ctx) {
     return;
   }
   // The JVM's shutdown hook stops Tomcat cleanly on SIGTERM, as the shutdown port would.
-  process.kill(pid, 'SIGTERM');
-  const deadline = Date.now() + STOP_TIMEOUT_MS;
-  while (isAlive(pid)) {
-    if (Date.now() > deadline) throw new Error(`Tomcat (pid ${pid}) did not stop within ${STOP_TIMEOUT_MS / 1000} s of SIGTERM; kill -9 ${pid} ends it`);
-    await sleep(200);
-  }
+  await ctx.utils.stopProcess(pid, { name: 'Tomcat', timeoutMs: STOP_TIMEOUT_MS });
   ctx.log.info(`Tomcat (pid ${pid}) stopped`);
 }
 
