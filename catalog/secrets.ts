@@ -11,7 +11,8 @@ import { dirname } from 'node:path';
 import { environmentError, UserError } from '../core/errors.js';
 
 export const SECRET_PREFIX = 'enc:v1:';
-const KEY_BYTES = 32;
+/** Bytes of a key (AES-256). */
+export const KEY_BYTES = 32;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
@@ -52,10 +53,7 @@ export class SecretBox {
   }
 
   encrypt(clear: string): string {
-    const iv = randomBytes(IV_BYTES);
-    const cipher = createCipheriv('aes-256-gcm', this.#key, iv);
-    const body = Buffer.concat([cipher.update(clear, 'utf8'), cipher.final()]);
-    return SECRET_PREFIX + Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64');
+    return sealSecret(this.#key, clear);
   }
 
   /** `where` names the file for the error; the value itself is never put in a message. */
@@ -66,15 +64,34 @@ export class SecretBox {
         hint: 'set the password again with abctl instead of editing the file',
       });
     }
-    const raw = Buffer.from(stored.slice(SECRET_PREFIX.length), 'base64');
-    if (raw.length < IV_BYTES + TAG_BYTES) throw badSecret(where);
-    try {
-      const decipher = createDecipheriv('aes-256-gcm', this.#key, raw.subarray(0, IV_BYTES));
-      decipher.setAuthTag(raw.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
-      return Buffer.concat([decipher.update(raw.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]).toString('utf8');
-    } catch {
-      throw badSecret(where);
-    }
+    const clear = openSecret(this.#key, stored);
+    if (clear === undefined) throw badSecret(where);
+    return clear;
+  }
+}
+
+/**
+ * The stored form of one value under a 32-byte key. Also used for other keys than the
+ * catalog's (an appliance bundle's, services/rehydration/bundle-key.ts), each with its own errors.
+ */
+export function sealSecret(key: Buffer, clear: string): string {
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  const body = Buffer.concat([cipher.update(clear, 'utf8'), cipher.final()]);
+  return SECRET_PREFIX + Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64');
+}
+
+/** The clear text of a stored value; undefined when it is not one this key sealed (wrong key, damaged, not encrypted). */
+export function openSecret(key: Buffer, stored: string): string | undefined {
+  if (!stored.startsWith(SECRET_PREFIX)) return undefined;
+  const raw = Buffer.from(stored.slice(SECRET_PREFIX.length), 'base64');
+  if (raw.length < IV_BYTES + TAG_BYTES) return undefined;
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, IV_BYTES));
+    decipher.setAuthTag(raw.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
+    return Buffer.concat([decipher.update(raw.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]).toString('utf8');
+  } catch {
+    return undefined;
   }
 }
 

@@ -22,6 +22,7 @@ import {
 } from '../rehydration/bundle-format.js';
 import { runAgent, type AgentResult } from '../rehydration/agent.js';
 import { writeBundleDocuments } from '../rehydration/bundle.js';
+import { BundleKey } from '../rehydration/bundle-key.js';
 import { dehydrateLocally, type LocalArchive } from './local-dehydration.js';
 import { openSandbox } from './sandbox.js';
 
@@ -160,11 +161,14 @@ export async function lifecycle(bundleDir: string, operation: LifecycleOperation
     log.push(line);
     options.sink?.(line);
   };
-  const result = await runAgent({ bundleDir, operation, sink });
+  const passwordKey = keys.get(resolve(bundleDir));
+  const result = await runAgent({ bundleDir, operation, sink, ...(passwordKey ? { passwordKey } : {}) });
   return { ...result, bundleDir, log };
 }
 
 let bundles = 0;
+/** Each bundle's key, in memory only, as abctl keeps it off the instance (its password values are encrypted). */
+const keys = new Map<string, BundleKey>();
 
 async function writeTestBundle(from: Dehydrated, options: RehydrateOptions): Promise<string> {
   const root = resolve(options.root);
@@ -221,6 +225,8 @@ async function writeTestBundle(from: Dehydrated, options: RehydrateOptions): Pro
     createdAt: new Date().toISOString(),
     sdkVersion: SDK_VERSION,
   };
-  await writeBundleDocuments(dir, { appliance: appliance.toPlain(), assembly: assembly.toPlain(), bindings, manifest });
+  const passwordKey = BundleKey.generate();
+  keys.set(resolve(dir), passwordKey);
+  await writeBundleDocuments(dir, { appliance: appliance.toPlain(), assembly: assembly.toPlain(), bindings, manifest, passwordKey });
   return dir;
 }

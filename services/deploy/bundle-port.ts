@@ -8,6 +8,7 @@
 import type { DeploymentPlan } from '../../core/deployment-plan/index.js';
 import type { LateBindings, LifecycleOperation } from '../../core/lifecycle-contract.js';
 import type { Assembly } from '../../core/metadata/index.js';
+import type { BundleKey } from '../rehydration/bundle-key.js';
 
 export type { LateBindings, PeerBinding } from '../../core/lifecycle-contract.js';
 /** The agent's stderr line before each operation of a run with several (`rehydrate start`). */
@@ -28,6 +29,8 @@ export interface BundleRequest {
   readonly bindings: LateBindings;
   /** Directory to create and fill. */
   readonly outDir: string;
+  /** Encrypts the bundle's password values; deploy keeps it and gives it to the agent on stdin. */
+  readonly passwordKey: BundleKey;
   readonly signal?: AbortSignal;
 }
 

@@ -31,6 +31,7 @@ export class CatalogBundleWriter implements BundleWriter {
       deployment: req.deployment,
       outDir: req.outDir,
       includeAgent: true,
+      passwordKey: req.passwordKey,
     });
     return { agentFile: join(dir, AGENT_FILE) };
   }

@@ -8,6 +8,8 @@
 import { mkdir, mkdtemp, rm, copyFile, symlink } from 'node:fs/promises';
 import { isAbsolute, join, posix, relative, resolve } from 'node:path';
 import { inject, injectable, multiInject, optional } from 'inversify';
+import { Catalog } from '../../catalog/index.js';
+import { SecretBox } from '../../catalog/secrets.js';
 import { describePlanProblem, resolveObjectPath, type DeploymentPlan } from '../../core/deployment-plan/index.js';
 import { AbError, UserError, errorText } from '../../core/errors.js';
 import { effectivePort, type Assembly, type Input } from '../../core/metadata/index.js';
@@ -15,6 +17,7 @@ import { DeploymentPlanService } from '../editing/deployment-plans.js';
 import { HostRequirementsCheck, type HostCheckOptions } from '../validation/port.js';
 import { InstanceLayout } from '../instance.js';
 import { applianceAt, applyPlan } from '../rehydration/plan-overlay.js';
+import { BundleKey, KEY_STDIN_OPTION } from '../rehydration/bundle-key.js';
 import { AGENT_STEP_MARK, BundleWriter, type AgentOperation, type LateBindings, type PeerBinding } from './bundle-port.js';
 import { withDeploymentLock } from './lock.js';
 import { findRootConflicts, hostKey, type PlacedRoots } from './root-conflicts.js';
@@ -29,6 +32,7 @@ import {
   readRecord,
   removeDeploymentFiles,
   requireRecord,
+  shownRecord,
   type DeploymentRecord,
   type InstanceRecord,
   type InstanceStatus,
@@ -164,6 +168,8 @@ interface Session {
   readonly failures: InstanceFailure[];
   /** Loaded only by commands that build bundles. */
   model?: Model;
+  /** The catalog key, which encrypts the instances' bundle keys in the record; loaded on first use. */
+  box?: Promise<SecretBox>;
 }
 
 /** The record and its failures in the record's instance order (they are found in parallel, in any order). */
@@ -171,7 +177,7 @@ function outcome(session: Session): { record: DeploymentRecord; failures: Instan
   const record = session.writer.record;
   const rank = new Map(record.instances.map((i, n) => [i.id, n]));
   const failures = [...session.failures].sort((a, b) => (rank.get(a.id) ?? Infinity) - (rank.get(b.id) ?? Infinity));
-  return { record, failures };
+  return { record: shownRecord(record), failures };
 }
 
 @injectable()
@@ -180,6 +186,7 @@ export class DeploymentService {
     @inject(InstanceLayout) private readonly layout: InstanceLayout,
     @multiInject(DeploymentTarget) private readonly targets: DeploymentTarget[],
     @inject(DeploymentPlanService) private readonly plans: DeploymentPlanService,
+    @inject(Catalog) private readonly catalog: Catalog,
     @inject(BundleWriter) @optional() private readonly bundles: BundleWriter | undefined,
     @inject(HostRequirementsCheck) @optional() private readonly hostCheck?: HostRequirementsCheck,
   ) {}
@@ -522,6 +529,8 @@ export class DeploymentService {
   ): Promise<{ code: number; lastLine: string }> {
     const list: readonly AgentOperation[] = typeof ops === 'string' ? [ops] : ops;
     const what = list.join(' + ');
+    // The bundle's key goes as the first line of the agent's stdin, never on its command line.
+    const key = await this.#bundleKey(session, i, false);
     const log = await openInstanceLog(session.files, i.id, `${what} on ${i.target}`);
     let last = '';
     // The line before the last: an agent error ends with its hint line, which alone says too little.
@@ -533,7 +542,8 @@ export class DeploymentService {
         // --exit-with-stdin: the targets hold the agent's stdin open, so it stops if this command dies.
         // --mounts-dir: where rehydrate records the volumes it mounts (beside the instance
         // directories, which a new bundle replaces), for release to unmount; --keep: bundles that stay.
-        args: [posix.join(i.dir, 'agent.mjs'), ...list, '--bundle', posix.join(i.dir, 'bundle'), '--exit-with-stdin', '--mounts-dir', mountsDir(i), ...keep.flatMap((b) => ['--keep', b])],
+        args: [posix.join(i.dir, 'agent.mjs'), ...list, '--bundle', posix.join(i.dir, 'bundle'), '--exit-with-stdin', ...(key ? [KEY_STDIN_OPTION] : []), '--mounts-dir', mountsDir(i), ...keep.flatMap((b) => ['--keep', b])],
+        ...(key ? { input: `${key.text()}\n` } : {}),
         timeoutMs: stepTimeout(session.opts) * list.length,
         ...(session.opts.signal ? { signal: session.opts.signal } : {}),
         onOutput: (chunk) => {
@@ -591,6 +601,8 @@ export class DeploymentService {
         hint: 'undeploy this deployment, or put the appliance back',
       });
     }
+    // Recorded before the bundle exists anywhere: a bundle whose key was lost could not be run.
+    const passwordKey = await this.#bundleKey(session, i, true);
     await mkdir(this.layout.tmpDir, { recursive: true });
     const stage = await mkdtemp(join(this.layout.tmpDir, `deploy-${i.id}-`));
     try {
@@ -604,6 +616,7 @@ export class DeploymentService {
         instanceId: i.id,
         bindings: this.#bindings(session, i, model),
         outDir: bundleDir,
+        passwordKey,
         ...(session.opts.signal ? { signal: session.opts.signal } : {}),
       });
       // The real writer puts the agent into the bundle: link to it rather than ship it twice.
@@ -614,6 +627,24 @@ export class DeploymentService {
     } finally {
       await rm(stage, { recursive: true, force: true });
     }
+  }
+
+  /**
+   * The key of instance `i`'s bundle, from the record (where the catalog key encrypts it);
+   * `create`: made and recorded when the instance has none yet (new, or deployed before keys).
+   * Undefined when it has none and `create` is false: its bundle has no encrypted values.
+   */
+  async #bundleKey(session: Session, i: InstanceRecord, create: true): Promise<BundleKey>;
+  async #bundleKey(session: Session, i: InstanceRecord, create: false): Promise<BundleKey | undefined>;
+  async #bundleKey(session: Session, i: InstanceRecord, create: boolean): Promise<BundleKey | undefined> {
+    const stored = session.writer.instance(i.id).bundleKey;
+    if (stored === undefined && !create) return undefined;
+    session.box ??= SecretBox.load(this.catalog.keyFile, true).then((box) => box as SecretBox);
+    const box = await session.box;
+    if (stored !== undefined) return BundleKey.parse(box.decrypt(stored, session.files.recordFile), session.files.recordFile);
+    const key = BundleKey.generate();
+    await session.writer.setInstance(i.id, { bundleKey: box.encrypt(key.text()) });
+    return key;
   }
 
   /** This instance and, per connected output, the instances of the peer (addresses as the record has them). */
@@ -984,7 +1015,7 @@ function sameAppliance(record: DeploymentRecord, i: InstanceRecord): Set<string>
 function summarize(record: DeploymentRecord): DeploymentSummary {
   const statuses: Partial<Record<InstanceStatus, number>> = {};
   for (const i of record.instances) statuses[i.status] = (statuses[i.status] ?? 0) + 1;
-  return { record, statuses };
+  return { record: shownRecord(record), statuses };
 }
 
 /** Where abctl keeps deployments in an instance directory (for docs and messages). */

@@ -97,7 +97,7 @@ export function hostLauncher(load: NodeRequire, encode: typeof encodeFrame, fram
 
   const handle = (kind: string, id: number, body: Buffer): void => {
     if (kind === 'A') {
-      const { unpack, agent } = JSON.parse(body.toString('utf8')) as { unpack: string[]; agent: string[] };
+      const { unpack, agent, input } = JSON.parse(body.toString('utf8')) as { unpack: string[]; agent: string[]; input?: string };
       const job: Job = { args: agent };
       jobs.set(id, job);
       job.unpack = start(id, unpack[0] ?? 'tar', unpack.slice(1), (code) => {
@@ -110,6 +110,8 @@ export function hostLauncher(load: NodeRequire, encode: typeof encodeFrame, fram
           jobs.delete(id);
           send('X', id, String(exit));
         });
+        // The agent's key line: held by this program only until the agent has it.
+        if (input !== undefined) job.agent.stdin.write(input);
       });
       return;
     }

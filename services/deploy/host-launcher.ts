@@ -4,7 +4,7 @@
  * instance. Hand-written: a few framed messages over one stream, no library fits better.
  *
  * Frames, both ways: kind (1 byte), instance number (uint32 BE), length (uint32 BE), body.
- * To the host: A {unpack, agent} starts the unpacking program, T carries archive bytes, E ends
+ * To the host: A {unpack, agent, input?} starts the unpacking program (input: the agent's first stdin line), T carries archive bytes, E ends
  * them, K kills the instance's process group. From the host: H once it runs, O output (either
  * program's stdout and stderr), U the unpacking's exit code (0: the agent starts), X the agent's.
  */
@@ -31,6 +31,8 @@ export interface LaunchRun {
   readonly unpack: readonly string[];
   /** The agent's arguments after `node`. */
   readonly agent: readonly string[];
+  /** Written to the agent's stdin as it starts (its key line); travels inside the A frame, never on a command line. */
+  readonly input?: string;
   /** Limit for unpacking and the agent together. */
   readonly timeoutMs: number;
   readonly signal?: AbortSignal | undefined;
@@ -156,7 +158,7 @@ export class HostLauncher {
         return finish(undefined);
       }
       r.signal?.addEventListener('abort', onAbort, { once: true });
-      this.#send('A', id, JSON.stringify({ unpack: r.unpack, agent: r.agent }));
+      this.#send('A', id, JSON.stringify({ unpack: r.unpack, agent: r.agent, ...(r.input !== undefined ? { input: r.input } : {}) }));
       r.archive.on('data', (c: Buffer) => {
         if (!this.#send('T', id, c)) {
           r.archive.pause();

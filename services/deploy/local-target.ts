@@ -40,7 +40,7 @@ class LocalConnection implements TargetConnection {
 
   runNode(run: AgentRun): Promise<number> {
     // stdin held open: the agent (--exit-with-stdin) ends with this process, even on kill -9.
-    return runProcess({ command: process.execPath, args: run.args, timeoutMs: run.timeoutMs, signal: run.signal, onOutput: run.onOutput, holdStdin: true, what: `node ${run.args[1] ?? ''}`, where: 'local' });
+    return runProcess({ command: process.execPath, args: run.args, timeoutMs: run.timeoutMs, signal: run.signal, onOutput: run.onOutput, holdStdin: true, input: run.input, what: `node ${run.args[1] ?? ''}`, where: 'local' });
   }
 
   async remove(dir: string): Promise<void> {

@@ -20,6 +20,8 @@ export interface ProcessRun {
    * pipe closes, and a program watching it (the agent's --exit-with-stdin) stops too.
    */
   readonly holdStdin?: boolean;
+  /** With holdStdin: written to stdin first (a secret line such as the agent's key). */
+  readonly input?: string | undefined;
   /** What it is, for messages: "shipping web-1 to local". */
   readonly what: string;
   readonly where: string;
@@ -51,6 +53,7 @@ export function runProcess(run: ProcessRun): Promise<number> {
       run.stdin.pipe(child.stdin);
     } else if (child.stdin) {
       child.stdin.on('error', () => {});
+      if (run.input !== undefined) child.stdin.write(run.input);
     }
     const finish = (fn: () => void) => {
       if (settled) return;

@@ -1,7 +1,7 @@
 /**
  * Deployment records: `<instance>/deployments/<name>/` holds `deployment.json` (what was
- * deployed where, each instance's status), `plan.xml` (the plan used, passwords still
- * encrypted) and `logs/<instance>.log`. deployment.json is replaced atomically on every
+ * deployed where, each instance's status and its bundle key, encrypted), `plan.xml` (the plan
+ * used, passwords still encrypted) and `logs/<instance>.log`. deployment.json is replaced atomically on every
  * change (write-file-atomic, as the catalog does), so another process reads a whole record
  * at any moment, and a killed deploy leaves the last consistent one.
  */
@@ -12,7 +12,9 @@ import writeFileAtomic from 'write-file-atomic';
 import { UserError } from '../../core/errors.js';
 import { checkObjectName } from '../../core/metadata/index.js';
 
-export const RECORD_FORMAT_VERSION = 1;
+/** Format 2 added each instance's bundleKey; format 1 records (no keys: bundles with clear password values) are still read. */
+export const RECORD_FORMAT_VERSION = 2;
+const READABLE_FORMATS: readonly number[] = [1, RECORD_FORMAT_VERSION];
 export const RECORD_FILE = 'deployment.json';
 
 /**
@@ -49,6 +51,13 @@ export interface InstanceRecord {
    * Absent in records written before it was kept.
    */
   readonly roots?: readonly string[];
+  /**
+   * The key the password values of the instance's bundle are encrypted with
+   * (services/rehydration/bundle-key.ts), itself encrypted with the instance directory's
+   * catalog key (`enc:v1:...`). Made before its first bundle is written, kept for the
+   * instance's life. Absent: deployed before bundles were encrypted (format 1).
+   */
+  readonly bundleKey?: string;
   readonly status: InstanceStatus;
   /** For `failed`: the step that failed and why. */
   readonly failedStep?: string;
@@ -130,13 +139,18 @@ export async function readRecord(files: DeploymentFiles): Promise<DeploymentReco
   }
   const r = value as Partial<DeploymentRecord>;
   if (typeof r !== 'object' || r === null || !Array.isArray(r.instances) || typeof r.name !== 'string') throw damaged(files.recordFile, 'it is not a deployment record');
-  if (r.formatVersion !== RECORD_FORMAT_VERSION) {
-    throw new UserError('DEPLOYMENT_RECORD_VERSION', `the record has format ${String(r.formatVersion)}; this abctl reads format ${RECORD_FORMAT_VERSION}`, {
+  if (typeof r.formatVersion !== 'number' || !READABLE_FORMATS.includes(r.formatVersion)) {
+    throw new UserError('DEPLOYMENT_RECORD_VERSION', `the record has format ${String(r.formatVersion)}; this abctl reads formats ${READABLE_FORMATS.join(', ')}`, {
       where: files.recordFile,
       hint: 'use the abctl version that made this deployment',
     });
   }
   return r as DeploymentRecord;
+}
+
+/** The record as commands show it: the bundle keys are nobody's business, even encrypted. */
+export function shownRecord(record: DeploymentRecord): DeploymentRecord {
+  return { ...record, instances: record.instances.map(({ bundleKey: _key, ...rest }) => rest) };
 }
 
 export async function requireRecord(files: DeploymentFiles): Promise<DeploymentRecord> {
@@ -184,7 +198,8 @@ export class RecordWriter {
     readonly files: DeploymentFiles,
     record: DeploymentRecord,
   ) {
-    this.#record = record;
+    // A format 1 record is written back as the current format (what it lacks is optional).
+    this.#record = { ...record, formatVersion: RECORD_FORMAT_VERSION };
   }
 
   static async create(files: DeploymentFiles, record: DeploymentRecord): Promise<RecordWriter> {

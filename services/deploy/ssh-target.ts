@@ -145,7 +145,7 @@ export class SshConnection implements TargetConnection {
     const timeoutMs = run.shipTimeoutMs + run.timeoutMs;
     const what = `shipping the bundle to ${dir} and node ${run.args[1] ?? ''}`;
     const r = await launcher
-      .run({ archive, unpack: UNTAR, agent: run.args, timeoutMs, signal: run.signal, onOutput: run.onOutput, onShipped: run.onShipped })
+      .run({ archive, unpack: UNTAR, agent: run.args, ...(run.input !== undefined ? { input: run.input } : {}), timeoutMs, signal: run.signal, onOutput: run.onOutput, onShipped: run.onShipped })
       .catch((err: unknown) => Promise.reject(readFailed(from, err)));
     const code = this.exitCode(r, { what, timeoutMs });
     if (!r.shipped) throw this.unpackFailed(dir, code, r.shipOutput);
@@ -192,6 +192,8 @@ export class SshConnection implements TargetConnection {
     archive.once('end', () => {
       // Short, the host would wait for the rest until the time limit; long, the agent would read it.
       if (sent !== size) stop(new UserError('DEPLOY_SHIP_FAILED', `the bundle ${from} changed while it was being shipped (${size} -> ${sent} bytes of archive)`, { where: from, hint: 'run the command again' }));
+      // What follows the archive's exact size is the agent's: its key line first.
+      else if (run.input !== undefined) stdin.write(run.input);
     });
     archive.pipe(stdin, { end: false });
 
@@ -240,9 +242,16 @@ export class SshConnection implements TargetConnection {
     });
   }
 
-  runNode(run: AgentRun): Promise<number> {
-    // stdin held open: the agent (--exit-with-stdin) ends when this side or the connection goes.
-    return this.exec(['node', ...run.args], { what: `node ${run.args[1] ?? ''}`, timeoutMs: run.timeoutMs, signal: run.signal, onOutput: run.onOutput, stdin: 'hold' });
+  async runNode(run: AgentRun): Promise<number> {
+    // stdin held open: the agent (--exit-with-stdin) ends when this side or the connection goes;
+    // an input (the key line) goes first, over the channel, not on the command line.
+    const input = run.input === undefined ? undefined : new PassThrough();
+    input?.write(run.input);
+    try {
+      return await this.exec(['node', ...run.args], { what: `node ${run.args[1] ?? ''}`, timeoutMs: run.timeoutMs, signal: run.signal, onOutput: run.onOutput, stdin: input ?? 'hold' });
+    } finally {
+      input?.destroy();
+    }
   }
 
   async remove(dir: string, opts: { timeoutMs: number }): Promise<void> {

@@ -75,6 +75,11 @@ export interface InstanceEngine {
 export interface AgentRun {
   /** Arguments after `node`: the agent file, the operation, `--bundle DIR`. */
   readonly args: readonly string[];
+  /**
+   * Written to the agent's stdin as it starts (the bundle key line, for --key-stdin); stdin then
+   * stays open as always. Secret: never logged, never on a command line.
+   */
+  readonly input?: string;
   readonly timeoutMs: number;
   readonly signal?: AbortSignal;
   /** Every chunk of stdout and stderr, as it comes (the per-instance log). */

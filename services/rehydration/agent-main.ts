@@ -1,7 +1,11 @@
 /**
  * Entry of the one-file agent (`abctl-agent.mjs`, bundled by scripts/build-agent.mjs):
  *
- *   node abctl-agent.mjs rehydrate|start|stop|ping|release [--bundle DIR] [--json] [--debug]
+ *   node abctl-agent.mjs rehydrate|start|stop|ping|release [--bundle DIR] [--json] [--debug] [--key-stdin]
+ *
+ * `--key-stdin`: the first line of stdin is the bundle's key (bundle-key.ts), which decrypts its
+ * password values in memory; abctl passes it so on every call. Without it, operations whose
+ * plugins ask for no password still run, and one that asks fails with BUNDLE_KEY_MISSING.
  *
  * `--bundle` defaults to the directory holding the script (the bundle ships it). Exit codes:
  * 0 done (ping: healthy), 1 failed (ping: unhealthy), 2 internal error, 3 not supported by the
@@ -17,12 +21,13 @@ import { LIFECYCLE_OPERATIONS, type LifecycleOperation } from '../../core/lifecy
 import { JobInterrupted } from '../plugin-hooks.js';
 import { runAgent, type AgentResult } from './agent.js';
 import { AGENT_STEP_MARK, BUNDLE_MANIFEST } from './bundle-format.js';
+import { BundleKey, KEY_LINE_MAX } from './bundle-key.js';
 import { releaseVolumes } from './file-sets.js';
 import { foregroundMain, notReady, pingBundle } from './foreground.js';
 
 export const EXIT = Object.freeze({ ok: 0, failed: 1, internal: 2, notSupported: 3, interrupted: 130 });
 
-const USAGE = `usage: node abctl-agent.mjs rehydrate|start|stop|ping|release [more operations...]|run [--bundle DIR] [--json] [--debug] [--exit-with-stdin] [--mounts-dir DIR] [--keep BUNDLE...]`;
+const USAGE = `usage: node abctl-agent.mjs rehydrate|start|stop|ping|release [more operations...]|run [--bundle DIR] [--json] [--debug] [--exit-with-stdin] [--key-stdin] [--mounts-dir DIR] [--keep BUNDLE...]`;
 
 /**
  * Not a plugin operation: before an instance is removed, unmount the volumes its rehydrate
@@ -33,6 +38,49 @@ const RELEASE = 'release';
 
 /** How long a cancelled plugin call may take to let go before the agent exits anyway. */
 const CALLER_GONE_GRACE_MS = 2000;
+/** abctl writes the key as the agent starts; a caller that never does is not waited for longer. */
+const KEY_WAIT_MS = 60_000;
+
+/**
+ * --key-stdin: the first line of stdin is the bundle key. Read before anything else, with a
+ * limit on its length and on the wait; what follows on stdin is left to --exit-with-stdin.
+ */
+export function readKeyLine(stdin: NodeJS.ReadableStream, timeoutMs = KEY_WAIT_MS): Promise<BundleKey> {
+  return new Promise<BundleKey>((resolve, reject) => {
+    let got = Buffer.alloc(0);
+    const fail = (why: string): void => {
+      done();
+      reject(new UserError('BUNDLE_KEY_MISSING', `--key-stdin: ${why}`, { where: 'stdin', hint: 'give the bundle key (base64, one line) as the first line of stdin, or leave --key-stdin out' }));
+    };
+    const onData = (chunk: Buffer | string): void => {
+      got = Buffer.concat([got, typeof chunk === 'string' ? Buffer.from(chunk) : chunk]);
+      const end = got.indexOf(0x0a);
+      if (end === -1) {
+        if (got.length > KEY_LINE_MAX) fail(`the first line of stdin is longer than ${KEY_LINE_MAX} bytes`);
+        return;
+      }
+      const line = got.toString('latin1', 0, end);
+      done();
+      try {
+        resolve(BundleKey.parse(line, 'the first line of stdin'));
+      } catch (err) {
+        reject(err);
+      }
+    };
+    const onEnd = (): void => fail('stdin ended before a whole first line (the key) came');
+    const timer = setTimeout(() => fail(`no key line came within ${Math.round(timeoutMs / 1000)} s`), timeoutMs);
+    const done = (): void => {
+      clearTimeout(timer);
+      stdin.off('data', onData);
+      stdin.off('end', onEnd);
+      stdin.off('error', onEnd);
+      got.fill(0);
+    };
+    stdin.on('data', onData);
+    stdin.once('end', onEnd);
+    stdin.once('error', onEnd);
+  });
+}
 
 /**
  * --exit-with-stdin: the caller (abctl deploying over SSH, or locally) holds our stdin open
@@ -78,6 +126,7 @@ export async function agentMain(argv: readonly string[], out: (s: string) => voi
         debug: { type: 'boolean' },
         help: { type: 'boolean' },
         'exit-with-stdin': { type: 'boolean' },
+        'key-stdin': { type: 'boolean' },
         'mounts-dir': { type: 'string' },
         keep: { type: 'string', multiple: true },
       },
@@ -91,6 +140,12 @@ export async function agentMain(argv: readonly string[], out: (s: string) => voi
     }
     if (positionals.length === 0 || !positionals.every((op) => op === RELEASE || (LIFECYCLE_OPERATIONS as readonly string[]).includes(op))) {
       throw new UserError('AGENT_USAGE', positionals.length === 0 ? 'no operation given' : `"${positionals.join(' ')}" is not an operation (or a list of them)`, { hint: USAGE });
+    }
+    let passwordKey: BundleKey | undefined;
+    if (values['key-stdin']) {
+      // Only the key is wanted from stdin unless --exit-with-stdin watches it: then let it go, or the process would wait on it.
+      if (!values['exit-with-stdin']) unwatch = () => process.stdin.destroy();
+      passwordKey = await readKeyLine(process.stdin);
     }
     const given = values.bundle ?? defaultBundleDir();
     const healthCheck = positionals.length === 1 && positionals[0] === 'ping';
@@ -114,7 +169,7 @@ export async function agentMain(argv: readonly string[], out: (s: string) => voi
         out(json ? `${JSON.stringify({ operation: RELEASE, released: lines })}\n` : `${RELEASE}: ${lines.length > 0 ? 'done' : 'no volume to unmount'}\n`);
         continue;
       }
-      const result = await runAgent({ bundleDir, operation: op, signal: controller.signal, sink: (l) => err(`${l}\n`), debug, ...(mountsDir !== undefined ? { mountsDir } : {}) });
+      const result = await runAgent({ bundleDir, operation: op, signal: controller.signal, sink: (l) => err(`${l}\n`), debug, ...(mountsDir !== undefined ? { mountsDir } : {}), ...(passwordKey ? { passwordKey } : {}) });
       out(json ? `${JSON.stringify(result)}\n` : `${describe(result)}\n`);
       if (!result.supported) return EXIT.notSupported;
       if (result.health && !result.health.healthy) return EXIT.failed;

@@ -26,6 +26,7 @@ import {
   MIN_NODE_MAJOR,
   parseManifest,
 } from './bundle-format.js';
+import { bundleKeyMissing, type BundleKey } from './bundle-key.js';
 import { chainMembers, runChain, type ChainOutcome } from './chain.js';
 import { LifecycleContexts, type InstanceState } from './context.js';
 import { extractFileSets, verifyArchives, type ExtractedFileSet } from './file-sets.js';
@@ -41,6 +42,8 @@ export interface AgentRequest {
   readonly hookTimeoutMs?: number;
   /** rehydrate: where to record the volumes it mounts, so that removing the instance unmounts them (file-sets.ts). */
   readonly mountsDir?: string;
+  /** The bundle's key (given on stdin): without it, a plugin asking for a password the bundle keeps encrypted fails the operation. */
+  readonly passwordKey?: BundleKey;
 }
 
 export interface AgentResult extends ChainOutcome {
@@ -59,8 +62,12 @@ export function checkNodeVersion(version: string = process.versions.node): void 
   }
 }
 
-/** Reads what the bundle says about this instance. Every file is named in its error. */
-export async function loadBundle(bundleDir: string): Promise<InstanceState> {
+/**
+ * Reads what the bundle says about this instance. Every file is named in its error. Password
+ * values are decrypted in memory with `key`; without it they stay sealed (passwordsLocked), so
+ * that operations which read none still run.
+ */
+export async function loadBundle(bundleDir: string, key?: BundleKey): Promise<InstanceState> {
   const dir = resolve(bundleDir);
   const read = async (name: string): Promise<string> => {
     try {
@@ -74,7 +81,16 @@ export async function loadBundle(bundleDir: string): Promise<InstanceState> {
     }
   };
   const manifest = parseManifest(await read(BUNDLE_MANIFEST), join(dir, BUNDLE_MANIFEST));
-  const appliance = Appliance.fromPlain(parseDocument(await read(BUNDLE_APPLIANCE), { where: join(dir, BUNDLE_APPLIANCE) }).plain);
+  const sealed = manifest.passwordKey;
+  if (sealed && key && key.id !== sealed.keyId) {
+    throw new UserError('BUNDLE_KEY_WRONG', 'the key given on stdin is not this bundle\'s (its id differs from the one in bundle.json)', {
+      where: join(dir, BUNDLE_MANIFEST),
+      hint: 'each instance has its own key, which abctl passes itself: run the operation through abctl (startDeployment, stopDeployment, pingDeployment), or deploy the instance again',
+    });
+  }
+  const applianceFile = join(dir, BUNDLE_APPLIANCE);
+  const open = sealed && key ? { secret: (stored: string) => key.decrypt(stored, applianceFile) } : {};
+  const appliance = Appliance.fromPlain(parseDocument(await read(BUNDLE_APPLIANCE), { where: applianceFile, ...open }).plain);
   const assembly = Assembly.fromPlain(parseDocument(await read(BUNDLE_ASSEMBLY), { where: join(dir, BUNDLE_ASSEMBLY) }).plain);
   let bindings: LateBindings;
   try {
@@ -83,12 +99,12 @@ export async function loadBundle(bundleDir: string): Promise<InstanceState> {
     if (err instanceof UserError) throw err;
     throw new UserError('BUNDLE_INVALID', `bindings.json is not valid JSON: ${(err as Error).message}`, { where: join(dir, BUNDLE_BINDINGS) });
   }
-  return { bundleDir: dir, manifest, appliance, assembly, bindings };
+  return { bundleDir: dir, manifest, appliance, assembly, bindings, passwordsLocked: sealed !== undefined && key === undefined };
 }
 
 export async function runAgent(req: AgentRequest): Promise<AgentResult> {
   checkNodeVersion();
-  const state = await loadBundle(req.bundleDir);
+  const state = await loadBundle(req.bundleDir, req.passwordKey);
   const signal = req.signal ?? new AbortController().signal;
   const sink = req.sink ?? ((line: string) => process.stderr.write(`${line}\n`));
   let fileSets: ExtractedFileSet[] | undefined;
@@ -120,13 +136,18 @@ export async function runAgent(req: AgentRequest): Promise<AgentResult> {
     }
     const members = chainMembers(inventory, container.get(ServiceRegistry).createCollector(), creator);
     contexts = new LifecycleContexts(state, { operation: req.operation, signal, sink, ...(req.debug !== undefined ? { debug: req.debug } : {}) });
+    const asked = contexts;
     const result = await runChain({
       operation: req.operation,
       members,
-      context: (name) => (contexts as LifecycleContexts).for(name),
+      context: (name) => asked.for(name),
       subject: `appliance "${state.manifest.appliance}" (instance ${state.manifest.instanceIndex})`,
       signal,
       ...(req.hookTimeoutMs !== undefined ? { timeoutMs: req.hookTimeoutMs } : {}),
+    }).catch((err: unknown) => {
+      // Not the plugin's fault: it asked for a password this process was not given the key to.
+      const locked = asked.lockedPassword;
+      throw locked ? bundleKeyMissing(state.bundleDir, `${req.operation} of appliance "${state.manifest.appliance}" (plugin ${locked.plugin})`, locked.name) : err;
     });
     return { ...result, appliance: state.manifest.appliance, ...(fileSets ? { fileSets } : {}) };
   } finally {

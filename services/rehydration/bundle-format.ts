@@ -4,7 +4,9 @@
  * agent (on the instance), so both agree on names and on what bundle.json holds.
  *
  *   <bundle>/bundle.json        BundleManifest (below)
- *   <bundle>/appliance.xml      the appliance with the plan applied, passwords in clear (catalog XML codec)
+ *   <bundle>/appliance.xml      the appliance with the plan applied (catalog XML codec); its password
+ *                               values encrypted with the bundle's key (bundle-key.ts) when bundle.json
+ *                               names one, absent in an image's bundle
  *   <bundle>/assembly.xml       the whole assembly for the navigator, plan applied, no password values
  *   <bundle>/bindings.json      LateBindings: this instance and the peers of each connected output
  *   <bundle>/content/<name>     content resources (and files the plan gave for fileRef properties)
@@ -12,11 +14,17 @@
  *   <bundle>/plugins/<name>/    the creator plugin and its enabled extensions, copied
  *   <bundle>/abctl-agent.mjs    the agent (one JavaScript file), unless left out
  *
- * Directories are 0700 and files 0600: the bundle holds password values.
+ * Directories are 0700 and files 0600: even encrypted, password values are nobody else's business.
+ *
+ * Format 2 added `passwordKey`; format 1 bundles (written before it, password values in clear)
+ * are still read, so instances deployed then keep working until they are deployed again.
  */
 import { UserError } from '../../core/errors.js';
+import type { BundlePasswordKey } from './bundle-key.js';
 
-export const BUNDLE_FORMAT_VERSION = 1;
+export const BUNDLE_FORMAT_VERSION = 2;
+/** Formats the agent reads: 1 had password values in clear. */
+const READABLE_FORMATS: readonly number[] = [1, BUNDLE_FORMAT_VERSION];
 export const BUNDLE_MANIFEST = 'bundle.json';
 export const BUNDLE_APPLIANCE = 'appliance.xml';
 export const BUNDLE_ASSEMBLY = 'assembly.xml';
@@ -75,6 +83,12 @@ export interface BundleManifest {
   readonly contentResources: Readonly<Record<string, string>>;
   readonly createdAt: string;
   readonly sdkVersion: string;
+  /**
+   * Present when appliance.xml's password values are encrypted: with which key. The key is not
+   * in the bundle; the agent is given it on stdin. Absent: values in clear (format 1, a
+   * container's private copy) or none at all (an image's bundle).
+   */
+  readonly passwordKey?: BundlePasswordKey;
 }
 
 /** Checks what the agent relies on; anything else in the file is ignored (newer writers may add fields). */
@@ -87,8 +101,8 @@ export function parseManifest(text: string, where: string): BundleManifest {
   }
   if (typeof raw !== 'object' || raw === null) throw invalid('not a JSON object', where);
   const m = raw as Record<string, unknown>;
-  if (m['formatVersion'] !== BUNDLE_FORMAT_VERSION) {
-    throw new UserError('BUNDLE_FORMAT_UNSUPPORTED', `bundle format ${String(m['formatVersion'])} is not the one this agent reads (${BUNDLE_FORMAT_VERSION})`, {
+  if (typeof m['formatVersion'] !== 'number' || !READABLE_FORMATS.includes(m['formatVersion'])) {
+    throw new UserError('BUNDLE_FORMAT_UNSUPPORTED', `bundle format ${String(m['formatVersion'])} is not one this agent reads (${READABLE_FORMATS.join(', ')})`, {
       where,
       hint: 'ship the agent written with the bundle (abctl-agent.mjs beside bundle.json), or write the bundle again with this abctl',
     });
@@ -108,6 +122,10 @@ export function parseManifest(text: string, where: string): BundleManifest {
     }
   }
   if (typeof m['contentResources'] !== 'object' || m['contentResources'] === null) throw invalid('field "contentResources" must be an object', where);
+  const key = m['passwordKey'] as Record<string, unknown> | undefined;
+  if (key !== undefined && (m['formatVersion'] === 1 || typeof key !== 'object' || key === null || key['cipher'] !== 'aes-256-gcm' || typeof key['keyId'] !== 'string')) {
+    throw invalid('field "passwordKey" must be {"cipher": "aes-256-gcm", "keyId": "..."} (format 2 and later)', where);
+  }
   return m as unknown as BundleManifest;
 }
 

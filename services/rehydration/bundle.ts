@@ -32,6 +32,7 @@ import {
   type BundleManifest,
   type BundlePlugin,
 } from './bundle-format.js';
+import { BundleKey } from './bundle-key.js';
 import { applianceAt, applyPlan } from './plan-overlay.js';
 
 const run = promisify(execFile);
@@ -70,12 +71,19 @@ export interface WriteBundleRequest {
    * password values (they arrive at run time), and a fixed createdAt so the image is reproducible.
    */
   readonly image?: { readonly ownersInLayer: readonly string[] };
+  /**
+   * The key appliance.xml's password values are encrypted with (bundle-key.ts); default: a new
+   * one, returned. An image's bundle holds no password values, so it has none.
+   */
+  readonly passwordKey?: BundleKey;
 }
 
 export interface WrittenBundle {
   readonly dir: string;
   readonly manifest: BundleManifest;
   readonly archive?: string;
+  /** What the agent needs on stdin (--key-stdin) for operations that read a password; absent for an image's bundle. */
+  readonly passwordKey?: BundleKey;
 }
 
 const FILE_MODE = 0o600;
@@ -146,21 +154,24 @@ export async function writeBundle(req: WriteBundleRequest): Promise<WrittenBundl
     createdAt: req.image ? new Date(0).toISOString() : new Date().toISOString(),
     sdkVersion: SDK_VERSION,
   };
-  await writeBundleDocuments(out, {
+  const passwordKey = req.image ? undefined : (req.passwordKey ?? BundleKey.generate());
+  const written = await writeBundleDocuments(out, {
     appliance: req.image ? withoutPasswords(applied.toPlain()) : applied.toPlain(),
     assembly: withoutPasswords(overlaid.toPlain()),
     bindings: req.bindings,
     manifest,
     beforeManifest: req.includeAgent ?? true ? () => copyAgent(out) : undefined,
+    passwordKey,
   });
+  const result = { dir: out, manifest: written, ...(passwordKey ? { passwordKey } : {}) };
 
-  if (req.archive === undefined) return { dir: out, manifest };
+  if (req.archive === undefined) return result;
   const archive = resolve(req.archive);
   await rm(archive, { force: true });
   await writeFile(archive, '', { mode: FILE_MODE });
   await run('tar', ['-cf', archive, '-C', out, '.']);
   await chmod(archive, FILE_MODE);
-  return { dir: out, manifest, archive };
+  return { ...result, archive };
 }
 
 async function prepareDir(out: string): Promise<void> {
@@ -190,16 +201,25 @@ export interface BundleDocuments {
   readonly manifest: BundleManifest;
   /** Runs after the other documents, before bundle.json (e.g. copying the agent in). */
   readonly beforeManifest?: (() => Promise<void>) | undefined;
+  /** Encrypts the appliance's password values; bundle.json then names the key (its id, never the key). */
+  readonly passwordKey?: BundleKey | undefined;
 }
 
-/** Writes appliance.xml, assembly.xml, bindings.json and, last, bundle.json (0600 each) into `dir`. */
-export async function writeBundleDocuments(dir: string, docs: BundleDocuments): Promise<void> {
-  await writeText(dir, BUNDLE_APPLIANCE, renderDocument('appliance', docs.appliance as Plain, { where: join(dir, BUNDLE_APPLIANCE) }));
+/**
+ * Writes appliance.xml, assembly.xml, bindings.json and, last, bundle.json (0600 each) into
+ * `dir`; resolves to the manifest as written.
+ */
+export async function writeBundleDocuments(dir: string, docs: BundleDocuments): Promise<BundleManifest> {
+  const key = docs.passwordKey;
+  const where = join(dir, BUNDLE_APPLIANCE);
+  await writeText(dir, BUNDLE_APPLIANCE, renderDocument('appliance', docs.appliance as Plain, { where, ...(key ? { secret: (clear: string) => key.encrypt(clear) } : {}) }));
   await writeText(dir, BUNDLE_ASSEMBLY, renderDocument('assembly', docs.assembly as Plain, { where: join(dir, BUNDLE_ASSEMBLY) }));
   await writeText(dir, BUNDLE_BINDINGS, `${JSON.stringify(docs.bindings, null, 2)}\n`);
   await docs.beforeManifest?.();
+  const manifest: BundleManifest = key ? { ...docs.manifest, passwordKey: key.describe() } : docs.manifest;
   // bundle.json last: a bundle without it is visibly incomplete.
-  await writeText(dir, BUNDLE_MANIFEST, `${JSON.stringify(docs.manifest, null, 2)}\n`);
+  await writeText(dir, BUNDLE_MANIFEST, `${JSON.stringify(manifest, null, 2)}\n`);
+  return manifest;
 }
 
 /**

@@ -25,6 +25,7 @@ import { EffectiveProperties } from '../../core/rehydration/index.js';
 import { lateBindingValues, listTemplateVariables, xmlEscape } from '../../core/templates/index.js';
 import { REDACTED } from '../../core/metadata/index.js';
 import type { BundleManifest } from './bundle-format.js';
+import { bundleKeyMissing } from './bundle-key.js';
 import { copyWithOwnership, runProgram, setOwnership } from './host-ops.js';
 import { pluginMessages } from '../messages/plugin-messages.js';
 import { renderTemplate } from './render.js';
@@ -38,6 +39,8 @@ export interface InstanceState {
   readonly appliance: Appliance;
   readonly assembly: Assembly;
   readonly bindings: LateBindings;
+  /** Password values are encrypted and no key was given: asking for one fails the operation. */
+  readonly passwordsLocked?: boolean;
 }
 
 export interface ContextOptions {
@@ -58,6 +61,8 @@ export class LifecycleContexts {
   readonly #state: InstanceState;
   readonly #opts: ContextOptions;
   readonly #utils: OperationUtils;
+  /** The first password asked for that could not be given (no key), and by whom. */
+  lockedPassword: { readonly name: string; readonly plugin: string } | undefined;
 
   constructor(state: InstanceState, opts: ContextOptions) {
     this.#state = state;
@@ -120,6 +125,10 @@ export class LifecycleContexts {
     };
     const password = (name: string): string | undefined => {
       const v = this.effective.revealPassword(name);
+      if (v !== undefined && state.passwordsLocked) {
+        this.lockedPassword ??= { name, plugin: pluginName };
+        throw bundleKeyMissing(state.bundleDir, `${opts.operation} of appliance "${state.manifest.appliance}"`, name);
+      }
       if (v) this.#revealed.add(v);
       return v;
     };

@@ -219,7 +219,10 @@ async function prepare(bundleDir: string, env: ForegroundEnv): Promise<Prepared>
     await writeFile(join(pristine, BUNDLE_MANIFEST), `${JSON.stringify({ appliance: manifest.appliance })}\n`, { mode: 0o600 });
   }
   const applianceFile = join(pristine, BUNDLE_APPLIANCE);
-  const image = Appliance.fromPlain(parseDocument(await readFile(applianceFile, 'utf8'), { where: applianceFile }).plain);
+  const plain = parseDocument(await readFile(applianceFile, 'utf8'), { where: applianceFile }).plain;
+  // An image's bundle has no password values. A deploy's bundle given to run has them sealed
+  // with a key no container is given: here, as in an image, passwords come from the Secret only.
+  const image = Appliance.fromPlain((manifest.passwordKey ? withoutPasswords(plain) : plain) as Plain);
   const files = { config: join(env.configDir, CONTAINER.propertiesFile), secret: join(env.secretDir, CONTAINER.propertiesFile) };
   const appliance = applyRuntimeProperties(image, await readProperties(files.config), await readProperties(files.secret, { secret: true }), files);
 
@@ -240,6 +243,12 @@ async function prepare(bundleDir: string, env: ForegroundEnv): Promise<Prepared>
   await writeFile(join(runBundle, BUNDLE_APPLIANCE), xml(appliance.toPlain(), join(runBundle, BUNDLE_APPLIANCE)), { mode: 0o600 });
   await writeFile(join(bundleDir, BUNDLE_APPLIANCE), xml(withoutPasswords(appliance.toPlain()), join(bundleDir, BUNDLE_APPLIANCE)), { mode: 0o600 });
   for (const dir of [runBundle, bundleDir]) await writeFile(join(dir, BUNDLE_BINDINGS), `${JSON.stringify(bindings, null, 2)}\n`, { mode: 0o600 });
+  if (manifest.passwordKey) {
+    // The private copy holds the Secret's values in clear: no key applies to it. (The bundle
+    // itself keeps saying sealed: its kept original, read again by the next run, still is.)
+    const { passwordKey: _sealed, ...unsealed } = manifest;
+    await writeFile(join(runBundle, BUNDLE_MANIFEST), `${JSON.stringify(unsealed, null, 2)}\n`, { mode: 0o600 });
+  }
   return { runBundle };
 }
 

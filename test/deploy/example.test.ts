@@ -1,9 +1,11 @@
 /**
  * The example product really deployed with the real bundle writer and agent: to this machine,
  * and to two SSH hosts with their own file systems, host names and addresses. Each instance
- * answers HTTP on its port with its server name.
+ * answers HTTP on its port with its server name. The plan's password is in the product's config
+ * there, and in no file of the instance's directory: its bundle holds it encrypted, with a key
+ * that stays in the deployment record (encrypted with the catalog key) and reaches the agent on stdin.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +14,27 @@ import { startHosts, type TestHosts } from '../support/hosts.mjs';
 import { freePort } from '../support/sshd.mjs';
 import { tempDir } from '../helpers/plugins.js';
 import { exampleSite, health } from './example-fixture.js';
+
+const PASSWORD = 's3cret-from-plan';
+
+/** Every file under `dir` that holds `text`. */
+function filesHolding(dir: string, text: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    const p = join(e.parentPath, e.name);
+    if (e.isFile() && readFileSync(p).includes(text)) out.push(p);
+  }
+  return out;
+}
+
+/** The record keeps each instance's bundle key encrypted; what commands return shows none. */
+function expectKeysKept(instanceDir: string, shown: unknown): void {
+  const record = JSON.parse(readFileSync(join(instanceDir, 'deployments', 'site', 'deployment.json'), 'utf8')) as { formatVersion: number; instances: { bundleKey?: string }[] };
+  expect(record.formatVersion).toBe(2);
+  for (const i of record.instances) expect(i.bundleKey).toMatch(/^enc:v1:/);
+  expect(JSON.stringify(shown)).not.toContain('bundleKey');
+  expect(statSync(join(instanceDir, 'deployments', 'site', 'deployment.json')).mode & 0o777).toBe(0o600);
+}
 
 describe('the example deployed to this machine', () => {
   let tmp: { path: string; cleanup: () => Promise<void> };
@@ -40,9 +63,13 @@ describe('the example deployed to this machine', () => {
       expect(await health('127.0.0.1', port)).toBe('ok web-local');
       // Introspected on 18080; the input follows the plan's "port" (the plugin ties it with portProperty).
       expect((await service.describe('site')).record.instances.map((i) => i.ports)).toEqual([[{ input: 'http', port }]]);
-      // The password is in the product's own config (0600), nowhere in the deployment's logs.
-      expect(readFileSync(join(home, 'conf', 'server.properties'), 'utf8')).toContain('s3cret-from-plan');
-      expect(readFileSync(join(site.instance, 'deployments', 'site', 'logs', 'web-1.log'), 'utf8')).not.toContain('s3cret-from-plan');
+      // The password is in the product's own config (0600), nowhere in the deployment's logs,
+      // nowhere under the instance's directory on the host (the bundle's copy is encrypted).
+      expect(readFileSync(join(home, 'conf', 'server.properties'), 'utf8')).toContain(PASSWORD);
+      expect(readFileSync(join(site.instance, 'deployments', 'site', 'logs', 'web-1.log'), 'utf8')).not.toContain(PASSWORD);
+      expect(filesHolding(targetRoot, PASSWORD)).toEqual([]);
+      expect(readFileSync(join(targetRoot, 'deployments', 'site', 'web-1', 'bundle', 'appliance.xml'), 'utf8')).toMatch(/enc:v1:/);
+      expectKeysKept(site.instance, [r.record, await service.describe('site'), await service.list()]);
       const rows = await service.ping('site');
       expect(rows.map((x) => [x.id, x.healthy])).toEqual([['web-1', true]]);
       expect(rows[0]?.message).toContain('ok web-local');
@@ -101,11 +128,23 @@ describe('the example deployed to two SSH hosts', () => {
     ]);
     expect(await health(h1.address, 18280)).toBe('ok web-one');
     expect(await health(h2.address, 18281)).toBe('ok web-two');
+    // Only the product's config holds the password on each host; the bundles hold it encrypted.
+    for (const h of [h1, h2]) expect(await h.exec(['sh', '-c', `grep -rlF -- '${PASSWORD}' /opt /var/lib/abctl || true`])).toBe('/opt/minihttpd/conf/server.properties\n');
+    expectKeysKept(site.instance, r.record);
+    // The agent run by hand there, without the key abctl gives it: ping reads no password and answers.
+    const agent = (op: string) => h1.exec(['sh', '-c', `node /var/lib/abctl/deployments/site/web-1/agent.mjs ${op} --bundle /var/lib/abctl/deployments/site/web-1/bundle 2>&1; echo "exit $?"`]);
+    expect(await agent('ping')).toMatch(/^healthy: example: .* answered "ok web-one"\nexit 0\n$/);
     // Separate file systems: each host has its own configuration, this machine has none.
     expect(await h1.exec(['grep', '^port', '/opt/minihttpd/conf/server.properties'])).toBe('port=18280\n');
     expect(await h2.exec(['grep', '^port', '/opt/minihttpd/conf/server.properties'])).toBe('port=18281\n');
     expect(existsSync('/opt/minihttpd')).toBe(false);
     expect((await service.ping('site', { targetOptions })).map((x) => x.healthy)).toEqual([true, true]);
+    // Stopped through abctl (the key on the agent's stdin), rehydrate by hand needs the password and says how to run it.
+    expect((await service.stop('site', { targetOptions })).failures).toEqual([]);
+    const refused = await agent('rehydrate');
+    expect(refused).toContain('needs password "admin.password", which this bundle keeps encrypted, and the agent was given no key');
+    expect(refused).toContain('run it through abctl (startDeployment, stopDeployment, pingDeployment)');
+    expect(refused).toMatch(/exit 1\n$/);
     const u = await service.undeploy('site', { targetOptions });
     expect(u.failures).toEqual([]);
     await expect(health(h1.address, 18280)).rejects.toThrow();

@@ -5,13 +5,14 @@
  *   that hook: the agent on the host is gone within seconds (it watches the stdin abctl holds
  *   open over the SSH channel), describeDeployments reads the record, and deploy resumes;
  * - the plan's admin password is sampled for during the step: never in a command line on the
- *   host or here, never in a log; on the host only the product's config (0600) and the
- *   bundle (0600 files in 0700 directories: how a password reaches a host) hold it.
+ *   host or here, never in a log; on the host only the product's config (0600) holds it: the
+ *   bundle (0600 files in 0700 directories) has it encrypted, its key on the agent's stdin only.
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SecretBox } from '../../catalog/secrets.js';
 import type { Appliance } from '../../core/metadata/index.js';
 import { DeploymentService } from '../../services/deploy/module.js';
 import { startHosts, type TestHosts } from '../support/hosts.mjs';
@@ -59,7 +60,7 @@ describe('a deploy killed while the agent runs a plugin hook on an SSH host', ()
       await sleep(100);
     }
     const agents = () => host.exec(['sh', '-c', 'ps -eo pid,args | grep "[a]gent.mjs" || true']);
-    expect(await agents()).toContain('agent.mjs rehydrate start --bundle /var/lib/abctl/deployments/site/web-1/bundle --exit-with-stdin');
+    expect(await agents()).toContain('agent.mjs rehydrate start --bundle /var/lib/abctl/deployments/site/web-1/bundle --exit-with-stdin --key-stdin');
     expect(remoteArgs.join('\n')).not.toContain(PASSWORD);
     expect(localArgs.join('\n')).not.toContain(PASSWORD);
 
@@ -81,11 +82,20 @@ describe('a deploy killed while the agent runs a plugin hook on an SSH host', ()
       expect(again.failures).toEqual([]);
       expect(again.record.instances.map((i) => [i.id, i.status, i.ports])).toEqual([['web-1', 'running', [{ input: 'http', port: PORT }]]]);
       expect(await health(host.address, PORT)).toBe('ok web-one');
+      // The bundle key, kept in the record under the catalog key, was on no command line either (the killed run made it; the resumed one kept it).
+      const recordFile = join(site.instance, 'deployments', 'site', 'deployment.json');
+      const stored = (JSON.parse(readFileSync(recordFile, 'utf8')) as { instances: { bundleKey: string }[] }).instances[0]!.bundleKey;
+      const box = (await SecretBox.load(join(site.instance, 'config', 'catalog.key'), false))!;
+      const key = box.decrypt(stored, recordFile);
+      expect(key).toMatch(/^[A-Za-z0-9+/]{43}=$/);
+      expect(`${remoteArgs.join('\n')}${localArgs.join('\n')}`).not.toContain(key);
+      expect(readFileSync(recordFile, 'utf8')).not.toContain(key);
 
-      // Files on the host holding the password: the product's config and the bundle's appliance, both 0600.
+      // Files on the host holding the password: the product's config alone, 0600; the bundle's appliance has it encrypted.
       const holders = (await host.exec(['sh', '-c', `grep -rlF -- '${PASSWORD}' /opt /srv /var/lib/abctl || true`])).trim().split('\n').sort();
-      expect(holders).toEqual(['/opt/minihttpd/conf/server.properties', '/var/lib/abctl/deployments/site/web-1/bundle/appliance.xml']);
+      expect(holders).toEqual(['/opt/minihttpd/conf/server.properties']);
       for (const f of holders) expect(await host.exec(['stat', '-c', '%a %U', f])).toBe('600 root\n');
+      expect(await host.exec(['grep', '-c', 'enc:v1:', '/var/lib/abctl/deployments/site/web-1/bundle/appliance.xml'])).toBe('1\n');
       expect(await host.exec(['stat', '-c', '%a', '/var/lib/abctl/deployments/site/web-1/bundle'])).toBe('700\n');
       // Logs: the deployment's per-instance log here, the product's log there.
       const logs = join(site.instance, 'deployments', 'site', 'logs');

@@ -16,6 +16,8 @@ import { startHosts, type TestHosts } from '../support/hosts.mjs';
 import { tempDir } from '../helpers/plugins.js';
 
 const UNTAR = ['tar', '-C', '/', '--recursive-unlink', '-xf', '-'];
+/** Prints what its stdin starts with (the bundle key line the real agent reads with --key-stdin), after `prefix`'s file when named. */
+const READS_FIRST_LINE = "process.stdin.once('data', (c) => { const f = process.argv[1]; process.stdout.write((f ? require('fs').readFileSync(f, 'utf8') : '') + 'first line: ' + c); process.exit(0); })";
 /** Prints its pid file's content, then waits for its stdin to end (as --exit-with-stdin does). */
 const WAITS_FOR_STDIN = "require('fs').writeFileSync(process.argv[1], String(process.pid)); process.stdin.on('end', () => process.exit(0)); process.stdin.resume()";
 
@@ -43,11 +45,11 @@ function connect(): Promise<SshHost> {
 }
 
 /** Runs `agent` (node's arguments) after unpacking the test bundle at `dir` on the host; output collected. */
-function launch(l: HostLauncher, dir: string, agent: readonly string[], timeoutMs = 20_000): Promise<LaunchResult & { output: string; shippedSeen: boolean }> {
+function launch(l: HostLauncher, dir: string, agent: readonly string[], timeoutMs = 20_000, input?: string): Promise<LaunchResult & { output: string; shippedSeen: boolean }> {
   let output = '';
   let shippedSeen = false;
   return l
-    .run({ archive: tarDirectory(bundle, dir.slice(1)), unpack: UNTAR, agent, timeoutMs, onOutput: (c) => (output += c.toString('utf8')), onShipped: () => (shippedSeen = true) })
+    .run({ archive: tarDirectory(bundle, dir.slice(1)), unpack: UNTAR, agent, ...(input !== undefined ? { input } : {}), timeoutMs, onOutput: (c) => (output += c.toString('utf8')), onShipped: () => (shippedSeen = true) })
     .then((r) => ({ ...r, output, shippedSeen }));
 }
 
@@ -79,6 +81,8 @@ describe('the host launcher', () => {
         launch(l, '/var/lib/launch/i4', cat(0)),
         // Leaves a process behind that holds its stdout open: its exit still counts.
         launch(l, '/var/lib/launch/i5', ['-e', "require('child_process').spawn('sleep', ['30'], { detached: true, stdio: 'inherit' }).unref(); console.log('left one'); process.exit(4)"]),
+        // Given an input: the agent's stdin starts with it (how the bundle key travels: inside the frames).
+        launch(l, '/var/lib/launch/i6', ['-e', READS_FIRST_LINE, '/var/lib/launch/i6/hello.txt'], 20_000, 'the-key-line\n'),
       ]);
       expect(runs.map((r) => [r.shipped, r.shippedSeen, r.exitCode])).toEqual([
         [true, true, 0],
@@ -87,14 +91,16 @@ describe('the host launcher', () => {
         [true, true, 1],
         [true, true, 0],
         [true, true, 4],
+        [true, true, 0],
       ]);
+      expect(runs[6]!.output).toBe('hello from the bundle\nfirst line: the-key-line\n');
       expect(runs[5]!.output).toBe('left one\n');
       expect(runs[0]!.output).toBe('hello from the bundle\nerr 0\n');
       expect(runs[2]!.output).toBe('hello from the bundle\nerr 2\n');
       expect(runs[1]!.shipOutput).toMatch(/tar: .*Not a directory/);
       expect(runs[3]!.output).toMatch(/Cannot find module '\/var\/lib\/launch\/no-such-agent\.mjs'/);
       expect((await hosts.hosts[0]!.exec(['wc', '-c', '/var/lib/launch/i4/big.bin'])).trim()).toBe('3145728 /var/lib/launch/i4/big.bin');
-      // One session for all six, on top of what the connection had.
+      // One session for all seven, on top of what the connection had.
       expect(host.stats.sessions - before).toBe(1);
       await l.close();
     } finally {
@@ -138,8 +144,10 @@ describe('an SSH connection whose host launcher cannot start', () => {
       const run = async (n: number) => {
         let output = '';
         let shipped = false;
+        // The input follows the archive's exact size on the session's stdin: the agent reads it after tar has read its part.
         const code = await conn.shipAndRun(bundle, `/var/lib/launch/f${n}`, {
-          args: ['-e', `process.stdout.write(require('fs').readFileSync('/var/lib/launch/f${n}/hello.txt', 'utf8'))`],
+          args: ['-e', READS_FIRST_LINE, `/var/lib/launch/f${n}/hello.txt`],
+          input: `key-of-f${n}\n`,
           timeoutMs: 20_000,
           shipTimeoutMs: 20_000,
           onOutput: (c) => (output += c.toString('utf8')),
@@ -148,13 +156,17 @@ describe('an SSH connection whose host launcher cannot start', () => {
         return { code, output, shipped };
       };
       const runs = await Promise.all([run(1), run(2)]);
-      for (const r of runs) {
+      for (const [k, r] of runs.entries()) {
         expect(r.code).toBe(0);
         expect(r.shipped).toBe(true);
-        expect(r.output).toBe('abctl: one SSH session for this instance: the host launcher did not start: it ended (exit 3): no launcher here\nhello from the bundle\n');
+        expect(r.output).toBe(`abctl: one SSH session for this instance: the host launcher did not start: it ended (exit 3): no launcher here\nhello from the bundle\nfirst line: key-of-f${k + 1}\n`);
       }
       // The launcher's try, then one per instance.
       expect(host.stats.sessions - before).toBe(3);
+      // An agent run on its own (stop, ping) gets its input the same way, not on its command line.
+      let output = '';
+      const code = await conn.runNode({ args: ['-e', READS_FIRST_LINE], input: 'key-of-ping\n', timeoutMs: 20_000, onOutput: (c) => (output += c.toString('utf8')) });
+      expect([code, output]).toEqual([0, 'first line: key-of-ping\n']);
     } finally {
       await conn.close();
       await hosts.hosts[0]!.exec(['rm', '-rf', '/var/lib/launch']);

@@ -1,13 +1,16 @@
 /**
  * The one-file agent on a real bundle of the example: introspected from examples/minihttpd,
  * the file set root moved to a temp "instance" root, a plan with another port and server name.
- * The agent runs as its own process (node abctl-agent.mjs), as it would on a target machine.
+ * The agent runs as its own process (node abctl-agent.mjs), as it would on a target machine,
+ * given the bundle's key on stdin (--key-stdin) as abctl gives it, unless a case says otherwise.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseDocument, renderDocument, type Plain } from '../../catalog/xml-codec.js';
 import { writeBundle } from '../../services/rehydration/bundle.js';
+import { BundleKey } from '../../services/rehydration/bundle-key.js';
 import { tempDir, writePlugin } from '../helpers/plugins.js';
 import { bin, examplePlugins, freePort } from '../introspection/helpers.js';
 import { exampleDeployment, type ExampleDeployment } from './bundle-fixture.js';
@@ -18,8 +21,27 @@ let dep: ExampleDeployment;
 let bundleDir: string;
 let port: number;
 
+/** The keys of the bundles written here: a bundle (or a copy of one) is run with the key its bundle.json names. */
+const keys: BundleKey[] = [];
+
+function keyOf(dir: string): BundleKey | undefined {
+  const id = (JSON.parse(readFileSync(join(dir, 'bundle.json'), 'utf8')) as { passwordKey?: { keyId: string } }).passwordKey?.keyId;
+  return keys.find((k) => k.id === id);
+}
+
 function agent(dir: string, ...args: string[]): { code: number | null; out: string; err: string } {
-  const r = spawnSync(process.execPath, [join(dir, 'abctl-agent.mjs'), ...args, '--bundle', dir], { encoding: 'utf8', timeout: 60_000, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+  const key = keyOf(dir);
+  return agentWith(dir, key ? { stdin: `${key.text()}\n`, args: ['--key-stdin'] } : {}, ...args);
+}
+
+/** The agent as an operator would run it by hand: `stdin` and extra `args` as given, nothing else. */
+function agentWith(dir: string, how: { stdin?: string; args?: string[] }, ...args: string[]): { code: number | null; out: string; err: string } {
+  const r = spawnSync(process.execPath, [join(dir, 'abctl-agent.mjs'), ...args, '--bundle', dir, ...(how.args ?? [])], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+    ...(how.stdin !== undefined ? { input: how.stdin } : { stdio: ['ignore', 'pipe', 'pipe'] }),
+  });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -36,7 +58,10 @@ function bundleFor(d: ExampleDeployment, name: string): Promise<string> {
     inventory: d.inventory,
     deployment: 'd1',
     outDir,
-  }).then((b) => b.dir);
+  }).then((b) => {
+    if (b.passwordKey) keys.push(b.passwordKey);
+    return b.dir;
+  });
 }
 
 beforeAll(async () => {
@@ -131,6 +156,49 @@ describe('the agent on the example bundle', () => {
   });
 });
 
+describe('the agent run by hand, without the key abctl gives it', () => {
+  it('refuses an operation that needs a password, saying how to get the key; runs those that need none; takes the key as the first line of stdin', () => {
+    const re = agentWith(bundleDir, {}, 'rehydrate');
+    expect(re.code).toBe(1);
+    expect(re.err).toContain('rehydrate of appliance "web" (plugin example) needs password "admin.password", which this bundle keeps encrypted, and the agent was given no key');
+    expect(re.err).toContain('run it through abctl (startDeployment, stopDeployment, pingDeployment)');
+    expect(re.err).toContain('as the first line of stdin with --key-stdin');
+    // The framework's error, not the plugin's.
+    expect(re.err).not.toContain('error in plugin');
+
+    const key = keyOf(bundleDir)!;
+    const again = agentWith(bundleDir, { stdin: `${key.text()}\n`, args: ['--key-stdin'] }, 'rehydrate');
+    expect([again.code, again.err]).toEqual([0, expect.stringContaining('file set home: extracted')]);
+    expect(readFileSync(join(dep.targetHome, 'conf', 'server.properties'), 'utf8')).toContain('admin.password=s3cret-from-plan\n');
+    // The example's start, ping and stop read no password.
+    for (const op of ['start', 'ping', 'stop']) expect([op, agentWith(bundleDir, {}, op).code]).toEqual([op, 0]);
+
+    const wrong = agentWith(bundleDir, { stdin: `${BundleKey.generate().text()}\n`, args: ['--key-stdin'] }, 'ping');
+    expect(wrong.code).toBe(1);
+    expect(wrong.err).toContain('the key given on stdin is not this bundle\'s');
+    const junk = agentWith(bundleDir, { stdin: `${'x'.repeat(20)}\n`, args: ['--key-stdin'] }, 'ping');
+    expect(junk.err).toContain('the bundle key is not 32 bytes in base64 on one line');
+    const none = agentWith(bundleDir, { stdin: '', args: ['--key-stdin'] }, 'ping');
+    expect([none.code, none.err]).toEqual([1, expect.stringContaining('--key-stdin: stdin ended before a whole first line (the key) came')]);
+    expect(`${re.err}${wrong.err}${junk.err}`).not.toContain(key.text());
+  });
+});
+
+describe('a bundle written before bundle keys (format 1, password values in clear)', () => {
+  it('still rehydrates, starts, pings and stops with no key', () => {
+    const old = join(tmp.path, 'format1');
+    cpSync(bundleDir, old, { recursive: true });
+    const key = keyOf(old)!;
+    const file = join(old, 'appliance.xml');
+    const plain = parseDocument(readFileSync(file, 'utf8'), { where: file, secret: (v) => key.decrypt(v, file) }).plain;
+    writeFileSync(file, renderDocument('appliance', plain as Plain, { where: file }));
+    const { passwordKey: _key, ...manifest } = JSON.parse(readFileSync(join(old, 'bundle.json'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(join(old, 'bundle.json'), JSON.stringify({ ...manifest, formatVersion: 1 }));
+    for (const op of ['rehydrate', 'start', 'ping', 'stop']) expect([op, agentWith(old, {}, op).code]).toEqual([op, 0]);
+    expect(readFileSync(join(dep.targetHome, 'conf', 'server.properties'), 'utf8')).toContain('admin.password=s3cret-from-plan\n');
+  });
+});
+
 /**
  * `run` (the container entrypoint) on its own bundle `name`, with the container contract's
  * directories under the temp dir (run keeps its private bundle and phase there), the extension's
@@ -141,7 +209,9 @@ async function heldRun(name: string) {
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', ABCTL_RUN_DIR: join(root, 'run'), ABCTL_STATE_DIR: join(root, 'state'), ABCTL_CONFIG_DIR: join(root, 'config'), ABCTL_SECRET_DIR: join(root, 'secret') };
   const dir = await bundleFor(dep, `${name}-bundle`);
   const hold = join(root, 'hold');
-  mkdirSync(root, { recursive: true });
+  // A container is given no bundle key: its password comes from the Secret mounted there.
+  mkdirSync(join(root, 'secret'), { recursive: true });
+  writeFileSync(join(root, 'secret', 'properties.json'), JSON.stringify({ 'admin.password': 'from-the-secret' }), { mode: 0o600 });
   writeFileSync(hold, '');
   await holdingStart(join(dir, 'plugins', 'examplelogs', 'index.js'), hold);
   const child = spawn(process.execPath, [join(dir, 'abctl-agent.mjs'), 'run', '--bundle', dir], { env, stdio: ['ignore', 'pipe', 'pipe'] });

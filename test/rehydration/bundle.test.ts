@@ -1,6 +1,7 @@
 /**
  * writeBundle on a real catalog (the example introspected from examples/minihttpd): what the
- * bundle holds, its modes, the plan applied, passwords only where they belong.
+ * bundle holds, its modes, the plan applied, passwords only where they belong: encrypted with the
+ * bundle's key in appliance.xml, absent from an image's bundle.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -9,7 +10,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDocument } from '../../catalog/xml-codec.js';
 import { Appliance } from '../../core/metadata/index.js';
-import { parseManifest } from '../../services/rehydration/bundle-format.js';
+import { BUNDLE_FORMAT_VERSION, parseManifest } from '../../services/rehydration/bundle-format.js';
+import { BundleKey } from '../../services/rehydration/bundle-key.js';
 import { writeBundle, type WrittenBundle } from '../../services/rehydration/bundle.js';
 import { tempDir } from '../helpers/plugins.js';
 import { exampleDeployment, type ExampleDeployment } from './bundle-fixture.js';
@@ -37,6 +39,8 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => tmp.cleanup());
 
+const base = () => ({ catalog: dep.catalog, assembly: dep.assembly, plan: dep.plan, instanceIndex: 1, bindings: dep.bindings, inventory: dep.inventory, deployment: 'd1', includeAgent: false });
+
 function walk(dir: string, out: string[] = []): string[] {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, e.name);
@@ -63,17 +67,37 @@ describe('writeBundle', () => {
     expect(JSON.parse(readFileSync(join(written.dir, 'bindings.json'), 'utf8'))).toEqual(dep.bindings);
   });
 
-  it('writes the appliance with the plan applied; the password only there, in clear, mode 0600', () => {
+  it('writes the appliance with the plan applied; the password only there, encrypted with the bundle key, which bundle.json names by id only', () => {
     const file = join(written.dir, 'appliance.xml');
-    const a = Appliance.fromPlain(parseDocument(readFileSync(file, 'utf8'), { where: file }).plain);
+    const key = written.passwordKey!;
+    const a = Appliance.fromPlain(parseDocument(readFileSync(file, 'utf8'), { where: file, secret: (stored) => key.decrypt(stored, file) }).plain);
     expect(a.properties.getValue('port')).toBe('18555');
     expect(a.properties.getValue('server.name')).toBe('web-one');
     expect(a.properties.getValue('admin.password')).toBe('s3cret-from-plan');
     expect(a.properties.getValue('log.level')).toBe('info');
+    const sealed = Appliance.fromPlain(parseDocument(readFileSync(file, 'utf8'), { where: file }).plain).properties.getValue('admin.password');
+    expect(sealed).toMatch(/^enc:v1:/);
+    // Another key cannot open it.
+    expect(() => BundleKey.generate().decrypt(sealed!, file)).toThrow(expect.objectContaining({ code: 'BUNDLE_SECRET_INVALID', where: file }));
+    const m = parseManifest(readFileSync(join(written.dir, 'bundle.json'), 'utf8'), 'bundle.json');
+    expect(m).toMatchObject({ formatVersion: BUNDLE_FORMAT_VERSION, passwordKey: { cipher: 'aes-256-gcm', keyId: key.id } });
+    // No file of the bundle (or its tar) holds the password or the key.
+    for (const f of [...walk(written.dir), written.archive!].filter((p) => statSync(p).isFile())) {
+      const text = readFileSync(f).toString('latin1');
+      expect([f, text.includes('s3cret-from-plan'), text.includes(key.text())]).toEqual([f, false, false]);
+    }
     const navigator = readFileSync(join(written.dir, 'assembly.xml'), 'utf8');
     expect(navigator).toContain('web-one');
-    expect(navigator).not.toContain('s3cret-from-plan');
-    expect(readFileSync(join(written.dir, 'bundle.json'), 'utf8')).not.toContain('s3cret');
+  });
+
+  it('writes an image\'s bundle with no password value and no key (the container gets them from its Secret)', async () => {
+    const image = await writeBundle({ ...base(), appliance: 'web', outDir: join(tmp.path, 'image'), image: { ownersInLayer: [] } });
+    expect(image.passwordKey).toBeUndefined();
+    expect(image.manifest.passwordKey).toBeUndefined();
+    const file = join(image.dir, 'appliance.xml');
+    const a = Appliance.fromPlain(parseDocument(readFileSync(file, 'utf8'), { where: file }).plain);
+    expect(a.properties.get('admin.password')).toMatchObject({ secret: true, value: undefined });
+    for (const f of walk(image.dir).filter((p) => statSync(p).isFile())) expect([f, readFileSync(f, 'latin1').includes('s3cret-from-plan')]).toEqual([f, false]);
   });
 
   it('makes every directory 0700 and every file without group or other access', () => {
@@ -90,8 +114,7 @@ describe('writeBundle', () => {
   });
 
   it('refuses a directory that already holds files, and names an appliance the assembly lacks', async () => {
-    const base = { catalog: dep.catalog, assembly: dep.assembly, plan: dep.plan, instanceIndex: 1, bindings: dep.bindings, inventory: dep.inventory, deployment: 'd1', includeAgent: false };
-    await expect(writeBundle({ ...base, appliance: 'web', outDir: written.dir })).rejects.toMatchObject({ code: 'BUNDLE_DIR_NOT_EMPTY', where: written.dir });
-    await expect(writeBundle({ ...base, appliance: 'db', outDir: join(tmp.path, 'b2') })).rejects.toThrow(/has no member "db"/);
+    await expect(writeBundle({ ...base(), appliance: 'web', outDir: written.dir })).rejects.toMatchObject({ code: 'BUNDLE_DIR_NOT_EMPTY', where: written.dir });
+    await expect(writeBundle({ ...base(), appliance: 'db', outDir: join(tmp.path, 'b2') })).rejects.toThrow(/has no member "db"/);
   });
 });
