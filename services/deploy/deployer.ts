@@ -530,7 +530,7 @@ export class DeploymentService {
     const list: readonly AgentOperation[] = typeof ops === 'string' ? [ops] : ops;
     const what = list.join(' + ');
     // The bundle's key goes as the first line of the agent's stdin, never on its command line.
-    const key = await this.#bundleKey(session, i, false);
+    const key = await this.#storedKey(session, i);
     const log = await openInstanceLog(session.files, i.id, `${what} on ${i.target}`);
     let last = '';
     // The line before the last: an agent error ends with its hint line, which alone says too little.
@@ -581,12 +581,12 @@ export class DeploymentService {
   }
 
   /** Builds the bundle for `i` locally and ships it with the agent to the instance's directory. */
-  #ship(session: Session, conn: TargetConnection, i: InstanceRecord): Promise<void> {
-    return this.#staged(session, i, (stage) => conn.ship(stage, i.dir, { timeoutMs: stepTimeout(session.opts), ...(session.opts.signal ? { signal: session.opts.signal } : {}) }));
+  #ship(session: Session, conn: TargetConnection, i: InstanceRecord, key: BundleKey): Promise<void> {
+    return this.#staged(session, i, key, (stage) => conn.ship(stage, i.dir, { timeoutMs: stepTimeout(session.opts), ...(session.opts.signal ? { signal: session.opts.signal } : {}) }));
   }
 
   /** Builds the bundle for `i` (with the agent) in a local directory that lives while `fn` runs. */
-  async #staged<T>(session: Session, i: InstanceRecord, fn: (stage: string) => Promise<T>): Promise<T> {
+  async #staged<T>(session: Session, i: InstanceRecord, passwordKey: BundleKey, fn: (stage: string) => Promise<T>): Promise<T> {
     if (!this.bundles) {
       throw new UserError('DEPLOY_NO_BUNDLES', 'this abctl cannot build appliance bundles (no bundle writer is installed)', {
         where: i.id,
@@ -601,8 +601,6 @@ export class DeploymentService {
         hint: 'undeploy this deployment, or put the appliance back',
       });
     }
-    // Recorded before the bundle exists anywhere: a bundle whose key was lost could not be run.
-    const passwordKey = await this.#bundleKey(session, i, true);
     await mkdir(this.layout.tmpDir, { recursive: true });
     const stage = await mkdtemp(join(this.layout.tmpDir, `deploy-${i.id}-`));
     try {
@@ -629,22 +627,30 @@ export class DeploymentService {
     }
   }
 
-  /**
-   * The key of instance `i`'s bundle, from the record (where the catalog key encrypts it);
-   * `create`: made and recorded when the instance has none yet (new, or deployed before keys).
-   * Undefined when it has none and `create` is false: its bundle has no encrypted values.
-   */
-  async #bundleKey(session: Session, i: InstanceRecord, create: true): Promise<BundleKey>;
-  async #bundleKey(session: Session, i: InstanceRecord, create: false): Promise<BundleKey | undefined>;
-  async #bundleKey(session: Session, i: InstanceRecord, create: boolean): Promise<BundleKey | undefined> {
-    const stored = session.writer.instance(i.id).bundleKey;
-    if (stored === undefined && !create) return undefined;
+  /** The catalog key, which encrypts the bundle keys in the record: read once per command. */
+  #box(session: Session): Promise<SecretBox> {
     session.box ??= SecretBox.load(this.catalog.keyFile, true).then((box) => box as SecretBox);
-    const box = await session.box;
-    if (stored !== undefined) return BundleKey.parse(box.decrypt(stored, session.files.recordFile), session.files.recordFile);
+    return session.box;
+  }
+
+  /** The key of instance `i`'s bundle, from the record; undefined for one deployed before keys (its bundle has no encrypted values). */
+  async #storedKey(session: Session, i: InstanceRecord): Promise<BundleKey | undefined> {
+    const stored = session.writer.instance(i.id).bundleKey;
+    if (stored === undefined) return undefined;
+    const box = await this.#box(session);
+    return BundleKey.parse(box.decrypt(stored, session.files.recordFile), session.files.recordFile);
+  }
+
+  /**
+   * The key for the bundle about to be written: the recorded one, else a new one, whose
+   * encrypted form (`record`) the caller records with its next status change, before the bundle
+   * exists anywhere (a bundle whose key was lost could not be run).
+   */
+  async #keyToShip(session: Session, i: InstanceRecord): Promise<{ key: BundleKey; record: Partial<InstanceRecord> }> {
+    const kept = await this.#storedKey(session, i);
+    if (kept) return { key: kept, record: {} };
     const key = BundleKey.generate();
-    await session.writer.setInstance(i.id, { bundleKey: box.encrypt(key.text()) });
-    return key;
+    return { key, record: { bundleKey: (await this.#box(session)).encrypt(key.text()) } };
   }
 
   /** This instance and, per connected output, the instances of the peer (addresses as the record has them). */
@@ -687,7 +693,8 @@ export class DeploymentService {
         await this.#agent(session, conn, cur(), 'stop');
       }
       step = 'ship';
-      await this.#status(session, i, 'shipping');
+      const shipKey = await this.#keyToShip(session, cur());
+      await this.#status(session, i, 'shipping', shipKey.record);
       // One agent run for rehydrate and start; its marker line moves the record on to starting.
       let rehydrating: Promise<void> = Promise.resolve();
       let starting: Promise<void> = Promise.resolve();
@@ -700,7 +707,7 @@ export class DeploymentService {
         const { shipAndRun } = conn;
         if (shipAndRun) {
           // Shipping and the agent in one remote command (one SSH session instead of two).
-          await this.#staged(session, cur(), (stage) =>
+          await this.#staged(session, cur(), shipKey.key, (stage) =>
             this.#agent(session, conn, cur(), ['rehydrate', 'start'], onStep, [], (run) =>
               shipAndRun.call(conn, stage, i.dir, {
                 ...run,
@@ -713,7 +720,7 @@ export class DeploymentService {
             ),
           );
         } else {
-          await this.#ship(session, conn, cur());
+          await this.#ship(session, conn, cur(), shipKey.key);
           step = 'rehydrate';
           await this.#status(session, i, 'rehydrating');
           await this.#agent(session, conn, cur(), ['rehydrate', 'start'], onStep);

@@ -5,11 +5,14 @@
  * there, and in no file of the instance's directory: its bundle holds it encrypted, with a key
  * that stays in the deployment record (encrypted with the catalog key) and reaches the agent on stdin.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SecretBox } from '../../catalog/secrets.js';
+import { parseDocument, renderDocument, type Plain } from '../../catalog/xml-codec.js';
 import { DeploymentService } from '../../services/deploy/module.js';
+import { BundleKey } from '../../services/rehydration/bundle-key.js';
 import { startHosts, type TestHosts } from '../support/hosts.mjs';
 import { freePort } from '../support/sshd.mjs';
 import { tempDir } from '../helpers/plugins.js';
@@ -40,7 +43,7 @@ describe('the example deployed to this machine', () => {
   let tmp: { path: string; cleanup: () => Promise<void> };
   afterAll(() => tmp?.cleanup());
 
-  it('deploys with a changed port, pings, stops, starts and undeploys', async () => {
+  it('deploys with a changed port, pings, stops, starts and undeploys; an instance deployed before bundle keys keeps working until deployed again', async () => {
     tmp = await tempDir('abctl-deploy-example-');
     const port = await freePort();
     const home = join(tmp.path, 'target', 'opt', 'minihttpd');
@@ -90,6 +93,31 @@ describe('the example deployed to this machine', () => {
       await expect(health('127.0.0.1', port)).rejects.toThrow();
       await service.start('site');
       expect(await health('127.0.0.1', port)).toBe('ok web-local');
+
+      // As deployed before bundle keys: a format 1 record (no bundleKey), a format 1 bundle (values
+      // in clear) and an agent that knows no --key-stdin. stop, start and ping still work; deploy
+      // again gives the instance a key and a format 2 bundle.
+      const recordFile = join(site.instance, 'deployments', 'site', 'deployment.json');
+      const dir = join(targetRoot, 'deployments', 'site', 'web-1');
+      const record = JSON.parse(readFileSync(recordFile, 'utf8')) as { formatVersion: number; instances: { bundleKey?: string }[] };
+      const box = (await SecretBox.load(join(site.instance, 'config', 'catalog.key'), false))!;
+      const key = BundleKey.parse(box.decrypt(record.instances[0]!.bundleKey!, recordFile), recordFile);
+      const applianceFile = join(dir, 'bundle', 'appliance.xml');
+      writeFileSync(applianceFile, renderDocument('appliance', parseDocument(readFileSync(applianceFile, 'utf8'), { where: applianceFile, secret: (v) => key.decrypt(v, applianceFile) }).plain as Plain, { where: applianceFile }));
+      const { passwordKey: _k, ...manifest } = JSON.parse(readFileSync(join(dir, 'bundle', 'bundle.json'), 'utf8')) as Record<string, unknown>;
+      writeFileSync(join(dir, 'bundle', 'bundle.json'), JSON.stringify({ ...manifest, formatVersion: 1 }));
+      writeFileSync(recordFile, JSON.stringify({ ...record, formatVersion: 1, instances: record.instances.map(({ bundleKey: _b, ...i }) => i) }));
+      rmSync(join(dir, 'agent.mjs'));
+      writeFileSync(join(dir, 'agent.mjs'), "if (process.argv.includes('--key-stdin')) { console.error('unknown option --key-stdin'); process.exit(2); }\nawait import('./bundle/abctl-agent.mjs');\n");
+      expect((await service.stop('site')).failures).toEqual([]);
+      await expect(health('127.0.0.1', port)).rejects.toThrow();
+      expect((await service.start('site')).failures).toEqual([]);
+      expect((await service.ping('site')).map((x) => x.healthy)).toEqual([true]);
+      expect((await service.stop('site')).failures).toEqual([]);
+      expect((await service.deploy({ assembly: 'site', planFile: site.planFile, targetRoot })).failures).toEqual([]);
+      expect(await health('127.0.0.1', port)).toBe('ok web-local');
+      expectKeysKept(site.instance, []);
+      expect(filesHolding(targetRoot, PASSWORD)).toEqual([]);
       await service.undeploy('site');
       await expect(health('127.0.0.1', port)).rejects.toThrow();
       expect(existsSync(join(targetRoot, 'deployments', 'site', 'web-1'))).toBe(false);
