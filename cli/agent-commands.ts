@@ -7,6 +7,7 @@ import { defineCommand, jsonOption, type CommandDefinition, type JsonOption } fr
 
 export interface BundleOptions extends JsonOption {
   readonly bundle: string;
+  readonly keyStdin?: boolean;
 }
 
 const SUMMARIES = {
@@ -23,7 +24,11 @@ export const AGENT_COMMANDS: readonly CommandDefinition[] = (['rehydrate', 'star
     details:
       'Runs the creator plugin first, then its extensions; the first failure stops the chain and names the plugin. ' +
       'Exit codes: 0 done (ping: healthy), 1 failed (ping: unhealthy), 3 not supported by the plugin chain. See docs/rehydration.md.',
-    options: [{ flags: '--bundle <dir>', description: 'appliance bundle directory (holds bundle.json)', required: true }, jsonOption],
+    options: [
+      { flags: '--bundle <dir>', description: 'appliance bundle directory (holds bundle.json)', required: true },
+      { flags: '--key-stdin', description: "read the bundle's key (base64) from the first line of stdin: needed when a plugin asks for a password, which a deployed bundle keeps encrypted" },
+      jsonOption,
+    ],
     load: () => import('./commands/agent.js').then((m) => ({ run: m.runFor(op) })),
   }),
 );

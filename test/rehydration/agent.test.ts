@@ -181,6 +181,13 @@ describe('the agent run by hand, without the key abctl gives it', () => {
     const none = agentWith(bundleDir, { stdin: '', args: ['--key-stdin'] }, 'ping');
     expect([none.code, none.err]).toEqual([1, expect.stringContaining('--key-stdin: stdin ended before a whole first line (the key) came')]);
     expect(`${re.err}${wrong.err}${junk.err}`).not.toContain(key.text());
+
+    // abctl's own rehydrate|start|stop|ping --bundle take the key the same way.
+    const cli = (stdin: string, ...args: string[]) => spawnSync(process.execPath, [bin, 'rehydrate', '--bundle', bundleDir, ...args], { input: stdin, encoding: 'utf8', timeout: 60_000, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+    const bare = cli('');
+    expect([bare.status, bare.stderr]).toEqual([1, expect.stringContaining('needs password "admin.password", which this bundle keeps encrypted')]);
+    const keyed = cli(`${key.text()}\n`, '--key-stdin');
+    expect([keyed.status, keyed.stdout]).toEqual([0, 'rehydrate of appliance web: done (ran example, examplelogs)\n']);
   });
 });
 
