@@ -36,8 +36,17 @@ export interface PeerBinding {
   readonly hostNames: readonly string[];
   readonly addresses: readonly string[];
   readonly port: number | undefined;
-  /** The input's properties (an external resource's properties merged under them). Values as strings. */
+  /**
+   * The input's properties (an external resource's properties merged under them). Values as
+   * strings, password values included: a plugin reads them here as any other.
+   */
   readonly properties: Readonly<Record<string, string>>;
+  /**
+   * Names among `properties` whose values are passwords (SDK 1.6, optional: absent means none).
+   * Where bindings rest they are kept apart: sealed in a bundle, in the Secret of a container,
+   * and redacted from log lines. Reading one without the bundle's key fails (BUNDLE_KEY_MISSING).
+   */
+  readonly secretProperties?: readonly string[];
 }
 
 /** What the deployment adds to one instance's metadata before rehydrate (`bindings.json` in a bundle). */

@@ -12,12 +12,13 @@ import { Catalog } from '../../catalog/index.js';
 import { SecretBox } from '../../catalog/secrets.js';
 import { describePlanProblem, resolveObjectPath, type DeploymentPlan } from '../../core/deployment-plan/index.js';
 import { AbError, UserError, errorText } from '../../core/errors.js';
-import { effectivePort, type Assembly, type Input } from '../../core/metadata/index.js';
+import { effectivePort, type Assembly, type Input, type Property } from '../../core/metadata/index.js';
 import { DeploymentPlanService } from '../editing/deployment-plans.js';
 import { HostRequirementsCheck, type HostCheckOptions } from '../validation/port.js';
 import { InstanceLayout } from '../instance.js';
 import { applianceAt, applyPlan } from '../rehydration/plan-overlay.js';
 import { BundleKey, KEY_STDIN_OPTION } from '../rehydration/bundle-key.js';
+import { BUNDLE_FORMAT_VERSION } from '../rehydration/bundle-format.js';
 import { AGENT_STEP_MARK, BundleWriter, type AgentOperation, type LateBindings, type PeerBinding } from './bundle-port.js';
 import { withDeploymentLock } from './lock.js';
 import { findRootConflicts, hostKey, type PlacedRoots } from './root-conflicts.js';
@@ -119,14 +120,24 @@ interface Model {
 }
 
 /** An input's port and properties (an external resource's properties under its input's), as strings. */
-export function peerInput(overlaid: Assembly, l: Link): { port: number | undefined; properties: Record<string, string> } {
+export function peerInput(overlaid: Assembly, l: Link): { port: number | undefined; properties: Record<string, string>; secretProperties: string[] } {
   const props: Record<string, string> = {};
+  // Password-type names, so that wherever the bindings rest these values are kept apart (peer-secrets.ts).
+  const secrets = new Set<string>();
+  const take = (list: readonly Property[]): void => {
+    for (const p of list) {
+      if (p.value === undefined) continue;
+      props[p.name] = p.value;
+      if (p.secret) secrets.add(p.name);
+      else secrets.delete(p.name);
+    }
+  };
   let port: number | undefined;
   try {
     const holder = resolveObjectPath(overlaid, l.to);
-    if (l.external) for (const p of holder.properties.list()) if (p.value !== undefined) props[p.name] = p.value;
+    if (l.external) take(holder.properties.list());
     const found = resolveObjectPath(overlaid, `${l.to}/input/${l.input}`);
-    for (const p of found.properties.list()) if (p.value !== undefined) props[p.name] = p.value;
+    take(found.properties.list());
     const input = (found.holder as { getInput?: (n: string) => Input | undefined }).getInput?.(l.input);
     // The port the peer really listens on: the plan may have changed the property it comes from.
     if (input) port = effectivePort(input, (n) => holder.properties.get(n)?.value, found.where);
@@ -134,7 +145,7 @@ export function peerInput(overlaid: Assembly, l: Link): { port: number | undefin
     if (err instanceof UserError) throw err;
     // The link came from the same assembly, so its ends exist; nothing to add if not.
   }
-  return { port, properties: props };
+  return { port, properties: props, secretProperties: [...secrets].sort() };
 }
 
 /** Ports of an appliance's inputs with the plan applied (record and messages). */
@@ -158,6 +169,9 @@ export function hostFromProperties(props: Record<string, string>): string[] {
   const v = props['host'] ?? props['hostname'] ?? props['hostName'] ?? props['address'];
   return v ? [v] : [];
 }
+
+/** The first bundle format whose agent takes the key on stdin (--key-stdin). */
+const KEYED_BUNDLE_FORMAT = 2;
 
 /** Everything a command needs while it holds the lock. */
 interface Session {
@@ -529,8 +543,9 @@ export class DeploymentService {
   ): Promise<{ code: number; lastLine: string }> {
     const list: readonly AgentOperation[] = typeof ops === 'string' ? [ops] : ops;
     const what = list.join(' + ');
-    // The bundle's key goes as the first line of the agent's stdin, never on its command line.
-    const key = await this.#storedKey(session, i);
+    // The bundle's key goes as the first line of the agent's stdin, never on its command line;
+    // only to a bundle that takes one (an agent from before keys refuses the option).
+    const key = (i.shippedFormat ?? KEYED_BUNDLE_FORMAT) >= KEYED_BUNDLE_FORMAT ? await this.#storedKey(session, i) : undefined;
     const log = await openInstanceLog(session.files, i.id, `${what} on ${i.target}`);
     let last = '';
     // The line before the last: an agent error ends with its hint line, which alone says too little.
@@ -650,7 +665,8 @@ export class DeploymentService {
     const kept = await this.#storedKey(session, i);
     if (kept) return { key: kept, record: {} };
     const key = BundleKey.generate();
-    return { key, record: { bundleKey: (await this.#box(session)).encrypt(key.text()) } };
+    // Until this ship completes, the host has at most a bundle from before keys.
+    return { key, record: { bundleKey: (await this.#box(session)).encrypt(key.text()), shippedFormat: 1 } };
   }
 
   /** This instance and, per connected output, the instances of the peer (addresses as the record has them). */
@@ -668,6 +684,7 @@ export class DeploymentService {
         addresses: l.external ? [] : peers.map((x) => x.address),
         port: input.port,
         properties: input.properties,
+        ...(input.secretProperties.length ? { secretProperties: input.secretProperties } : {}),
       });
     }
     return { instance: { hostName: i.hostname, addresses: i.address ? [i.address] : [], index: i.index }, outputs };
@@ -707,14 +724,15 @@ export class DeploymentService {
         const { shipAndRun } = conn;
         if (shipAndRun) {
           // Shipping and the agent in one remote command (one SSH session instead of two).
+          // The agent this command runs is the one it ships, which takes the key.
           await this.#staged(session, cur(), shipKey.key, (stage) =>
-            this.#agent(session, conn, cur(), ['rehydrate', 'start'], onStep, [], (run) =>
+            this.#agent(session, conn, { ...cur(), shippedFormat: BUNDLE_FORMAT_VERSION }, ['rehydrate', 'start'], onStep, [], (run) =>
               shipAndRun.call(conn, stage, i.dir, {
                 ...run,
                 shipTimeoutMs: stepTimeout(session.opts),
                 onShipped: () => {
                   step = 'rehydrate';
-                  rehydrating = this.#status(session, i, 'rehydrating');
+                  rehydrating = this.#status(session, i, 'rehydrating', { shippedFormat: BUNDLE_FORMAT_VERSION });
                 },
               }),
             ),
@@ -722,7 +740,7 @@ export class DeploymentService {
         } else {
           await this.#ship(session, conn, cur(), shipKey.key);
           step = 'rehydrate';
-          await this.#status(session, i, 'rehydrating');
+          await this.#status(session, i, 'rehydrating', { shippedFormat: BUNDLE_FORMAT_VERSION });
           await this.#agent(session, conn, cur(), ['rehydrate', 'start'], onStep);
         }
       } finally {

@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { ContainerModule, inject, injectable, optional } from 'inversify';
 import { Catalog } from '../../catalog/index.js';
 import { UserError } from '../../core/errors.js';
-import type { LateBindings } from '../../core/lifecycle-contract.js';
+import { PEER_SECRETS_FILE, splitPeerSecrets } from '../rehydration/peer-secrets.js';
 import { PluginInventoryService } from '../plugins/plugin-inventory-service.js';
 import { applianceAt, applyPlan } from '../rehydration/plan-overlay.js';
 import { CONTAINER } from '../rehydration/foreground.js';
@@ -135,14 +135,18 @@ export function podObjects(req: Pick<EngineUp, 'deployment' | 'id' | 'appliance'
   const pod = podName(req.deployment, req.id);
   const labels = { [POD_LABELS.deployment]: podName('', req.deployment) || 'deployment', [POD_LABELS.instance]: pod, [POD_LABELS.appliance]: imageName(req.appliance), 'app.kubernetes.io/managed-by': 'abctl' };
   const { config, secret } = runtimeProperties(req);
-  const bindings: LateBindings = { instance: { hostName: pod, addresses: [address], index: req.index }, outputs: req.bindings.outputs };
+  // Peers' password values go to the Secret; the ConfigMap (kept beside the record) has the rest.
+  const { bindings, secrets: peerSecrets } = splitPeerSecrets({ instance: { hostName: pod, addresses: [address], index: req.index }, outputs: req.bindings.outputs });
   const configMap = {
     apiVersion: 'v1',
     kind: 'ConfigMap',
     metadata: { name: `${pod}-config`, labels },
     data: { [CONTAINER.propertiesFile]: `${JSON.stringify(config)}\n`, [CONTAINER.bindingsFile]: `${JSON.stringify(bindings, null, 2)}\n` },
   };
-  const hasSecret = Object.keys(secret).length > 0;
+  const secretData: Record<string, string> = {};
+  if (Object.keys(secret).length > 0) secretData[CONTAINER.propertiesFile] = Buffer.from(`${JSON.stringify(secret)}\n`).toString('base64');
+  if (Object.keys(peerSecrets).length > 0) secretData[PEER_SECRETS_FILE] = Buffer.from(`${JSON.stringify(peerSecrets)}\n`).toString('base64');
+  const hasSecret = Object.keys(secretData).length > 0;
   const volumes: object[] = [{ name: 'abctl-config', configMap: { name: `${pod}-config` } }];
   const mounts: object[] = [{ name: 'abctl-config', mountPath: CONTAINER.configDir, readOnly: true }];
   if (hasSecret) {
@@ -173,7 +177,7 @@ export function podObjects(req: Pick<EngineUp, 'deployment' | 'id' | 'appliance'
   return {
     pod,
     objects: [configMap, podObject],
-    ...(hasSecret ? { secret: { apiVersion: 'v1', kind: 'Secret', metadata: { name: `${pod}-secret`, labels }, type: 'Opaque', data: { [CONTAINER.propertiesFile]: Buffer.from(`${JSON.stringify(secret)}\n`).toString('base64') } } } : {}),
+    ...(hasSecret ? { secret: { apiVersion: 'v1', kind: 'Secret', metadata: { name: `${pod}-secret`, labels }, type: 'Opaque', data: secretData } } : {}),
   };
 }
 

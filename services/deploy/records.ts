@@ -58,6 +58,14 @@ export interface InstanceRecord {
    * instance's life. Absent: deployed before bundles were encrypted (format 1).
    */
   readonly bundleKey?: string;
+  /**
+   * The format of the bundle the last completed ship put on the host (bundle-format.ts), so that
+   * the key goes only to an agent that takes it: an instance deployed before keys whose first
+   * ship with a key failed still has the old agent. 1 is recorded with a new key (until that
+   * ship completes). Absent with a key: a record of the abctl that shipped each key with its
+   * bundle before this field existed, so the host's bundle takes it.
+   */
+  readonly shippedFormat?: number;
   readonly status: InstanceStatus;
   /** For `failed`: the step that failed and why. */
   readonly failedStep?: string;

@@ -27,7 +27,8 @@ import {
   type KubeObject,
 } from '../../core/kubernetes/index.js';
 import type { DeploymentPlan, PlanNode } from '../../core/deployment-plan/index.js';
-import type { LateBindings, PeerBinding } from '../../core/lifecycle-contract.js';
+import type { PeerBinding } from '../../core/lifecycle-contract.js';
+import { PEER_SECRETS_FILE, splitPeerSecrets } from '../rehydration/peer-secrets.js';
 import { UserError } from '../../core/errors.js';
 import { Appliance, Assembly, AtomicAssembly, ExternalResource, effectivePort, type FileSetDefinition, type Input, type Vnet } from '../../core/metadata/index.js';
 import { hostFromProperties, peerInput } from '../deploy/deployer.js';
@@ -238,22 +239,20 @@ export function buildManifests(assembly: Assembly, plan: DeploymentPlan, opts: M
       else if (p.type !== 'fileRef') props[p.name] = p.value;
     }
     if (slot.node?.fileRefs.some((f) => f.file)) warnings.push(`${owner(slot)}: files the plan gives for fileRef properties are not carried into the manifests (the image holds the captured content resources)`);
-    const bindings: LateBindings = {
+    // Peers' password values go to the Secret, never the ConfigMap; the container's foreground puts them back.
+    const { bindings, secrets: peerSecrets } = splitPeerSecrets({
       // The agent takes this instance's identity from the container; placeholders keep the shape.
       instance: { hostName: '', addresses: [], index: 1 },
       outputs: bindingsFor(slot, links, overlaid, serviceOf),
-    };
+    });
     const configData = { [BINDINGS_FILE]: stableJson(bindings), [PROPERTIES_FILE]: stableJson(props) };
     objects.push({ apiVersion: 'v1', kind: 'ConfigMap', metadata: meta('ConfigMap', n.config, n.labels, annotations), data: configData });
-    const hasSecret = Object.keys(secrets).length > 0;
+    const secretData: Record<string, string> = {};
+    if (Object.keys(secrets).length > 0) secretData[PROPERTIES_FILE] = Buffer.from(stableJson(secrets)).toString('base64');
+    if (Object.keys(peerSecrets).length > 0) secretData[PEER_SECRETS_FILE] = Buffer.from(stableJson(peerSecrets)).toString('base64');
+    const hasSecret = Object.keys(secretData).length > 0;
     if (hasSecret) {
-      objects.push({
-        apiVersion: 'v1',
-        kind: 'Secret',
-        metadata: meta('Secret', n.secret, n.labels, annotations),
-        type: 'Opaque',
-        data: { [PROPERTIES_FILE]: Buffer.from(stableJson(secrets)).toString('base64') },
-      });
+      objects.push({ apiVersion: 'v1', kind: 'Secret', metadata: meta('Secret', n.secret, n.labels, annotations), type: 'Opaque', data: secretData });
     }
 
     // Volumes: stateful local file sets get a volume per pod; NFS file sets a shared claim.
@@ -488,7 +487,7 @@ function bindingsFor(slot: ApplianceSlot, links: readonly Link[], overlaid: Asse
     // peerInput gives the port a plain deploy gives (the plan's value); an external resource may name it in a property.
     const port = peer.port ?? (l.external ? externalPort(peer.properties) : undefined);
     const addresses = l.external ? hostFromProperties(peer.properties).filter((h) => isIP(h) !== 0) : [];
-    (outputs[l.output] ??= []).push({ appliance: l.to, input: l.input, external: l.external, hostNames: [serviceOf(l)], addresses, port, properties: peer.properties });
+    (outputs[l.output] ??= []).push({ appliance: l.to, input: l.input, external: l.external, hostNames: [serviceOf(l)], addresses, port, properties: peer.properties, ...(peer.secretProperties.length ? { secretProperties: peer.secretProperties } : {}) });
   }
   return outputs;
 }

@@ -27,6 +27,7 @@ import {
   parseManifest,
 } from './bundle-format.js';
 import { bundleKeyMissing, type BundleKey } from './bundle-key.js';
+import { openPeerSecrets } from './peer-secrets.js';
 import { chainMembers, runChain, type ChainOutcome } from './chain.js';
 import { LifecycleContexts, type InstanceState } from './context.js';
 import { extractFileSets, verifyArchives, type ExtractedFileSet } from './file-sets.js';
@@ -99,6 +100,8 @@ export async function loadBundle(bundleDir: string, key?: BundleKey): Promise<In
     if (err instanceof UserError) throw err;
     throw new UserError('BUNDLE_INVALID', `bindings.json is not valid JSON: ${(err as Error).message}`, { where: join(dir, BUNDLE_BINDINGS) });
   }
+  // Peers' password values are opened here, in memory only; without a key they stay sealed (context.ts locks them).
+  if (sealed && key) bindings = openPeerSecrets(bindings, key, join(dir, BUNDLE_BINDINGS));
   return { bundleDir: dir, manifest, appliance, assembly, bindings, passwordsLocked: sealed !== undefined && key === undefined };
 }
 

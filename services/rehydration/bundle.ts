@@ -33,6 +33,7 @@ import {
   type BundlePlugin,
 } from './bundle-format.js';
 import { BundleKey } from './bundle-key.js';
+import { sealPeerSecrets, splitPeerSecrets } from './peer-secrets.js';
 import { applianceAt, applyPlan } from './plan-overlay.js';
 
 const run = promisify(execFile);
@@ -201,7 +202,7 @@ export interface BundleDocuments {
   readonly manifest: BundleManifest;
   /** Runs after the other documents, before bundle.json (e.g. copying the agent in). */
   readonly beforeManifest?: (() => Promise<void>) | undefined;
-  /** Encrypts the appliance's password values; bundle.json then names the key (its id, never the key). */
+  /** Encrypts the appliance's and the peers' password values; bundle.json then names the key (its id, never the key). */
   readonly passwordKey?: BundleKey | undefined;
 }
 
@@ -214,7 +215,9 @@ export async function writeBundleDocuments(dir: string, docs: BundleDocuments): 
   const where = join(dir, BUNDLE_APPLIANCE);
   await writeText(dir, BUNDLE_APPLIANCE, renderDocument('appliance', docs.appliance as Plain, { where, ...(key ? { secret: (clear: string) => key.encrypt(clear) } : {}) }));
   await writeText(dir, BUNDLE_ASSEMBLY, renderDocument('assembly', docs.assembly as Plain, { where: join(dir, BUNDLE_ASSEMBLY) }));
-  await writeText(dir, BUNDLE_BINDINGS, `${JSON.stringify(docs.bindings, null, 2)}\n`);
+  // Peers' password values rest sealed like the appliance's; without a key (an image) there are none.
+  const bindings = key ? sealPeerSecrets(docs.bindings, key) : splitPeerSecrets(docs.bindings).bindings;
+  await writeText(dir, BUNDLE_BINDINGS, `${JSON.stringify(bindings, null, 2)}\n`);
   await docs.beforeManifest?.();
   const manifest: BundleManifest = key ? { ...docs.manifest, passwordKey: key.describe() } : docs.manifest;
   // bundle.json last: a bundle without it is visibly incomplete.

@@ -15,6 +15,7 @@ import type {
   LifecycleContext,
   LifecycleOperation,
   Ownership,
+  PeerBinding,
   PropertyView,
   RenderOptions,
   TargetApplianceView,
@@ -26,6 +27,7 @@ import { lateBindingValues, listTemplateVariables, xmlEscape } from '../../core/
 import { REDACTED } from '../../core/metadata/index.js';
 import type { BundleManifest } from './bundle-format.js';
 import { bundleKeyMissing } from './bundle-key.js';
+import { lockPeerSecrets, peerKey, peerSecretValues } from './peer-secrets.js';
 import { copyWithOwnership, runProgram, setOwnership } from './host-ops.js';
 import { pluginMessages } from '../messages/plugin-messages.js';
 import { renderTemplate } from './render.js';
@@ -63,10 +65,13 @@ export class LifecycleContexts {
   readonly #utils: OperationUtils;
   /** The first password asked for that could not be given (no key), and by whom. */
   lockedPassword: { readonly name: string; readonly plugin: string } | undefined;
+  /** Peers' password values (opened by loadBundle, or filled from a container's Secret): redacted like the appliance's. */
+  readonly #peerSecrets: readonly string[];
 
   constructor(state: InstanceState, opts: ContextOptions) {
     this.#state = state;
     this.#opts = opts;
+    this.#peerSecrets = state.passwordsLocked ? [] : peerSecretValues(state.bindings);
     this.effective = EffectiveProperties.compute({ introspected: state.appliance.properties.list() }, state.appliance.where);
     // The instance's tmp dir is the machine's: the bundle may sit on a volume the plugin should not fill.
     this.#utils = new OperationUtils({
@@ -97,7 +102,7 @@ export class LifecycleContexts {
 
   redact(text: string): string {
     let out = text;
-    for (const secret of [...this.#revealed, ...this.#passwordValues()]) if (secret.length > 0) out = out.split(secret).join(REDACTED);
+    for (const secret of [...this.#revealed, ...this.#passwordValues(), ...this.#peerSecrets]) if (secret.length > 0) out = out.split(secret).join(REDACTED);
     return out;
   }
 
@@ -132,6 +137,12 @@ export class LifecycleContexts {
       if (v) this.#revealed.add(v);
       return v;
     };
+    // Without the bundle's key a peer's password value stays sealed: reading it fails as ctx.password does.
+    const lockedPeer = (peer: PeerBinding, name: string): never => {
+      const what = `${name} (of peer ${peerKey(peer)})`;
+      this.lockedPassword ??= { name: what, plugin: pluginName };
+      throw bundleKeyMissing(state.bundleDir, `${opts.operation} of appliance "${state.manifest.appliance}"`, what);
+    };
     const resolve = (nameOrUri: string): FileRefResolution => {
       const prop = this.effective.get(nameOrUri)?.property;
       const uri = prop ? prop.value : nameOrUri;
@@ -144,7 +155,7 @@ export class LifecycleContexts {
     return {
       pluginName,
       operation: opts.operation,
-      appliance: applianceView(state.appliance, this.effective, state.bindings),
+      appliance: applianceView(state.appliance, this.effective, state.passwordsLocked ? lockPeerSecrets(state.bindings, lockedPeer) : state.bindings),
       instance: state.bindings.instance,
       navigator: navigatorOf(state.assembly),
       log,
@@ -160,7 +171,7 @@ export class LifecycleContexts {
         const rendered = renderTemplate({ name, text }, values);
         // A password may reach the file through a helper that changes its text ({{xml pw}}): a file is
         // private when it names a variable holding a password, or holds one as such or XML-escaped.
-        const secrets = [...this.#passwordValues(), ...this.#revealed].filter((p) => p.length > 0);
+        const secrets = [...this.#passwordValues(), ...this.#revealed, ...this.#peerSecrets].filter((p) => p.length > 0);
         const holdsPassword =
           listTemplateVariables({ name, text }).some((v) => {
             const value = (values as Record<string, unknown>)[v.name];

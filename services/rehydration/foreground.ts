@@ -32,6 +32,7 @@ import { runAgent } from './agent.js';
 import { BUNDLE_APPLIANCE, BUNDLE_BINDINGS, BUNDLE_MANIFEST, parseManifest } from './bundle-format.js';
 import { withoutPasswords } from './bundle.js';
 import { setOwnership } from './host-ops.js';
+import { PEER_SECRETS_FILE, fillPeerSecrets, splitPeerSecrets, type PeerSecrets } from './peer-secrets.js';
 
 /** Paths of the container contract; the Kubernetes export mounts and probes the same ones. */
 export const CONTAINER = Object.freeze({
@@ -171,6 +172,21 @@ async function readProperties(file: string, opts: { secret?: boolean } = {}): Pr
   return raw as Record<string, string>;
 }
 
+/** The Secret's peer password values (peer-secrets.ts); none when it has no such file. */
+async function readPeerSecrets(file: string): Promise<PeerSecrets> {
+  const raw = await readJsonFile(file, { secret: true });
+  if (raw === undefined) return {};
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  const valid = isObject(raw) && Object.values(raw).every((peers) => isObject(peers) && Object.values(peers).every((props) => isObject(props) && Object.values(props).every((v) => typeof v === 'string')));
+  if (!valid) {
+    throw new UserError('IMAGE_CONFIG_INVALID', `${file} must be a JSON object: output name -> "appliance/input" of the peer -> property name -> value`, {
+      where: file,
+      hint: 'e.g. {"db": {"pg/postgres": {"password": "..."}}}; abctl writes it into the instance\'s Secret',
+    });
+  }
+  return raw as PeerSecrets;
+}
+
 /**
  * The image's appliance with the mounted values laid over it. Names are checked as a plan's are
  * (unknown and system properties refused); a password in the ConfigMap is refused, since a
@@ -232,7 +248,10 @@ async function prepare(bundleDir: string, env: ForegroundEnv): Promise<Prepared>
   if (mounted !== undefined && (typeof mounted !== 'object' || mounted === null || (mounted.outputs !== undefined && typeof mounted.outputs !== 'object'))) {
     throw new UserError('IMAGE_CONFIG_INVALID', `${bindingsFile} must be a JSON object with "outputs" (output name -> peers)`, { where: bindingsFile, hint: 'see docs/images.md for its shape' });
   }
-  const bindings: LateBindings = { instance: containerInstance(env), outputs: mounted?.outputs ?? imageBindings?.outputs ?? {} };
+  // Peers' password values never come from the ConfigMap or the image (any there are dropped):
+  // only from the Secret, and only into the private copy below.
+  const bindings = splitPeerSecrets({ instance: containerInstance(env), outputs: mounted?.outputs ?? imageBindings?.outputs ?? {} }).bindings;
+  const runBindings = fillPeerSecrets(bindings, await readPeerSecrets(join(env.secretDir, PEER_SECRETS_FILE)));
 
   const runBundle = join(env.runDir, 'bundle');
   await rm(runBundle, { recursive: true, force: true });
@@ -242,7 +261,8 @@ async function prepare(bundleDir: string, env: ForegroundEnv): Promise<Prepared>
   const xml = (plain: unknown, where: string): string => renderDocument('appliance', plain as Plain, { where });
   await writeFile(join(runBundle, BUNDLE_APPLIANCE), xml(appliance.toPlain(), join(runBundle, BUNDLE_APPLIANCE)), { mode: 0o600 });
   await writeFile(join(bundleDir, BUNDLE_APPLIANCE), xml(withoutPasswords(appliance.toPlain()), join(bundleDir, BUNDLE_APPLIANCE)), { mode: 0o600 });
-  for (const dir of [runBundle, bundleDir]) await writeFile(join(dir, BUNDLE_BINDINGS), `${JSON.stringify(bindings, null, 2)}\n`, { mode: 0o600 });
+  await writeFile(join(runBundle, BUNDLE_BINDINGS), `${JSON.stringify(runBindings, null, 2)}\n`, { mode: 0o600 });
+  await writeFile(join(bundleDir, BUNDLE_BINDINGS), `${JSON.stringify(bindings, null, 2)}\n`, { mode: 0o600 });
   if (manifest.passwordKey) {
     // The private copy holds the Secret's values in clear: no key applies to it. (The bundle
     // itself keeps saying sealed: its kept original, read again by the next run, still is.)
