@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Catalog } from '../../catalog/index.js';
 import { createDeploymentPlan, type DeploymentPlan } from '../../core/deployment-plan/index.js';
 import { mapName, portName } from '../../core/kubernetes/index.js';
-import { Appliance, Assembly, FileSetDefinition } from '../../core/metadata/index.js';
+import { Appliance, Assembly, ExternalResource, FileSetDefinition } from '../../core/metadata/index.js';
 import { instanceLayout } from '../../services/instance.js';
 import { buildManifests } from '../../services/kubernetes/module.js';
 import { tempDir } from '../helpers/plugins.js';
@@ -164,5 +164,30 @@ describe('the container contract', () => {
     expect(cm['data']['properties.json']).toBe('{}\n');
     expect(m.warnings).toContain('appliance "db": system password "sys.pw" cannot reach the container (images carry no password values; the mounted Secret may set user properties only)');
     expect(JSON.stringify(m.objects.filter((o) => o.kind !== 'Secret'))).not.toMatch(/u-secret|s-secret/);
+  });
+
+  it('sends a peer\'s password (an external resource\'s) to the Secret\'s peers.json, never the ConfigMap\'s bindings', () => {
+    const web = new Appliance({ name: 'web', creator: 'e', outputs: [{ name: 'db', protocol: 'sql' }] });
+    const pg = new ExternalResource({
+      name: 'pg',
+      properties: [
+        { name: 'host', value: 'db.corp.example' },
+        { name: 'password', type: 'password', value: 'pg-peer-secret' },
+      ],
+      inputs: [{ name: 'postgres', port: 5432, protocols: ['sql'] }],
+    });
+    const a = new Assembly({ name: 'Shop_1', members: [web, pg] });
+    a.connect('web/db', 'pg/postgres', 'user');
+    const m = build(a);
+    expect(JSON.stringify(m.objects.filter((o) => o.kind !== 'Secret'))).not.toContain('pg-peer-secret');
+    const cm = m.objects.find((o) => o.kind === 'ConfigMap') as Obj;
+    const peer = JSON.parse(cm['data']['bindings.json']).outputs.db[0];
+    expect(peer.properties).toEqual({ host: 'db.corp.example' });
+    expect(peer.secretProperties).toEqual(['password']);
+    const secret = m.objects.find((o) => o.kind === 'Secret') as Obj;
+    expect(Object.keys(secret['data'])).toEqual(['peers.json']);
+    expect(JSON.parse(Buffer.from(secret['data']['peers.json'], 'base64').toString())).toEqual({ db: { 'pg/postgres': { password: 'pg-peer-secret' } } });
+    // The workload mounts the Secret where the container's foreground reads peers.json.
+    expect(JSON.stringify(m.objects.find((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet'))).toContain('/etc/abctl/secret');
   });
 });
