@@ -217,12 +217,16 @@ export function applyRuntimeProperties(appliance: Appliance, config: Readonly<Re
   return copy;
 }
 
-interface Prepared {
+export interface Prepared {
   /** The private bundle the lifecycle operations read. */
   readonly runBundle: string;
 }
 
-async function prepare(bundleDir: string, env: ForegroundEnv): Promise<Prepared> {
+/**
+ * The private bundle a container's run operates on: the image's (or given) bundle with the
+ * mounted ConfigMap's values and the Secret's passwords laid over it. Exported for tests.
+ */
+export async function prepare(bundleDir: string, env: ForegroundEnv): Promise<Prepared> {
   const manifestFile = join(bundleDir, BUNDLE_MANIFEST);
   const manifest = parseManifest(await readFile(manifestFile, 'utf8').catch(() => {
     throw new UserError('BUNDLE_INCOMPLETE', `${manifestFile} cannot be read`, { where: manifestFile, hint: 'is this an appliance image written by abctl createTemplate?' });

@@ -5,10 +5,11 @@
  * there, and in no file of the instance's directory: its bundle holds it encrypted, with a key
  * that stays in the deployment record (encrypted with the catalog key) and reaches the agent on stdin.
  */
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Catalog } from '../../catalog/index.js';
 import { SecretBox } from '../../catalog/secrets.js';
 import { parseDocument, renderDocument, type Plain } from '../../catalog/xml-codec.js';
 import { DeploymentService } from '../../services/deploy/module.js';
@@ -43,7 +44,7 @@ describe('the example deployed to this machine', () => {
   let tmp: { path: string; cleanup: () => Promise<void> };
   afterAll(() => tmp?.cleanup());
 
-  it('deploys with a changed port, pings, stops, starts and undeploys; an instance deployed before bundle keys keeps working until deployed again', async () => {
+  it('deploys with a changed port, pings, stops, starts and undeploys; an instance deployed before bundle keys keeps working until deployed again, also after its first ship with a key failed', async () => {
     tmp = await tempDir('abctl-deploy-example-');
     const port = await freePort();
     const home = join(tmp.path, 'target', 'opt', 'minihttpd');
@@ -114,7 +115,23 @@ describe('the example deployed to this machine', () => {
       expect((await service.start('site')).failures).toEqual([]);
       expect((await service.ping('site')).map((x) => x.healthy)).toEqual([true]);
       expect((await service.stop('site')).failures).toEqual([]);
+      // Its first ship with a key fails (the catalog's archive is away while the bundle is
+      // written): the record has the key, but the host still has the old agent, so ping calls
+      // it without --key-stdin.
+      const catalog = site.app.get(Catalog);
+      const archives = [...new Set((await Promise.all(['site/web', 'minihttpd-reference'].map((o) => catalog.fileSetArchives(o).catch(() => [])))).flat().map((a) => a.path))];
+      for (const a of archives) renameSync(a, `${a}.away`);
+      const failedShip = await service.deploy({ assembly: 'site', planFile: site.planFile, targetRoot });
+      for (const a of archives) renameSync(`${a}.away`, a);
+      expect(failedShip.failures.map((f) => [f.step, f.code])).toEqual([['ship', 'BUNDLE_FILESET_NOT_CAPTURED']]);
+      const half = JSON.parse(readFileSync(recordFile, 'utf8')) as { instances: { bundleKey?: string; shippedFormat?: number }[] };
+      expect(half.instances[0]).toMatchObject({ bundleKey: expect.stringMatching(/^enc:v1:/), shippedFormat: 1 });
+      expect(JSON.parse(readFileSync(join(dir, 'bundle', 'bundle.json'), 'utf8'))).toMatchObject({ formatVersion: 1 });
+      const [pinged] = await service.ping('site');
+      expect(pinged?.message).not.toMatch(/key-stdin/);
+      expect(pinged?.healthy).toBe(false);
       expect((await service.deploy({ assembly: 'site', planFile: site.planFile, targetRoot })).failures).toEqual([]);
+      expect((JSON.parse(readFileSync(recordFile, 'utf8')) as { instances: { shippedFormat?: number }[] }).instances[0]?.shippedFormat).toBe(2);
       expect(await health('127.0.0.1', port)).toBe('ok web-local');
       expectKeysKept(site.instance, []);
       expect(filesHolding(targetRoot, PASSWORD)).toEqual([]);

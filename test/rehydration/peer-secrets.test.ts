@@ -3,9 +3,10 @@
  * property is named in `secretProperties`; a bundle's bindings.json holds it sealed with the
  * bundle key, the agent opens it in memory (plugins read it as any property), without the key
  * reading it fails with BUNDLE_KEY_MISSING, log lines redact it; a podman pod's ConfigMap never
- * holds it (the Secret's peers.json does).
+ * holds it (the Secret's peers.json does), and a container's foreground puts it into its private
+ * bundle copy from there only.
  */
-import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LateBindings } from '../../core/lifecycle-contract.js';
@@ -19,6 +20,7 @@ import { BUNDLE_FORMAT_VERSION } from '../../services/rehydration/bundle-format.
 import { BundleKey } from '../../services/rehydration/bundle-key.js';
 import { writeBundleDocuments, withoutPasswords } from '../../services/rehydration/bundle.js';
 import { LifecycleContexts } from '../../services/rehydration/context.js';
+import { prepare } from '../../services/rehydration/foreground.js';
 import { PEER_SECRETS_FILE, fillPeerSecrets, splitPeerSecrets } from '../../services/rehydration/peer-secrets.js';
 import { tempDir } from '../helpers/plugins.js';
 
@@ -102,8 +104,39 @@ describe('peers\' password values', () => {
     const secret = objects.secret as { data: Record<string, string> };
     const peers = JSON.parse(Buffer.from(secret.data[PEER_SECRETS_FILE] as string, 'base64').toString('utf8')) as Record<string, unknown>;
     expect(peers).toEqual({ db: { 'pg/postgres': { password: PG_PASSWORD } } });
-    // What the foreground does with the ConfigMap's bindings and the Secret's file.
     const split = splitPeerSecrets(bindingsOf());
     expect(fillPeerSecrets(split.bindings, split.secrets)).toEqual(bindingsOf());
+  });
+
+  it('reach a container\'s private bundle copy from the Secret only; the bundle and the ConfigMap\'s bindings never hold them', async () => {
+    const root = join(tmp.path, 'container');
+    const bundleDir = join(root, 'bundle');
+    mkdirSync(bundleDir, { recursive: true });
+    // An image's bundle: written without a key, so without peers' password values.
+    await writeBundleDocuments(bundleDir, {
+      appliance: withoutPasswords(app.toPlain()),
+      assembly: withoutPasswords(assembly.toPlain()),
+      bindings: bindingsOf(),
+      manifest: { formatVersion: BUNDLE_FORMAT_VERSION, deployment: 'image', assembly: 'site', appliance: 'web', instanceIndex: 1, chain: ['example'], plugins: [], fileSets: [], contentResources: {}, createdAt: '', sdkVersion: SDK_VERSION },
+    });
+    expect(readFileSync(join(bundleDir, 'bindings.json'), 'utf8')).not.toContain(PG_PASSWORD);
+    const env = { configDir: join(root, 'config'), secretDir: join(root, 'secret'), stateDir: join(root, 'state'), runDir: join(root, 'run') };
+    const pod = podObjects({ deployment: 'd', id: 'web-1', appliance: 'web', index: 1, ports: [], assembly, plan: createDeploymentPlan(assembly), bindings: bindingsOf() }, 'localhost/web:1', '10.88.0.2', {}, 10);
+    // The pod's ConfigMap and Secret, mounted as kube play mounts them (one file per key).
+    const configMap = pod.objects[0] as { data: Record<string, string> };
+    mkdirSync(env.configDir);
+    mkdirSync(env.secretDir);
+    for (const [k, v] of Object.entries(configMap.data)) writeFileSync(join(env.configDir, k), v);
+    for (const [k, v] of Object.entries((pod.secret as { data: Record<string, string> }).data)) writeFileSync(join(env.secretDir, k), Buffer.from(v, 'base64'));
+    const { runBundle } = await prepare(bundleDir, env);
+    const run = JSON.parse(readFileSync(join(runBundle, 'bindings.json'), 'utf8')) as LateBindings;
+    expect(run.outputs['db']?.[0]?.properties).toEqual({ host: 'db.corp.example', password: PG_PASSWORD, dbname: 'shop' });
+    expect(readFileSync(join(bundleDir, 'bindings.json'), 'utf8')).not.toContain(PG_PASSWORD);
+    const state = await loadBundle(runBundle);
+    const lines: string[] = [];
+    const ctx = new LifecycleContexts(state, { operation: 'start', signal: new AbortController().signal, sink: (l) => lines.push(l) }).for('example');
+    expect(ctx.appliance.outputs[0]?.peers[0]?.properties['password']).toBe(PG_PASSWORD);
+    ctx.log.info(`pw ${PG_PASSWORD}`);
+    expect(lines.join('\n')).not.toContain(PG_PASSWORD);
   });
 });
