@@ -4,6 +4,7 @@
  * test host has privately, or a temp dir for `local`), added to assembly `site` once per
  * member name, and a plan giving each member its port, server name and target.
  */
+import { readFileSync, readdirSync } from 'node:fs';
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'vitest';
@@ -128,4 +129,14 @@ export async function holdingStart(file: string, hold: string): Promise<void> {
 export async function health(host: string, port: number): Promise<string> {
   const res = await fetch(`http://${host}:${port}/health`, { signal: AbortSignal.timeout(5000) });
   return (await res.text()).trim();
+}
+
+/** Every file under `dir` that holds `text` (a password that must rest nowhere in clear). */
+export function filesHolding(dir: string, text: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    const p = join(e.parentPath, e.name);
+    if (e.isFile() && readFileSync(p).includes(text)) out.push(p);
+  }
+  return out;
 }

@@ -5,7 +5,7 @@
  * there, and in no file of the instance's directory: its bundle holds it encrypted, with a key
  * that stays in the deployment record (encrypted with the catalog key) and reaches the agent on stdin.
  */
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,19 +17,9 @@ import { BundleKey } from '../../services/rehydration/bundle-key.js';
 import { startHosts, type TestHosts } from '../support/hosts.mjs';
 import { freePort } from '../support/sshd.mjs';
 import { tempDir } from '../helpers/plugins.js';
-import { exampleSite, health } from './example-fixture.js';
+import { exampleSite, health, filesHolding } from './example-fixture.js';
 
 const PASSWORD = 's3cret-from-plan';
-
-/** Every file under `dir` that holds `text`. */
-function filesHolding(dir: string, text: string): string[] {
-  const out: string[] = [];
-  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    const p = join(e.parentPath, e.name);
-    if (e.isFile() && readFileSync(p).includes(text)) out.push(p);
-  }
-  return out;
-}
 
 /** The record keeps each instance's bundle key encrypted; what commands return shows none. */
 function expectKeysKept(instanceDir: string, shown: unknown): void {

@@ -6,7 +6,7 @@
  * it was given one), the instance's log has it redacted, and no file under the deploy
  * directories or the record holds it in clear.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,7 +19,7 @@ import { startHosts, type TestHosts } from '../support/hosts.mjs';
 import { freePort } from '../support/sshd.mjs';
 import { tempDir } from '../helpers/plugins.js';
 import { examplePlugins } from '../introspection/helpers.js';
-import { exampleSite, health, writeSitePlan, type MemberSpec } from './example-fixture.js';
+import { exampleSite, health, writeSitePlan, type MemberSpec, filesHolding } from './example-fixture.js';
 
 const PG_PASSWORD = 'pg-Peer-s3cret';
 
@@ -62,15 +62,6 @@ async function siteWithPeer(dir: string, home: string, members: Record<string, M
   await catalog.putAssembly(assembly);
   await writeSitePlan(catalog, members, site.planFile);
   return site;
-}
-
-function filesHolding(dir: string, text: string): string[] {
-  const out: string[] = [];
-  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    const p = join(e.parentPath, e.name);
-    if (e.isFile() && readFileSync(p).includes(text)) out.push(p);
-  }
-  return out;
 }
 
 function expectRedactedLog(instanceDir: string, id: string): void {
