@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import { AbError, PluginError, UserError, errorText } from '../../core/errors.js';
 import { LIFECYCLE_OPERATIONS, type LifecycleOperation } from '../../core/lifecycle-contract.js';
 import { JobInterrupted } from '../plugin-hooks.js';
-import { runAgent, type AgentResult } from './agent.js';
+import { redactorOf, runAgent, type AgentResult } from './agent.js';
 import { AGENT_STEP_MARK, BUNDLE_MANIFEST } from './bundle-format.js';
 import { BundleKey, KEY_LINE_MAX } from './bundle-key.js';
 import { releaseVolumes } from './file-sets.js';
@@ -177,10 +177,11 @@ export async function agentMain(argv: readonly string[], out: (s: string) => voi
     return EXIT.ok;
   } catch (e) {
     const known = e instanceof AbError || e instanceof JobInterrupted || (e as { code?: unknown }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION';
+    const scrub = redactorOf(e);
     const text = e instanceof PluginError ? `error in plugin ${e.plugin}: ${e.describe()}` : known ? `error: ${errorText(e)}` : `internal error: ${errorText(e)}`;
-    if (json) out(`${JSON.stringify({ error: { code: (e as { code?: unknown }).code ?? 'INTERNAL', message: errorText(e) } })}\n`);
-    err(`${text}\n`);
-    if (debug && e instanceof Error && e.stack) err(`${e.stack}\n`);
+    if (json) out(`${JSON.stringify({ error: { code: (e as { code?: unknown }).code ?? 'INTERNAL', message: scrub(errorText(e)) } })}\n`);
+    err(`${scrub(text)}\n`);
+    if (debug && e instanceof Error && e.stack) err(`${scrub(e.stack)}\n`);
     return e instanceof JobInterrupted ? EXIT.interrupted : known ? EXIT.failed : EXIT.internal;
   } finally {
     unwatch();

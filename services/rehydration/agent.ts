@@ -105,6 +105,14 @@ export async function loadBundle(bundleDir: string, key?: BundleKey): Promise<In
   return { bundleDir: dir, manifest, appliance, assembly, bindings, passwordsLocked: sealed !== undefined && key === undefined };
 }
 
+const REDACT = Symbol('abctl.redact');
+
+/** For an error runAgent threw: a function that masks the instance's password values in text about it (identity when there is none to mask). */
+export function redactorOf(err: unknown): (text: string) => string {
+  const f = typeof err === 'object' && err !== null ? (err as { [REDACT]?: (text: string) => string })[REDACT] : undefined;
+  return f ?? ((text) => text);
+}
+
 export async function runAgent(req: AgentRequest): Promise<AgentResult> {
   checkNodeVersion();
   const state = await loadBundle(req.bundleDir, req.passwordKey);
@@ -150,7 +158,10 @@ export async function runAgent(req: AgentRequest): Promise<AgentResult> {
     }).catch((err: unknown) => {
       // Not the plugin's fault: it asked for a password this process was not given the key to.
       const locked = asked.lockedPassword;
-      throw locked ? bundleKeyMissing(state.bundleDir, `${req.operation} of appliance "${state.manifest.appliance}" (plugin ${locked.plugin})`, locked.name) : err;
+      const thrown = locked ? bundleKeyMissing(state.bundleDir, `${req.operation} of appliance "${state.manifest.appliance}" (plugin ${locked.plugin})`, locked.name) : err;
+      // A plugin's error message may quote a password it was given: whoever prints it scrubs it the way log lines are.
+      if (typeof thrown === 'object' && thrown !== null && Object.isExtensible(thrown)) Object.defineProperty(thrown, REDACT, { value: (text: string) => asked.redact(text) });
+      throw thrown;
     });
     return { ...result, appliance: state.manifest.appliance, ...(fileSets ? { fileSets } : {}) };
   } finally {

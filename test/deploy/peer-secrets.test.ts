@@ -1,6 +1,7 @@
 /**
  * A peer's password, really deployed: the example (a copy of the shipped plugins whose
- * rehydrate and start log the peer's password value, as a careless plugin might) gets an
+ * rehydrate and start log the peer's password value and whose ping fails quoting it, as a
+ * careless plugin might) gets an
  * output `db` connected to an external PostgreSQL with a password-type property, and is
  * deployed to this machine and to a real sshd host. The plugin reads the value (the line shows
  * it was given one), the instance's log has it redacted, and no file under the deploy
@@ -43,6 +44,10 @@ async function loggingPlugins(dir: string): Promise<string> {
     if (!text.includes(hook)) throw new Error(`the example plugin has no "${hook.trim()}" to patch`);
     text = text.replace(hook, `${hook}    { const p = ctx.appliance.outputs.find((o) => o.name === 'db')?.peers[0]; ctx.log.info('peer ' + p?.appliance + ' password=' + p?.properties.password + ' secret=' + (p?.secretProperties ?? []).join(',')); }\n`);
   }
+  // ping fails quoting the password, as a careless plugin's error might.
+  const ping = '  async ping(ctx) {\n';
+  if (!text.includes(ping)) throw new Error('the example plugin has no "async ping(ctx) {" to patch');
+  text = text.replace(ping, `${ping}    throw new Error('cannot reach the database with ' + ctx.appliance.outputs.find((o) => o.name === 'db')?.peers[0]?.properties.password);\n`);
   await writeFile(file, text);
   return dir;
 }
@@ -89,6 +94,11 @@ describe('a peer\'s password deployed', () => {
       expect(filesHolding(targetRoot, PG_PASSWORD)).toEqual([]);
       expect(filesHolding(join(site.instance, 'deployments'), PG_PASSWORD)).toEqual([]);
       expect(JSON.stringify(await service.describe('site'))).not.toContain(PG_PASSWORD);
+      // The plugin's error quoting the password: masked in what ping says and in the log.
+      const [pinged] = await service.ping('site');
+      expect(pinged?.healthy).toBe(false);
+      expect(`${pinged?.message}`).toContain(`cannot reach the database with ${REDACTED}`);
+      expectRedactedLog(site.instance, 'web-1');
     } finally {
       await service.undeploy('site').catch(() => {});
     }
