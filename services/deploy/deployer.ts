@@ -242,7 +242,7 @@ export class DeploymentService {
       if (!posix.isAbsolute(targetRoot)) {
         throw new UserError('DEPLOY_TARGET_ROOT_INVALID', `target root "${targetRoot}" is not an absolute path`, { where: name, hint: 'give an absolute directory, e.g. /var/lib/abctl' });
       }
-      const { slots, links, order } = loaded;
+      const { slots, order } = loaded;
       // Resume keeps what the record says about instances it already has (placement, host directory).
       const known = new Map((existing?.instances ?? []).map((i) => [i.id, i]));
       const instances: InstanceRecord[] = [];
