@@ -79,8 +79,9 @@ const FIELDS = 11;
 /** Message from the reader: stats, errors and links per entry, contents back to back. */
 interface BatchReply {
   readonly stats: Float64Array;
-  readonly errors: ({ message: string; code?: string } | null)[];
-  readonly links: (string | null)[];
+  /** Per entry, or null when no entry of the batch has one (most batches): nothing to copy between threads. */
+  readonly errors: ({ message: string; code?: string } | null)[] | null;
+  readonly links: (string | null)[] | null;
   readonly data: ArrayBuffer;
   readonly ends: Int32Array;
 }
@@ -92,6 +93,7 @@ interface BatchReply {
 function readBatch(
   fsm: typeof fs,
   dirs: readonly string[],
+  dirOf: Uint16Array,
   names: readonly string[],
   want: Uint8Array,
   data: Buffer,
@@ -100,8 +102,8 @@ function readBatch(
 ): BatchReply {
   const n = names.length;
   const stats = new Float64Array(n * limits.fields);
-  const errors: ({ message: string; code?: string } | null)[] = new Array(n).fill(null);
-  const links: (string | null)[] = new Array(n).fill(null);
+  let errors: ({ message: string; code?: string } | null)[] | null = null;
+  let links: (string | null)[] | null = null;
   const ends = new Int32Array(n);
   let used = 0;
   for (let i = 0; i < n; i++) {
@@ -110,7 +112,7 @@ function readBatch(
     ends[i] = used;
     // Entries the walk only names (skipped ones) have no path.
     if (names[i] === '') continue;
-    const path = dirs[i]! + names[i]!;
+    const path = dirs[dirOf[i]!]! + names[i]!;
     let st: fs.Stats | undefined;
     let fd = -1;
     try {
@@ -128,7 +130,7 @@ function readBatch(
       st ??= fsm.lstatSync(path);
     } catch (err) {
       if (fd >= 0) fsm.closeSync(fd);
-      errors[i] = { message: (err as Error).message, code: (err as { code?: string }).code };
+      (errors ??= new Array(n).fill(null))[i] = { message: (err as Error).message, code: (err as { code?: string }).code };
       continue;
     }
     stats[at + 9] = -1;
@@ -143,7 +145,7 @@ function readBatch(
     stats[at + 8] = st.blocks;
     try {
       if (st.isSymbolicLink()) {
-        links[i] = fsm.readlinkSync(path);
+        (links ??= new Array(n).fill(null))[i] = fsm.readlinkSync(path);
       } else if (want[i] && st.isFile() && st.nlink === 1 && st.size <= limits.sniff && used + st.size <= data.length) {
         if (fd < 0) fd = fsm.openSync(path, limits.openFlags);
         let got = 0;
@@ -159,7 +161,7 @@ function readBatch(
         used += got;
       }
     } catch (err) {
-      errors[i] = { message: (err as Error).message, code: (err as { code?: string }).code };
+      (errors ??= new Array(n).fill(null))[i] = { message: (err as Error).message, code: (err as { code?: string }).code };
     } finally {
       if (fd >= 0) fsm.closeSync(fd);
     }
@@ -180,28 +182,32 @@ const spare = [];
 parentPort.on('message', (m) => {
   if (m.spare) spare.push(m.spare);
   const buf = spare.length ? Buffer.from(spare.pop()) : Buffer.allocUnsafeSlow(workerData.bytes);
-  const reply = readBatch(fs, m.dirs, m.names, m.want, buf, workerData.limits, holdsKey);
+  const reply = readBatch(fs, m.dirs, m.dirOf, m.names, m.want, buf, workerData.limits, holdsKey);
   parentPort.postMessage(reply, [reply.stats.buffer, reply.data, reply.ends.buffer]);
 });
 `;
 
 /**
- * A batch as readBatch takes it: directories (one string each, shared by the entries in it,
- * so a message carries each once), names, and per entry what is wanted: 0 no content,
- * 1 content, 2 content of what readdir calls a regular file.
+ * A batch as readBatch takes it: its directories, each once (a message copies every string it
+ * holds, so one per entry cost ~45 bytes of copying each way), each entry's directory by index,
+ * names, and per entry what is wanted: 0 no content, 1 content, 2 content of what readdir calls a
+ * regular file.
  */
-function request(items: readonly ReadRequest[]): { dirs: string[]; names: string[]; want: Uint8Array } {
+function request(items: readonly ReadRequest[]): { dirs: string[]; dirOf: Uint16Array; names: string[]; want: Uint8Array } {
   const n = items.length;
-  const dirs = new Array<string>(n);
+  const dirs: string[] = [];
+  const dirOf = new Uint16Array(n);
   const names = new Array<string>(n);
   const want = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     const x = items[i]!;
-    dirs[i] = x.parent;
+    // The walk hands out a directory's entries together: comparing with the last one finds nearly every repeat.
+    if (dirs[dirs.length - 1] !== x.parent) dirs.push(x.parent);
+    dirOf[i] = dirs.length - 1;
     names[i] = x.name;
     want[i] = x.content ? (x.file ? 2 : 1) : 0;
   }
-  return { dirs, names, want };
+  return { dirs, dirOf, names, want };
 }
 
 /** What was read for one entry, filled again for each entry `take` hands out (no objects per entry). */
@@ -214,7 +220,7 @@ class Cursor implements ReadResult {
   readonly #stat = { mode: 0, uid: 0, gid: 0, size: 0, mtimeMs: 0, nlink: 0, dev: 0, ino: 0, blocks: 0 };
 
   load(reply: BatchReply, i: number): void {
-    const e = reply.errors[i];
+    const e = reply.errors?.[i];
     this.error = e ? Object.assign(new Error(e.message), e.code === undefined ? {} : { code: e.code }) : undefined;
     const at = i * FIELDS;
     const s = reply.stats;
@@ -236,7 +242,7 @@ class Cursor implements ReadResult {
     const end = reply.ends[i]!;
     this.content = got >= 0 ? Buffer.from(reply.data, end - got, got) : undefined;
     this.holdsKey = s[at + 10] === 1;
-    this.link = reply.links[i] ?? undefined;
+    this.link = reply.links?.[i] ?? undefined;
   }
 }
 
@@ -391,16 +397,16 @@ export class ReadAhead<T extends ReadRequest> {
 
   #readHere(items: readonly T[]): BatchReply {
     const data = this.#spare.length ? Buffer.from(this.#spare.pop()!) : Buffer.allocUnsafeSlow(BATCH_BYTES);
-    const { dirs, names, want } = request(items);
-    return readBatch(fs, dirs, names, want, data, this.#limits(), isSecretContent);
+    const { dirs, dirOf, names, want } = request(items);
+    return readBatch(fs, dirs, dirOf, names, want, data, this.#limits(), isSecretContent);
   }
 
   #dispatch(batch: Pending<T>): void {
-    const { dirs, names, want } = request(batch.items);
+    const { dirs, dirOf, names, want } = request(batch.items);
     const workers = this.#workers!;
     const reader = workers[this.#next++ % workers.length]!;
     reader.pending.push(batch);
     const spare = this.#spare.pop();
-    reader.worker.postMessage(spare ? { dirs, names, want, spare } : { dirs, names, want }, spare ? [spare] : []);
+    reader.worker.postMessage(spare ? { dirs, dirOf, names, want, spare } : { dirs, dirOf, names, want }, spare ? [spare] : []);
   }
 }
