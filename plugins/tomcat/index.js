@@ -49,7 +49,9 @@ const plugin = {
     for (const t of found.templates) {
       // renders: the real path (Debian's conf is a link to /etc/tomcat10), so it falls under the file
       // set that holds it; a template naming a password keeps the reference's copy out of the capture.
-      ctx.addContentResource(appliance, { name: resourceName(t.rel), content: t.content, template: true, renders: `${found.realConf}/${t.rel}`, description: `conf/${t.rel} as a template` });
+      // catalina.properties and setenv.sh come named, with their real path; the XML files by their place under conf/.
+      const renders = t.renders ?? `${found.realConf}/${t.rel}`;
+      ctx.addContentResource(appliance, { name: t.name ?? resourceName(t.rel), content: t.content, template: true, renders, description: `${t.rel ? `conf/${t.rel}` : renders} as a template` });
     }
     ctx.progress(100, 'done');
   },

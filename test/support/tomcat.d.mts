@@ -22,6 +22,8 @@ export interface TomcatBaseOptions {
   readonly shutdownPort?: number;
   /** A second HTTP connector (Http11NioProtocol) on this port. */
   readonly extraHttpPort?: number;
+  /** Writes the HTTP connector's port as `${portProperty}` in server.xml and sets it in conf/catalina.properties. */
+  readonly portProperty?: string;
   /** Adds the JDBC resource jdbc/appdb (org.postgresql.Driver) to conf/context.xml. */
   readonly jdbc?: JdbcTarget;
   /** Adds a manager-script user "deployer" with this password to tomcat-users.xml. */

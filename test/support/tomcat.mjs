@@ -9,7 +9,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, openSync, closeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { chmod, copyFile, lstat, mkdir, readFile, readdir, readlink, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, copyFile, lstat, mkdir, readFile, readdir, readlink, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -42,8 +42,9 @@ export async function buildSampleWebapp(dest) {
   await copyFile(join(SAMPLE_WEBAPP, 'WEB-INF', 'web.xml'), join(dest, 'WEB-INF', 'web.xml'));
 }
 
-function serverXml({ httpPort, address, shutdownPort, extraHttpPort }) {
+function serverXml({ httpPort, address, shutdownPort, extraHttpPort, portProperty }) {
   const at = address ? ` address="${xml(address)}"` : '';
+  const port = portProperty ? `\${${portProperty}}` : httpPort;
   return `<?xml version="1.0" encoding="UTF-8"?>
 <!-- A private instance written by test/support/tomcat.mjs (shaped like Debian's server.xml). -->
 <Server port="${shutdownPort}" shutdown="SHUTDOWN">
@@ -59,7 +60,7 @@ function serverXml({ httpPort, address, shutdownPort, extraHttpPort }) {
     <!-- Not a connector: comments are not configuration.
     <Connector port="8443" protocol="org.apache.coyote.http11.Http11NioProtocol" SSLEnabled="true" />
     -->
-    <Connector port="${httpPort}"${at} protocol="HTTP/1.1" connectionTimeout="20000" />
+    <Connector port="${port}"${at} protocol="HTTP/1.1" connectionTimeout="20000" />
 ${extraHttpPort ? `    <Connector port="${extraHttpPort}"${at} protocol="org.apache.coyote.http11.Http11NioProtocol" connectionTimeout="20000" />\n` : ''}    <Engine name="Catalina" defaultHost="localhost">
       <Realm className="org.apache.catalina.realm.LockOutRealm">
         <Realm className="org.apache.catalina.realm.UserDatabaseRealm" resourceName="UserDatabase"/>
@@ -94,20 +95,22 @@ ${managerPassword ? `  <role rolename="manager-script"/>\n  <user username="depl
 }
 
 /**
- * Writes a CATALINA_BASE in `dir`/base: conf (server.xml with the given ports, context.xml with
+ * Writes a CATALINA_BASE in `dir`/base: conf (server.xml with the given ports, the first as
+ * `${portProperty}` set in catalina.properties when that option is given, context.xml with
  * jdbc/appdb when `jdbc` is given, tomcat-users.xml with a manager user when `managerPassword`
  * is), lib/postgresql.jar (a real copy of Debian's driver), webapps/<webapp> with the sample
  * application, empty logs, temp and work; everything owned by tomcat.
  * @param {import('./tomcat.d.mts').TomcatBaseOptions} o
  */
 export async function prepareTomcatBase(o) {
-  const { dir, httpPort, address = '127.0.0.1', shutdownPort = -1, extraHttpPort, jdbc, managerPassword, webapp = 'app' } = o;
+  const { dir, httpPort, address = '127.0.0.1', shutdownPort = -1, extraHttpPort, portProperty, jdbc, managerPassword, webapp = 'app' } = o;
   const base = join(dir, 'base');
   const { uid, gid } = await account('tomcat');
   for (const sub of ['conf', 'lib', 'logs', 'temp', 'work', 'webapps']) await mkdir(join(base, sub), { recursive: true });
   const etc = existsSync('/etc/tomcat10/web.xml') ? '/etc/tomcat10' : `${TOMCAT_HOME}/etc`;
   for (const f of ['web.xml', 'catalina.properties', 'logging.properties', 'jaspic-providers.xml']) await copyFile(join(etc, f), join(base, 'conf', f));
-  await writeFile(join(base, 'conf', 'server.xml'), serverXml({ httpPort, address, shutdownPort, extraHttpPort }));
+  await writeFile(join(base, 'conf', 'server.xml'), serverXml({ httpPort, address, shutdownPort, extraHttpPort, portProperty }));
+  if (portProperty) await appendFile(join(base, 'conf', 'catalina.properties'), `\n# The HTTP connector's port (server.xml says \${${portProperty}}).\n${portProperty} = ${httpPort}\n`);
   await writeFile(join(base, 'conf', 'context.xml'), contextXml(jdbc));
   await writeFile(join(base, 'conf', 'tomcat-users.xml'), usersXml(managerPassword));
   if (jdbc) await copyFile(JDBC_DRIVER, join(base, 'lib', 'postgresql.jar'));

@@ -5,10 +5,90 @@
 import { posix } from 'node:path';
 import { parseElements, TagEditor } from './xml.js';
 import { resolveLinks } from './layout.js';
+import { parseProperties, resolveReferences, scanJavaOptions } from './properties.js';
 
 /** Content resource name of a file under conf/: its relative path with `/` as `~` (names cannot hold `/`). */
 export const resourceName = (rel) => rel.replaceAll('/', '~');
 export const resourcePath = (name) => name.replaceAll('~', '/');
+/** Content resource names of a setenv.sh template, by the tree that holds the script. */
+export const SETENV = { base: 'base-bin~setenv.sh', home: 'home-bin~setenv.sh' };
+
+/**
+ * Where Tomcat finds the values of `${name}`: conf/catalina.properties (loaded into the system
+ * properties at start-up, so it wins) and the literal -D options of bin/setenv.sh (CATALINA_BASE's,
+ * else CATALINA_HOME's, as catalina.sh picks it). A value that becomes a deployment property is
+ * templated where it lives; `claim` makes sure one line feeds one property.
+ */
+class PropertySources {
+  constructor(files) {
+    this.files = files; // [{ file, rel, name, renders, entries, editor }]
+    this.claimed = new Set();
+  }
+
+  static async read(host, { base, home }, conf, realConf) {
+    const files = [];
+    const props = `${conf}/catalina.properties`;
+    const text = await host.readTextIfExists(props);
+    if (text !== undefined) files.push({ file: props, name: 'catalina.properties', renders: `${realConf}/catalina.properties`, entries: parseProperties(text), editor: new TagEditor(text) });
+    for (const [tree, dir] of [['base', base], ['home', home]]) {
+      const file = `${dir}/bin/setenv.sh`;
+      const script = await host.readTextIfExists(file);
+      if (script === undefined) continue;
+      files.push({ file, name: SETENV[tree], renders: file, entries: scanJavaOptions(script), editor: new TagEditor(script) });
+      break; // catalina.sh sources only the first it finds
+    }
+    return new PropertySources(files);
+  }
+
+  /** The effective definition of `name`: the first file that sets it, its last entry. */
+  find(name) {
+    for (const f of this.files) {
+      const entry = f.entries.findLast((e) => e.key === name);
+      if (entry) return { ...f, entry };
+    }
+    return undefined;
+  }
+
+  /** What a warning says about where it looked. */
+  get looked() {
+    return this.files.length ? this.files.map((f) => f.file).join(' and ') : 'conf/catalina.properties (there is none) and bin/setenv.sh (none either)';
+  }
+
+  /**
+   * Binds an attribute of server.xml to a deployment property: a plain value is templated in
+   * server.xml; `${name}` alone is templated where name is set; a value composed of several parts
+   * (or resting on a `:-` default) gets the plain value in server.xml. Returns the resolved value
+   * and where it lives, or undefined (with a warning) when a reference is set nowhere.
+   */
+  bind({ element, attribute, property, editor, file, log, variable = `{{[${property}]}}` }) {
+    const raw = element.attributes[attribute];
+    if (!raw.includes('${')) {
+      editor.set(element, attribute, variable);
+      return { value: raw, where: file };
+    }
+    const { value, refs } = resolveReferences(raw, (n) => this.find(n)?.entry.value);
+    const missing = refs.filter((r) => !r.found && r.fallback === undefined);
+    if (missing.length) {
+      log.warn(`${file}: <${element.name} ${attribute}="${raw}">: ${missing.map((r) => r.name).join(', ')} ${missing.length > 1 ? 'are' : 'is'} set neither in ${this.looked} nor by a default (\${name:-value}); it is kept as written and gets no deployment property`);
+      return undefined;
+    }
+    const [only] = refs;
+    if (refs.length === 1 && only.whole && only.found && !this.claimed.has(only.name)) {
+      const at = this.find(only.name);
+      this.claimed.add(only.name);
+      at.editor.replace(at.entry.valueStart, at.entry.end, variable);
+      return { value, where: `${at.file} (${only.name})` };
+    }
+    log.warn(`${file}: <${element.name} ${attribute}="${raw}"> is not one property of its own (it resolves to "${value}"); the deployment writes the plain value into server.xml`);
+    editor.set(element, attribute, variable);
+    return { value, where: file };
+  }
+
+  /** The files that became templates. */
+  templates() {
+    return this.files.filter((f) => f.editor.changed).map((f) => ({ name: f.name, renders: f.renders, content: f.editor.render() }));
+  }
+}
 
 const HTTP_PROTOCOL = /^(HTTP\/1\.1|.*Http11.*Protocol|.*Http2.*)$/;
 const DEFAULT_DB_PORTS = { postgresql: 5432, mysql: 3306, mariadb: 3306 };
@@ -48,32 +128,35 @@ export function repointJdbcUrl(url, host, port) {
 const portOf = (v) => (/^\d+$/.test(v ?? '') && Number(v) > 0 && Number(v) < 65536 ? Number(v) : undefined);
 
 /** Connectors and the shutdown port of server.xml, as inputs, properties and template edits. */
-function describeServer(text, file, editor, log) {
+function describeServer(text, file, editor, sources, log) {
   const elements = parseElements(text, file);
   const inputs = [];
   const properties = [];
+  const bind = (element, attribute, property, variable) => sources.bind({ element, attribute, property, editor, file, log, variable });
   const server = elements.find((e) => e.name === 'Server');
-  const shutdown = portOf(server?.attributes.port);
-  if (server && shutdown !== undefined) {
-    properties.push({ name: 'shutdown.port', type: 'int', category: 'user', required: true, value: String(shutdown), description: 'port Tomcat listens on (127.0.0.1) for its shutdown command' });
-    editor.set(server, 'port', '{{[shutdown.port]}}');
+  // Only a real port is a property: Debian ships -1 (disabled), which stays as written.
+  if (server && portOf(resolveReferences(server.attributes.port ?? '', (n) => sources.find(n)?.entry.value).value) !== undefined) {
+    const bound = bind(server, 'port', 'shutdown.port');
+    if (bound) properties.push({ name: 'shutdown.port', type: 'int', category: 'user', required: true, value: bound.value, description: `port Tomcat listens on (127.0.0.1) for its shutdown command; set in ${bound.where}` });
   }
   for (const c of elements.filter((e) => e.name === 'Connector' && e.path.includes('Service'))) {
     const protocol = c.attributes.protocol ?? 'HTTP/1.1';
     if (!HTTP_PROTOCOL.test(protocol)) continue; // AJP and others are not HTTP inputs
-    const port = portOf(c.attributes.port);
+    const name = inputs.length === 0 ? 'http' : `http-${inputs.length + 1}`;
+    const portProperty = `connector.${name}.port`;
+    const resolved = resolveReferences(c.attributes.port ?? '', (n) => sources.find(n)?.entry.value).value;
+    const port = portOf(resolved);
     if (port === undefined) {
-      log.warn(`${file}: a Connector with port="${c.attributes.port ?? ''}" is not a fixed port; it is kept as it is and gets no input`);
+      if (resolved.includes('${')) bind(c, 'port', portProperty); // warns naming the property it missed
+      else log.warn(`${file}: a Connector with port="${c.attributes.port ?? ''}" is not a fixed port; it is kept as it is and gets no input`);
       continue;
     }
-    const name = inputs.length === 0 ? 'http' : `http-${inputs.length + 1}`;
+    const bound = bind(c, 'port', portProperty);
     const tls = c.attributes.SSLEnabled === 'true' || c.attributes.scheme === 'https';
-    const portProperty = `connector.${name}.port`;
-    properties.push({ name: portProperty, type: 'int', category: 'user', required: true, value: String(port), description: `port of the ${tls ? 'HTTPS' : 'HTTP'} connector ${name}` });
-    editor.set(c, 'port', `{{[${portProperty}]}}`);
+    properties.push({ name: portProperty, type: 'int', category: 'user', required: true, value: String(port), description: `port of the ${tls ? 'HTTPS' : 'HTTP'} connector ${name}; set in ${bound.where}` });
     if (c.attributes.address !== undefined) {
-      properties.push({ name: `connector.${name}.address`, type: 'string', category: 'user', required: true, value: c.attributes.address, description: `address the connector ${name} listens on (0.0.0.0: all)` });
-      editor.set(c, 'address', `{{xml [connector.${name}.address]}}`);
+      const address = bind(c, 'address', `connector.${name}.address`, `{{xml [connector.${name}.address]}}`);
+      if (address) properties.push({ name: `connector.${name}.address`, type: 'string', category: 'user', required: true, value: address.value, description: `address the connector ${name} listens on (0.0.0.0: all); set in ${address.where}` });
     }
     inputs.push({ name, port, portProperty, protocols: [tls ? 'https' : 'http'], description: `server.xml Connector (${protocol})` });
   }
@@ -175,7 +258,8 @@ export async function describeInstance(host, { base, home }, log) {
   const serverFile = `${conf}/server.xml`;
   const serverText = await host.readText(serverFile);
   const serverEditor = new TagEditor(serverText);
-  const server = describeServer(serverText, serverFile, serverEditor, log);
+  const sources = await PropertySources.read(host, { base, home }, conf, realConf);
+  const server = describeServer(serverText, serverFile, serverEditor, sources, log);
   if (server.inputs.length === 0) {
     throw Object.assign(new Error(`${serverFile} has no HTTP Connector with a fixed port`), { code: 'TOMCAT_NO_CONNECTOR', hint: 'an instance needs at least one <Connector port="..." protocol="HTTP/1.1"/> inside a <Service>' });
   }
@@ -184,6 +268,7 @@ export async function describeInstance(host, { base, home }, log) {
   properties.push(...global.properties);
   outputs.push(...global.outputs);
   templates.push({ rel: 'server.xml', content: serverEditor.render() });
+  for (const t of sources.templates()) templates.push(t);
 
   const contextFiles = ['context.xml', ...(await host.glob('Catalina/*/*.xml', { cwd: realConf }))];
   for (const rel of contextFiles) {

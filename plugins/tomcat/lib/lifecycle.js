@@ -4,7 +4,7 @@
 
 import { lstat, mkdir, readdir, readFile, readlink, rm, symlink } from 'node:fs/promises';
 import { posix } from 'node:path';
-import { repointJdbcUrl, resourcePath } from './dehydrate.js';
+import { repointJdbcUrl, resourcePath, SETENV } from './dehydrate.js';
 
 export const RUN_USER = 'tomcat';
 const START_TIMEOUT_MS = Number(process.env.AB_TOMCAT_START_TIMEOUT_MS ?? 120_000);
@@ -90,8 +90,15 @@ export async function rehydrate(ctx) {
   for (const p of ctx.appliance.properties) {
     if (p.type === 'password' && (p.name.startsWith('jdbc.') || p.name === 'manager.password')) variables[p.name] = ctx.password(p.name);
   }
-  for (const name of ctx.appliance.contentResources.filter((n) => n.endsWith('.xml'))) {
-    await ctx.renderContentResource(name, `${where.conf}/${resourcePath(name)}`, { variables, owner: RUN_USER, group: RUN_USER, mode: 0o600 });
+  for (const name of ctx.appliance.contentResources) {
+    if (name === SETENV.home) {
+      // The installation's script stays root's, as the rest of CATALINA_HOME; catalina.sh only reads it.
+      await ctx.renderContentResource(name, `${where.home}/bin/setenv.sh`, { variables, owner: 'root', group: 'root', mode: 0o755 });
+    } else if (name === SETENV.base) {
+      await ctx.renderContentResource(name, `${where.base}/bin/setenv.sh`, { variables, owner: RUN_USER, group: RUN_USER, mode: 0o700 });
+    } else if (name.endsWith('.xml') || name === 'catalina.properties') {
+      await ctx.renderContentResource(name, `${where.conf}/${resourcePath(name)}`, { variables, owner: RUN_USER, group: RUN_USER, mode: 0o600 });
+    }
   }
   const http = ctx.appliance.inputs[0];
   ctx.log.info(`configured ${where.base}: ${ctx.appliance.inputs.map((i) => `${i.name} on ${i.port}`).join(', ')}; ${ctx.appliance.outputs.length} JDBC resource(s)`);

@@ -62,6 +62,11 @@ export class TagEditor {
     }
   }
 
+  /** Replaces `text.slice(start, end)` (for files that are not XML, located by their own reader). */
+  replace(start, end, text) {
+    this.edits.push({ start, end, text });
+  }
+
   get changed() {
     return this.edits.length > 0;
   }
