@@ -135,9 +135,12 @@ function describeServer(text, file, editor, sources, log) {
   const bind = (element, attribute, property, variable) => sources.bind({ element, attribute, property, editor, file, log, variable });
   const server = elements.find((e) => e.name === 'Server');
   // Only a real port is a property: Debian ships -1 (disabled), which stays as written.
-  if (server && portOf(resolveReferences(server.attributes.port ?? '', (n) => sources.find(n)?.entry.value).value) !== undefined) {
+  const shutdown = resolveReferences(server?.attributes.port ?? '', (n) => sources.find(n)?.entry.value).value;
+  if (server && portOf(shutdown) !== undefined) {
     const bound = bind(server, 'port', 'shutdown.port');
-    if (bound) properties.push({ name: 'shutdown.port', type: 'int', category: 'user', required: true, value: bound.value, description: `port Tomcat listens on (127.0.0.1) for its shutdown command; set in ${bound.where}` });
+    properties.push({ name: 'shutdown.port', type: 'int', category: 'user', required: true, value: bound.value, description: `port Tomcat listens on (127.0.0.1) for its shutdown command; set in ${bound.where}` });
+  } else if (server && shutdown.includes('${')) {
+    bind(server, 'port', 'shutdown.port'); // warns naming the property it missed
   }
   for (const c of elements.filter((e) => e.name === 'Connector' && e.path.includes('Service'))) {
     const protocol = c.attributes.protocol ?? 'HTTP/1.1';
