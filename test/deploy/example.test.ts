@@ -8,13 +8,14 @@
 import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { Catalog } from '../../catalog/index.js';
 import { SecretBox } from '../../catalog/secrets.js';
 import { parseDocument, renderDocument, type Plain } from '../../catalog/xml-codec.js';
 import { DeploymentService } from '../../services/deploy/module.js';
 import { BundleKey } from '../../services/rehydration/bundle-key.js';
-import { startHosts, type TestHosts } from '../support/hosts.mjs';
+import { sshHostsForFile } from '../support/each-test.js';
+import type { TestHosts } from '../support/hosts.mjs';
 import { freePort } from '../support/sshd.mjs';
 import { tempDir } from '../helpers/plugins.js';
 import { exampleSite, health, filesHolding } from './example-fixture.js';
@@ -135,26 +136,17 @@ describe('the example deployed to this machine', () => {
 });
 
 describe('the example deployed to two SSH hosts', () => {
-  let hosts: TestHosts;
-  let tmp: { path: string; cleanup: () => Promise<void> };
-  beforeAll(async () => {
-    hosts = await startHosts(2);
-    tmp = await tempDir('abctl-deploy-example-ssh-');
-  }, 60_000);
-  afterAll(async () => {
-    await hosts?.stop();
-    await tmp?.cleanup();
-  });
+  const ssh = sshHostsForFile(2, 'abctl-deploy-example-ssh-');
 
   it('each instance answers on its own host, port and server name', async () => {
-    const [h1, h2] = hosts.hosts as [TestHosts['hosts'][number], TestHosts['hosts'][number]];
+    const [h1, h2] = ssh.hosts.hosts as [TestHosts['hosts'][number], TestHosts['hosts'][number]];
     // /opt is private on each test host: the file set lands at the same path on both.
-    const site = await exampleSite(tmp.path, '/opt/minihttpd', {
+    const site = await exampleSite(ssh.tmp.path, '/opt/minihttpd', {
       web: { port: 18280, serverName: 'web-one', target: h1.target },
       web2: { port: 18281, serverName: 'web-two', target: h2.target },
     });
     const service = site.app.get(DeploymentService);
-    const targetOptions = { identityFile: hosts.identityFile, knownHostsFile: hosts.knownHostsFile };
+    const targetOptions = { identityFile: ssh.hosts.identityFile, knownHostsFile: ssh.hosts.knownHostsFile };
     const r = await service.deploy({ assembly: 'site', planFile: site.planFile, targetOptions });
     expect(r.failures).toEqual([]);
     expect(r.record.instances.map((i) => [i.id, i.hostname, i.status])).toEqual([

@@ -10,30 +10,21 @@
 import { readFileSync } from 'node:fs';
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Catalog } from '../../catalog/index.js';
 import { REDACTED, type Assembly, type ExternalResource } from '../../core/metadata/index.js';
 import { DeploymentService } from '../../services/deploy/module.js';
 import { EditingService } from '../../services/editing/editing-service.js';
 import { instanceLayout } from '../../services/instance.js';
-import { startHosts, type TestHosts } from '../support/hosts.mjs';
+import { sshHostsForFile } from '../support/each-test.js';
+import type { TestHosts } from '../support/hosts.mjs';
 import { freePort } from '../support/sshd.mjs';
-import { tempDir } from '../helpers/plugins.js';
 import { examplePlugins } from '../introspection/helpers.js';
 import { exampleSite, health, writeSitePlan, type MemberSpec, filesHolding } from './example-fixture.js';
 
 const PG_PASSWORD = 'pg-Peer-s3cret';
 
-let hosts: TestHosts;
-let tmp: { path: string; cleanup: () => Promise<void> };
-beforeAll(async () => {
-  hosts = await startHosts(1);
-  tmp = await tempDir('abctl-deploy-peer-secrets-');
-}, 60_000);
-afterAll(async () => {
-  await hosts?.stop();
-  await tmp?.cleanup();
-});
+const ssh = sshHostsForFile(1, 'abctl-deploy-peer-secrets-');
 
 /** The shipped plugins, the example's rehydrate and start logging the peer's password. */
 async function loggingPlugins(dir: string): Promise<string> {
@@ -77,7 +68,7 @@ function expectRedactedLog(instanceDir: string, id: string): void {
 
 describe('a peer\'s password deployed', () => {
   it('reaches the plugin on this machine, redacted in the log, sealed in the bundle, in clear nowhere else', async () => {
-    const dir = join(tmp.path, 'local');
+    const dir = join(ssh.tmp.path, 'local');
     const port = await freePort();
     const home = join(dir, 'target', 'opt', 'minihttpd');
     const plugins = await loggingPlugins(join(dir, 'plugins'));
@@ -105,13 +96,13 @@ describe('a peer\'s password deployed', () => {
   });
 
   it('reaches the plugin on an SSH host, and no file there holds it in clear', async () => {
-    const host = hosts.hosts[0] as TestHosts['hosts'][number];
-    const dir = join(tmp.path, 'ssh');
+    const host = ssh.hosts.hosts[0] as TestHosts['hosts'][number];
+    const dir = join(ssh.tmp.path, 'ssh');
     const port = await freePort();
     const plugins = await loggingPlugins(join(dir, 'plugins'));
     const site = await siteWithPeer(dir, '/opt/minihttpd', { web: { port, serverName: 'web-ssh', target: host.target } }, plugins);
     const service = site.app.get(DeploymentService);
-    const targetOptions = { identityFile: hosts.identityFile, knownHostsFile: hosts.knownHostsFile };
+    const targetOptions = { identityFile: ssh.hosts.identityFile, knownHostsFile: ssh.hosts.knownHostsFile };
     try {
       const r = await service.deploy({ assembly: 'site', planFile: site.planFile, targetOptions });
       expect(r.failures).toEqual([]);

@@ -11,42 +11,32 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SecretBox } from '../../catalog/secrets.js';
 import type { Appliance } from '../../core/metadata/index.js';
 import { DeploymentService } from '../../services/deploy/module.js';
-import { startHosts, type TestHosts } from '../support/hosts.mjs';
-import { tempDir } from '../helpers/plugins.js';
+import { sshHostsForFile } from '../support/each-test.js';
+import type { TestHosts } from '../support/hosts.mjs';
 import { abctlAsync } from '../introspection/helpers.js';
 import { exampleSite, health, sleepyPlugins } from './example-fixture.js';
 
 const PASSWORD = 's3cret-from-plan';
 const MARKER = '/srv/abctl-test-sleep';
 const PORT = 18380;
-let hosts: TestHosts;
-let tmp: { path: string; cleanup: () => Promise<void> };
-
-beforeAll(async () => {
-  hosts = await startHosts(1);
-  tmp = await tempDir('abctl-deploy-agent-');
-}, 60_000);
-afterAll(async () => {
-  await hosts?.stop();
-  await tmp?.cleanup();
-});
+const ssh = sshHostsForFile(1, 'abctl-deploy-agent-');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('a deploy killed while the agent runs a plugin hook on an SSH host', () => {
   it('stops the agent there; the record is readable; deploy resumes; the password stays out of command lines, logs and other files', async () => {
-    const host = hosts.hosts[0] as TestHosts['hosts'][number];
-    const plugins = await sleepyPlugins(join(tmp.path, 'plugins'), MARKER);
-    const site = await exampleSite(tmp.path, '/opt/minihttpd', { web: { port: PORT, serverName: 'web-one', target: host.target } }, { plugins });
+    const host = ssh.hosts.hosts[0] as TestHosts['hosts'][number];
+    const plugins = await sleepyPlugins(join(ssh.tmp.path, 'plugins'), MARKER);
+    const site = await exampleSite(ssh.tmp.path, '/opt/minihttpd', { web: { port: PORT, serverName: 'web-one', target: host.target } }, { plugins });
     const service = site.app.get(DeploymentService);
-    const targetOptions = { identityFile: hosts.identityFile, knownHostsFile: hosts.knownHostsFile };
+    const targetOptions = { identityFile: ssh.hosts.identityFile, knownHostsFile: ssh.hosts.knownHostsFile };
     await host.exec(['touch', MARKER]);
 
-    const cli = abctlAsync(['deploy', '--assembly', 'site', '--plan', site.planFile, '--identity-file', hosts.identityFile, '--known-hosts', hosts.knownHostsFile], site.env);
+    const cli = abctlAsync(['deploy', '--assembly', 'site', '--plan', site.planFile, '--identity-file', ssh.hosts.identityFile, '--known-hosts', ssh.hosts.knownHostsFile], site.env);
     // Sample every process's command line, on the host and here, until the hook sleeps.
     const remoteArgs: string[] = [];
     const localArgs: string[] = [];
@@ -120,11 +110,11 @@ describe('a not-captured shared NFS file set', () => {
   const addVolume = (root: string) => (a: Appliance) => a.addFileSet({ name: 'data', root, scope: 'shared', sharedType: 'NFS', captured: false }, 'framework');
 
   it('is mounted at its root from the plan\'s mount target (file:///: a bind mount), only once; undeploy unmounts it, and says so when it is busy', async () => {
-    const host = hosts.hosts[0] as TestHosts['hosts'][number];
+    const host = ssh.hosts.hosts[0] as TestHosts['hosts'][number];
     await host.exec(['sh', '-c', 'mkdir -p /srv/volume && echo shared > /srv/volume/hello.txt']);
-    const site = await exampleSite(join(tmp.path, 'nfs'), '/opt/minihttpd', { web: { port: PORT + 1, serverName: 'web-nfs', target: host.target } }, { edit: addVolume('/srv/minihttpd-data'), mountTargets: { data: 'file:///srv/volume' } });
+    const site = await exampleSite(join(ssh.tmp.path, 'nfs'), '/opt/minihttpd', { web: { port: PORT + 1, serverName: 'web-nfs', target: host.target } }, { edit: addVolume('/srv/minihttpd-data'), mountTargets: { data: 'file:///srv/volume' } });
     const service = site.app.get(DeploymentService);
-    const targetOptions = { identityFile: hosts.identityFile, knownHostsFile: hosts.knownHostsFile };
+    const targetOptions = { identityFile: ssh.hosts.identityFile, knownHostsFile: ssh.hosts.knownHostsFile };
     try {
       const r = await service.deploy({ assembly: 'site', planFile: site.planFile, targetOptions });
       expect(r.failures).toEqual([]);
@@ -176,10 +166,10 @@ describe('a not-captured shared NFS file set', () => {
   }, 120_000);
 
   it('a server:/export target is mounted with mount -t nfs; its failure names the target, the root and the cause', async () => {
-    const host = hosts.hosts[0] as TestHosts['hosts'][number];
-    const site = await exampleSite(join(tmp.path, 'nfs2'), '/opt/minihttpd', { web: { port: PORT + 2, serverName: 'web-nfs2', target: host.target } }, { edit: addVolume('/srv/minihttpd-nfs'), mountTargets: { data: '10.231.255.254:/exports/data' } });
+    const host = ssh.hosts.hosts[0] as TestHosts['hosts'][number];
+    const site = await exampleSite(join(ssh.tmp.path, 'nfs2'), '/opt/minihttpd', { web: { port: PORT + 2, serverName: 'web-nfs2', target: host.target } }, { edit: addVolume('/srv/minihttpd-nfs'), mountTargets: { data: '10.231.255.254:/exports/data' } });
     const service = site.app.get(DeploymentService);
-    const targetOptions = { identityFile: hosts.identityFile, knownHostsFile: hosts.knownHostsFile };
+    const targetOptions = { identityFile: ssh.hosts.identityFile, knownHostsFile: ssh.hosts.knownHostsFile };
     try {
       const r = await service.deploy({ assembly: 'site', planFile: site.planFile, targetOptions });
       expect(r.failures.map((f) => [f.id, f.step])).toEqual([['web-1', 'rehydrate']]);

@@ -1,14 +1,15 @@
 /**
- * Per-test workspaces: each registers its own beforeEach/afterEach, so a test file says what it
- * needs in one line instead of repeating the variables and the two hooks. Read the fields inside
- * tests and hooks (they change before every test), never at module level.
+ * Test workspaces: each registers its own hooks (beforeEach/afterEach; beforeAll/afterAll for SSH
+ * hosts shared by a file), so a test file says what it needs in one line instead of repeating the
+ * variables and the hooks. Read the fields inside tests and hooks, never at module level.
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import type { Application } from '../../services/app.js';
 import { openApp } from '../introspection/helpers.js';
+import { startHosts, type TestHosts } from './hosts.mjs';
 
 export interface TempDirEach {
   /** A new empty directory for the running test, removed after it. */
@@ -86,4 +87,39 @@ export function instanceEach(prefix: string, setup?: (t: InstanceEach) => Promis
     await setup?.(t);
   });
   return t;
+}
+
+export interface SshHostsForFile {
+  /** The SSH test hosts, started once for the file (or describe block). */
+  readonly hosts: TestHosts;
+  /** A temp directory that lives as long as the hosts. */
+  readonly tmp: { readonly path: string };
+}
+
+/**
+ * `count` SSH test hosts and a temp directory, shared by the tests of the file (or of the
+ * describe block it is called in): started before the first test, stopped after the last.
+ */
+export function sshHostsForFile(count: number, prefix: string): SshHostsForFile {
+  let hosts: TestHosts | undefined;
+  let path: string | undefined;
+  beforeAll(async () => {
+    hosts = await startHosts(count);
+    path = await mkdtemp(join(tmpdir(), prefix));
+  }, 60_000);
+  afterAll(async () => {
+    await hosts?.stop();
+    if (path !== undefined) await rm(path, { recursive: true, force: true });
+  });
+  const unset = (what: string): never => {
+    throw new Error(`sshHostsForFile: read .${what} inside a test or hook, not at module level`);
+  };
+  return {
+    get hosts(): TestHosts {
+      return hosts ?? unset('hosts');
+    },
+    get tmp(): { readonly path: string } {
+      return { path: path ?? unset('tmp') };
+    },
+  };
 }
