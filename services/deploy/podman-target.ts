@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { ContainerModule, inject, injectable, optional } from 'inversify';
 import { Catalog } from '../../catalog/index.js';
 import { UserError } from '../../core/errors.js';
-import { PEER_SECRETS_FILE, splitPeerSecrets } from '../rehydration/peer-secrets.js';
+import { containerSecretData, splitPeerSecrets } from '../rehydration/peer-secrets.js';
 import { PluginInventoryService } from '../plugins/plugin-inventory-service.js';
 import { applianceAt, applyPlan } from '../rehydration/plan-overlay.js';
 import { CONTAINER } from '../rehydration/foreground.js';
@@ -143,9 +143,7 @@ export function podObjects(req: Pick<EngineUp, 'deployment' | 'id' | 'appliance'
     metadata: { name: `${pod}-config`, labels },
     data: { [CONTAINER.propertiesFile]: `${JSON.stringify(config)}\n`, [CONTAINER.bindingsFile]: `${JSON.stringify(bindings, null, 2)}\n` },
   };
-  const secretData: Record<string, string> = {};
-  if (Object.keys(secret).length > 0) secretData[CONTAINER.propertiesFile] = Buffer.from(`${JSON.stringify(secret)}\n`).toString('base64');
-  if (Object.keys(peerSecrets).length > 0) secretData[PEER_SECRETS_FILE] = Buffer.from(`${JSON.stringify(peerSecrets)}\n`).toString('base64');
+  const secretData = containerSecretData(secret, peerSecrets, (v) => `${JSON.stringify(v)}\n`);
   const hasSecret = Object.keys(secretData).length > 0;
   const volumes: object[] = [{ name: 'abctl-config', configMap: { name: `${pod}-config` } }];
   const mounts: object[] = [{ name: 'abctl-config', mountPath: CONTAINER.configDir, readOnly: true }];

@@ -28,7 +28,7 @@ import {
 } from '../../core/kubernetes/index.js';
 import type { DeploymentPlan, PlanNode } from '../../core/deployment-plan/index.js';
 import type { PeerBinding } from '../../core/lifecycle-contract.js';
-import { PEER_SECRETS_FILE, splitPeerSecrets } from '../rehydration/peer-secrets.js';
+import { containerSecretData, splitPeerSecrets } from '../rehydration/peer-secrets.js';
 import { UserError } from '../../core/errors.js';
 import { Appliance, Assembly, AtomicAssembly, ExternalResource, effectivePort, type FileSetDefinition, type Input, type Vnet } from '../../core/metadata/index.js';
 import { hostFromProperties, peerInput } from '../deploy/deployer.js';
@@ -247,9 +247,7 @@ export function buildManifests(assembly: Assembly, plan: DeploymentPlan, opts: M
     });
     const configData = { [BINDINGS_FILE]: stableJson(bindings), [PROPERTIES_FILE]: stableJson(props) };
     objects.push({ apiVersion: 'v1', kind: 'ConfigMap', metadata: meta('ConfigMap', n.config, n.labels, annotations), data: configData });
-    const secretData: Record<string, string> = {};
-    if (Object.keys(secrets).length > 0) secretData[PROPERTIES_FILE] = Buffer.from(stableJson(secrets)).toString('base64');
-    if (Object.keys(peerSecrets).length > 0) secretData[PEER_SECRETS_FILE] = Buffer.from(stableJson(peerSecrets)).toString('base64');
+    const secretData = containerSecretData(secrets, peerSecrets, stableJson);
     const hasSecret = Object.keys(secretData).length > 0;
     if (hasSecret) {
       objects.push({ apiVersion: 'v1', kind: 'Secret', metadata: meta('Secret', n.secret, n.labels, annotations), type: 'Opaque', data: secretData });
