@@ -257,8 +257,12 @@ export function requireZstd(): string {
   return exe;
 }
 
-/** Blocks handed to zstd's pipe before the writer waits for the oldest to enter it. */
-const ZSTD_QUEUED_BLOCKS = 3;
+/**
+ * Blocks handed to zstd's pipe before the writer waits for the oldest to enter it. One is
+ * enough for zstd never to wait on the walk (100k x 1 KB and 4 x 500 MB as fast as with 3)
+ * and holds ~1.5 MB less at the peak.
+ */
+const ZSTD_QUEUED_BLOCKS = 1;
 
 class ZstdEncoder implements BlockEncoder {
   readonly #file: ArchiveFile;
