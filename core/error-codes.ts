@@ -8,6 +8,7 @@
 export const ErrorCodes = {
   /** Plugins: plugin.config, discovery, installation, activation, the service registry, the chain. */
   plugins: [
+    'EXTENSION_BROKEN',
     'EXTENSION_CANNOT_CREATE',
     'HOOK_RESULT_INVALID',
     'HOOK_TIMEOUT',

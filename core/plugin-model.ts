@@ -66,6 +66,11 @@ export interface PluginRecord {
   readonly state: PluginState;
   /** Why it is disabled: `user` (disabled by name) or the ancestor whose disabling or breakage carries over. */
   readonly disabledBy: string | undefined;
+  /**
+   * The user disabled it or an ancestor, whatever its state: a broken plugin stays `broken`
+   * (its problems are still worth showing), but a chain leaves it out like a disabled one.
+   */
+  readonly userDisabled?: boolean;
 }
 
 /** All plugins known to one process: the result of discovery. */

@@ -221,6 +221,7 @@ function resolveStates(records: Map<string, Draft>, disabled: ReadonlySet<string
 
 function resolveOne(rec: Draft, parent: Draft | undefined, disabled: ReadonlySet<string>): void {
   rec.rootName = parent?.rootName ?? rec.name;
+  if (disabled.has(rec.name) || parent?.userDisabled === true) rec.userDisabled = true;
   if (parent?.state === 'broken') {
     rec.problems.push({
       code: TreeProblemCode.PARENT_BROKEN,
@@ -299,27 +300,85 @@ export function ancestorsOf(inventory: PluginInventory, name: string): string[] 
   return out;
 }
 
+/** An extension a chain leaves out because the user disabled it or one of its ancestors. */
+export interface DisabledExtension {
+  readonly name: string;
+  /** `user` (disabled by name) or the ancestor the user disabled. */
+  readonly disabledBy: string;
+}
+
+/** What an operation started at a root plugin would run, and what it cannot or will not run. */
+export interface ResolvedChain {
+  readonly root: string;
+  /** The root (whatever its state) followed by its enabled descendants, parent before child. */
+  readonly participants: readonly string[];
+  /** Extensions left out by the user's choice, each subtree parent first. */
+  readonly disabled: readonly DisabledExtension[];
+  /**
+   * Broken extensions the chain would need, where each breakage starts (a broken extension's
+   * own extensions are broken by it and listed under `brokenBelow`).
+   */
+  readonly broken: readonly PluginRecord[];
+  /** Extensions of broken ones (PARENT_BROKEN): they cannot run either. */
+  readonly brokenBelow: readonly string[];
+}
+
+/**
+ * Walks the tree below `rootName` once, depth-first, siblings by name. An enabled extension
+ * takes part and its children are looked at; a disabled one (or a broken one the user has
+ * disabled) is left out with its subtree; a broken one is reported, never dropped silently:
+ * the caller refuses to run a chain with `broken` entries.
+ */
+export function resolveChain(inventory: PluginInventory, rootName: string): ResolvedChain {
+  const root = inventory.records.get(rootName);
+  const participants: string[] = [];
+  const disabled: DisabledExtension[] = [];
+  const broken: PluginRecord[] = [];
+  const brokenBelow: string[] = [];
+  if (root === undefined) return { root: rootName, participants, disabled, broken, brokenBelow };
+  participants.push(rootName);
+  const seen = new Set<string>([rootName]);
+  // [name, what the nearest left-out ancestor was]: a subtree is classified by its top.
+  const stack: [string, 'run' | 'disabled' | 'broken', string][] = [...root.children].reverse().map((c) => [c, 'run', '']);
+  while (stack.length > 0) {
+    const [n, above, top] = stack.pop() as [string, 'run' | 'disabled' | 'broken', string];
+    const rec = inventory.records.get(n);
+    if (rec === undefined || seen.has(n)) continue;
+    seen.add(n);
+    let mode: 'run' | 'disabled' | 'broken' = above;
+    let from = top;
+    if (above === 'disabled') disabled.push({ name: n, disabledBy: top });
+    else if (above === 'broken') brokenBelow.push(n);
+    else if (rec.state === 'enabled') participants.push(n);
+    else if (rec.state === 'disabled' || rec.userDisabled === true) {
+      disabled.push({ name: n, disabledBy: rec.state === 'disabled' && rec.disabledBy !== undefined && rec.disabledBy !== 'user' ? rec.disabledBy : 'user' });
+      mode = 'disabled';
+      from = n;
+    } else {
+      broken.push(rec);
+      mode = 'broken';
+      from = n;
+    }
+    for (let i = rec.children.length - 1; i >= 0; i--) stack.push([rec.children[i] as string, mode, from]);
+  }
+  return { root: rootName, participants, disabled, broken, brokenBelow };
+}
+
+/** `a, b (with a)`: the extensions a chain left out, for a line of output. */
+export function disabledText(disabled: readonly DisabledExtension[]): string {
+  return disabled.map((d) => (d.disabledBy === 'user' ? d.name : `${d.name} (with ${d.disabledBy})`)).join(', ');
+}
+
 /**
  * The plugins that take part in an operation started at `rootName`: the root itself
  * (whatever its state; the caller decides whether it may run) followed by its enabled
- * descendants in execution order, parent before child. Disabled or broken extensions
- * are skipped with their whole subtree. Empty when `rootName` is unknown.
+ * descendants in execution order, parent before child. Disabled or broken extensions are
+ * left out with their whole subtree; `resolveChain` says which and why, and a caller that
+ * runs the chain must refuse broken ones (services/jobs/plugin-chain.ts). Empty when
+ * `rootName` is unknown.
  */
 export function participantsOf(inventory: PluginInventory, rootName: string): string[] {
-  const root = inventory.records.get(rootName);
-  if (root === undefined) return [];
-  const out = [rootName];
-  const seen = new Set<string>([rootName]);
-  const stack = [...root.children].reverse();
-  while (stack.length > 0) {
-    const n = stack.pop() as string;
-    const rec = inventory.records.get(n);
-    if (rec === undefined || rec.state !== 'enabled' || seen.has(n)) continue;
-    seen.add(n);
-    out.push(n);
-    for (let i = rec.children.length - 1; i >= 0; i--) stack.push(rec.children[i] as string);
-  }
-  return out;
+  return [...resolveChain(inventory, rootName).participants];
 }
 
 /**

@@ -5,6 +5,7 @@ import {
   buildPluginInventory,
   descendantsOf,
   participantsOf,
+  resolveChain,
   TreeProblemCode,
   withActivationOutcome,
 } from '../core/plugin-tree.js';
@@ -298,6 +299,47 @@ describe('withActivationOutcome', () => {
     // The inventory it was given is unchanged.
     expect(inv.records.get('mid')).toMatchObject({ state: 'enabled', problems: [] });
     expect(participantsOf(after, 'top')).toEqual(['top']);
+  });
+});
+
+describe('resolveChain: what a chain leaves out, and why', () => {
+  // root -> ok, off (disabled by the user) -> offkid, bad (parent too old) -> badkid, gone (broken but disabled by the user)
+  const readings = [
+    reading('root', { version: '1.0' }),
+    ext('ok', 'root'),
+    ext('off', 'root'),
+    ext('offkid', 'off'),
+    ext('bad', 'root', { minParentVersion: '2.0' }),
+    ext('badkid', 'bad'),
+    ext('gone', 'root', { minParentVersion: '3.0' }),
+  ];
+  const inv = build(readings, ['off', 'gone']);
+
+  it('runs the enabled ones, names the disabled ones, and reports the broken ones where they start', () => {
+    const chain = resolveChain(inv, 'root');
+    expect(chain.participants).toEqual(['root', 'ok']);
+    expect(chain.disabled).toEqual([
+      { name: 'gone', disabledBy: 'user' },
+      { name: 'off', disabledBy: 'user' },
+      { name: 'offkid', disabledBy: 'off' },
+    ]);
+    expect(chain.broken.map((r) => r.name)).toEqual(['bad']);
+    expect(chain.broken[0]?.problems[0]?.code).toBe(TreeProblemCode.PARENT_TOO_OLD);
+    expect(chain.brokenBelow).toEqual(['badkid']);
+    // participantsOf is the same walk, participants only.
+    expect(participantsOf(inv, 'root')).toEqual(['root', 'ok']);
+  });
+
+  it('a broken plugin the user disabled stays broken (describePlugins shows why) but counts as disabled', () => {
+    expect(inv.records.get('gone')).toMatchObject({ state: 'broken', userDisabled: true });
+    expect(inv.records.get('bad')?.userDisabled).toBeUndefined();
+    expect(inv.records.get('offkid')).toMatchObject({ state: 'disabled', userDisabled: true });
+  });
+
+  it('disabling the broken one leaves nothing broken in the chain', () => {
+    const chain = resolveChain(build(readings, ['off', 'gone', 'bad']), 'root');
+    expect(chain.broken).toEqual([]);
+    expect(chain.disabled.map((d) => d.name)).toEqual(['bad', 'badkid', 'gone', 'off', 'offkid']);
   });
 });
 

@@ -7,6 +7,7 @@ import { Option } from 'commander';
 import { UserError } from '../../core/errors.js';
 import { environmentVariableFor, resolveParameterValues, type DeclaredParameter, type RawValue } from '../../core/job-parameters.js';
 import type { IntrospectJob, IntrospectionSummary, PreparedIntrospection } from '../../services/jobs/introspect-job.js';
+import { disabledText } from '../../core/plugin-tree.js';
 import {
   codecOption,
   defineCommand,
@@ -47,7 +48,8 @@ export async function withIntrospectCommand<T>(commandName: string, globals: Glo
     const definition = defineCommand<IntrospectCommandOptions>({
       name: commandName,
       summary:
-        `introspect with ${prepared.chain.root}${extensions.length ? ` and its extensions (${extensions.join(', ')})` : ''}: ` +
+        `introspect with ${prepared.chain.root}${extensions.length ? ` and its extensions (${extensions.join(', ')})` : ''}` +
+        `${prepared.chain.disabled.length ? ` (left out, disabled: ${disabledText(prepared.chain.disabled)})` : ''}: ` +
         'describe the product on the reference host, capture its file sets and store the result in the catalog',
       options: [
         ...hostOptions('reference host reached over SSH (default: this machine)'),
@@ -169,6 +171,7 @@ export function renderSummary(s: IntrospectionSummary): string {
   const lines = [
     `introspected ${s.kind === 'atomicAssembly' ? 'atomic assembly' : 'appliance'} "${s.name}" with ${s.participants.join(' -> ')} on ${s.host}`,
   ];
+  if (s.disabledExtensions.length > 0) lines.push(`  not run, disabled: ${disabledText(s.disabledExtensions)} (abctl enablePlugin --name NAME to include)`);
   for (const a of s.appliances) {
     lines.push(
       `  appliance ${a.name} (type ${a.type}): ${a.properties} properties, ${a.inputs} inputs, ${a.outputs} outputs, ` +

@@ -15,7 +15,8 @@ export interface CapturedWithSkips extends CapturedArchive {
   readonly skipped: readonly { readonly path: string; readonly reason: string }[];
 }
 import { runJob, silentProgress, type JobOptions } from './job.js';
-import { chainNames } from './plugin-chain.js';
+import { disabledText } from '../../core/plugin-tree.js';
+import { runnableChain } from './plugin-chain.js';
 
 export interface CaptureOptions extends JobOptions {
   readonly codec?: CaptureCodec;
@@ -41,8 +42,12 @@ export class CaptureJob {
     const recorded = appliances[0]?.properties.getValue(REFERENCE_HOST_PROPERTY);
     const host = options.host ?? (recorded && recorded !== 'local' ? recorded : undefined);
     const creator = appliances[0]!.creator;
-    const chain = chainNames(await this.plugins.get(), creator);
-    if (chain.length === 0) (options.progress ?? silentProgress).warn(`plugin ${creator} is not enabled: its capture checks do not run`);
+    // A broken extension refuses the capture here, before the job starts: its checks could not run.
+    const resolved = runnableChain(await this.plugins.get(), creator, `captureFileSets of ${name}`);
+    const chain = [...(resolved?.participants ?? [])];
+    const warn = (options.progress ?? silentProgress).warn.bind(options.progress ?? silentProgress);
+    if (resolved === undefined) warn(`plugin ${creator} is not enabled: its capture checks do not run`);
+    else if (resolved.disabled.length > 0) warn(`disabled extensions of ${creator} do not check this capture: ${disabledText(resolved.disabled)}`);
 
     const spec = {
       name: 'capture',

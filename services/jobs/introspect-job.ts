@@ -19,6 +19,7 @@ import { runJob, type Job, type JobOptions } from './job.js';
 import { FileRefCheck } from './fileref-check.js';
 import { checkPlatform } from './platform-check.js';
 import { checkTemplates } from './template-check.js';
+import type { DisabledExtension } from '../../core/plugin-tree.js';
 import { pluginChain, resolveCommandTarget, type PluginChain } from './plugin-chain.js';
 
 /** Where the reference host was, kept on the appliance so a later capture finds it again. */
@@ -52,6 +53,8 @@ export interface IntrospectionSummary {
   readonly plugin: string;
   /** The chain that ran, root first. */
   readonly participants: readonly string[];
+  /** Extensions of the chain that did not run because the user disabled them (or an ancestor). */
+  readonly disabledExtensions: readonly DisabledExtension[];
   readonly host: string;
   /** What the chain produced. */
   readonly kind: 'appliance' | 'atomicAssembly';
@@ -90,7 +93,8 @@ export class IntrospectJob {
   async prepare(target: string): Promise<PreparedIntrospection> {
     const inventory = await this.plugins.get();
     const services = this.registry.createCollector();
-    const chain = pluginChain(inventory, services, resolveCommandTarget(inventory, services, target));
+    // A broken extension refuses the command here, before any job runs or anything is stored.
+    const chain = pluginChain(inventory, services, resolveCommandTarget(inventory, services, target), `introspect${target}`);
     const parameters = mergeParameterDefinitions(
       // Declarations build the command line before any job runs: a synchronous getter, no time limit to enforce.
       chain.members.map((m) => ({ plugin: m.name, parameters: callHookSync({ plugin: m.name, hook: 'jobParameters' }, () => m.service.jobParameters?.() ?? []) })),
@@ -219,6 +223,7 @@ function summarize(
   return {
     plugin: prepared.chain.root,
     participants: prepared.chain.members.map((m) => m.name),
+    disabledExtensions: prepared.chain.disabled,
     host: host.describe(),
     kind: result.atomicAssembly ? 'atomicAssembly' : 'appliance',
     name: top.name,

@@ -1,12 +1,13 @@
 /**
  * The plugin chain of a job: a root plugin and its enabled extensions, parent before child.
- * Every job runs the chain's hooks in this order (dehydrate today; rehydrate, start, stop and
- * ping later) and consults only services the chain's members registered.
+ * Every job runs the chain's hooks in this order (dehydrate, rehydrate, start, stop, ping) and
+ * consults only services the chain's members registered. An extension the user disabled is
+ * left out and named; a broken one fails the operation before it starts (brokenChainError).
  */
-import { PluginError, UserError } from '../../core/errors.js';
+import { PluginError, UserError, type AbError } from '../../core/errors.js';
 import type { IntrospectorPlugin, IntrospectorPluginExtension, ServiceCollector } from '../../core/plugin-contract.js';
-import type { PluginInventory } from '../../core/plugin-model.js';
-import { participantsOf } from '../../core/plugin-tree.js';
+import type { PluginInventory, PluginRecord } from '../../core/plugin-model.js';
+import { resolveChain, type DisabledExtension, type ResolvedChain } from '../../core/plugin-tree.js';
 import { ServiceIds, type ServiceIdLike } from '../../core/service-ids.js';
 
 export interface ChainMember {
@@ -19,11 +20,60 @@ export interface PluginChain {
   readonly root: string;
   /** The root first, then each enabled extension after its parent. */
   readonly members: readonly ChainMember[];
+  /** Extensions left out because the user disabled them (or an ancestor): outputs name them. */
+  readonly disabled: readonly DisabledExtension[];
 }
 
-/** Names of the chain below `root` (only enabled extensions); [] when the root is not enabled. */
-export function chainNames(inventory: PluginInventory, root: string): string[] {
-  return inventory.records.get(root)?.state === 'enabled' ? participantsOf(inventory, root) : [];
+/**
+ * Problem codes that mean the plugin's own code failed (import, activator, a hang, a missing
+ * service): that plugin's error. Everything else (plugin.config, parent, SDK, an unreadable
+ * file) is for the user to repair.
+ */
+const OWN_CODE_FAILURES: ReadonlySet<string> = new Set(['PLUGIN_LOAD_FAILED', 'PLUGIN_NO_ACTIVATOR', 'PLUGIN_START_FAILED', 'PLUGIN_HUNG_BEFORE', 'PLUGIN_SERVICE_MISSING', 'PLUGIN_SERVICES_INVALID']);
+/** A load failure with one of these in its text came from the machine, not from the plugin. */
+const ENVIRONMENT_CAUSE = /\b(EACCES|EPERM|ENOSPC|EROFS|EIO|EMFILE|ENFILE|EDQUOT)\b/;
+
+/**
+ * The error for a chain that cannot run because of `chain.broken[0]` (the first broken
+ * extension in execution order): names it, gives the reason describePlugins shows, and the two
+ * ways on: repair it, or disable it and run without it. `operation` reads e.g. `introspectTomcat`.
+ * `ranWithout`: the chain ran anyway without the broken part (stop), these members ran.
+ */
+export function brokenChainError(chain: ResolvedChain, operation: string, ranWithout?: readonly string[]): AbError {
+  const first = chain.broken[0] as PluginRecord;
+  const problem = first.problems.find((p) => p.code !== 'PARENT_BROKEN') ?? first.problems[0];
+  const reason = problem?.message ?? 'abctl describePlugins shows why';
+  const others = [...chain.broken.slice(1).map((r) => r.name), ...chain.brokenBelow];
+  const why = `extension ${first.name} of ${chain.root} is broken (${problem?.code ?? 'broken'}: ${reason})`;
+  const message =
+    (ranWithout === undefined ? `${operation} cannot run: ${why}` : `${operation} ran without extension ${first.name}, so it is incomplete: ${why}`) +
+    (others.length > 0 ? `; also not run: ${others.join(', ')}` : '') +
+    (ranWithout !== undefined ? `; ran: ${ranWithout.join(', ') || 'none'}` : '');
+  const repair = problem?.hint ? `${problem.hint.replace(/[.;\s]+$/, '')}, or reinstall it (abctl installPlugins --from DIR)` : 'repair or reinstall it (abctl describePlugins shows its problems)';
+  const hint = `${repair}; to run ${chain.root} without it: abctl disablePlugin --name ${first.name}`;
+  const where = problem?.where ?? first.directory;
+  const ownFault = problem !== undefined && OWN_CODE_FAILURES.has(problem.code) && !ENVIRONMENT_CAUSE.test(problem.message);
+  return ownFault ? new PluginError(first.name, 'EXTENSION_BROKEN', message, { where, hint }) : new UserError('EXTENSION_BROKEN', message, { where, hint });
+}
+
+/**
+ * The chain below an enabled `root`, refused when an extension it would run is broken;
+ * disabled extensions are left out and listed. Undefined when the root itself is not enabled
+ * (each caller has its own answer to that).
+ */
+export function runnableChain(inventory: PluginInventory, root: string, operation: string): ResolvedChain | undefined {
+  if (inventory.records.get(root)?.state !== 'enabled') return undefined;
+  const chain = resolveChain(inventory, root);
+  if (chain.broken.length > 0) throw brokenChainError(chain, operation);
+  return chain;
+}
+
+/**
+ * Names of the chain below `root` (only enabled extensions); [] when the root is not enabled.
+ * Throws EXTENSION_BROKEN when an extension of an enabled root is broken.
+ */
+export function chainNames(inventory: PluginInventory, root: string, operation: string): string[] {
+  return [...(runnableChain(inventory, root, operation)?.participants ?? [])];
 }
 
 /**
@@ -65,10 +115,13 @@ export function resolveCommandTarget(inventory: PluginInventory, services: Servi
 
 /**
  * The chain below `root`, each member with the introspector service it registered. A member
- * that registered none has broken its contract.
+ * that registered none has broken its contract; a broken extension refuses the chain
+ * (`operation` names what it refuses) unless `withoutBroken` (stop: see runAgent).
  */
-export function pluginChain(inventory: PluginInventory, services: ServiceCollector, root: string): PluginChain {
-  const members = participantsOf(inventory, root).map((name, i): ChainMember => {
+export function pluginChain(inventory: PluginInventory, services: ServiceCollector, root: string, operation = `the chain of ${root}`, withoutBroken = false): PluginChain {
+  const resolved = resolveChain(inventory, root);
+  if (resolved.broken.length > 0 && !withoutBroken) throw brokenChainError(resolved, operation);
+  const members = resolved.participants.map((name, i): ChainMember => {
     const service: IntrospectorPlugin | undefined =
       i === 0 ? ownedBy(services, ServiceIds.IntrospectorPlugin, name) : ownedBy<IntrospectorPluginExtension>(services, ServiceIds.IntrospectorPluginExtension, name);
     if (!service) {
@@ -80,5 +133,5 @@ export function pluginChain(inventory: PluginInventory, services: ServiceCollect
     }
     return { name, service, isRoot: i === 0 };
   });
-  return { root, members };
+  return { root, members, disabled: resolved.disabled };
 }

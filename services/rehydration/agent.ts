@@ -12,7 +12,8 @@ import { UserError } from '../../core/errors.js';
 import type { LateBindings, LifecycleOperation } from '../../core/lifecycle-contract.js';
 import { Appliance, Assembly } from '../../core/metadata/index.js';
 import { SDK_VERSION } from '../../core/plugin-contract.js';
-import { participantsOf, withActivationOutcome } from '../../core/plugin-tree.js';
+import { resolveChain, withActivationOutcome } from '../../core/plugin-tree.js';
+import { brokenChainError } from '../jobs/plugin-chain.js';
 import { parseDocument } from '../../catalog/xml-codec.js';
 import { discoverPlugins } from '../plugins/discovery.js';
 import { PluginActivationService, ServiceRegistry, registryModule } from '../registry/module.js';
@@ -118,13 +119,7 @@ export async function runAgent(req: AgentRequest): Promise<AgentResult> {
   const state = await loadBundle(req.bundleDir, req.passwordKey);
   const signal = req.signal ?? new AbortController().signal;
   const sink = req.sink ?? ((line: string) => process.stderr.write(`${line}\n`));
-  let fileSets: ExtractedFileSet[] | undefined;
-  if (req.operation === 'rehydrate') {
-    await verifyArchives(state.bundleDir, state.manifest.fileSets);
-    fileSets = await extractFileSets(state.bundleDir, state.manifest.fileSets, { signal, log: sink, ...(req.mountsDir !== undefined ? { mountsDir: req.mountsDir } : {}) });
-    const inImage = new Set(state.manifest.fileSets.filter((f) => f.inImage).map((f) => f.name));
-    for (const f of fileSets) sink(`file set ${f.name}: ${f.extracted ? `extracted into ${f.root}` : inImage.has(f.name) ? `already in the image at ${f.root}` : 'not captured, nothing to extract'}`);
-  }
+  const subject = `appliance "${state.manifest.appliance}" (instance ${state.manifest.instanceIndex})`;
 
   // One container per run, with only the registry: the agent needs no catalog, host or jobs.
   const container = new Container();
@@ -132,27 +127,44 @@ export async function runAgent(req: AgentRequest): Promise<AgentResult> {
   const activation = container.get(PluginActivationService);
   let contexts: LifecycleContexts | undefined;
   try {
+    // The plugins are started and their chain checked before rehydrate touches the host:
+    // a chain that cannot run leaves the file sets as they were.
     const discovered = await discoverPlugins([{ path: join(state.bundleDir, BUNDLE_PLUGINS_DIR), source: 'installed' }], { disabled: new Set(), sdkVersion: SDK_VERSION });
     const outcome = await activation.activate(discovered, { logSink: sink, ...(req.debug !== undefined ? { debug: req.debug } : {}) });
     // Plugins that failed to start are broken from here on: the chain check below names them.
     const inventory = withActivationOutcome(discovered, outcome);
     const creator = state.manifest.chain[0] as string;
-    const found = participantsOf(inventory, creator);
-    if (found.join(',') !== state.manifest.chain.join(',')) {
-      const broken = [...inventory.records.values()].filter((r) => r.state === 'broken').map((r) => `${r.name}: ${r.problems[0]?.message ?? 'broken'}`);
-      throw new UserError('BUNDLE_CHAIN_MISMATCH', `the bundle was written for the chain ${state.manifest.chain.join(' -> ')}, but its plugins give ${found.join(' -> ') || 'nothing'}`, {
+    const resolved = resolveChain(inventory, creator);
+    // A broken creator is chainMembers' refusal; a broken extension is this one.
+    const broken = inventory.records.get(creator)?.state === 'enabled' && resolved.broken.length > 0;
+    // stop still stops what it can (a product left running is worse than one stopped without
+    // an extension's part) and then fails; every other operation refuses before it starts.
+    const brokenStop = broken && req.operation === 'stop';
+    if (broken && !brokenStop) throw brokenChainError(resolved, `${req.operation} of ${subject}`);
+    if (!broken && resolved.participants.join(',') !== state.manifest.chain.join(',')) {
+      const brokenOnes = [...inventory.records.values()].filter((r) => r.state === 'broken').map((r) => `${r.name}: ${r.problems[0]?.message ?? 'broken'}`);
+      throw new UserError('BUNDLE_CHAIN_MISMATCH', `the bundle was written for the chain ${state.manifest.chain.join(' -> ')}, but its plugins give ${resolved.participants.join(' -> ') || 'nothing'}`, {
         where: join(state.bundleDir, BUNDLE_PLUGINS_DIR),
-        hint: broken.length ? broken.join('; ') : 'write the bundle again with abctl',
+        hint: brokenOnes.length ? brokenOnes.join('; ') : 'write the bundle again with abctl',
       });
     }
-    const members = chainMembers(inventory, container.get(ServiceRegistry).createCollector(), creator);
+    const members = chainMembers(inventory, container.get(ServiceRegistry).createCollector(), creator, brokenStop);
+
+    let fileSets: ExtractedFileSet[] | undefined;
+    if (req.operation === 'rehydrate') {
+      await verifyArchives(state.bundleDir, state.manifest.fileSets);
+      fileSets = await extractFileSets(state.bundleDir, state.manifest.fileSets, { signal, log: sink, ...(req.mountsDir !== undefined ? { mountsDir: req.mountsDir } : {}) });
+      const inImage = new Set(state.manifest.fileSets.filter((f) => f.inImage).map((f) => f.name));
+      for (const f of fileSets) sink(`file set ${f.name}: ${f.extracted ? `extracted into ${f.root}` : inImage.has(f.name) ? `already in the image at ${f.root}` : 'not captured, nothing to extract'}`);
+    }
+
     contexts = new LifecycleContexts(state, { operation: req.operation, signal, sink, ...(req.debug !== undefined ? { debug: req.debug } : {}) });
     const asked = contexts;
     const result = await runChain({
       operation: req.operation,
       members,
       context: (name) => asked.for(name),
-      subject: `appliance "${state.manifest.appliance}" (instance ${state.manifest.instanceIndex})`,
+      subject,
       signal,
       ...(req.hookTimeoutMs !== undefined ? { timeoutMs: req.hookTimeoutMs } : {}),
     }).catch((err: unknown) => {
@@ -163,6 +175,7 @@ export async function runAgent(req: AgentRequest): Promise<AgentResult> {
       if (typeof thrown === 'object' && thrown !== null && Object.isExtensible(thrown)) Object.defineProperty(thrown, REDACT, { value: (text: string) => asked.redact(text) });
       throw thrown;
     });
+    if (brokenStop) throw brokenChainError(resolved, `stop of ${subject}`, result.ran);
     return { ...result, appliance: state.manifest.appliance, ...(fileSets ? { fileSets } : {}) };
   } finally {
     await contexts?.close();

@@ -13,7 +13,6 @@ import type { LateBindings } from '../../core/lifecycle-contract.js';
 import { Appliance, Assembly, contentResourceUri } from '../../core/metadata/index.js';
 import type { DeploymentPlan, PlanNode } from '../../core/deployment-plan/index.js';
 import type { PluginInventory } from '../../core/plugin-model.js';
-import { participantsOf } from '../../core/plugin-tree.js';
 import { SDK_VERSION } from '../../core/plugin-contract.js';
 import type { Catalog, FileSetArchive } from '../../catalog/index.js';
 import { renderDocument, type Plain } from '../../catalog/xml-codec.js';
@@ -35,6 +34,7 @@ import {
 import { BundleKey } from './bundle-key.js';
 import { sealPeerSecrets, splitPeerSecrets } from './peer-secrets.js';
 import { applianceAt, applyPlan } from './plan-overlay.js';
+import { chainNames } from '../jobs/plugin-chain.js';
 
 const run = promisify(execFile);
 
@@ -269,7 +269,8 @@ function chainOf(inventory: PluginInventory, appliance: Appliance): string[] {
       hint: record === undefined ? `install it: abctl installPlugins --from <directory holding ${appliance.creator}>` : `abctl describePlugins shows why; enable it with abctl enablePlugin --name ${appliance.creator}`,
     });
   }
-  return participantsOf(inventory, appliance.creator);
+  // A broken extension refuses the bundle: the instance would come up without its part, reported as a success.
+  return chainNames(inventory, appliance.creator, `deploying appliance "${appliance.name}"`);
 }
 
 async function copyPlugins(inventory: PluginInventory, chain: readonly string[], out: string): Promise<BundlePlugin[]> {
@@ -278,7 +279,7 @@ async function copyPlugins(inventory: PluginInventory, chain: readonly string[],
   const plugins: BundlePlugin[] = [];
   for (const name of chain) {
     const record = inventory.records.get(name);
-    if (record === undefined) continue; // participantsOf only lists known records
+    if (record === undefined) continue; // a chain only lists known records
     // The plugin's own tree, links followed: the bundle must not point back into this machine.
     await cp(record.directory, join(base, name), { recursive: true, dereference: true });
     plugins.push({ name, version: record.manifest?.version ?? '', directory: `${BUNDLE_PLUGINS_DIR}/${name}` });

@@ -1,6 +1,6 @@
 /**
  * Runs one lifecycle operation over a plugin chain: the appliance's creator plugin first, then
- * its enabled extensions in the order dehydration uses (core/plugin-tree.ts participantsOf).
+ * its enabled extensions in the order dehydration uses (core/plugin-tree.ts resolveChain).
  * Every call into plugin code goes through callHook (time limit, abort, plugin-error wrapping);
  * the first failure stops the chain and names the plugin, the step and the cause. A
  * participant that does not implement the operation is skipped: that is how an extension with
@@ -38,8 +38,12 @@ export interface ChainOutcome {
   readonly health?: { readonly healthy: boolean; readonly message: string; readonly answers: readonly PingAnswer[] };
 }
 
-/** The creator plugin and its enabled extensions with their services, in execution order. */
-export function chainMembers(inventory: PluginInventory, collector: ServiceCollector, creator: string): ChainMember[] {
+/**
+ * The creator plugin and its enabled extensions with their services, in execution order. A
+ * broken extension refuses the chain (EXTENSION_BROKEN) unless `withoutBroken`: then the chain
+ * runs without it and its subtree, and the caller reports it afterwards (stop does).
+ */
+export function chainMembers(inventory: PluginInventory, collector: ServiceCollector, creator: string, withoutBroken = false): ChainMember[] {
   const record = inventory.records.get(creator);
   if (record === undefined || record.state !== 'enabled') {
     throw new UserError('PLUGIN_NOT_ENABLED', `plugin "${creator}", which created the appliance, is ${record === undefined ? 'not installed' : record.state}`, {
@@ -48,7 +52,7 @@ export function chainMembers(inventory: PluginInventory, collector: ServiceColle
     });
   }
   // The jobs' chain: matched on the owner the registry recorded, parent before child.
-  return pluginChain(inventory, collector, creator).members.map(({ name, service }) => ({ name, service }));
+  return pluginChain(inventory, collector, creator, `the chain of ${creator}`, withoutBroken).members.map(({ name, service }) => ({ name, service }));
 }
 
 export interface RunChainOptions {

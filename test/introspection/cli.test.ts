@@ -80,6 +80,37 @@ describe('introspect commands', () => {
     expect(catalogFingerprint(instance).size).toBe(0);
   });
 
+  it('refuses a chain with a broken extension and stores nothing; once it is disabled, runs without it and says so', async () => {
+    const home = await bundleExample();
+    // An extension of example whose code throws when started, with one of its own below it.
+    await writePlugin(bundled, { name: 'examplebad', parentName: 'example', index: 'export const a = { start() { throw new Error("license server unreachable"); } };\n' });
+    await writeTestPlugin(bundled, { name: 'examplebadkid', parentName: 'examplebad' });
+    for (const command of ['introspectexample', 'introspectexamplelogs']) {
+      const r = abctl([command, '--home', home], env);
+      expect(r.code, command).toBe(1);
+      expect(r.err).toContain(`error in plugin examplebad: ${join(bundled, 'examplebad', 'index.js')}: ${command} cannot run: extension examplebad of example is broken (PLUGIN_START_FAILED:`);
+      expect(r.err).toContain('license server unreachable');
+      expect(r.err).toContain('also not run: examplebadkid');
+      expect(r.err).toContain('to run example without it: abctl disablePlugin --name examplebad');
+    }
+    expect(catalogFingerprint(instance).size).toBe(0);
+
+    expect(abctl(['disablePlugin', '--name', 'examplebad'], env).code).toBe(0);
+    const r = abctl(['introspectexample', '--home', home, '--json'], env);
+    expect(r.code, r.err).toBe(0);
+    const summary = JSON.parse(r.out) as { participants: string[]; disabledExtensions: unknown };
+    expect(summary.participants).toEqual(['example', 'examplelogs']);
+    expect(summary.disabledExtensions).toEqual([
+      { name: 'examplebad', disabledBy: 'user' },
+      { name: 'examplebadkid', disabledBy: 'examplebad' },
+    ]);
+    const text = abctl(['introspectexample', '--home', home, '--name', 'second'], env);
+    expect(text.code, text.err).toBe(0);
+    expect(text.out).toContain('not run, disabled: examplebad, examplebadkid (with examplebad)');
+    const help = abctl(['introspectexample', '--help'], env);
+    expect(help.out.replace(/\s+/g, ' ')).toContain('(left out, disabled: examplebad, examplebadkid (with examplebad))');
+  });
+
   it("lists the plugin's and the extensions' parameters in --help", async () => {
     await bundleExample();
     await writeTestPlugin(bundled, {

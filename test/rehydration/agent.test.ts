@@ -285,14 +285,45 @@ async function until(done: () => boolean, log: () => string): Promise<void> {
 }
 
 describe('a plugin of the bundle that fails to start', () => {
-  it('is reported broken, and the chain it breaks is refused before any step runs', () => {
-    const copy = join(tmp.path, 'broken-start');
+  let copy: string;
+  beforeAll(() => {
+    copy = join(tmp.path, 'broken-start');
     cpSync(bundleDir, copy, { recursive: true });
     writeFileSync(join(copy, 'plugins', 'examplelogs', 'index.js'), `export default { start() { throw new Error('no log directory'); } };\n`);
-    const r = agent(copy, 'ping');
+  });
+  const reason = /extension examplelogs of example is broken \(PLUGIN_START_FAILED: extension "examplelogs" \(.*index\.js\): activator "default": start failed: no log directory\)/;
+
+  it('refuses ping and start as that plugin\'s error, before any step runs, with the ways on', () => {
+    for (const op of ['ping', 'start']) {
+      const r = agent(copy, op);
+      expect(r.code, op).toBe(1);
+      expect(r.err).toContain(`error in plugin examplelogs: ${join(copy, 'plugins', 'examplelogs', 'index.js')}: ${op} of appliance "web" (instance 1) cannot run: `);
+      expect(r.err).toMatch(reason);
+      expect(r.err).toContain('abctl disablePlugin --name examplelogs');
+      expect(r.err).not.toContain('[example]');
+    }
+  });
+
+  it('refuses rehydrate before the file sets are touched', () => {
+    // Whatever earlier cases left there (or nothing): names and times stay as they are.
+    const snapshot = (): string =>
+      existsSync(dep.targetHome)
+        ? JSON.stringify(readdirSync(dep.targetHome, { recursive: true }).map((f) => [f, statSync(join(dep.targetHome, String(f))).mtimeMs]))
+        : 'absent';
+    const before = snapshot();
+    const r = agent(copy, 'rehydrate');
     expect(r.code).toBe(1);
-    expect(r.err).toContain('the bundle was written for the chain example -> examplelogs, but its plugins give example');
-    expect(r.err).toMatch(/examplelogs: extension "examplelogs" \(.*index\.js\): activator "default": start failed: no log directory/);
+    expect(r.err).toMatch(reason);
+    expect(r.err).not.toContain('file set home');
+    expect(snapshot()).toBe(before);
+  });
+
+  it('stop stops what it can, then fails naming the broken extension', () => {
+    const r = agent(copy, 'stop');
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('stop of appliance "web" (instance 1) ran without extension examplelogs, so it is incomplete: ');
+    expect(r.err).toMatch(reason);
+    expect(r.err).toContain('; ran: example');
   });
 });
 

@@ -47,7 +47,7 @@ function lifecycleIndex(name: string, parentName: string | undefined, ops: reado
   ].join('\n');
 }
 
-async function run(pluginsDir: string, creator: string, operation: LifecycleOperation, disabled: readonly string[] = []): Promise<ChainOutcome> {
+async function run(pluginsDir: string, creator: string, operation: LifecycleOperation, disabled: readonly string[] = [], withoutBroken = false): Promise<ChainOutcome> {
   const container = new Container();
   container.load(registryModule);
   const activation = container.get(PluginActivationService);
@@ -63,7 +63,7 @@ async function run(pluginsDir: string, creator: string, operation: LifecycleOper
       bindings: { instance: { hostName: 'h', addresses: [], index: 1 }, outputs: {} },
     };
     const contexts = new LifecycleContexts(state, { operation, signal: new AbortController().signal, sink: () => {} });
-    const members = chainMembers(inventory, container.get(ServiceRegistry).createCollector(), creator);
+    const members = chainMembers(inventory, container.get(ServiceRegistry).createCollector(), creator, withoutBroken);
     return await runChain({ operation, members, context: (n) => contexts.for(n), subject: 'appliance "app"' });
   } finally {
     await activation.stopAll();
@@ -84,6 +84,11 @@ beforeAll(async () => {
   await writePlugin(plugins, { name: 'ext-b', parentName: 'prod', index: lifecycleIndex('ext-b', 'prod', all) });
   // An extension with nothing to do: it implements none of the four.
   await writePlugin(plugins, { name: 'ext-c', parentName: 'prod', index: lifecycleIndex('ext-c', 'prod', []) });
+  // A chain with an extension whose code throws when it is started (and one below it).
+  await writePlugin(plugins, { name: 'shop', index: lifecycleIndex('shop', undefined, all) });
+  await writePlugin(plugins, { name: 'shop-bad', parentName: 'shop', index: 'export const a = { start() { throw new Error("license file missing"); } };\n' });
+  await writePlugin(plugins, { name: 'shop-bad-kid', parentName: 'shop-bad', index: lifecycleIndex('shop-bad-kid', 'shop-bad', all) });
+  await writePlugin(plugins, { name: 'shop-ok', parentName: 'shop', index: lifecycleIndex('shop-ok', 'shop', all) });
   // A plugin written for SDK 1.0: no lifecycle methods at all.
   await writePlugin(plugins, { name: 'old', index: lifecycleIndex('old', undefined, []) });
 });
@@ -116,6 +121,27 @@ describe.each(LIFECYCLE_OPERATIONS)('%s', (op) => {
     writeFileSync(trace, '');
     await run(plugins, 'prod', op, ['ext-a']);
     expect(traced()).toEqual([`prod.${op}`, `ext-b.${op}`]);
+  });
+});
+
+describe('a broken extension', () => {
+  it.each(LIFECYCLE_OPERATIONS)('refuses %s before any step runs, as the plugin\'s error naming it, why, and how to go on', async (op) => {
+    writeFileSync(trace, '');
+    const err = (await run(plugins, 'shop', op).catch((e: unknown) => e)) as PluginError;
+    expect(err).toBeInstanceOf(PluginError);
+    expect(err.plugin).toBe('shop-bad');
+    expect(err.code).toBe('EXTENSION_BROKEN');
+    expect(err.message).toMatch(/^the chain of shop cannot run: extension shop-bad of shop is broken \(PLUGIN_START_FAILED: .*license file missing\); also not run: shop-bad-kid$/);
+    expect(err.hint).toContain('abctl disablePlugin --name shop-bad');
+    expect(traced()).toEqual([]);
+  });
+
+  it('runs without it when asked (stop does), and is left out without error once the user disables it', async () => {
+    writeFileSync(trace, '');
+    expect((await run(plugins, 'shop', 'stop', [], true)).ran).toEqual(['shop', 'shop-ok']);
+    writeFileSync(trace, '');
+    expect((await run(plugins, 'shop', 'start', ['shop-bad'])).ran).toEqual(['shop', 'shop-ok']);
+    expect(traced()).toEqual(['shop.start', 'shop-ok.start']);
   });
 });
 
