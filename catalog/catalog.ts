@@ -12,6 +12,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { UserError } from '../core/errors.js';
 import { join } from 'node:path';
 import { Appliance, type AppliancePlain } from '../core/metadata/appliance.js';
+import { madeWith, readParticipants, type Participant } from '../core/metadata/participants.js';
 import { Assembly, AtomicAssembly, memberFromPlain, type AssemblyMember, type AssemblyPlain, type AtomicAssemblyPlain } from '../core/metadata/assembly.js';
 import { archiveFileName, readArchiveIndex, type ArchiveCodec, type ArchiveDigest, type FileSetArchive } from './archives.js';
 import { checkArchive } from './archive-check.js';
@@ -22,7 +23,7 @@ import { withInstanceLock } from './instance-lock.js';
 import { CatalogKey } from './key.js';
 import { blameFile, isFileProblem, notFound, problemOf } from './problems.js';
 import { eachLimit, exists, GENERATION_FILE, needsRecovery, recover, Transaction } from './txn.js';
-import type { CatalogAssembly, CatalogChanges, CatalogLocation, CatalogObject, CatalogOptions, CatalogProblem, CatalogSummary, CommitReport, ContentWrite, Listing } from './types.js';
+import type { CatalogAssembly, CatalogChanges, CatalogLocation, CatalogObject, CatalogOptions, CatalogProblem, CatalogSummary, CommitReport, ContentWrite, Listing, PluginUse, PluginUseReport } from './types.js';
 import { archiveProblem, fileSetStatuses, storedAppliances, unrecordedFiles, type FileSetStatus } from './verify.js';
 import type { Plain } from './xml-codec.js';
 
@@ -229,29 +230,47 @@ export class Catalog {
   }
 
   /**
-   * Appliances made by `plugin`: top-level ones by name, members of assemblies as
-   * `assembly/member` paths. Unreadable files are skipped (they show up in listings).
+   * Appliances made with any of `plugins`: as creator or as a recorded participant of the
+   * dehydration (an appliance inside an atomic assembly also counts the assembly's record).
+   * Top-level ones by name, members of assemblies as `assembly/member` paths. An unreadable
+   * document is reported, never taken for "not in use": it may hold such an appliance.
    */
-  async appliancesCreatedBy(plugin: string): Promise<string[]> {
+  async appliancesMadeWith(plugins: readonly string[]): Promise<PluginUseReport> {
     return this.#read(async () => {
-      const out: string[] = [];
-      const visit = async (kind: StoredKind, dirRel: string, path: string[]): Promise<void> => {
-        const doc = await this.#store.load(`${dirRel}/${documentName(kind)}`, kind === 'appliance' ? ['appliance'] : ['assembly', 'atomicAssembly']);
-        const here = [...path, String(doc.plain['name'])];
-        if (doc.kind === 'appliance') {
-          if (doc.plain['creator'] === plugin) out.push(here.join('/'));
+      const wanted = new Set(plugins);
+      const uses: PluginUse[] = [];
+      const unreadable: CatalogProblem[] = [];
+      const visit = async (kind: StoredKind, dirRel: string, path: string[], inherited: readonly Participant[]): Promise<void> => {
+        const file = `${dirRel}/${documentName(kind)}`;
+        let doc: LoadedDocument;
+        let here: string[];
+        let made: { creator: string; participants: readonly Participant[] };
+        try {
+          doc = await this.#store.load(file, kind === 'appliance' ? ['appliance'] : ['assembly', 'atomicAssembly']);
+          here = [...path, String(doc.plain['name'])];
+          made = { creator: String(doc.plain['creator']), participants: readParticipants(doc.plain) ?? [] };
+        } catch (err) {
+          if (!isFileProblem(err)) throw err;
+          unreadable.push(problemOf(blameFile(err, join(this.dir, file)), join(this.dir, file)));
           return;
         }
-        for (const ref of memberRefs(doc)) await visit(ref.kind, `${dirRel}/${childDir(doc.kind, ref.name)}`, here);
+        if (doc.kind === 'appliance') {
+          const participants = [...made.participants, ...inherited.filter((p) => !made.participants.some((q) => q.name === p.name))];
+          for (const plugin of wanted) {
+            if (!madeWith({ creator: made.creator, participants }, plugin)) continue;
+            const version = participants.find((p) => p.name === plugin)?.version;
+            uses.push({ appliance: here.join('/'), plugin, ...(version !== undefined ? { version } : {}) });
+          }
+          return;
+        }
+        const passDown = doc.kind === 'atomicAssembly' ? made.participants : [];
+        for (const ref of memberRefs(doc)) await visit(ref.kind, `${dirRel}/${childDir(doc.kind, ref.name)}`, here, passDown);
       };
       for (const kind of ['appliance', 'assembly'] as const) {
-        for (const d of await this.#store.topDirs(kind)) {
-          await visit(kind, d, []).catch((err: unknown) => {
-            if (!isFileProblem(err)) throw err;
-          });
-        }
+        for (const d of await this.#store.topDirs(kind)) await visit(kind, d, [], []);
       }
-      return out.sort();
+      uses.sort((a, b) => (a.appliance < b.appliance ? -1 : a.appliance > b.appliance ? 1 : a.plugin < b.plugin ? -1 : a.plugin > b.plugin ? 1 : 0));
+      return { uses, unreadable };
     });
   }
 

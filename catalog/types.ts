@@ -83,6 +83,21 @@ export interface CatalogSummary {
   readonly problems: CatalogProblem[];
 }
 
+/** One appliance made with one of the plugins asked about (`Catalog.appliancesMadeWith`). */
+export interface PluginUse {
+  /** Top-level name, or `assembly/member` inside an assembly. */
+  readonly appliance: string;
+  readonly plugin: string;
+  /** The plugin's version when it ran; absent when the record predates participants. */
+  readonly version?: string;
+}
+
+export interface PluginUseReport {
+  readonly uses: PluginUse[];
+  /** Documents that could not be read: any of them may hold an appliance made with the plugins. */
+  readonly unreadable: CatalogProblem[];
+}
+
 export interface CatalogOptions {
   /** Passed to withInstanceLock (tests shorten the stale time to recover from killed processes). */
   readonly lock?: { readonly waitMs?: number; readonly staleMs?: number };

@@ -44,6 +44,7 @@ const LIST_FIELDS = new Set([
   'connections',
   'vnets',
   'archives',
+  'participants',
 ]);
 /** Element name of one item of a list field; default `item`. */
 const ITEM_NAMES: Readonly<Record<string, string>> = {
@@ -62,6 +63,7 @@ const ITEM_NAMES: Readonly<Record<string, string>> = {
   connections: 'connection',
   vnets: 'vnet',
   archives: 'archive',
+  participants: 'participant',
 };
 
 // ------------------------------------------------------------------ writing

@@ -207,11 +207,11 @@ export interface DehydrateContext extends WithMessages {
   readonly atomicAssembly: AtomicAssembly | undefined;
   /**
    * Creates the introspection's appliance. The framework sets `creator` (the root plugin)
-   * and defaults `type` to it; a default interface is added when none is given. Edit it with
+   * and `participants` (the chain that ran, with versions) and defaults `type` to the creator; a default interface is added when none is given. Edit it with
    * its methods, passing the actor `'plugin'`. Extensions may call this only when the root
    * plugin sets `allowExtensionsToCreateAppliances`, and then only inside an atomic assembly.
    */
-  createAppliance(init: Omit<ApplianceInit, 'creator'>): Appliance;
+  createAppliance(init: Omit<ApplianceInit, 'creator' | 'participants'>): Appliance;
   /** Creates an atomic assembly; add its appliances with `createAppliance` (siblings share the first's file sets). */
   createAtomicAssembly(init: { readonly name: string; readonly description?: string }): AtomicAssembly;
   /** Saves bytes as a content resource of an appliance created in this introspection. */

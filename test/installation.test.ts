@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Application } from '../services/app.js';
 import { PluginInstaller } from '../services/plugins/installation.js';
-import { PluginUsage } from '../services/plugins/plugin-usage.js';
+import { Catalog } from '../catalog/catalog.js';
+import { Appliance } from '../core/metadata/index.js';
 import { tempDir, writePlugin } from './helpers/plugins.js';
 
 let root: { path: string; cleanup: () => Promise<void> };
@@ -15,15 +16,11 @@ function app(): Application {
   return Application.create({ instanceRoot: instance, bundledPluginsDir: bundled });
 }
 
-/**
- * The catalog (another issue) will answer which appliances a plugin created. Until it exists
- * this stand-in plays the catalog's part behind the same PluginUsage interface.
- */
-function withUsage(a: Application, used: Record<string, string[]>): Application {
-  a.container.rebind<PluginUsage>(PluginUsage).toConstantValue({
-    appliancesCreatedBy: async (name: string) => used[name] ?? [],
-  });
-  return a;
+/** Puts an appliance into the instance's real catalog, as an introspection would have left it. */
+async function putAppliance(name: string, creator: string, participants: readonly string[] = []): Promise<Catalog> {
+  const catalog = app().get(Catalog);
+  await catalog.putAppliance(new Appliance({ name, creator, participants: participants.map((p) => ({ name: p, version: '1.0' })) }));
+  return catalog;
 }
 
 const installed = async (name: string): Promise<string | undefined> =>
@@ -84,10 +81,12 @@ describe('installPlugins', () => {
     await writePlugin(product, { name: 'p', version: '3' });
     await app().get(PluginInstaller).install(product);
     await writePlugin(product, { name: 'p', version: '2' });
-    const refused = await withUsage(app(), { p: ['web1'] }).get(PluginInstaller).install(product, { allowDowngrade: true });
+    const catalog = await putAppliance('web1', 'p');
+    const refused = await app().get(PluginInstaller).install(product, { allowDowngrade: true });
     expect(refused[0]).toMatchObject({ action: 'refused' });
-    expect(refused[0]?.reason).toMatch(/web1/);
+    expect(refused[0]?.reason).toMatch(/web1 \(by p\)/);
     expect(await installed('p')).toBe('3');
+    await catalog.deleteAppliance('web1');
     const ok = await app().get(PluginInstaller).install(product, { allowDowngrade: true });
     expect(ok[0]).toMatchObject({ action: 'downgraded', previousVersion: '3', version: '2' });
     expect(await installed('p')).toBe('2');
@@ -145,8 +144,12 @@ describe('uninstall, enable, disable', () => {
   });
 
   it('uninstall is recursive and refused while appliances made by the plugin or its extensions exist', async () => {
-    await expect(withUsage(app(), { leaf: ['db1'] }).get(PluginInstaller).uninstall('top')).rejects.toThrow(/db1 \(by leaf\)/);
+    // Made by top with mid and leaf taking part (test/installation-extensions.test.ts records this through a real introspection).
+    const catalog = await putAppliance('db1', 'top', ['top', 'mid', 'leaf']);
+    await expect(app().get(PluginInstaller).uninstall('leaf')).rejects.toThrow(/db1 \(by leaf 1\.0\)/);
+    await expect(app().get(PluginInstaller).uninstall('top')).rejects.toThrow(/db1 \(by leaf 1\.0\)/);
     expect(await installed('leaf')).toBe('1.0');
+    await catalog.deleteAppliance('db1');
     const result = await app().get(PluginInstaller).uninstall('top');
     expect(result.removed.sort()).toEqual(['leaf', 'mid', 'top']);
     for (const n of ['top', 'mid', 'leaf']) expect(await stat(join(instance, 'plugins', n)).catch(() => null)).toBeNull();
@@ -160,7 +163,7 @@ describe('uninstall, enable, disable', () => {
   });
 
   it('disable is recursive and persists; an extension cannot be enabled under a disabled parent', async () => {
-    expect(await app().get(PluginInstaller).disable('mid')).toEqual(['mid', 'leaf']);
+    expect(await app().get(PluginInstaller).disable('mid')).toEqual({ disabled: ['mid', 'leaf'], warnings: [] });
     let inv = await app().inventory();
     expect([inv.records.get('top')?.state, inv.records.get('mid')?.state, inv.records.get('leaf')?.state]).toEqual([
       'enabled',

@@ -20,9 +20,12 @@ export const uninstall: CommandRun<PluginNameOptions> = async (opts, globals) =>
 
 export const disable: CommandRun<PluginNameOptions> = async (opts, globals) =>
   withApplication(globals, { activate: false }, async (app) => {
-    const names = await (await installer(app)).disable(opts.name);
-    if (opts.json) printJson({ disabled: names });
-    else process.stdout.write(`disabled ${names.join(', ')}\n`);
+    const result = await (await installer(app)).disable(opts.name);
+    if (opts.json) printJson(result);
+    else {
+      process.stdout.write(`disabled ${result.disabled.join(', ')}\n`);
+      for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
+    }
     return 0;
   });
 

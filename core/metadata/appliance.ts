@@ -12,6 +12,7 @@ import { resolveFileRef } from './file-refs.js';
 import { checkFileSetEdit, FileSetDefinition, type FileSetChanges, type FileSetDefinitionInit, type FileSetDefinitionPlain } from './file-sets.js';
 import { defaultInterface, NetworkInterface, type NetworkInterfaceInit, type NetworkInterfacePlain } from './interfaces.js';
 import { NamedList } from './named-list.js';
+import { checkParticipants, readParticipants, type Participant, type ParticipantPlain } from './participants.js';
 import { checkApplianceType, checkObjectName } from './names.js';
 import { asObject, readArray, readOptionalNumber, readOptionalString, readString, type PlainObject } from './plain.js';
 import { adoptProperties, readProperties, type Property, type PropertyInit, type PropertyPlain, type PropertySet } from './properties.js';
@@ -31,6 +32,8 @@ export interface ApplianceInit {
   readonly name: string;
   /** Plugin or extension name; set by the framework. */
   readonly creator: string;
+  /** The plugins whose dehydration made it, root first; set by the framework (none on older records). */
+  readonly participants?: readonly Participant[] | undefined;
   /** Default: the creator. Must not start with `External`. */
   readonly type?: string;
   readonly description?: string;
@@ -63,6 +66,8 @@ export interface AppliancePlain {
   contentResources: ContentResourcePlain[];
   fileSets: FileSetDefinitionPlain[];
   fileSetsFrom?: string;
+  /** Left out when empty, so records from before the list read and rewrite unchanged. */
+  participants?: ParticipantPlain[];
 }
 
 function checkResources(r: ResourceRequirements, where: string): ResourceRequirements {
@@ -85,6 +90,7 @@ function notEditable(what: string, where: string): UserError {
 export class Appliance {
   readonly name: string;
   readonly creator: string;
+  readonly participants: readonly Participant[];
   readonly type: string;
   readonly properties: PropertySet;
   readonly fileSetsFrom: string | undefined;
@@ -105,6 +111,7 @@ export class Appliance {
       throw new UserError('APPLIANCE_INVALID', 'appliance creator (the plugin name) must be given', { where });
     }
     this.creator = init.creator;
+    this.participants = checkParticipants(init.participants, where);
     this.type = init.type ?? init.creator;
     checkApplianceType(this.type, { external: false, where });
     this.#description = init.description ?? '';
@@ -400,6 +407,8 @@ export class Appliance {
       kind: 'appliance',
       name: this.name,
       creator: this.creator,
+      // Next to the creator, so a reader of the XML sees who made it first; left out when empty.
+      ...(this.participants.length > 0 ? { participants: this.participants.map((p) => ({ ...p })) } : {}),
       type: this.type,
       description: this.#description,
       resources: { ...this.#resources },
@@ -419,6 +428,8 @@ export class Appliance {
   toJSON(): AppliancePlain {
     return {
       ...this.toPlain(),
+      // Always there in printed form (empty: a record from before the list, made by its creator alone).
+      participants: this.participants.map((q) => ({ ...q })),
       interfaces: this.interfaces.map((i) => i.toJSON()),
       inputs: this.inputs.map((i) => i.toJSON()),
       outputs: this.outputs.map((o) => o.toJSON()),
@@ -467,5 +478,6 @@ function readApplianceFields(o: PlainObject): Omit<ApplianceInit, 'name'> {
     contentResources: readArray(o, 'contentResources').map((c) => ContentResource.fromPlain(c)),
     fileSets: readArray(o, 'fileSets').map((f) => FileSetDefinition.fromPlain(f)),
     fileSetsFrom: readOptionalString(o, 'fileSetsFrom'),
+    participants: readParticipants(o),
   };
 }

@@ -22,6 +22,7 @@ import {
 import { ContentResource, type ContentResourceInit, type ContentResourcePlain } from './content-resources.js';
 import { ExternalResource, type ExternalResourcePlain } from './external-resource.js';
 import { NamedList } from './named-list.js';
+import { checkParticipants, readParticipants, type Participant, type ParticipantPlain } from './participants.js';
 import { checkObjectName } from './names.js';
 import { asObject, readArray, readOptionalString, readString, type PlainObject } from './plain.js';
 import { adoptProperties, readProperties, type Property, type PropertyInit, type PropertyPlain, type PropertySet } from './properties.js';
@@ -53,6 +54,8 @@ export interface AtomicAssemblyInit {
   readonly name: string;
   /** Plugin that made it; set by the framework. */
   readonly creator: string;
+  /** The plugins whose dehydration made it, root first; set by the framework (none on older records). */
+  readonly participants?: readonly Participant[] | undefined;
   readonly description?: string;
   readonly properties?: Iterable<Property | PropertyInit>;
   /** The first one owns the file sets; the rest must be its siblings (`fileSetsFrom` = first's name). */
@@ -70,6 +73,8 @@ export interface AtomicAssemblyPlain {
   appliances: AppliancePlain[];
   connections: ConnectionPlain[];
   contentResources: ContentResourcePlain[];
+  /** Left out when empty (records from before the list). */
+  participants?: ParticipantPlain[];
 }
 
 function atomicLocked(what: string, where: string): UserError {
@@ -82,6 +87,7 @@ function atomicLocked(what: string, where: string): UserError {
 export class AtomicAssembly {
   readonly name: string;
   readonly creator: string;
+  readonly participants: readonly Participant[];
   readonly properties: PropertySet;
   #description: string;
   readonly #appliances = new NamedList<Appliance>('appliance', 'atomic assembly');
@@ -96,6 +102,7 @@ export class AtomicAssembly {
       throw new UserError('ASSEMBLY_INVALID', 'atomic assembly creator (the plugin name) must be given', { where });
     }
     this.creator = init.creator;
+    this.participants = checkParticipants(init.participants, where);
     this.#description = init.description ?? '';
     this.properties = adoptProperties(where, init.properties);
     for (const a of init.appliances ?? []) this.addAppliance(a, 'framework');
@@ -216,20 +223,22 @@ export class AtomicAssembly {
   }
 
   toPlain(): AtomicAssemblyPlain {
-    return {
+    const plain: AtomicAssemblyPlain = {
       kind: 'atomicAssembly',
       name: this.name,
       creator: this.creator,
+      ...(this.participants.length > 0 ? { participants: this.participants.map((p) => ({ ...p })) } : {}),
       description: this.#description,
       properties: this.properties.toPlain(),
       appliances: this.appliances.map((a) => a.toPlain()),
       connections: this.#connections.map(connectionToPlain),
       contentResources: this.contentResources.map((r) => r.toPlain()),
     };
+    return plain;
   }
 
   toJSON(): AtomicAssemblyPlain {
-    return { ...this.toPlain(), properties: this.properties.toJSON(), appliances: this.appliances.map((a) => a.toJSON()) };
+    return { ...this.toPlain(), participants: this.participants.map((q) => ({ ...q })), properties: this.properties.toJSON(), appliances: this.appliances.map((a) => a.toJSON()) };
   }
 
   toString(): string {
@@ -254,6 +263,7 @@ export class AtomicAssembly {
         appliances: readArray(o, 'appliances').map((a) => Appliance.fromPlain(a)),
         connections: readConnections(o),
         contentResources: readArray(o, 'contentResources').map((r) => ContentResource.fromPlain(r)),
+        participants: readParticipants(o),
       };
     });
     return new AtomicAssembly({ name, ...init });

@@ -69,6 +69,9 @@ export {
 export type { ResourceRequirements, ApplianceInit, AppliancePlain } from './appliance.js';
 export { Appliance } from './appliance.js';
 
+export type { Participant, ParticipantPlain } from './participants.js';
+export { checkParticipants, madeWith, formatParticipants, readParticipants } from './participants.js';
+
 export type { ExternalResourceInit, ExternalResourcePlain } from './external-resource.js';
 export { ExternalResource, DEFAULT_EXTERNAL_TYPE } from './external-resource.js';
 

@@ -11,7 +11,7 @@ import { mergeParameterDefinitions, resolveParameterValues, type DeclaredParamet
 import type { JobParameterValues } from '../../core/plugin-contract.js';
 import { DefaultReferenceHostFactory } from '../host/connect.js';
 import { callHookSync } from '../plugin-hooks.js';
-import { DehydrationRun, checkResult, type DehydrationResult } from '../jobs/dehydration-run.js';
+import { DehydrationRun, chainParticipants, checkResult, type DehydrationResult } from '../jobs/dehydration-run.js';
 import { FileRefCheck } from '../jobs/fileref-check.js';
 import { captureFileSets } from '../jobs/file-set-capture.js';
 import { runJob, silentProgress, type JobProgress } from '../jobs/job.js';
@@ -82,6 +82,7 @@ export async function dehydrateLocally(sandbox: PluginSandbox, req: LocalDehydra
   return runJob(spec, async (job) => {
     const run = new DehydrationRun({
       rootPlugin: root,
+      participants: chainParticipants(sandbox.inventory, chain.members),
       allowExtensionsToCreateAppliances: chain.members[0]?.service.allowExtensionsToCreateAppliances === true,
       parameters,
       host: job.host,

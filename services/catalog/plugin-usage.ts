@@ -1,15 +1,15 @@
-import type { PluginUsage } from '../plugins/plugin-usage.js';
+import type { PluginUsage, PluginUseReport } from '../plugins/plugin-usage.js';
 import type { Catalog } from '../../catalog/catalog.js';
 
 /**
- * The real "which appliances did this plugin make?" answer for plugin installation:
+ * The real "which appliances were made with these plugins?" answer for plugin installation:
  * top-level appliances by name, appliances inside assemblies (atomic ones included) as
- * `assembly/appliance` paths.
+ * `assembly/appliance` paths, and the documents that could not be read.
  */
 export class CatalogPluginUsage implements PluginUsage {
   constructor(private readonly catalog: Catalog) {}
 
-  appliancesCreatedBy(pluginName: string): Promise<readonly string[]> {
-    return this.catalog.appliancesCreatedBy(pluginName);
+  appliancesMadeWith(plugins: readonly string[]): Promise<PluginUseReport> {
+    return this.catalog.appliancesMadeWith(plugins);
   }
 }

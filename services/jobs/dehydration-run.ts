@@ -5,8 +5,10 @@ import {
   ContentResource,
   isReservedPropertyName,
   type ApplianceInit,
+  type Participant,
   type PropertySet,
 } from '../../core/metadata/index.js';
+import type { PluginInventory } from '../../core/plugin-model.js';
 import type {
   ContentResourceData,
   DehydrateContext,
@@ -31,12 +33,26 @@ export interface DehydrationResult {
 export interface RunSettings {
   /** The root plugin: every appliance's creator. */
   readonly rootPlugin: string;
+  /** The whole chain with its versions (`chainParticipants`), recorded on what the run makes. */
+  readonly participants: readonly Participant[];
   readonly allowExtensionsToCreateAppliances: boolean;
   readonly parameters: JobParameterValues;
   readonly host: ReferenceHost;
   readonly tmpDir: string;
   /** `--name`: replaces the name the plugin gives its appliance or atomic assembly. */
   readonly requestedName?: string | undefined;
+}
+
+/**
+ * Every member of a chain with the version installed now, root first. Members that have no
+ * dehydrate hook count too: rehydration runs them all on what this run makes.
+ */
+export function chainParticipants(inventory: PluginInventory, members: readonly { readonly name: string }[]): Participant[] {
+  return members.flatMap((m) => {
+    const version = inventory.records.get(m.name)?.manifest?.version;
+    // A chain member is enabled, so it has a manifest; no version means it is not one.
+    return version === undefined ? [] : [{ name: m.name, version }];
+  });
 }
 
 /**
@@ -68,7 +84,7 @@ export class DehydrationRun {
       get atomicAssembly() {
         return run.atomic;
       },
-      createAppliance: (init: Omit<ApplianceInit, 'creator'>) => run.createAppliance(pluginName, isRoot, init),
+      createAppliance: (init: Omit<ApplianceInit, 'creator' | 'participants'>) => run.createAppliance(pluginName, isRoot, init),
       createAtomicAssembly: (init: { name: string; description?: string }) => run.createAtomicAssembly(pluginName, isRoot, init),
       addContentResource: (appliance: Appliance | string, data: ContentResourceData) => run.addContentResource(pluginName, appliance, data),
       utils,
@@ -92,9 +108,10 @@ export class DehydrationRun {
     }
   }
 
-  private createAppliance(pluginName: string, isRoot: boolean, init: Omit<ApplianceInit, 'creator'>): Appliance {
+  private createAppliance(pluginName: string, isRoot: boolean, init: Omit<ApplianceInit, 'creator' | 'participants'>): Appliance {
     this.refuseExtension(pluginName, isRoot, `create appliance "${init.name}"`);
-    const full: ApplianceInit = { ...init, creator: this.settings.rootPlugin };
+    // Framework-set like the creator: whatever a plugin passed is overwritten.
+    const full: ApplianceInit = { ...init, creator: this.settings.rootPlugin, participants: this.settings.participants };
     if (this.atomic) {
       // As the contract says: every appliance after the first is its sibling (shares its file sets).
       const primary = this.atomic.appliances[0];
@@ -118,7 +135,7 @@ export class DehydrationRun {
     if (this.atomic || this.appliances.length > 0) {
       throw new PluginError(pluginName, 'DEHYDRATION_SHAPE', 'an introspection yields one appliance or one atomic assembly, and one was already created');
     }
-    this.atomic = new AtomicAssembly({ ...init, name: this.settings.requestedName ?? init.name, creator: this.settings.rootPlugin });
+    this.atomic = new AtomicAssembly({ ...init, name: this.settings.requestedName ?? init.name, creator: this.settings.rootPlugin, participants: this.settings.participants });
     return this.atomic;
   }
 

@@ -4,6 +4,7 @@ import { PluginError, UserError } from '../../core/errors.js';
 import { mergeParameterDefinitions, type DeclaredParameter } from '../../core/job-parameters.js';
 import type { Appliance, AtomicAssembly } from '../../core/metadata/index.js';
 import type { JobParameterValues } from '../../core/plugin-contract.js';
+import type { PluginInventory } from '../../core/plugin-model.js';
 import type { ReferenceHost } from '../../core/reference-host.js';
 import { Catalog } from '../../catalog/catalog.js';
 import type { CaptureCodec } from '../archive/encoders.js';
@@ -13,7 +14,7 @@ import { callHookSync } from '../plugin-hooks.js';
 import { PluginInventoryService } from '../plugins/plugin-inventory-service.js';
 import { findUpgradeCandidates, upgradeRequiredError } from '../plugins/upgrade-check.js';
 import { ServiceRegistry } from '../registry/service-registry.js';
-import { DehydrationRun, checkResult, type DehydrationResult } from './dehydration-run.js';
+import { DehydrationRun, chainParticipants, checkResult, type DehydrationResult } from './dehydration-run.js';
 import { captureFileSets, type StagedArchive } from './file-set-capture.js';
 import { runJob, type Job, type JobOptions } from './job.js';
 import { FileRefCheck } from './fileref-check.js';
@@ -114,7 +115,7 @@ export class IntrospectJob {
       const candidates = await findUpgradeCandidates(inventory, services, chain.root, parameters, job.host, job.signal);
       if (candidates.length > 0) throw upgradeRequiredError(candidates, job.host.kind === 'local' ? undefined : job.host.describe());
 
-      const result = await dehydrate(job, chain, parameters, options.name, (name) => inventory.records.get(name)?.directory ?? '');
+      const result = await dehydrate(job, chain, parameters, options.name, inventory);
       const top = result.atomicAssembly ?? result.appliances[0]!;
       if (await this.nameTaken(top.name)) {
         throw new UserError('CATALOG_NAME_TAKEN', `the catalog already has an appliance or assembly named "${top.name}"`, {
@@ -166,10 +167,11 @@ export class IntrospectJob {
 }
 
 /** The chain's dehydrate hooks, strictly one after the other: each extension sees what came before it. */
-async function dehydrate(job: Job, chain: PluginChain, parameters: JobParameterValues, requestedName: string | undefined, directoryOf: (plugin: string) => string): Promise<DehydrationResult> {
+async function dehydrate(job: Job, chain: PluginChain, parameters: JobParameterValues, requestedName: string | undefined, inventory: PluginInventory): Promise<DehydrationResult> {
   const root = chain.members[0]!;
   const run = new DehydrationRun({
     rootPlugin: chain.root,
+    participants: chainParticipants(inventory, chain.members),
     allowExtensionsToCreateAppliances: root.service.allowExtensionsToCreateAppliances === true,
     parameters,
     host: job.host,
@@ -184,7 +186,7 @@ async function dehydrate(job: Job, chain: PluginChain, parameters: JobParameterV
       if (member.isRoot) throw new PluginError(member.name, 'PLUGIN_CONTRACT', `${member.name} has no dehydrate method`);
       continue;
     }
-    const utils = job.utils(member.name, directoryOf(member.name));
+    const utils = job.utils(member.name, inventory.records.get(member.name)?.directory ?? '');
     const ctx = run.contextFor(member.name, job.logger(member.name), (pct, msg) => job.progress.plugin(member.name, pct, msg), utils);
     job.progress.plugin(member.name, -1, 'dehydrating');
     await job.callWith(member.name, 'dehydrate', utils, () => hook(ctx));

@@ -13,7 +13,7 @@ import { ActivationFailureStore } from './activation-failures.js';
 import { copyPlanned, planPluginCopy, type CopyPlan } from './plugin-copy.js';
 import { PluginInventoryService } from './plugin-inventory-service.js';
 import { PluginLinkStore } from './plugin-links.js';
-import { PluginUsage } from './plugin-usage.js';
+import { PluginUsage, type PluginUseReport } from './plugin-usage.js';
 import { readProductPlugins } from './product-home.js';
 
 export type InstallAction = 'installed' | 'upgraded' | 'downgraded' | 'reinstalled' | 'linked' | 'unchanged' | 'skipped' | 'refused';
@@ -128,39 +128,41 @@ export class PluginInstaller {
       const existing = current.records.get(m.name);
       const before = existing?.manifest?.version;
       const wasLinked = existing?.source === 'installed' && links.has(m.name);
-      let action: InstallAction = 'installed';
+      // A broken install has no version worth keeping: anything may replace it.
+      const cmp = before !== undefined && existing?.state !== 'broken' ? compareVersions(m.version, before) : undefined;
+      const previous = before !== undefined ? { previousVersion: before } : {};
+      // The version rules hold for links as for copies: a link is as much "the installed plugin" to rehydration.
+      if (cmp !== undefined && cmp < 0) {
+        if (!options.allowDowngrade) {
+          outcomes.push({
+            name: m.name, version: m.version, previousVersion: before!, action: 'skipped', from: r.directory,
+            reason: `installed version ${before} is newer; pass --allow-downgrade to replace it`,
+          });
+          continue;
+        }
+        const blocked = await this.inUse([m.name]);
+        if (blocked !== undefined) {
+          refuse(r, `cannot downgrade ${m.name} from ${before} to ${m.version}: ${blocked.reason}; ${blocked.hint}`);
+          continue;
+        }
+      }
       if (options.link) {
         await this.linkIn(r.directory, m.name);
         links.set(m.name, await realpath(r.directory));
         effective.set(m.name, m.version);
-        outcomes.push({ name: m.name, version: m.version, action: 'linked', from: r.directory, ...(before !== undefined ? { previousVersion: before } : {}) });
+        outcomes.push({ name: m.name, version: m.version, action: 'linked', from: r.directory, ...previous });
         continue;
       }
-      // A link is a development state: a normal install replaces it whatever the versions.
-      if (before !== undefined && existing?.state !== 'broken' && !wasLinked) {
-        const cmp = compareVersions(m.version, before);
-        if (cmp === 0 && options.force) {
-          action = 'reinstalled';
-        } else if (cmp === 0) {
+      let action: InstallAction = 'installed';
+      if (cmp !== undefined) {
+        if (cmp < 0) action = 'downgraded';
+        else if (cmp > 0) action = 'upgraded';
+        // A link is a development state: a normal install of the same version replaces it with a copy.
+        else if (wasLinked) action = 'installed';
+        else if (options.force) action = 'reinstalled';
+        else {
           outcomes.push({ name: m.name, version: m.version, action: 'unchanged', from: r.directory });
           continue;
-        }
-        if (cmp < 0) {
-          if (!options.allowDowngrade) {
-            outcomes.push({
-              name: m.name, version: m.version, previousVersion: before, action: 'skipped', from: r.directory,
-              reason: `installed version ${before} is newer; pass --allow-downgrade to replace it`,
-            });
-            continue;
-          }
-          const inUse = await this.usage.appliancesCreatedBy(m.name);
-          if (inUse.length > 0) {
-            refuse(r, `cannot downgrade ${m.name} from ${before} to ${m.version}: appliances it created exist (${inUse.join(', ')})`);
-            continue;
-          }
-          action = 'downgraded';
-        } else if (cmp > 0) {
-          action = 'upgraded';
         }
       }
       const plan = await planPluginCopy(r.directory).catch((err: unknown) => {
@@ -173,10 +175,35 @@ export class PluginInstaller {
       await this.copyIn(plan, r.directory, m.name);
       links.delete(m.name);
       effective.set(m.name, m.version);
-      outcomes.push({ name: m.name, version: m.version, action, from: r.directory, ...(before !== undefined ? { previousVersion: before } : {}) });
+      outcomes.push({ name: m.name, version: m.version, action, from: r.directory, ...previous });
     }
     if (links.size > 0 || linksBefore > 0) await this.links.write(links);
     return outcomes;
+  }
+
+  /**
+   * The install rules' question: does the catalog hold appliances made with any of `plugins`
+   * (as creator or recorded participant)? A catalog document that cannot be read answers
+   * "maybe", which refuses too: going ahead could strand an appliance the file describes.
+   */
+  private async inUse(plugins: readonly string[]): Promise<InUse | undefined> {
+    const { uses, unreadable } = await this.usage.appliancesMadeWith(plugins);
+    if (uses.length > 0) {
+      return {
+        code: 'PLUGIN_IN_USE',
+        reason: `the catalog has appliances made with ${joinNames(plugins)}: ${describeUses(uses)}`,
+        hint: 'delete those appliances first (abctl deleteAppliance / deleteAssembly)',
+      };
+    }
+    if (unreadable.length > 0) {
+      return {
+        code: 'PLUGIN_USE_UNKNOWN',
+        reason: `the catalog cannot tell whether appliances made with ${joinNames(plugins)} exist, because ${unreadable.length === 1 ? 'a document' : 'documents'} could not be read: ${unreadable.map((p) => `${p.file} (${p.message})`).join('; ')}`,
+        hint: 'abctl verifyCatalog lists the damage; repair the file (or restore it from a backup) or delete the appliance or assembly it belongs to, then try again',
+        where: unreadable[0]!.file,
+      };
+    }
+    return undefined;
   }
 
   /** A symbolic link to the plugin directory, swapped in like a copy. */
@@ -236,14 +263,9 @@ export class PluginInstaller {
       }
       const targets = [name, ...descendantsOf(inv, name)].map((n) => inv.records.get(n)!);
       const installed = targets.filter((r) => r.source === 'installed');
-      const inUse: string[] = [];
-      for (const r of installed) {
-        for (const appliance of await this.usage.appliancesCreatedBy(r.name)) inUse.push(`${appliance} (by ${r.name})`);
-      }
-      if (inUse.length > 0) {
-        throw new UserError('PLUGIN_IN_USE', `cannot uninstall ${name}: the catalog has appliances created by it or its extensions: ${inUse.join(', ')}`, {
-          hint: 'delete those appliances first (abctl deleteAppliance)',
-        });
+      const blocked = await this.inUse(installed.map((r) => r.name));
+      if (blocked !== undefined) {
+        throw new UserError(blocked.code, `cannot uninstall ${name}: ${blocked.reason}`, { hint: blocked.hint, ...(blocked.where !== undefined ? { where: blocked.where } : {}) });
       }
       // Rename first so a half-done delete is never mistaken for an installed plugin.
       for (const r of installed) {
@@ -262,9 +284,13 @@ export class PluginInstaller {
     });
   }
 
-  /** Disables a plugin and, recursively, every extension below it. */
-  async disable(name: string): Promise<string[]> {
-    return withInstanceLock(this.layout.root, `disable ${name}`, async () => {
+  /**
+   * Disables a plugin and, recursively, every extension below it. Allowed while appliances
+   * made with them exist (enabling undoes it), but `warnings` names those appliances: their
+   * rehydration would run without the disabled plugins.
+   */
+  async disable(name: string): Promise<{ disabled: string[]; warnings: string[] }> {
+    const names = await withInstanceLock(this.layout.root, `disable ${name}`, async () => {
       const inv = await this.inventory.get();
       requireRecord(inv.records, name);
       const names = [name, ...descendantsOf(inv, name)];
@@ -274,6 +300,14 @@ export class PluginInstaller {
       this.inventory.invalidate();
       return names;
     });
+    // Read after the lock is released: only a warning, and a catalog read may itself need the lock.
+    const { uses, unreadable } = await this.usage.appliancesMadeWith(names);
+    const warnings: string[] = [];
+    if (uses.length > 0) {
+      warnings.push(`appliances made with ${joinNames(names)} exist: ${describeUses(uses)}; their rehydration (deploy, start, stop, ping) now runs without ${joinNames(names)} (abctl enablePlugin --name ${name} --recursive undoes this)`);
+    }
+    for (const p of unreadable) warnings.push(`could not check ${p.file} for appliances made with ${joinNames(names)}: ${p.message}`);
+    return { disabled: names, warnings };
   }
 
   /**
@@ -311,6 +345,23 @@ function requireRecord(records: ReadonlyMap<string, PluginRecord>, name: string)
     throw new UserError('PLUGIN_UNKNOWN', `no plugin named ${name}`, { hint: 'abctl describePlugins lists the plugins' });
   }
   return record;
+}
+
+/** Why `plugins` count as in use, for a refusal; undefined when the catalog shows they are not. */
+interface InUse {
+  readonly code: 'PLUGIN_IN_USE' | 'PLUGIN_USE_UNKNOWN';
+  readonly reason: string;
+  readonly hint: string;
+  readonly where?: string;
+}
+
+function joinNames(names: readonly string[]): string {
+  return names.length === 1 ? names[0]! : `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}`;
+}
+
+/** `shop/db (by pg 2.0)`, one plugin per entry; an old record without versions shows the plugin only. */
+function describeUses(uses: PluginUseReport['uses']): string {
+  return uses.map((u) => `${u.appliance} (by ${u.plugin}${u.version !== undefined ? ` ${u.version}` : ''})`).join(', ');
 }
 
 /** Parents before children within one batch; members of a cycle keep input order (and get refused later). */

@@ -351,6 +351,8 @@ describe('file set archives', () => {
 });
 
 describe('plugin usage', () => {
+  const appliancesOf = (r: { uses: readonly { appliance: string; plugin: string; version?: string }[] }) => r.uses.map((u) => u.appliance);
+
   it('the catalog module rebinds PluginUsage to the catalog', async () => {
     await catalog.commit({
       put: [sampleAppliance('web'), sampleAppliance('db', { creator: 'postgres' }), sampleAtomic('pair'), sampleAssembly('shop', [sampleAppliance('db', { creator: 'postgres' })])],
@@ -359,14 +361,50 @@ describe('plugin usage', () => {
     container.bind<InstanceLayout>(InstanceLayout).toConstantValue(instanceLayout(root));
     container.load(pluginsModule, catalogModule);
     const usage = container.get<PluginUsage>(PluginUsage);
-    expect(await usage.appliancesCreatedBy('tomcat')).toEqual(['pair/pair-1', 'pair/pair-2', 'web']);
-    expect(await usage.appliancesCreatedBy('postgres')).toEqual(['db', 'shop/db']);
-    expect(await usage.appliancesCreatedBy('nginx')).toEqual([]);
+    expect(appliancesOf(await usage.appliancesMadeWith(['tomcat']))).toEqual(['pair/pair-1', 'pair/pair-2', 'web']);
+    expect(appliancesOf(await usage.appliancesMadeWith(['postgres']))).toEqual(['db', 'shop/db']);
+    expect(await usage.appliancesMadeWith(['nginx'])).toEqual({ uses: [], unreadable: [] });
     expect(container.get(Catalog)).toBe(container.get(Catalog));
   });
 
+  it('counts recorded participants (an atomic assembly\'s record covers its members) and keeps them in the XML', async () => {
+    const participants = [{ name: 'tomcat', version: '2.1' }, { name: 'tomcat-ssl', version: '1.0' }];
+    const web = new Appliance({ name: 'web', creator: 'tomcat', participants });
+    // A member added without its own record (a plugin calling addAppliance itself) still counts through the assembly.
+    const pair = new AtomicAssembly({ name: 'pair', creator: 'tomcat', participants, appliances: [{ name: 'pair-1', creator: 'tomcat' }] });
+    await catalog.commit({ put: [web, pair, sampleAppliance('old')] });
+    const xml = await readFile(join(catalog.dir, 'appliances/web/appliance.xml'), 'utf8');
+    expect(xml).toMatch(/<participants>\s*<participant name="tomcat" version="2.1"\/>\s*<participant name="tomcat-ssl" version="1.0"\/>\s*<\/participants>\s*<resources/);
+    expect((await catalog.getAppliance('web')).participants).toEqual(participants);
+    // A record from before the list: no element, and the creator alone counts.
+    expect(await readFile(join(catalog.dir, 'appliances/old/appliance.xml'), 'utf8')).not.toContain('participants');
+    expect((await catalog.getAppliance('old')).participants).toEqual([]);
+    expect(await catalog.appliancesMadeWith(['tomcat-ssl', 'nginx'])).toEqual({
+      uses: [
+        { appliance: 'pair/pair-1', plugin: 'tomcat-ssl', version: '1.0' },
+        { appliance: 'web', plugin: 'tomcat-ssl', version: '1.0' },
+      ],
+      unreadable: [],
+    });
+    expect((await catalog.appliancesMadeWith(['tomcat'])).uses).toEqual([
+      { appliance: 'old', plugin: 'tomcat' },
+      { appliance: 'pair/pair-1', plugin: 'tomcat', version: '2.1' },
+      { appliance: 'web', plugin: 'tomcat', version: '2.1' },
+    ]);
+  });
+
+  it('reports damaged documents instead of skipping them, and still looks at the rest', async () => {
+    await catalog.commit({ put: [sampleAppliance('web'), sampleAppliance('db', { creator: 'postgres' }), sampleAssembly('shop', [sampleAppliance('db2', { creator: 'postgres' })])] });
+    await writeFile(join(catalog.dir, 'appliances/web/appliance.xml'), '<appliance formatVersion="1" name="web"');
+    await writeFile(join(catalog.dir, 'assemblies/shop/members/db2/appliance.xml'), 'not xml');
+    const report = await catalog.appliancesMadeWith(['postgres']);
+    expect(appliancesOf(report)).toEqual(['db']);
+    expect(report.unreadable.map((p) => p.file)).toEqual([join(catalog.dir, 'appliances/web/appliance.xml'), join(catalog.dir, 'assemblies/shop/members/db2/appliance.xml')]);
+    expect(report.unreadable[0]?.message).toMatch(/XML/);
+  });
+
   it('an empty instance has no usage', async () => {
-    expect(await catalog.appliancesCreatedBy('tomcat')).toEqual([]);
+    expect(await catalog.appliancesMadeWith(['tomcat'])).toEqual({ uses: [], unreadable: [] });
     expect(await catalog.describe()).toEqual({ appliances: [], assemblies: [], problems: [] });
   });
 });

@@ -36,6 +36,8 @@ export async function rejection(p: Promise<unknown>): Promise<AbError> {
 
 export interface TestPluginSpec {
   readonly name: string;
+  /** plugin.config version; default 1.0. */
+  readonly version?: string;
   readonly parentName?: string;
   /** Job parameter definitions, as the plugin would return them. */
   readonly params?: readonly Record<string, unknown>[];
@@ -77,7 +79,7 @@ export async function writeTestPlugin(dir: string, spec: TestPluginSpec): Promis
     `} };`,
     '',
   ].join('\n');
-  return writePlugin(dir, { name: spec.name, ...(isExt ? { parentName: spec.parentName! } : {}), index });
+  return writePlugin(dir, { name: spec.name, ...(spec.version !== undefined ? { version: spec.version } : {}), ...(isExt ? { parentName: spec.parentName! } : {}), index });
 }
 
 /** Every file and directory under the instance's catalog with a hash of each file: equal means untouched. */

@@ -9,6 +9,7 @@ import {
   AtomicAssembly,
   ExternalResource,
   formatEndpointRef,
+  formatParticipants,
   type AssemblyMember,
   type FileSetDefinition,
   type Property,
@@ -67,6 +68,7 @@ export function renderAppliance(a: Appliance, indent = '', states?: FileSetState
   const i = `${indent}  `;
   const res = [a.resources.memoryMiB ? `${a.resources.memoryMiB} MiB` : '', a.resources.cpus ? `${a.resources.cpus} CPUs` : ''].filter(Boolean).join(', ');
   out.push(`${i}instances: min ${s.min}, target ${s.target}, max ${s.max}, absolute max ${s.absoluteMax}${res ? `; needs ${res}` : ''}`);
+  out.push(`${i}made with: ${formatParticipants(a)}`);
   if (a.isSibling) out.push(`${i}file sets: those of ${a.fileSetsFrom} (sibling)`);
   properties(out, a.properties, i);
   out.push(`${i}interfaces: ${a.interfaces.map((x) => x.toString().replace(/^physical interface /, '')).join(', ')}`);
@@ -97,7 +99,7 @@ function renderMember(m: AssemblyMember | Assembly, indent: string, states: File
     return out;
   }
   if (m instanceof AtomicAssembly) {
-    const out = [`${indent}atomic assembly ${m.name}  (created by ${m.creator}; not editable)${m.description ? `  - ${m.description}` : ''}`];
+    const out = [`${indent}atomic assembly ${m.name}  (created by ${m.creator}; not editable)${m.description ? `  - ${m.description}` : ''}`, `${indent}  made with: ${formatParticipants(m)}`];
     properties(out, m.properties, `${indent}  `);
     for (const a of m.appliances) out.push(...renderAppliance(a, `${indent}  `, states, `${path}/${a.name}`));
     for (const c of m.connections) out.push(`${indent}  connection ${formatEndpointRef(c.from)} -> ${formatEndpointRef(c.to)}`);
