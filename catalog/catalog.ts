@@ -235,8 +235,8 @@ export class Catalog {
    * Top-level ones by name, members of assemblies as `assembly/member` paths. An unreadable
    * document is reported, never taken for "not in use": it may hold such an appliance.
    */
-  async appliancesMadeWith(plugins: readonly string[]): Promise<PluginUseReport> {
-    return this.#read(async () => {
+  async appliancesMadeWith(plugins: readonly string[], options: { lockHeld?: boolean } = {}): Promise<PluginUseReport> {
+    return (options.lockHeld ? this.#readHoldingLock.bind(this) : this.#read.bind(this))(async () => {
       const wanted = new Set(plugins);
       const uses: PluginUse[] = [];
       const unreadable: CatalogProblem[] = [];
@@ -362,6 +362,16 @@ export class Catalog {
 
   async #generation(): Promise<string> {
     return readFile(join(this.dir, GENERATION_FILE), 'utf8').catch(() => '0');
+  }
+
+  /**
+   * A read by a caller that already holds the instance lock (plugin installation): no commit
+   * can run meanwhile, and taking the lock again would wait for ourselves until it times out.
+   * A commit a killed process left behind is finished or dropped first, as under the lock.
+   */
+  async #readHoldingLock<T>(fn: () => Promise<T>): Promise<T> {
+    if (await needsRecovery(this.dir)) await recover(this.dir);
+    return fn();
   }
 
   /** Lock-free read, redone under the lock if a commit was in flight or ran meanwhile. */

@@ -3,7 +3,8 @@
  * extensions, against what a real introspection records: real plugin directories installed
  * into a real instance, a real chain run, the real catalog files. No stand-ins.
  */
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Catalog } from '../catalog/catalog.js';
@@ -101,6 +102,16 @@ describe('extensions in use', () => {
     const r = abctl(['disablePlugin', '--name', 'webext'], cliEnv(t.instance, t.bundled));
     expect(r.code, r.err).toBe(0);
     expect(r.err).toMatch(/^warning: appliances made with webext or webleaf exist: site1 \(by webext 1\.5\), site1 \(by webleaf 1\.0\)/m);
+  });
+
+  it('answers at once after a killed catalog commit (the check runs under the lock installation holds)', async () => {
+    // What a killed introspection leaves: staging in the catalog, which the next reader clears up.
+    await mkdir(join(t.instance, 'catalog', '.staging-killed'));
+    const started = Date.now();
+    expect((await rejection(installer().uninstall('webleaf'))).code).toBe('PLUGIN_IN_USE');
+    // Taking the lock again would wait for itself and fail INSTANCE_BUSY after 10 s.
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(existsSync(join(t.instance, 'catalog', '.staging-killed'))).toBe(false);
   });
 
   it('a damaged appliance.xml refuses uninstall and downgrade, naming the file and how to go on', async () => {

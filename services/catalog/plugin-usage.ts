@@ -9,7 +9,7 @@ import type { Catalog } from '../../catalog/catalog.js';
 export class CatalogPluginUsage implements PluginUsage {
   constructor(private readonly catalog: Catalog) {}
 
-  appliancesMadeWith(plugins: readonly string[]): Promise<PluginUseReport> {
-    return this.catalog.appliancesMadeWith(plugins);
+  appliancesMadeWith(plugins: readonly string[], options: { readonly lockHeld?: boolean } = {}): Promise<PluginUseReport> {
+    return this.catalog.appliancesMadeWith(plugins, options);
   }
 }

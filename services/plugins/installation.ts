@@ -187,7 +187,8 @@ export class PluginInstaller {
    * "maybe", which refuses too: going ahead could strand an appliance the file describes.
    */
   private async inUse(plugins: readonly string[]): Promise<InUse | undefined> {
-    const { uses, unreadable } = await this.usage.appliancesMadeWith(plugins);
+    // Always called under the instance lock, which also keeps an introspection from adding one meanwhile.
+    const { uses, unreadable } = await this.usage.appliancesMadeWith(plugins, { lockHeld: true });
     if (uses.length > 0) {
       return {
         code: 'PLUGIN_IN_USE',

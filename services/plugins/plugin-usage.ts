@@ -7,7 +7,8 @@ import { injectable } from 'inversify';
  * catalog, nothing can have been made and the answer is empty.
  */
 export interface PluginUsage {
-  appliancesMadeWith(plugins: readonly string[]): Promise<PluginUseReport>;
+  /** `lockHeld`: the caller holds the instance lock (the catalog must not take it again). */
+  appliancesMadeWith(plugins: readonly string[], options?: { readonly lockHeld?: boolean }): Promise<PluginUseReport>;
 }
 
 export interface PluginUseReport {
