@@ -33,13 +33,20 @@ const OWN_CODE_FAILURES: ReadonlySet<string> = new Set(['PLUGIN_LOAD_FAILED', 'P
 /** A load failure with one of these in its text came from the machine, not from the plugin. */
 const ENVIRONMENT_CAUSE = /\b(EACCES|EPERM|ENOSPC|EROFS|EIO|EMFILE|ENFILE|EDQUOT)\b/;
 
+export interface BrokenChainOptions {
+  /** The chain ran anyway without the broken part (stop): these members ran. */
+  readonly ranWithout?: readonly string[];
+  /** The plugins are a deployed instance's copies (the agent): the repair happens where abctl runs. */
+  readonly inBundle?: boolean;
+}
+
 /**
  * The error for a chain that cannot run because of `chain.broken[0]` (the first broken
  * extension in execution order): names it, gives the reason describePlugins shows, and the two
  * ways on: repair it, or disable it and run without it. `operation` reads e.g. `introspectTomcat`.
- * `ranWithout`: the chain ran anyway without the broken part (stop), these members ran.
  */
-export function brokenChainError(chain: ResolvedChain, operation: string, ranWithout?: readonly string[]): AbError {
+export function brokenChainError(chain: ResolvedChain, operation: string, opts: BrokenChainOptions = {}): AbError {
+  const { ranWithout, inBundle = false } = opts;
   const first = chain.broken[0] as PluginRecord;
   const problem = first.problems.find((p) => p.code !== 'PARENT_BROKEN') ?? first.problems[0];
   const reason = problem?.message ?? 'abctl describePlugins shows why';
@@ -49,8 +56,10 @@ export function brokenChainError(chain: ResolvedChain, operation: string, ranWit
     (ranWithout === undefined ? `${operation} cannot run: ${why}` : `${operation} ran without extension ${first.name}, so it is incomplete: ${why}`) +
     (others.length > 0 ? `; also not run: ${others.join(', ')}` : '') +
     (ranWithout !== undefined ? `; ran: ${ranWithout.join(', ') || 'none'}` : '');
-  const repair = problem?.hint ? `${problem.hint.replace(/[.;\s]+$/, '')}, or reinstall it (abctl installPlugins --from DIR)` : 'repair or reinstall it (abctl describePlugins shows its problems)';
-  const hint = `${repair}; to run ${chain.root} without it: abctl disablePlugin --name ${first.name}`;
+  const repair = problem?.hint ? problem.hint.replace(/[.;\s]+$/, '') : 'repair it (abctl describePlugins shows its problems)';
+  const hint = inBundle
+    ? `${repair}; this is the copy deployed with the instance: repair or reinstall it where abctl runs (abctl installPlugins --from DIR), or leave it out there (abctl disablePlugin --name ${first.name}), and deploy again`
+    : `${repair}; or reinstall a working copy (abctl installPlugins --from DIR); or run ${chain.root} without it: abctl disablePlugin --name ${first.name}`;
   const where = problem?.where ?? first.directory;
   const ownFault = problem !== undefined && OWN_CODE_FAILURES.has(problem.code) && !ENVIRONMENT_CAUSE.test(problem.message);
   return ownFault ? new PluginError(first.name, 'EXTENSION_BROKEN', message, { where, hint }) : new UserError('EXTENSION_BROKEN', message, { where, hint });

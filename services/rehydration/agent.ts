@@ -140,7 +140,7 @@ export async function runAgent(req: AgentRequest): Promise<AgentResult> {
     // stop still stops what it can (a product left running is worse than one stopped without
     // an extension's part) and then fails; every other operation refuses before it starts.
     const brokenStop = broken && req.operation === 'stop';
-    if (broken && !brokenStop) throw brokenChainError(resolved, `${req.operation} of ${subject}`);
+    if (broken && !brokenStop) throw brokenChainError(resolved, `${req.operation} of ${subject}`, { inBundle: true });
     if (!broken && resolved.participants.join(',') !== state.manifest.chain.join(',')) {
       const brokenOnes = [...inventory.records.values()].filter((r) => r.state === 'broken').map((r) => `${r.name}: ${r.problems[0]?.message ?? 'broken'}`);
       throw new UserError('BUNDLE_CHAIN_MISMATCH', `the bundle was written for the chain ${state.manifest.chain.join(' -> ')}, but its plugins give ${resolved.participants.join(' -> ') || 'nothing'}`, {
@@ -175,7 +175,7 @@ export async function runAgent(req: AgentRequest): Promise<AgentResult> {
       if (typeof thrown === 'object' && thrown !== null && Object.isExtensible(thrown)) Object.defineProperty(thrown, REDACT, { value: (text: string) => asked.redact(text) });
       throw thrown;
     });
-    if (brokenStop) throw brokenChainError(resolved, `stop of ${subject}`, result.ran);
+    if (brokenStop) throw brokenChainError(resolved, `stop of ${subject}`, { ranWithout: result.ran, inBundle: true });
     return { ...result, appliance: state.manifest.appliance, ...(fileSets ? { fileSets } : {}) };
   } finally {
     await contexts?.close();

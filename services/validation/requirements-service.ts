@@ -135,7 +135,7 @@ export class RequirementsService {
     const failed = new Set<string>();
     const chain: string[] = [];
     for (const p of participants) {
-      const names = chainNames(inventory, p.creator, `the requirements check of ${p.appliance}`);
+      const names = chainNames(inventory, p.creator, `the requirements check of appliance "${p.appliance}"`);
       if (names.length === 0) {
         problems.push({ plugin: p.creator, severity: 'warning', requirement: 'its requirements', found: `plugin ${p.creator}, which created ${p.appliance}, is not enabled, so they were not checked`, fix: `abctl enablePlugin --name ${p.creator}` });
       }

@@ -26,6 +26,7 @@ import {
   writeTreePlugin,
 } from './helpers.js';
 import { instanceEach } from '../support/each-test.js';
+import { writePlugin } from '../helpers/plugins.js';
 
 const t = instanceEach('abctl-introspect-capture-', async (w) => {
   await buildProductTree(w.product);
@@ -123,6 +124,23 @@ describe('deferred capture and recapture', () => {
     expect(await t.app!.get(Catalog).verifyFileSet('product', 'home')).toBe(true);
     expect(existsSync(join(t.instance, 'tmp')) ? readdirSync(join(t.instance, 'tmp')) : []).toEqual([]);
   }
+
+  it('a broken extension refuses the recapture and leaves the catalog as it was; once disabled, it is named and left out', async () => {
+    const before = await capturedOnce();
+    await writePlugin(t.bundled, { name: 'treebad', parentName: 'tree', index: 'export const a = { start() { throw new Error("checker binary missing"); } };\n' });
+    const env = cliEnv(t.instance, t.bundled);
+    const r = abctl(['captureFileSets', '--appliance', 'product'], env);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('error in plugin treebad:');
+    expect(r.err).toContain('captureFileSets of product cannot run: extension treebad of tree is broken (PLUGIN_START_FAILED:');
+    expect(r.err).toContain('abctl disablePlugin --name treebad');
+    await expectUntouched(before);
+
+    expect(abctl(['disablePlugin', '--name', 'treebad'], env).code).toBe(0);
+    const again = abctl(['captureFileSets', '--appliance', 'product'], env);
+    expect(again.code, again.err).toBe(0);
+    expect(again.err).toContain('disabled extensions of tree do not check this capture: treebad');
+  });
 
   it('an aborted recapture leaves no partial archive and the previous one intact', async () => {
     const before = await capturedOnce();

@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Container } from 'inversify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { PluginError } from '../../core/errors.js';
+import { PluginError, UserError } from '../../core/errors.js';
 import { LIFECYCLE_OPERATIONS, type LifecycleOperation } from '../../core/lifecycle-contract.js';
 import { Appliance, Assembly } from '../../core/metadata/index.js';
 import { SDK_VERSION } from '../../core/plugin-contract.js';
@@ -89,6 +89,9 @@ beforeAll(async () => {
   await writePlugin(plugins, { name: 'shop-bad', parentName: 'shop', index: 'export const a = { start() { throw new Error("license file missing"); } };\n' });
   await writePlugin(plugins, { name: 'shop-bad-kid', parentName: 'shop-bad', index: lifecycleIndex('shop-bad-kid', 'shop-bad', all) });
   await writePlugin(plugins, { name: 'shop-ok', parentName: 'shop', index: lifecycleIndex('shop-ok', 'shop', all) });
+  // Broken by how it is installed, not by its code: it needs a newer parent.
+  await writePlugin(plugins, { name: 'mall', index: lifecycleIndex('mall', undefined, all) });
+  await writePlugin(plugins, { name: 'mall-new', parentName: 'mall', minParentVersion: '2.0', index: lifecycleIndex('mall-new', 'mall', all) });
   // A plugin written for SDK 1.0: no lifecycle methods at all.
   await writePlugin(plugins, { name: 'old', index: lifecycleIndex('old', undefined, []) });
 });
@@ -134,6 +137,15 @@ describe('a broken extension', () => {
     expect(err.message).toMatch(/^the chain of shop cannot run: extension shop-bad of shop is broken \(PLUGIN_START_FAILED: .*license file missing\); also not run: shop-bad-kid$/);
     expect(err.hint).toContain('abctl disablePlugin --name shop-bad');
     expect(traced()).toEqual([]);
+  });
+
+  it('is a user error when the cause is the installation (a parent too old), not the plugin\'s code', async () => {
+    const err = (await run(plugins, 'mall', 'start').catch((e: unknown) => e)) as UserError;
+    expect(err).toBeInstanceOf(UserError);
+    expect(err.code).toBe('EXTENSION_BROKEN');
+    expect(err.message).toContain('extension mall-new of mall is broken (PARENT_TOO_OLD: needs "mall" version 2.0 or later, but version 1.0 is installed)');
+    expect(err.where).toBe(`${join(plugins, 'mall-new', 'plugin.config')}: minParentVersion`);
+    expect(err.hint).toContain('upgrade "mall" to 2.0 or later');
   });
 
   it('runs without it when asked (stop does), and is left out without error once the user disables it', async () => {
