@@ -91,7 +91,7 @@ describe('introspect commands', () => {
       expect(r.err).toContain(`error in plugin examplebad: ${join(bundled, 'examplebad', 'index.js')}: ${command} cannot run: extension examplebad of example is broken (PLUGIN_START_FAILED:`);
       expect(r.err).toContain('license server unreachable');
       expect(r.err).toContain('also not run: examplebadkid');
-      expect(r.err).toContain('to run example without it: abctl disablePlugin --name examplebad');
+      expect(r.err).toContain('or run example without it: abctl disablePlugin --name examplebad');
     }
     expect(catalogFingerprint(instance).size).toBe(0);
 
