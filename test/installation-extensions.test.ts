@@ -8,10 +8,11 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Catalog } from '../catalog/catalog.js';
+import { AtomicAssembly } from '../core/metadata/index.js';
 import { Application } from '../services/app.js';
 import { IntrospectJob } from '../services/jobs/introspect-job.js';
 import { PluginInstaller } from '../services/plugins/installation.js';
-import { abctl, cliEnv, rejection, writeTestPlugin } from './introspection/helpers.js';
+import { abctl, cliEnv, openApp, rejection, writeTestPlugin } from './introspection/helpers.js';
 import { instanceEach } from './support/each-test.js';
 
 const t = instanceEach('abctl-install-ext-', async (t) => {
@@ -55,6 +56,30 @@ describe('appliances record the plugins that made them', () => {
 });
 
 describe('extensions in use', () => {
+  it('an extension that created appliances in its root\'s atomic assembly is in use through each of them', async () => {
+    const dir = join(t.path, 'suite');
+    await writeTestPlugin(dir, {
+      name: 'suite',
+      fields: { allowExtensionsToCreateAppliances: true },
+      dehydrate: `ctx.createAtomicAssembly({ name: 'pack' }); ctx.createAppliance({ name: 'front' });`,
+    });
+    await writeTestPlugin(dir, { name: 'suiteext', version: '3.1', parentName: 'suite', dehydrate: `ctx.createAppliance({ name: 'back' });` });
+    await installer().install(dir);
+    const app = await openApp(t.instance, t.bundled);
+    try {
+      const job = app.get(IntrospectJob);
+      await job.introspect(await job.prepare('suite'), {});
+    } finally {
+      await app.stop();
+    }
+    const pack = await catalog().getAssembly('pack');
+    expect(pack instanceof AtomicAssembly && pack.participants).toEqual([{ name: 'suite', version: '1.0' }, { name: 'suiteext', version: '3.1' }]);
+    const err = await rejection(installer().uninstall('suiteext'));
+    expect(err.message).toMatch(/made with suiteext: pack\/back \(by suiteext 3\.1\), pack\/front \(by suiteext 3\.1\)/);
+    await catalog().deleteAssembly('pack');
+    expect((await installer().uninstall('suiteext')).removed).toEqual(['suiteext']);
+  });
+
   it('uninstalling or downgrading an extension is refused while the appliance exists, naming it; allowed once it is deleted', async () => {
     const leaf = await rejection(installer().uninstall('webleaf'));
     expect(leaf.code).toBe('PLUGIN_IN_USE');
