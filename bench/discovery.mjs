@@ -2,7 +2,7 @@
 // Discovery + activation cost per plugin, and abctl start-up (--help, describePlugins) against bare Node in the same run.
 // Usage: npm run build && node bench/discovery.mjs   (BENCH_PLUGINS=N to change the count)
 import { execFileSync } from 'node:child_process';
-import { cpSync, rmSync } from 'node:fs';
+import { appendFileSync, cpSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -98,21 +98,29 @@ const cliEnv = { AB_INSTANCE: instance, AB_BUNDLED_PLUGINS: '' };
 const fresh = join(instance, 'new');
 const freshEnv = { AB_INSTANCE: fresh, AB_BUNDLED_PLUGINS: '' };
 const dropFresh = () => rmSync(fresh, { recursive: true, force: true });
-// "cold" rows: no record matches (the bundled plugins at another path, as after any change of a
-// plugin, and what a new instance cost before the build made records): commander, discovery and,
-// for describePlugins, activation run. Their instance records are removed before each run.
+// "installed copy" rows: the same, with the bundled plugins copied to another path (new inodes,
+// times and path, as after `npm install -g`): the build's records still answer (they compare content).
 const copied = join(instance, 'bundled-copy');
 cpSync(join(root, 'plugins'), copied, { recursive: true });
+const copyEnv = { AB_INSTANCE: fresh, AB_BUNDLED_PLUGINS: copied };
+// "cold" rows: no record matches (a bundled plugin edited, and what a new instance cost before the
+// build made records): commander, discovery and, for describePlugins, activation run. Their
+// instance records are removed before each run.
+const edited = join(instance, 'bundled-edited');
+cpSync(join(root, 'plugins'), edited, { recursive: true });
+appendFileSync(join(edited, 'example', 'plugin.config'), '# edited\n');
 const coldInstance = join(instance, 'cold');
-const coldEnv = { AB_INSTANCE: coldInstance, AB_BUNDLED_PLUGINS: copied };
+const coldEnv = { AB_INSTANCE: coldInstance, AB_BUNDLED_PLUGINS: edited };
 const dropCold = () => rmSync(join(coldInstance, 'cache'), { recursive: true, force: true });
 const abctl = join(root, 'bin/abctl');
-const [nodeBare, help, describe, helpFresh, describeFresh, helpCold, describeCold, helpCommander] = timeCommands([
+const [nodeBare, help, describe, helpFresh, describeFresh, helpCopy, describeCopy, helpCold, describeCold, helpCommander] = timeCommands([
   { args: ['-e', '0'] },
   { args: [abctl, '--help'], env: cliEnv },
   { args: [abctl, 'describePlugins', '--json'], env: cliEnv },
   { args: [abctl, '--help'], env: freshEnv, prepare: dropFresh },
   { args: [abctl, 'describePlugins', '--json'], env: freshEnv, prepare: dropFresh },
+  { args: [abctl, '--help'], env: copyEnv, prepare: dropFresh },
+  { args: [abctl, 'describePlugins', '--json'], env: copyEnv, prepare: dropFresh },
   { args: [abctl, '--help'], env: coldEnv, prepare: dropCold },
   { args: [abctl, 'describePlugins', '--json'], env: coldEnv, prepare: dropCold },
   // --debug with it: the quick paths leave it to commander, as every cold --help went before help.cjs.
@@ -133,7 +141,10 @@ row('abctl describePlugins --json', describe, help, 'its --help', 1.5);
 console.log('  first command on a new instance (records made by the build):');
 row('abctl --help', helpFresh, nodeBare, 'node -e 0', 1.3);
 row('abctl describePlugins --json', describeFresh, helpFresh, 'its --help', 1.5);
-console.log('  cold (no record matches: a plugin changed; a new instance before build records):');
+console.log('  first command on a new instance, the bundled plugins copied elsewhere (as npm install -g):');
+row('abctl --help', helpCopy, nodeBare, 'node -e 0', 1.3);
+row('abctl describePlugins --json', describeCopy, helpCopy, 'its --help', 1.5);
+console.log('  cold (no record matches: a bundled plugin edited; a new instance before build records):');
 row('abctl --help', helpCold, nodeBare, 'node -e 0');
 row('abctl describePlugins --json', describeCold, helpCold, 'its --help');
 row('abctl --debug --help', helpCommander, nodeBare, 'node -e 0 (commander: any cold --help before help.cjs)');

@@ -56,10 +56,10 @@ function walk(dir: string, parts: string[], budget: { left: number }, seen: Set<
 
 /**
  * The part of describePlugins' inputs that ships with abctl: the build, the SDK, abctl's message
- * files and the bundled plugins. It is also the key of the records made at build time
- * (cli/shipped-records.ts); undefined when it is not to be cached.
+ * files and the bundled plugins; undefined when it is not to be cached. The records made at build
+ * time compare these by content instead (cli/shipped-records.ts).
  */
-export function shippedDescribeKey(bundledPluginsDir: string): string | undefined {
+export function bundledDescribeKey(bundledPluginsDir: string): string | undefined {
   if (BUILD_ID === undefined) return undefined;
   const messages = join(projectRoot(), 'messages');
   const parts = [`build ${BUILD_ID}`, `sdk ${SDK_VERSION}`, `messages ${fileKey(messages)}`];
@@ -70,19 +70,12 @@ export function shippedDescribeKey(bundledPluginsDir: string): string | undefine
   return walk(bundledPluginsDir, parts, budget, seen) ? parts.join('\n') : undefined;
 }
 
-export interface DescribeKeys {
-  /** The key of the instance's record. */
-  readonly key: string;
-  /** Its shipped part (shippedDescribeKey). */
-  readonly shipped: string;
-}
-
-/** Everything describePlugins' output depends on, with its shipped part; undefined when it is not to be cached. */
-export function describeCacheKeys(layout: InstanceLayout, env: NodeJS.ProcessEnv = process.env): DescribeKeys | undefined {
+/** Everything describePlugins' output depends on; undefined when it is not to be cached. */
+export function describeCacheKey(layout: InstanceLayout, env: NodeJS.ProcessEnv = process.env): string | undefined {
   // Debug lines of the plugins' activation go to stderr: a debug run must really activate.
   if (env.AB_DEBUG) return undefined;
-  const shipped = shippedDescribeKey(layout.bundledPluginsDir);
-  if (shipped === undefined) return undefined;
+  const bundled = bundledDescribeKey(layout.bundledPluginsDir);
+  if (bundled === undefined) return undefined;
   const parts = [
     `locale ${env.LC_ALL ?? ''}:${env.LC_MESSAGES ?? ''}:${env.LANG ?? ''}`,
     `state ${fileKey(join(layout.configDir, 'plugin-state.json'))}`,
@@ -90,11 +83,7 @@ export function describeCacheKeys(layout: InstanceLayout, env: NodeJS.ProcessEnv
     `dir ${layout.pluginsDir} ${fileKey(layout.pluginsDir)}`,
   ];
   if (!walk(layout.pluginsDir, parts, { left: MAX_ENTRIES }, new Set())) return undefined;
-  return { key: `${parts.join('\n')}\n${shipped}`, shipped };
-}
-
-export function describeCacheKey(layout: InstanceLayout, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  return describeCacheKeys(layout, env)?.key;
+  return `${parts.join('\n')}\n${bundled}`;
 }
 
 export function describeCacheFile(layout: InstanceLayout): string {

@@ -10,9 +10,9 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { instanceLayout } from '../services/instance.js';
-import { describeCacheFile, describeCacheKeys, shippedDescribeKey, type DescribeRecord } from './describe-cache.js';
+import { describeCacheFile, describeCacheKey, type DescribeRecord } from './describe-cache.js';
 import { HELP_TEXT_FILE, helpTextKey, helpWidth, instanceLayoutFor, type HelpTextRecord } from './help-cache.js';
-import { shippedDescription, shippedHelp, shippedHelpKey } from './shipped-records.js';
+import { shippedDescribeContent, shippedDescription, shippedHelp, shippedHelpKey } from './shipped-records.js';
 import { BUILD_ID, readRecord } from './start-cache.js';
 import { ABCTL_VERSION } from './version.js';
 
@@ -51,11 +51,11 @@ export function cachedOutput(argv: readonly string[], env: NodeJS.ProcessEnv = p
   const json = rest.length === 1 && rest[0] === '--json';
   if (word === 'describePlugins' && (rest.length === 0 || json)) {
     const layout = instanceLayoutFor(instance);
-    const keys = describeCacheKeys(layout, env);
-    if (keys === undefined) return undefined;
-    const record = readRecord<DescribeRecord>(describeCacheFile(layout), keys.key);
+    const key = describeCacheKey(layout, env);
+    if (key === undefined) return undefined;
+    const record = readRecord<DescribeRecord>(describeCacheFile(layout), key);
     if (record !== undefined) return json ? record.json : record.text;
-    return shippedDescription(layout, keys.shipped, env, json);
+    return shippedDescription(layout, env, json);
   }
   return undefined;
 }
@@ -75,9 +75,11 @@ export function answerFromCache(argv: readonly string[]): boolean {
 
 /**
  * The keys scripts/shipped-records.mjs stores its records under, for the bundled plugins of this
- * copy of abctl: they hold the build id, which only the bundles know.
+ * copy of abctl (they hold the build id, which only the bundles know), and the bytes the describe
+ * records are checked against.
  */
-export function shippedKeys(): { build: string | undefined; help: string | undefined; describe: string | undefined } {
+export function shippedKeys(): { build: string | undefined; help: string | undefined; describe: string | undefined; content: Buffer | undefined } {
   const bundled = instanceLayout(tmpdir()).bundledPluginsDir;
-  return { build: BUILD_ID && `build ${BUILD_ID}`, help: shippedHelpKey(bundled), describe: shippedDescribeKey(bundled) };
+  const content = shippedDescribeContent(bundled);
+  return { build: BUILD_ID && `build ${BUILD_ID}`, help: shippedHelpKey(bundled), describe: content?.key, content: content?.read() };
 }

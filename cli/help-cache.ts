@@ -29,10 +29,7 @@ function pluginDirKey(dir: string): string[] {
   return [`dir ${dir}`, ...names.map((n) => `${n} ${fileKey(join(dir, n, 'plugin.config'))}`)];
 }
 
-/**
- * The part of the scan's inputs that ships with abctl: the SDK version and the bundled plugins.
- * It is also the key of the help text recorded at build time (cli/shipped-records.ts).
- */
+/** The part of the scan's inputs that ships with abctl: the SDK version and the bundled plugins. */
 export function bundledHelpKey(bundledPluginsDir: string): string {
   return [`sdk ${SDK_VERSION}`, ...pluginDirKey(bundledPluginsDir)].join('\n');
 }

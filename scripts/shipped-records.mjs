@@ -8,11 +8,13 @@
 //    bundled plugins' introspect commands; the built-in part also serves instances with other
 //    plugins (cli/help-quick.ts);
 //  - describePlugins for a few common locales (the plugins are told the locale when they start),
-//    run on two instances at different paths: the outputs must differ only where the instance's
-//    path is printed, else that locale gets no record.
+//    run twice, on instances at different paths and with the bundled plugins at different paths
+//    (as in a copy installed elsewhere): the outputs must differ only where those paths are
+//    printed, else that locale gets no record;
+//  - the bytes of the bundled plugins and messages, which those records are checked against.
 // Any other case (another locale, a changed plugin, an instance with state) goes the normal way.
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -40,22 +42,30 @@ const work = await mkdtemp(join(tmpdir(), 'abctl-shipped-'));
 const skip = (what) => process.stderr.write(`shipped-records: ${what}; not recorded\n`);
 try {
   const help = await helpTexts().catch((err) => void skip(`abctl --help: ${err.message}`));
-  const descriptions = await Promise.all(LOCALES.map(async (locale) => [locale, await description(locale)]));
+  // The second runs' bundled plugins: a copy at a path that JSON escapes.
+  const copied = join(work, 'bundled "b"', 'plugins');
+  await cp(join(root, 'plugins'), copied, { recursive: true });
+  const descriptions = await Promise.all(LOCALES.map(async (locale) => [locale, await description(locale, copied)]));
   const after = shippedKeys();
-  if (JSON.stringify(after) !== JSON.stringify(keys)) skip('the bundled plugins changed while their answers were made (build again)');
+  if (!same(after, keys)) skip('the bundled plugins changed while their answers were made (build again)');
   else await write(help, descriptions);
 } finally {
   await rm(work, { recursive: true, force: true });
 }
 
+function same(a, b) {
+  return a.build === b.build && a.help === b.help && a.describe === b.describe && a.content !== undefined && b.content !== undefined && a.content.equals(b.content);
+}
+
 async function write(help, descriptions) {
   await mkdir(out, { recursive: true });
+  if (keys.describe !== undefined) await writeFile(join(out, 'content.bin'), keys.content);
   if (help) {
     await Promise.all(help.texts.map((text, n) => writeFile(join(out, `help-${n}.txt`), text)));
     await writeFile(join(out, 'help.json'), JSON.stringify({ key: keys.build, ...help.index }));
   }
   for (const [locale, record] of descriptions) {
-    if (record) await writeFile(join(out, `describe-${locale}.json`), JSON.stringify({ key: keys.describe, ...record }));
+    if (record && keys.describe !== undefined) await writeFile(join(out, `describe-${locale}.json`), JSON.stringify({ key: keys.describe, ...record }));
   }
 }
 
@@ -116,30 +126,60 @@ async function helpTexts() {
   return { index: { pipe, wide: number(unwrapped), wideFrom, byWidth, list: { key: keys.help, text: list } }, texts };
 }
 
-/** describePlugins in `locale`, cut where the instance's path is printed; undefined when it cannot be. */
-async function description(locale) {
-  const [a, b] = await Promise.all([run(locale, join(work, `${locale}-a`)), run(locale, join(work, `${locale} "b"`, 'instance'))]);
-  if (!a || !b) return undefined;
-  const cut = (record, instance) => ({ json: record.json.split(JSON.stringify(instance).slice(1, -1)), text: record.text.split(instance) });
-  const [ca, cb] = [cut(a.record, a.instance), cut(b.record, b.instance)];
-  if (ca.json.length < 2 || ca.text.length < 2 || JSON.stringify(ca) !== JSON.stringify(cb)) {
-    skip(`describePlugins (${locale}) depends on more than the instance path`);
+/** describePlugins in `locale`, cut where the instance's and the plugins' paths are printed; undefined when it cannot be. */
+async function description(locale, copied) {
+  const runs = await Promise.all([
+    run(locale, join(work, `${locale}-a`), join(root, 'plugins')),
+    run(locale, join(work, `${locale} "b"`, 'instance'), copied),
+  ]);
+  if (runs.some((r) => r === undefined)) return undefined;
+  const [a, b] = runs.map(({ record, instance, plugins }) => ({
+    json: cut(record.json, [['instance', escaped(instance)], ['plugins', escaped(plugins)]]),
+    text: cut(record.text, [['instance', instance], ['plugins', plugins]]),
+  }));
+  if (!a.json.holes.includes('instance') || !a.text.holes.includes('instance') || JSON.stringify(a) !== JSON.stringify(b)) {
+    skip(`describePlugins (${locale}) depends on more than the instance's and the plugins' paths`);
     return undefined;
   }
-  return ca;
+  return a;
+}
+
+/** A path as describePlugins --json writes it (JSON.stringify). */
+function escaped(path) {
+  return JSON.stringify(path).slice(1, -1);
+}
+
+/** `text` cut at every occurrence of the paths: { pieces, holes } (cli/shipped-records.ts, CutText). */
+function cut(text, paths) {
+  const pieces = [];
+  const holes = [];
+  let at = 0;
+  for (;;) {
+    let next;
+    for (const [hole, path] of paths) {
+      const i = text.indexOf(path, at);
+      if (i >= 0 && (next === undefined || i < next.i || (i === next.i && path.length > next.path.length))) next = { i, hole, path };
+    }
+    if (next === undefined) break;
+    pieces.push(text.slice(at, next.i));
+    holes.push(next.hole);
+    at = next.i + next.path.length;
+  }
+  pieces.push(text.slice(at));
+  return { pieces, holes };
 }
 
 /** One cold describePlugins on a new, empty instance; the record it keeps has both forms. */
-async function run(locale, instance) {
+async function run(locale, instance, plugins) {
   await mkdir(instance, { recursive: true });
-  const env = { ...process.env, AB_INSTANCE: instance, LC_ALL: locale };
+  const env = { ...process.env, AB_INSTANCE: instance, AB_BUNDLED_PLUGINS: plugins, LC_ALL: locale };
   try {
     await promisify(execFile)(process.execPath, [join(root, 'bin', 'abctl'), 'describePlugins', '--json'], { env, timeout: 120_000 });
   } catch (err) {
     return void skip(`describePlugins (${locale}) failed: ${err.message}`);
   }
   try {
-    return { instance, record: JSON.parse(await readFile(join(instance, 'cache', 'plugins-description.json'), 'utf8')) };
+    return { instance, plugins, record: JSON.parse(await readFile(join(instance, 'cache', 'plugins-description.json'), 'utf8')) };
   } catch {
     // Only a clean run is kept (a plugin broken at activation, a failed stop).
     return void skip(`describePlugins (${locale}) did not run clean`);
