@@ -1,7 +1,8 @@
 /**
  * A broken extension on deploy and on the deployment's later operations, with the built CLI on
  * the real example deployed to this machine: deploy refuses before it writes anything; on the
- * host, start and ping refuse and stop stops what it can, each naming the extension and exiting 1.
+ * host, start and ping refuse and stop stops what it can, each naming the extension and exiting 1;
+ * deploying again ships a working copy, and undeploy does not wait for a repair.
  */
 import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -85,8 +86,15 @@ describe('a broken extension of the appliance\'s chain', () => {
       expect([r.code, r.err]).toEqual([0, '']);
       expect(await health('127.0.0.1', port)).toBe('ok web-broken');
       expect(readFileSync(onHost, 'utf8')).toBe(kept);
+
+      // Undeploy does not wait for a repair: stop's error is logged, the product is down, the files go.
+      writeFileSync(onHost, THROWS);
+      r = abctl(['undeploy', '--deployment', 'shop'], site.env);
+      expect([r.code, r.err]).toEqual([0, '']);
+      await expect(health('127.0.0.1', port)).rejects.toThrow();
+      expect(existsSync(join(root, 'deployments', 'shop', 'web-1'))).toBe(false);
     } finally {
-      writeFileSync(onHost, kept);
+      if (existsSync(onHost)) writeFileSync(onHost, kept);
     }
   }, 120_000);
 });

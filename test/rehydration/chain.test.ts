@@ -148,6 +148,32 @@ describe('a broken extension', () => {
     expect(err.hint).toContain('upgrade "mall" to 2.0 or later');
   });
 
+  it('an extension that hangs while starting is the same: cut at the limit, then the chain is refused naming it', async () => {
+    const dir = join(tmp.path, 'hang-plugins');
+    await writePlugin(dir, { name: 'cafe', index: lifecycleIndex('cafe', undefined, LIFECYCLE_OPERATIONS) });
+    await writePlugin(dir, { name: 'cafe-hang', parentName: 'cafe', index: 'export const a = { start() { return new Promise(() => {}); } };\n' });
+    const container = new Container();
+    container.load(registryModule);
+    const activation = container.get(PluginActivationService);
+    try {
+      const discovered = await discoverPlugins([{ path: dir, source: 'installed' }], { disabled: new Set(), sdkVersion: SDK_VERSION });
+      const inventory = withActivationOutcome(discovered, await activation.activate(discovered, { logSink: () => {}, timeoutMs: 300 }));
+      const err = (() => {
+        try {
+          chainMembers(inventory, container.get(ServiceRegistry).createCollector(), 'cafe');
+        } catch (e) {
+          return e;
+        }
+      })() as PluginError;
+      expect(err).toBeInstanceOf(PluginError);
+      expect([err.plugin, err.code]).toEqual(['cafe-hang', 'EXTENSION_BROKEN']);
+      expect(err.message).toContain('extension cafe-hang of cafe is broken (PLUGIN_START_FAILED:');
+      expect(err.message).toContain('did not finish within 300 ms');
+    } finally {
+      await activation.stopAll();
+    }
+  });
+
   it('runs without it when asked (stop does), and is left out without error once the user disables it', async () => {
     writeFileSync(trace, '');
     expect((await run(plugins, 'shop', 'stop', [], true)).ran).toEqual(['shop', 'shop-ok']);
