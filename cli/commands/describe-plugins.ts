@@ -15,6 +15,8 @@ export interface PluginDescription {
   readonly description: string;
   readonly directory: string;
   readonly disabledBy: string | null;
+  /** The user disabled it (or an ancestor): true also for a broken one, which chains then leave out instead of failing. */
+  readonly userDisabled: boolean;
   /** An extension that offers its own introspect command (running its root's whole chain). */
   readonly alias: boolean;
   /** `introspect<Name>` commands that run this plugin's chain (plugins and alias extensions). */
@@ -39,6 +41,7 @@ export function describeInventory(inventory: PluginInventory, aliases: ReadonlyS
       description: r.manifest?.description ?? '',
       directory: r.directory,
       disabledBy: r.disabledBy ?? null,
+      userDisabled: r.state === 'disabled' || r.userDisabled === true,
       alias: r.parentName !== undefined && aliases.has(r.name),
       commands: isCommand ? [`introspect${r.name}`] : [],
       linkedTo: r.source === 'installed' ? (links.get(r.name) ?? null) : null,
@@ -55,7 +58,8 @@ function renderTree(plugins: readonly PluginDescription[]): string {
   const walk = (p: PluginDescription, prefix: string, last: boolean, top: boolean): void => {
     visited.add(p.name);
     const branch = top ? '' : `${prefix}${last ? '└─ ' : '├─ '}`;
-    const state = p.state === 'disabled' && p.disabledBy && p.disabledBy !== 'user' ? `disabled (by ${p.disabledBy})` : p.state;
+    const state =
+      p.state === 'disabled' && p.disabledBy && p.disabledBy !== 'user' ? `disabled (by ${p.disabledBy})` : p.state === 'broken' && p.userDisabled ? 'broken, disabled' : p.state;
     const tags = [p.linkedTo ? `linked -> ${p.linkedTo}` : p.source, ...p.commands.map((c) => (p.parent ? `alias ${c}` : c))].join(', ');
     lines.push(`${branch}${p.name} ${p.version ?? '?'}  [${state}]  ${tags}${p.description ? `  - ${p.description}` : ''}`);
     const childPrefix = top ? '   ' : `${prefix}${last ? '   ' : '│  '}`;

@@ -96,6 +96,16 @@ describe('introspect commands', () => {
     expect(catalogFingerprint(instance).size).toBe(0);
 
     expect(abctl(['disablePlugin', '--name', 'examplebad'], env).code).toBe(0);
+    // Broken by its installation (needs a newer example): the user's error, not the plugin's.
+    await writePlugin(bundled, { name: 'examplenew', parentName: 'example', minParentVersion: '9.0' });
+    const old = abctl(['introspectexample', '--home', home], env);
+    expect(old.code).toBe(1);
+    expect(old.err).toMatch(/^error: .*plugin\.config: minParentVersion: introspectexample cannot run: extension examplenew of example is broken \(PARENT_TOO_OLD: needs "example" version 9\.0 or later/);
+    expect(catalogFingerprint(instance).size).toBe(0);
+    // Disabled, it stays broken in describePlugins (with its problem) and no chain waits for it.
+    expect(abctl(['disablePlugin', '--name', 'examplenew'], env).code).toBe(0);
+    expect(abctl(['describePlugins'], env).out).toMatch(/examplenew 1\.0 {2}\[broken, disabled\]/);
+
     const r = abctl(['introspectexample', '--home', home, '--json'], env);
     expect(r.code, r.err).toBe(0);
     const summary = JSON.parse(r.out) as { participants: string[]; disabledExtensions: unknown };
@@ -103,12 +113,13 @@ describe('introspect commands', () => {
     expect(summary.disabledExtensions).toEqual([
       { name: 'examplebad', disabledBy: 'user' },
       { name: 'examplebadkid', disabledBy: 'examplebad' },
+      { name: 'examplenew', disabledBy: 'user' },
     ]);
     const text = abctl(['introspectexample', '--home', home, '--name', 'second'], env);
     expect(text.code, text.err).toBe(0);
-    expect(text.out).toContain('not run, disabled: examplebad, examplebadkid (with examplebad)');
+    expect(text.out).toContain('not run, disabled: examplebad, examplebadkid (with examplebad), examplenew');
     const help = abctl(['introspectexample', '--help'], env);
-    expect(help.out.replace(/\s+/g, ' ')).toContain('(left out, disabled: examplebad, examplebadkid (with examplebad))');
+    expect(help.out.replace(/\s+/g, ' ')).toContain('(left out, disabled: examplebad, examplebadkid (with examplebad), examplenew)');
   });
 
   it("lists the plugin's and the extensions' parameters in --help", async () => {
