@@ -2,7 +2,9 @@
  * The lifecycle chain over real plugin directories (written to disk, discovered, activated):
  * for rehydrate, start, stop and ping, the creator runs first, then its enabled extensions
  * in dehydration order; the first failure aborts and names plugin, step and cause; an
- * extension without the method does nothing; a chain with no start/stop/ping says so.
+ * extension without the method does nothing; a chain with no start/stop/ping says so; a broken
+ * extension (throws or hangs when started, or installed against a parent too old) refuses the
+ * chain as its own error or the user's, unless the chain is asked to run without it (stop).
  */
 import 'reflect-metadata';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -13,7 +15,8 @@ import { PluginError, UserError } from '../../core/errors.js';
 import { LIFECYCLE_OPERATIONS, type LifecycleOperation } from '../../core/lifecycle-contract.js';
 import { Appliance, Assembly } from '../../core/metadata/index.js';
 import { SDK_VERSION } from '../../core/plugin-contract.js';
-import { withActivationOutcome } from '../../core/plugin-tree.js';
+import { buildPluginInventory, resolveChain, withActivationOutcome } from '../../core/plugin-tree.js';
+import { brokenChainError } from '../../services/jobs/plugin-chain.js';
 import { discoverPlugins } from '../../services/plugins/discovery.js';
 import { PluginActivationService, ServiceRegistry, registryModule } from '../../services/registry/module.js';
 import { chainMembers, runChain, type ChainOutcome } from '../../services/rehydration/chain.js';
@@ -172,6 +175,24 @@ describe('a broken extension', () => {
     } finally {
       await activation.stopAll();
     }
+  });
+
+  it('a load failure the machine caused (EACCES) is a user error naming the file, not the plugin\'s', () => {
+    // Tests run as root, which reads any file, so the activation outcome of an unreadable entry
+    // module is written here as activation reports it; the tree and the error are the real ones.
+    const readings = [
+      { dirName: 'inn', directory: '/p/inn', source: 'installed' as const, manifest: { name: 'inn', version: '1.0', description: '', minProductVersion: undefined, maxProductVersion: undefined, minSdkVersion: '1.0', parentName: undefined, minParentVersion: undefined, main: 'index.js' }, problems: [] },
+      { dirName: 'inn-ext', directory: '/p/inn-ext', source: 'installed' as const, manifest: { name: 'inn-ext', version: '1.0', description: '', minProductVersion: undefined, maxProductVersion: undefined, minSdkVersion: '1.0', parentName: 'inn', minParentVersion: undefined, main: 'index.js' }, problems: [] },
+    ];
+    const problem = { code: 'PLUGIN_LOAD_FAILED' as const, message: 'extension "inn-ext" could not load /p/inn-ext/index.js: EACCES: permission denied, open \'/p/inn-ext/index.js\'', where: '/p/inn-ext/index.js', hint: 'fix the module' };
+    const inventory = withActivationOutcome(buildPluginInventory(readings, { disabled: new Set(), sdkVersion: SDK_VERSION }), {
+      plugins: new Map([['inn', { status: 'active' as const }], ['inn-ext', { status: 'broken' as const, problems: [problem] }]]),
+    });
+    const err = brokenChainError(resolveChain(inventory, 'inn'), 'start of appliance "app"');
+    expect(err).toBeInstanceOf(UserError);
+    expect(err).not.toBeInstanceOf(PluginError);
+    expect([err.code, err.where]).toEqual(['EXTENSION_BROKEN', '/p/inn-ext/index.js']);
+    expect(err.message).toContain('start of appliance "app" cannot run: extension inn-ext of inn is broken (PLUGIN_LOAD_FAILED: ');
   });
 
   it('runs without it when asked (stop does), and is left out without error once the user disables it', async () => {
