@@ -40,6 +40,12 @@ function doubleDashed(args: readonly string[], options: readonly Option[]): stri
   return out;
 }
 
+/** True when the words before `--` ask for the command's help (`-help` is read as --help, see doubleDashed). */
+function asksForHelp(args: readonly string[]): boolean {
+  const end = args.indexOf('--');
+  return (end < 0 ? args : args.slice(0, end)).some((a) => a === '--help' || a === '-h' || a === '-help');
+}
+
 function commandFrom(def: CommandDefinition, extraOptions: readonly Option[] = []): Command {
   const cmd = new AbctlCommand(def.name)
     .summary(def.summary)
@@ -114,11 +120,16 @@ export function buildCli(): Cli {
       await builtIn.parseAsync(args, { from: 'user' });
     } else if (/^introspect./.test(word)) {
       const { withIntrospectCommand } = await import('./commands/introspect.js');
-      await withIntrospectCommand(word, globals, async ({ definition, parameterOptions }) => {
-        dispatched = commandFrom(definition, parameterOptions);
-        program.addCommand(dispatched);
-        await dispatched.parseAsync(args, { from: 'user' });
-      });
+      await withIntrospectCommand(
+        word,
+        globals,
+        async ({ definition, parameterOptions }) => {
+          dispatched = commandFrom(definition, parameterOptions);
+          program.addCommand(dispatched);
+          await dispatched.parseAsync(args, { from: 'user' });
+        },
+        asksForHelp(args),
+      );
     } else {
       throw await unknownCommand(word, globals);
     }

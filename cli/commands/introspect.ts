@@ -4,7 +4,7 @@
  * Everything else about it (parsing, help, errors) is the same as for the built-in commands.
  */
 import { Option } from 'commander';
-import { UserError } from '../../core/errors.js';
+import { AbError, PluginError, UserError } from '../../core/errors.js';
 import { environmentVariableFor, resolveParameterValues, type DeclaredParameter, type RawValue } from '../../core/job-parameters.js';
 import type { IntrospectJob, IntrospectionSummary, PreparedIntrospection } from '../../services/jobs/introspect-job.js';
 import { disabledText } from '../../core/plugin-tree.js';
@@ -37,11 +37,26 @@ export interface IntrospectCommand {
 }
 
 /** Loads the plugin chain behind `introspect<target>` and hands its command to `use` while the plugins are running. */
-export async function withIntrospectCommand<T>(commandName: string, globals: GlobalOptions, use: (command: IntrospectCommand) => Promise<T>): Promise<T> {
+export async function withIntrospectCommand<T>(
+  commandName: string,
+  globals: GlobalOptions,
+  use: (command: IntrospectCommand) => Promise<T>,
+  forHelp = false,
+): Promise<T> {
   return withApplication(globals, { activate: true }, async (app) => {
     const { IntrospectJob } = await import('../../services/jobs/introspect-job.js');
     const service = app.get(IntrospectJob);
-    const prepared = await service.prepare(commandName.slice('introspect'.length));
+    const target = commandName.slice('introspect'.length);
+    // --help answers even when the chain cannot run now (a broken or disabled plugin): the same refusal goes into the help.
+    let cannotRun: AbError | undefined;
+    let prepared: PreparedIntrospection;
+    try {
+      prepared = await service.prepare(target);
+    } catch (err) {
+      if (!forHelp || !(err instanceof AbError) || NO_SUCH_COMMAND.has(err.code)) throw err;
+      cannotRun = err;
+      prepared = await service.prepareForHelp(target);
+    }
     // Each parameter option records what was typed under the parameter's name (`<name>-file` for a password file).
     const given = new Map<string, string>();
     const extensions = prepared.chain.members.slice(1).map((m) => m.name);
@@ -51,6 +66,7 @@ export async function withIntrospectCommand<T>(commandName: string, globals: Glo
         `introspect with ${prepared.chain.root}${extensions.length ? ` and its extensions (${extensions.join(', ')})` : ''}` +
         `${prepared.chain.disabled.length ? ` (left out, disabled: ${disabledText(prepared.chain.disabled)})` : ''}: ` +
         'describe the product on the reference host, capture its file sets and store the result in the catalog',
+      ...(cannotRun ? { details: cannotRunText(cannotRun) } : {}),
       options: [
         ...hostOptions('reference host reached over SSH (default: this machine)'),
         { flags: '--name <name>', description: "name of the resulting appliance or atomic assembly (default: the plugin's choice)" },
@@ -58,10 +74,24 @@ export async function withIntrospectCommand<T>(commandName: string, globals: Glo
         codecOption,
         jsonOption,
       ],
-      load: async () => ({ run: (opts) => introspect(service, prepared, given, opts) }),
+      load: async () => ({
+        run: (opts) => {
+          if (cannotRun) throw cannotRun;
+          return introspect(service, prepared, given, opts);
+        },
+      }),
     });
     return use({ definition, parameterOptions: prepared.parameters.flatMap((p) => optionsFor(p, given)) });
   });
+}
+
+/** Refusals that mean there is no such command at all: its help is that error too. */
+const NO_SUCH_COMMAND: ReadonlySet<string> = new Set(['PLUGIN_UNKNOWN', 'NOT_AN_ALIAS']);
+
+/** The help's line about a chain that cannot run now: the refusal the command would give, with its way on. */
+export function cannotRunText(err: AbError): string {
+  const plugin = err instanceof PluginError ? ` (error in plugin ${err.plugin})` : '';
+  return `This command cannot run now${plugin}: ${err.message}${err.hint ? `\nHint: ${err.hint}` : ''}`;
 }
 
 function optionsFor(p: DeclaredParameter, given: Map<string, string>): Option[] {

@@ -103,6 +103,26 @@ export class IntrospectJob {
     return { target, chain, parameters };
   }
 
+  /**
+   * What `introspect<target> --help` can show when `prepare` refused: the options of the members
+   * that can load (a broken extension and its subtree left out), else the root alone with none.
+   * Help must answer even for a chain that cannot run; the refusal is shown beside it.
+   */
+  async prepareForHelp(target: string): Promise<PreparedIntrospection> {
+    const inventory = await this.plugins.get();
+    const services = this.registry.createCollector();
+    try {
+      const chain = pluginChain(inventory, services, resolveCommandTarget(inventory, services, target), `introspect${target}`, true);
+      const parameters = mergeParameterDefinitions(
+        chain.members.map((m) => ({ plugin: m.name, parameters: callHookSync({ plugin: m.name, hook: 'jobParameters' }, () => m.service.jobParameters?.() ?? []) })),
+      );
+      return { target, chain, parameters };
+    } catch {
+      const root = inventory.records.get(target)?.rootName ?? target;
+      return { target, chain: { root, members: [], disabled: [] }, parameters: [] };
+    }
+  }
+
   async introspect(prepared: PreparedIntrospection, values: JobParameterValues, options: IntrospectOptions = {}): Promise<IntrospectionSummary> {
     const inventory = await this.plugins.get();
     const services = this.registry.createCollector();

@@ -122,6 +122,37 @@ describe('introspect commands', () => {
     expect(help.out.replace(/\s+/g, ' ')).toContain('(left out, disabled: examplebad, examplebadkid (with examplebad), examplenew)');
   });
 
+  it('--help answers for a chain that cannot run, exit 0, with the reason the run gives', async () => {
+    await bundleExample();
+    const flat = (t: string): string => t.replace(/\s+/g, ' ');
+    // A broken extension: the options of the members that load are still listed.
+    await writePlugin(bundled, { name: 'examplebad', parentName: 'example', index: 'export const a = { start() { throw new Error("license server unreachable"); } };\n' });
+    for (const args of [['introspectexample', '--help'], ['help', 'introspectexample'], ['introspectexamplelogs', '-h']]) {
+      const r = abctl(args, env);
+      expect([r.code, r.err], args.join(' ')).toEqual([0, '']);
+      expect(flat(r.out)).toContain(`This command cannot run now (error in plugin examplebad): ${args.includes('introspectexamplelogs') ? 'introspectexamplelogs' : 'introspectexample'} cannot run: extension examplebad of example is broken (PLUGIN_START_FAILED:`);
+      expect(flat(r.out)).toContain('license server unreachable');
+      expect(flat(r.out)).toContain('abctl disablePlugin --name examplebad');
+      expect(r.out).toContain('--home <path>');
+    }
+    // The run itself still refuses.
+    expect(abctl(['introspectexample', '--home', 'x'], env).code).toBe(1);
+
+    // A broken root plugin and a disabled one: the help says so, and the way on.
+    await writePlugin(bundled, { name: 'bad', index: 'export const a = { start() { throw new Error("license server unreachable"); } };\n' });
+    const broken = abctl(['introspectbad', '--help'], env);
+    expect([broken.code, broken.err]).toEqual([0, '']);
+    expect(flat(broken.out)).toContain('This command cannot run now: plugin bad is broken:');
+    expect(flat(broken.out)).toContain('license server unreachable');
+    expect(broken.out).toContain('--defer-capture');
+    expect(abctl(['disablePlugin', '--name', 'example'], env).code).toBe(0);
+    const disabled = abctl(['introspectexample', '--help'], env);
+    expect([disabled.code, disabled.err]).toEqual([0, '']);
+    expect(flat(disabled.out)).toContain('This command cannot run now: plugin example is disabled Hint: abctl enablePlugin --name example');
+    // A command that does not exist has no help either.
+    expect(abctl(['introspectnope', '--help'], env).code).toBe(1);
+  });
+
   it("lists the plugin's and the extensions' parameters in --help", async () => {
     await bundleExample();
     await writeTestPlugin(bundled, {
