@@ -11,7 +11,7 @@ export const run: CommandRun<CaptureFileSetsOptions> = async (opts, globals) =>
     const { CaptureJob } = await import('../../services/jobs/capture-job.js');
     const view = createProgressView();
     try {
-      const captured = await withInterrupt((signal) =>
+      const { captured, disabledExtensions } = await withInterrupt((signal) =>
         app.get(CaptureJob).capture(opts.appliance, {
           ...(opts.host !== undefined ? { host: opts.host } : {}),
           hostOptions: sshSettings(opts),
@@ -21,7 +21,7 @@ export const run: CommandRun<CaptureFileSetsOptions> = async (opts, globals) =>
         }),
       );
       view.done();
-      if (opts.json) printJson({ captured });
+      if (opts.json) printJson({ captured, disabledExtensions });
       else if (captured.length === 0) process.stdout.write(`${opts.appliance} has no file sets to capture\n`);
       else {
         for (const c of captured) {

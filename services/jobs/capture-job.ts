@@ -15,8 +15,14 @@ export interface CapturedWithSkips extends CapturedArchive {
   readonly skipped: readonly { readonly path: string; readonly reason: string }[];
 }
 import { runJob, silentProgress, type JobOptions } from './job.js';
-import { disabledText } from '../../core/plugin-tree.js';
-import { runnableChain } from './plugin-chain.js';
+import { disabledText, type DisabledExtension } from '../../core/plugin-tree.js';
+import { brokenRootError, runnableChain } from './plugin-chain.js';
+
+/** What `captureFileSets` did: the archives, and the extensions whose checks did not run (as introspection's --json names them). */
+export interface CaptureResult {
+  readonly captured: readonly CapturedWithSkips[];
+  readonly disabledExtensions: readonly DisabledExtension[];
+}
 
 export interface CaptureOptions extends JobOptions {
   readonly codec?: CaptureCodec;
@@ -37,13 +43,18 @@ export class CaptureJob {
     @inject(Catalog) private readonly catalog: Catalog,
   ) {}
 
-  async capture(name: string, options: CaptureOptions = {}): Promise<CapturedWithSkips[]> {
+  async capture(name: string, options: CaptureOptions = {}): Promise<CaptureResult> {
     const { appliances, ownerOf } = await this.load(name);
     const recorded = appliances[0]?.properties.getValue(REFERENCE_HOST_PROPERTY);
     const host = options.host ?? (recorded && recorded !== 'local' ? recorded : undefined);
     const creator = appliances[0]!.creator;
-    // A broken extension refuses the capture here, before the job starts: its checks could not run.
-    const resolved = runnableChain(await this.plugins.get(), creator, `captureFileSets of ${name}`);
+    const operation = `captureFileSets of ${name}`;
+    const inventory = await this.plugins.get();
+    // A broken root or extension refuses the capture here, before the job starts: its checks could
+    // not run. A root the user disabled is their choice: the capture goes on without its checks.
+    const root = inventory.records.get(creator);
+    if (root?.state === 'broken' && root.userDisabled !== true) throw brokenRootError(root, operation, 'capture without its checks');
+    const resolved = runnableChain(inventory, creator, operation);
     const chain = [...(resolved?.participants ?? [])];
     const warn = (options.progress ?? silentProgress).warn.bind(options.progress ?? silentProgress);
     if (resolved === undefined) warn(`plugin ${creator} is not enabled: its capture checks do not run`);
@@ -67,7 +78,8 @@ export class CaptureJob {
       });
       job.checkpoint();
       if (archives.length > 0) await this.catalog.commit({ captured: archives });
-      return archives.map((a) => ({ appliance: a.appliance, fileSet: a.fileSet, files: a.files, bytes: a.bytes, archiveBytes: a.archiveBytes, sha256: a.sha256, skipped: a.skipped }));
+      const captured = archives.map((a) => ({ appliance: a.appliance, fileSet: a.fileSet, files: a.files, bytes: a.bytes, archiveBytes: a.archiveBytes, sha256: a.sha256, skipped: a.skipped }));
+      return { captured, disabledExtensions: resolved?.disabled ?? [] };
     });
   }
 

@@ -5,6 +5,7 @@
  * left out and named; a broken one fails the operation before it starts (brokenChainError).
  */
 import { PluginError, UserError, type AbError } from '../../core/errors.js';
+import type { ErrorCode } from '../../core/error-codes.js';
 import type { IntrospectorPlugin, IntrospectorPluginExtension, ServiceCollector } from '../../core/plugin-contract.js';
 import type { PluginInventory, PluginRecord } from '../../core/plugin-model.js';
 import { resolveChain, type DisabledExtension, type ResolvedChain } from '../../core/plugin-tree.js';
@@ -48,21 +49,44 @@ export interface BrokenChainOptions {
 export function brokenChainError(chain: ResolvedChain, operation: string, opts: BrokenChainOptions = {}): AbError {
   const { ranWithout, inBundle = false } = opts;
   const first = chain.broken[0] as PluginRecord;
-  const problem = first.problems.find((p) => p.code !== 'PARENT_BROKEN') ?? first.problems[0];
-  const reason = problem?.message ?? 'abctl describePlugins shows why';
+  const { code, reason, repair, fault } = breakage(first);
   const others = [...chain.broken.slice(1).map((r) => r.name), ...chain.brokenBelow];
-  const why = `extension ${first.name} of ${chain.root} is broken (${problem?.code ?? 'broken'}: ${reason})`;
+  const why = `extension ${first.name} of ${chain.root} is broken (${code}: ${reason})`;
   const message =
     (ranWithout === undefined ? `${operation} cannot run: ${why}` : `${operation} ran without extension ${first.name}, so it is incomplete: ${why}`) +
     (others.length > 0 ? `; also not run: ${others.join(', ')}` : '') +
     (ranWithout !== undefined ? `; ran: ${ranWithout.join(', ') || 'none'}` : '');
-  const repair = problem?.hint ? problem.hint.replace(/[.;\s]+$/, '') : 'repair it (abctl describePlugins shows its problems)';
   const hint = inBundle
     ? `${repair}; this is the copy deployed with the instance: repair or reinstall it where abctl runs (abctl installPlugins --from DIR), or leave it out there (abctl disablePlugin --name ${first.name}), and deploy again`
     : `${repair}; or reinstall a working copy (abctl installPlugins --from DIR); or run ${chain.root} without it: abctl disablePlugin --name ${first.name}`;
-  const where = problem?.where ?? first.directory;
+  return fault('EXTENSION_BROKEN', message, hint);
+}
+
+/**
+ * The error for an operation on something `root` made while that root plugin is broken (and not
+ * disabled by the user): the same reason and repair as for an extension; `without` says what
+ * disabling it would mean for this operation. Code as introspection's refusal of a broken root.
+ */
+export function brokenRootError(root: PluginRecord, operation: string, without: string): AbError {
+  const { code, reason, repair, fault } = breakage(root);
+  return fault(
+    'PLUGIN_NOT_ENABLED',
+    `${operation} cannot run: plugin ${root.name} is broken (${code}: ${reason})`,
+    `${repair}; or reinstall a working copy (abctl installPlugins --from DIR); or ${without}: abctl disablePlugin --name ${root.name}`,
+  );
+}
+
+/** Why `record` is broken, how to repair it, and whose fault it is (its own code: that plugin's error). */
+function breakage(record: PluginRecord): { code: string; reason: string; repair: string; fault: (code: ErrorCode, message: string, hint: string) => AbError } {
+  const problem = record.problems.find((p) => p.code !== 'PARENT_BROKEN') ?? record.problems[0];
+  const where = problem?.where ?? record.directory;
   const ownFault = problem !== undefined && OWN_CODE_FAILURES.has(problem.code) && !ENVIRONMENT_CAUSE.test(problem.message);
-  return ownFault ? new PluginError(first.name, 'EXTENSION_BROKEN', message, { where, hint }) : new UserError('EXTENSION_BROKEN', message, { where, hint });
+  return {
+    code: problem?.code ?? 'broken',
+    reason: problem?.message ?? 'abctl describePlugins shows why',
+    repair: problem?.hint ? problem.hint.replace(/[.;\s]+$/, '') : 'repair it (abctl describePlugins shows its problems)',
+    fault: (code, message, hint) => (ownFault ? new PluginError(record.name, code, message, { where, hint }) : new UserError(code, message, { where, hint })),
+  };
 }
 
 /**

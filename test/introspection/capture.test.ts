@@ -140,6 +140,36 @@ describe('deferred capture and recapture', () => {
     const again = abctl(['captureFileSets', '--appliance', 'product'], env);
     expect(again.code, again.err).toBe(0);
     expect(again.err).toContain('disabled extensions of tree do not check this capture: treebad');
+    // --json carries them too, in introspection's shape.
+    const json = abctl(['captureFileSets', '--appliance', 'product', '--json'], env);
+    expect(json.code, json.err).toBe(0);
+    const out = JSON.parse(json.out) as { captured: unknown[]; disabledExtensions: unknown };
+    expect(out.captured).toHaveLength(1);
+    expect(out.disabledExtensions).toEqual([{ name: 'treebad', disabledBy: 'user' }]);
+  });
+
+  it('a broken root plugin refuses the recapture, catalog unchanged; disabled by the user, it captures with a warning', async () => {
+    const before = await capturedOnce();
+    const index = join(t.bundled, 'tree', 'index.js');
+    const working = await readFile(index, 'utf8');
+    await writeFile(index, 'export const a = { start() { throw new Error("checker binary missing"); } };\n');
+    const env = cliEnv(t.instance, t.bundled);
+    const r = abctl(['captureFileSets', '--appliance', 'product', '--json'], env);
+    expect(r.code).toBe(1);
+    const { error } = JSON.parse(r.out) as { error: { code: string; message: string; hint: string; plugin: string } };
+    expect(error.code).toBe('PLUGIN_NOT_ENABLED');
+    expect(error.plugin).toBe('tree');
+    expect(error.message).toContain('captureFileSets of product cannot run: plugin tree is broken (PLUGIN_START_FAILED:');
+    expect(error.message).toContain('checker binary missing');
+    expect(error.hint).toContain('or capture without its checks: abctl disablePlugin --name tree');
+    await expectUntouched(before);
+
+    expect(abctl(['disablePlugin', '--name', 'tree'], env).code).toBe(0);
+    const again = abctl(['captureFileSets', '--appliance', 'product', '--json'], env);
+    expect(again.code, again.err).toBe(0);
+    expect(again.err).toContain('plugin tree is not enabled: its capture checks do not run');
+    expect((JSON.parse(again.out) as { captured: unknown[] }).captured).toHaveLength(1);
+    await writeFile(index, working);
   });
 
   it('an aborted recapture leaves no partial archive and the previous one intact', async () => {

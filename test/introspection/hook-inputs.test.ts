@@ -57,7 +57,7 @@ describe('the capture check receives the appliance', () => {
     const summary = await introspect.introspect(await introspect.prepare('root'), {});
     expect(summary.captured.map((c) => c.fileSet)).toEqual(['home']);
 
-    const captured = await a.get(CaptureJob).capture('app');
+    const { captured } = await a.get(CaptureJob).capture('app');
     expect(captured.map((c) => c.fileSet)).toEqual(['home']);
 
     const lines = (await readFile(seen, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as unknown);
