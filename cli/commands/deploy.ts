@@ -71,9 +71,10 @@ function instancesTable(r: CommandResult['record']): string {
 /** Prints the outcome; failures go to stderr with the end of each instance's log. Exit 1 when any failed. */
 function report(opts: WorkOptions, verb: string, r: CommandResult): number {
   if (opts.json) {
-    printJson({ deployment: r.record.name, record: r.record, failures: r.failures });
+    printJson({ deployment: r.record.name, record: r.record, failures: r.failures, ...(r.warnings ? { warnings: r.warnings } : {}) });
     return r.failures.length ? 1 : 0;
   }
+  for (const w of r.warnings ?? []) process.stderr.write(`warning: ${w}\n`);
   process.stdout.write(instancesTable(r.record));
   if (r.failures.length === 0) {
     process.stdout.write(`${verb} deployment ${r.record.name}\n`);

@@ -9,6 +9,7 @@ import type { DeploymentPlan } from '../../core/deployment-plan/index.js';
 import type { LateBindings, LifecycleOperation } from '../../core/lifecycle-contract.js';
 import type { Assembly } from '../../core/metadata/index.js';
 import type { BundleKey } from '../rehydration/bundle-key.js';
+import type { MadeAppliance } from '../rehydration/recorded-chain.js';
 
 export type { LateBindings, PeerBinding } from '../../core/lifecycle-contract.js';
 /** The agent's stderr line before each operation of a run with several (`rehydrate start`). */
@@ -37,5 +38,11 @@ export interface BundleRequest {
 export interface BundleWriter {
   /** Fills `outDir`; resolves to the local path of the agent's one JavaScript file. */
   write(request: BundleRequest): Promise<{ agentFile: string }>;
+  /**
+   * Before anything is written: the chains the appliances were made with against the plugins
+   * that would go into their bundles. Throws when a recorded extension is missing; resolves to
+   * the warnings to show (services/rehydration/recorded-chain.ts). Optional: test writers have none.
+   */
+  checkChains?(appliances: readonly MadeAppliance[], of: string): Promise<string[]>;
 }
 export const BundleWriter = Symbol('DeployBundleWriter');

@@ -8,6 +8,7 @@ import { applianceAt } from '../rehydration/plan-overlay.js';
 import { PluginInventoryService } from '../plugins/plugin-inventory-service.js';
 import { AGENT_FILE } from '../rehydration/bundle-format.js';
 import { writeBundle } from '../rehydration/bundle.js';
+import { checkRecordedChains, type MadeAppliance } from '../rehydration/recorded-chain.js';
 import type { BundleRequest, BundleWriter } from './bundle-port.js';
 
 @injectable()
@@ -34,6 +35,10 @@ export class CatalogBundleWriter implements BundleWriter {
       passwordKey: req.passwordKey,
     });
     return { agentFile: join(dir, AGENT_FILE) };
+  }
+
+  async checkChains(appliances: readonly MadeAppliance[], of: string): Promise<string[]> {
+    return checkRecordedChains(await this.plugins.get(), appliances, of);
   }
 
   /**

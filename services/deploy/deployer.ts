@@ -88,6 +88,8 @@ export interface InstanceFailure {
 export interface CommandResult {
   readonly record: DeploymentRecord;
   readonly failures: readonly InstanceFailure[];
+  /** What the user should know though nothing failed (deploy: extensions left out or older than recorded). */
+  readonly warnings?: readonly string[];
 }
 
 export interface HealthRow {
@@ -238,6 +240,9 @@ export class DeploymentService {
           hint: `choose another --name, or undeploy "${name}" first`,
         });
       }
+      // The chains the appliances were made with, against the plugins their bundles would get: before anything is written.
+      const made = loaded.slots.filter((s) => plannedCount(s) > 0).map((s) => ({ path: s.key, creator: s.appliance.creator, participants: s.appliance.participants }));
+      const warnings = (await this.bundles?.checkChains?.(made, `assembly "${opts.assembly}"`)) ?? [];
       const targetRoot = existing?.targetRoot ?? opts.targetRoot ?? DEFAULT_TARGET_ROOT;
       if (!posix.isAbsolute(targetRoot)) {
         throw new UserError('DEPLOY_TARGET_ROOT_INVALID', `target root "${targetRoot}" is not an absolute path`, { where: name, hint: 'give an absolute directory, e.g. /var/lib/abctl' });
@@ -296,7 +301,7 @@ export class DeploymentService {
       try {
         await this.#fillIdentities(session);
         await this.#inOrder(session, order, todo, (i) => this.#bringUp(session, i));
-        return outcome(session);
+        return { ...outcome(session), warnings };
       } finally {
         await this.#close(session);
       }

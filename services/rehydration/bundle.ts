@@ -35,6 +35,7 @@ import { BundleKey } from './bundle-key.js';
 import { sealPeerSecrets, splitPeerSecrets } from './peer-secrets.js';
 import { applianceAt, applyPlan } from './plan-overlay.js';
 import { chainNames } from '../jobs/plugin-chain.js';
+import { checkRecordedChains } from './recorded-chain.js';
 
 const run = promisify(execFile);
 
@@ -111,6 +112,8 @@ export async function writeBundle(req: WriteBundleRequest): Promise<WrittenBundl
   const fileSetOwner = primaryPath === undefined ? owner.fileSets : (await catalogOwner(req, primary, primaryPath, undefined)).fileSets;
 
   const chain = chainOf(req.inventory, appliance);
+  // Every target and image gets here: a recorded extension that is gone refuses the bundle (deploy checked it earlier and warned).
+  checkRecordedChains(req.inventory, [{ path: req.appliance, creator: appliance.creator, participants: appliance.participants }], `assembly "${req.assembly.name}"`);
   const plugins = await copyPlugins(req.inventory, chain, out);
 
   // Content resources, then the files the plan gives for fileRef properties (they become content resources too).
