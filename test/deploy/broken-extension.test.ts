@@ -4,13 +4,12 @@
  * host, start and ping refuse and stop stops what it can, each naming the extension and exiting 1;
  * deploying again ships a working copy, and undeploy does not wait for a repair.
  */
-import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { abctl, examplePlugins } from '../introspection/helpers.js';
-import { freePort } from '../support/sshd.mjs';
+import { abctl } from '../introspection/helpers.js';
 import { tempDir } from '../helpers/plugins.js';
-import { exampleSite, health, type ExampleSite } from './example-fixture.js';
+import { health, localSiteWithPluginCopy, type ExampleSite } from './example-fixture.js';
 
 const THROWS = `export default { start() { throw new Error('no log directory'); } };\n`;
 
@@ -24,13 +23,9 @@ let working: string;
 
 beforeAll(async () => {
   tmp = await tempDir('abctl-deploy-broken-');
-  port = await freePort();
-  plugins = join(tmp.path, 'plugins');
-  cpSync(examplePlugins, plugins, { recursive: true });
+  ({ site, port, plugins, root } = await localSiteWithPluginCopy(tmp.path, 'web-broken'));
   logsIndex = join(plugins, 'examplelogs', 'index.js');
   working = readFileSync(logsIndex, 'utf8');
-  site = await exampleSite(tmp.path, join(tmp.path, 'target', 'opt', 'minihttpd'), { web: { port, serverName: 'web-broken', target: 'local' } }, { plugins });
-  root = join(tmp.path, 'target', 'var', 'lib', 'abctl');
 }, 120_000);
 afterAll(async () => {
   writeFileSync(logsIndex, working);

@@ -15,7 +15,7 @@ import { Application } from '../../services/app.js';
 import { EditingService } from '../../services/editing/editing-service.js';
 import { instanceLayout } from '../../services/instance.js';
 import { withPlanValues } from '../rehydration/bundle-fixture.js';
-import { abctl, cliEnv, copyMinihttpd, examplePlugins } from '../introspection/helpers.js';
+import { abctl, cliEnv, copyMinihttpd, examplePlugins, freePort } from '../introspection/helpers.js';
 
 export interface MemberSpec {
   readonly port: number;
@@ -65,6 +65,24 @@ export async function exampleSite(tmp: string, targetHome: string, members: Read
   await writeSitePlan(catalog, members, planFile, opts);
   const app = Application.create({ instanceRoot: instance, bundledPluginsDir: plugins });
   return { instance, planFile, app, env };
+}
+
+/** One member `web` on this machine (files under `<tmp>/target`), introspected with a private copy of the shipped plugins to break or change. */
+export interface LocalSite {
+  readonly site: ExampleSite;
+  readonly port: number;
+  /** The plugins copy (the instance's bundled plugins). */
+  readonly plugins: string;
+  /** The deploy's --target-root. */
+  readonly root: string;
+}
+
+export async function localSiteWithPluginCopy(tmp: string, serverName: string): Promise<LocalSite> {
+  const port = await freePort();
+  const plugins = join(tmp, 'plugins');
+  await cp(examplePlugins, plugins, { recursive: true });
+  const site = await exampleSite(tmp, join(tmp, 'target', 'opt', 'minihttpd'), { web: { port, serverName, target: 'local' } }, { plugins });
+  return { site, port, plugins, root: join(tmp, 'target', 'var', 'lib', 'abctl') };
 }
 
 /** A plan for assembly `site` of `catalog` giving each member its port, server name and target (the password encrypted with the instance key, as abctl writes it). */

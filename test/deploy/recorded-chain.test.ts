@@ -7,13 +7,11 @@
  * after the introspection runs, and nothing is said about it.
  */
 import { existsSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
-import { cp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { abctl, examplePlugins } from '../introspection/helpers.js';
-import { freePort } from '../support/sshd.mjs';
+import { abctl } from '../introspection/helpers.js';
 import { tempDir, writePlugin } from '../helpers/plugins.js';
-import { exampleSite, health, type ExampleSite } from './example-fixture.js';
+import { health, localSiteWithPluginCopy, type ExampleSite } from './example-fixture.js';
 
 let tmp: { path: string; cleanup: () => Promise<void> };
 let site: ExampleSite;
@@ -28,13 +26,9 @@ const flat = (t: string): string => t.replace(/\s+/g, ' ');
 
 beforeAll(async () => {
   tmp = await tempDir('abctl-deploy-recorded-');
-  port = await freePort();
-  plugins = join(tmp.path, 'plugins');
-  await cp(examplePlugins, plugins, { recursive: true });
+  ({ site, port, plugins, root } = await localSiteWithPluginCopy(tmp.path, 'web-recorded'));
   logsConfig = join(plugins, 'examplelogs', 'plugin.config');
   config = readFileSync(logsConfig, 'utf8');
-  site = await exampleSite(tmp.path, join(tmp.path, 'target', 'opt', 'minihttpd'), { web: { port, serverName: 'web-recorded', target: 'local' } }, { plugins });
-  root = join(tmp.path, 'target', 'var', 'lib', 'abctl');
 }, 120_000);
 afterAll(async () => {
   abctl(['undeploy', '--deployment', 'shop'], site.env);
