@@ -241,8 +241,7 @@ export class DeploymentService {
         });
       }
       // The chains the appliances were made with, against the plugins their bundles would get: before anything is written.
-      const made = loaded.slots.filter((s) => plannedCount(s) > 0).map((s) => ({ path: s.key, creator: s.appliance.creator, participants: s.appliance.participants }));
-      const warnings = (await this.bundles?.checkChains?.(made, `assembly "${opts.assembly}"`)) ?? [];
+      const warnings = await this.#checkChains(loaded.slots.filter((s) => plannedCount(s) > 0), opts.assembly);
       const targetRoot = existing?.targetRoot ?? opts.targetRoot ?? DEFAULT_TARGET_ROOT;
       if (!posix.isAbsolute(targetRoot)) {
         throw new UserError('DEPLOY_TARGET_ROOT_INVALID', `target root "${targetRoot}" is not an absolute path`, { where: name, hint: 'give an absolute directory, e.g. /var/lib/abctl' });
@@ -306,6 +305,12 @@ export class DeploymentService {
         await this.#close(session);
       }
     });
+  }
+
+  /** Refuses a recorded extension that is gone; the warnings for the output (services/rehydration/recorded-chain.ts). */
+  async #checkChains(slots: readonly ApplianceSlot[], assembly: string): Promise<string[]> {
+    const made = slots.map((s) => ({ path: s.key, creator: s.appliance.creator, participants: s.appliance.participants }));
+    return made.length === 0 ? [] : ((await this.bundles?.checkChains?.(made, `assembly "${assembly}"`)) ?? []);
   }
 
   #checkOptions(opts: CommandOptions): HostCheckOptions {
@@ -936,6 +941,9 @@ export class DeploymentService {
         if (!keep.some((i) => i.index === index)) added.push(this.#newInstance(name, r.targetRoot, slot, index, inputPorts(model.overlaid, slot.key)));
       }
       if (added.length > 0) await this.#checkRoots(name, added, [...others, ...keep]);
+      // The bundles written again (the appliance's new instances, its clients' when anything changes) get the same chain check as deploy's.
+      const clientKeys = clientsOf(slot.key, model.links);
+      const warnings = added.length + drop.length === 0 ? [] : await this.#checkChains(model.slots.filter((x) => x.key === slot.key || clientKeys.includes(x.key)), r.assembly);
       // New instances may land on hosts that never ran this appliance: the requirements check
       // deploy runs, on their hosts, before anything changes.
       if (added.length > 0) await this.hostCheck?.beforeScale(model.assembly, model.plan, added.map((i) => ({ appliance: i.appliance, target: i.target })), this.#checkOptions(s.opts));
@@ -950,12 +958,12 @@ export class DeploymentService {
       await s.writer.setInstances(s.writer.record.instances.filter((i) => i.status !== 'removed'));
       await this.#fillIdentities(s);
       await this.#inOrder(s, [[slot.key]], (i) => i.status !== 'running', (i) => this.#bringUp(s, i));
-      const clients = new Set(clientsOf(slot.key, model.links));
+      const clients = new Set(clientKeys);
       if (drop.length > 0 || added.length > 0) {
         const layers = s.writer.record.order.filter((k) => clients.has(k)).map((k) => [k]);
         await this.#inOrder(s, layers, (i) => i.status === 'running' || i.status === 'stopped', (i) => this.#bringUp(s, i, s.writer.instance(i.id).status === 'running'));
       }
-      return outcome(s);
+      return { ...outcome(s), warnings };
     });
   }
 
