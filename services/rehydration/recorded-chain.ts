@@ -38,7 +38,7 @@ export function checkRecordedChains(inventory: PluginInventory, appliances: read
     for (const p of a.participants) {
       const record = inventory.records.get(p.name);
       if (p.name !== a.creator && record?.rootName !== a.creator) {
-        const where = record === undefined ? 'is not installed here' : `is installed here under ${record.parentName ?? 'no parent'}, not in the chain of ${a.creator}`;
+        const where = record === undefined ? 'is not installed here' : `is installed here ${record.parentName === undefined ? 'as a plugin of its own' : `under ${record.parentName}`}, not in the chain of ${a.creator}`;
         missing.push(`appliance "${a.path}" was made with extension ${p.name} ${p.version}, which ${where}`);
         missingNames.add(p.name);
         continue;
