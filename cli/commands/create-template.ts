@@ -16,6 +16,7 @@ export const run: CommandRun<CreateTemplateOptions> = async (opts, globals) =>
     const view = createProgressView();
     try {
       const inventory = await app.inventory();
+      const warnings: string[] = [];
       const images = await withInterrupt((signal) =>
         createTemplates({
           catalog: app.get(Catalog),
@@ -27,6 +28,8 @@ export const run: CommandRun<CreateTemplateOptions> = async (opts, globals) =>
           ...(opts.archive !== undefined ? { archive: opts.archive } : {}),
           ...(opts.node !== undefined ? { node: opts.node } : {}),
           signal,
+          // Said at once in text: the images take a while, and a later failure should not hide it.
+          onWarning: (w) => (opts.json ? warnings.push(w) : process.stderr.write(`warning: ${w}\n`)),
           // The plugins' requirements against the base, before anything is written (docs/requirements.md).
           check: async (base, appliances) => {
             await app.get(ValidationService).beforeImage(base, appliances, { signal, warn: (line) => process.stderr.write(`${line}\n`) });
@@ -35,7 +38,7 @@ export const run: CommandRun<CreateTemplateOptions> = async (opts, globals) =>
         }),
       );
       view.done();
-      if (opts.json) printJson({ images });
+      if (opts.json) printJson({ images, warnings });
       else {
         for (const i of images) {
           process.stdout.write(`${i.repository}:${i.tag} (${i.appliance}) -> ${i.dir}\n  manifest ${i.manifestDigest}\n`);

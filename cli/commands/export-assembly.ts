@@ -26,6 +26,7 @@ export const run: CommandRun<ExportAssemblyOptions> = async (opts, globals) =>
           out: opts.out,
           ...(opts.node !== undefined ? { node: opts.node } : {}),
           signal,
+          ...(opts.json ? {} : { onWarning: (w: string) => process.stderr.write(`warning: ${w}\n`) }),
           check: async (base, appliances) => {
             await app.get(ValidationService).beforeImage(base, appliances, { signal, warn: (line) => process.stderr.write(`${line}\n`) });
           },

@@ -16,6 +16,7 @@ import type { PluginInventory } from '../../core/plugin-model.js';
 import type { Catalog } from '../../catalog/index.js';
 import { topDir } from '../../catalog/format.js';
 import { catalogOwner } from '../rehydration/bundle.js';
+import { checkRecordedChains, madeAppliance } from '../rehydration/recorded-chain.js';
 import { createTemplates, type CreateTemplateRequest, type ImageProgress } from '../image/image-writer.js';
 import { openBase } from '../image/base.js';
 import { INDEX_FILE, MEDIA_TYPES, OCI_LAYOUT_FILE, REF_NAME_ANNOTATION, type Descriptor, type ImageIndex } from '../image/oci.js';
@@ -33,6 +34,8 @@ export interface ExportAssemblyRequest {
   readonly signal?: AbortSignal;
   readonly onProgress?: (p: ImageProgress) => void;
   readonly check?: CreateTemplateRequest['check'];
+  /** Each warning as soon as it is known (also in the result). */
+  readonly onWarning?: CreateTemplateRequest['onWarning'];
   /** Writes the Kubernetes manifests into `dir` given the images' layout directory (exportKubernetes --images). */
   readonly kubernetes?: (dir: string, imagesDir: string) => Promise<void>;
 }
@@ -47,6 +50,8 @@ export interface ExportAssemblyResult {
   readonly blobReferences: number;
   readonly passwords: number;
   readonly kubernetes: readonly string[];
+  /** The recorded-chain check's warnings: extensions the appliances were made with, disabled here or older. */
+  readonly warnings: readonly string[];
 }
 
 /** Every appliance stored in the assembly, with its member path (inside atomic assemblies too). */
@@ -89,6 +94,9 @@ export async function exportAssembly(req: ExportAssemblyRequest): Promise<Export
   if (!(assembly instanceof Assembly)) {
     throw new UserError('IMAGE_APPLIANCE_INVALID', `"${req.assembly}" is an atomic assembly; archives are made of the assembly holding it`, { hint: 'add it to an assembly (abctl addToAssembly) and export that one' });
   }
+  // Every appliance's recorded chain at once, before anything is written: one warning per extension, a missing one refuses.
+  const warnings = checkRecordedChains(req.inventory, appliancesIn(assembly).map((a) => madeAppliance(a.path, a.appliance)), `assembly "${assembly.name}"`);
+  for (const w of warnings) req.onWarning?.(w);
   const out = resolve(req.out);
   await mkdir(dirname(out), { recursive: true }).catch((err: unknown) => {
     throw environmentError(err, dirname(out)) ?? err;
@@ -194,7 +202,7 @@ export async function exportAssembly(req: ExportAssemblyRequest): Promise<Export
       throw environmentError(err, out) ?? new UserError('ARCHIVE_FILE_INVALID', `the archive could not be written: ${(err as Error).message}`, { where: out, hint: 'check the disk space and that GNU tar is installed' });
     }
     const { size } = await stat(out);
-    return { file: out, size, assembly: assembly.name, images, blobs: seen.size, blobReferences, passwords, kubernetes };
+    return { file: out, size, assembly: assembly.name, images, blobs: seen.size, blobReferences, passwords, kubernetes, warnings };
   } finally {
     await rm(work, { recursive: true, force: true });
   }

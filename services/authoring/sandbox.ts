@@ -10,7 +10,8 @@ import { Container } from 'inversify';
 import type { ServiceCollector } from '../../core/plugin-contract.js';
 import { SDK_VERSION } from '../../core/plugin-contract.js';
 import type { PluginDirectoryReading, PluginInventory } from '../../core/plugin-model.js';
-import { buildPluginInventory, participantsOf, withActivationOutcome } from '../../core/plugin-tree.js';
+import { buildPluginInventory, withActivationOutcome } from '../../core/plugin-tree.js';
+import { chainNames } from '../jobs/plugin-chain.js';
 import { readPluginDirectories } from '../plugins/discovery.js';
 import { PluginActivationService, ServiceRegistry, registryModule, type StopFailure } from '../registry/module.js';
 import { utilsModule } from '../utils/module.js';
@@ -27,7 +28,10 @@ export interface PluginSandbox {
   /** The directories' plugins, activation failures applied (a plugin that did not start is broken). */
   readonly inventory: PluginInventory;
   readonly collector: ServiceCollector;
-  /** The root plugin of `name` and its enabled extensions, parent first. */
+  /**
+   * The root plugin of `name` and its enabled extensions, parent first, resolved as jobs resolve
+   * it: a broken extension in the chain throws EXTENSION_BROKEN (validatePlugin lists it).
+   */
   chainOf(name: string): string[];
   /** Stops every started activator; call once when done. */
   close(): Promise<StopFailure[]>;
@@ -64,7 +68,8 @@ export async function openSandbox(directories: readonly string[], options: Sandb
     collector: container.get(ServiceRegistry).createCollector(),
     chainOf: (name) => {
       const root = inventory.records.get(name)?.rootName ?? name;
-      return inventory.records.get(root)?.state === 'enabled' ? participantsOf(inventory, root) : [];
+      // The sandbox has no disabled set: the way to run without a broken directory is not to pass it.
+      return chainNames(inventory, root, `the chain of ${root}`, { leaveOut: 'leave its directory out of --with' });
     },
     close: () => (closed ??= activation.stopAll()),
   };

@@ -214,6 +214,14 @@ function checkServices(collector: ServiceCollector, record: PluginRecord, add: A
 async function checkParameters(sandbox: PluginSandbox, record: PluginRecord, add: Add): Promise<void> {
   const id = record.parentName === undefined ? ServiceIds.IntrospectorPlugin : ServiceIds.IntrospectorPluginExtension;
   const service = sandbox.collector.getServicesWithOwner(id).find((s) => s.owner === record.name)?.service;
+  // The chain as a job resolves it, first: a broken extension in it is a finding even for a plugin that declares no parameters.
+  let names: string[] | undefined;
+  try {
+    names = sandbox.chainOf(record.name);
+  } catch (err) {
+    if (!(err instanceof AbError)) throw err;
+    add(err.code, err.message, err.where ?? record.directory, err.hint);
+  }
   if (service?.jobParameters === undefined) return;
   const where = `${record.name}: jobParameters()`;
   // callHook rejects a list of the wrong shape, as the plugin's error naming the item.
@@ -233,14 +241,14 @@ async function checkParameters(sandbox: PluginSandbox, record: PluginRecord, add
       add(err instanceof AbError ? err.code : 'JOB_PARAMETER_INVALID', err instanceof AbError ? err.message : errorText(err), err instanceof AbError && err.where ? err.where : where, err instanceof AbError ? err.hint : undefined);
     }
   }
-  const names = sandbox.chainOf(record.name);
+  // A bad definition was reported above, and a broken chain cannot be merged: the merge would only repeat or guess.
+  if (bad || names === undefined) return;
   const sources = names.map((n) => {
     const s = sandbox.collector.getServicesWithOwner(n === names[0] ? ServiceIds.IntrospectorPlugin : ServiceIds.IntrospectorPluginExtension).find((x) => x.owner === n)?.service;
     const declared = n === record.name ? list : s?.jobParameters?.();
     return { plugin: n, parameters: Array.isArray(declared) ? (declared as JobParameterDefinition[]) : [] };
   });
-  // A bad definition was reported above; the chain merge would only repeat it.
-  if (!bad) mergeParameterDefinitions(sources);
+  mergeParameterDefinitions(sources);
 }
 
 async function checkTemplateFiles(dir: string, add: Add): Promise<string> {

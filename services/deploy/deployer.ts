@@ -19,6 +19,7 @@ import { InstanceLayout } from '../instance.js';
 import { applianceAt, applyPlan } from '../rehydration/plan-overlay.js';
 import { BundleKey, KEY_STDIN_OPTION } from '../rehydration/bundle-key.js';
 import { BUNDLE_FORMAT_VERSION } from '../rehydration/bundle-format.js';
+import { madeAppliance } from '../rehydration/recorded-chain.js';
 import { AGENT_STEP_MARK, BundleWriter, type AgentOperation, type LateBindings, type PeerBinding } from './bundle-port.js';
 import { withDeploymentLock } from './lock.js';
 import { findRootConflicts, hostKey, type PlacedRoots } from './root-conflicts.js';
@@ -309,7 +310,7 @@ export class DeploymentService {
 
   /** Refuses a recorded extension that is gone; the warnings for the output (services/rehydration/recorded-chain.ts). */
   async #checkChains(slots: readonly ApplianceSlot[], assembly: string): Promise<string[]> {
-    const made = slots.map((s) => ({ path: s.key, creator: s.appliance.creator, participants: s.appliance.participants }));
+    const made = slots.map((s) => madeAppliance(s.key, s.appliance));
     return made.length === 0 ? [] : ((await this.bundles?.checkChains?.(made, `assembly "${assembly}"`)) ?? []);
   }
 

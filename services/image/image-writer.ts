@@ -25,6 +25,7 @@ import { writeBundle, agentFile } from '../rehydration/bundle.js';
 import type { BundleManifest } from '../rehydration/bundle-format.js';
 import { CONTAINER } from '../rehydration/foreground.js';
 import { applianceAt } from '../rehydration/plan-overlay.js';
+import { checkRecordedChains, madeAppliance } from '../rehydration/recorded-chain.js';
 import type { TarHeaderInput } from '../archive/tar-header.js';
 import { openBase, type BaseImage } from './base.js';
 import { fileSetLayer } from './fileset-layer.js';
@@ -73,6 +74,12 @@ export interface CreateTemplateRequest {
    * (services/validation beforeImage) refuses here, listing every problem.
    */
   readonly check?: (base: BaseImage, appliances: readonly { readonly label: string; readonly appliance: Appliance }[]) => Promise<void>;
+  /**
+   * Each warning of the recorded-chain check (an extension the appliance was made with that is
+   * disabled here, or older than recorded), before anything is written; a missing one refuses.
+   * Callers that checked the chains themselves (deploy, exportAssembly) leave it out.
+   */
+  readonly onWarning?: (warning: string) => void;
 }
 
 export interface WrittenLayer {
@@ -149,6 +156,9 @@ function checkNode(node: string | undefined): string | undefined {
 export async function createTemplates(req: CreateTemplateRequest): Promise<WrittenImage[]> {
   const node = checkNode(req.node);
   const list = await targets(req.catalog, req.appliance, req.assembly);
+  // The chains the appliances were made with against the plugins the images get, as deploy compares them (writeBundle refuses again per image).
+  const made = list.map((t) => madeAppliance(t.path, applianceAt(t.assembly, t.path)));
+  for (const w of checkRecordedChains(req.inventory, made, req.assembly === undefined ? 'the catalog' : `assembly "${req.assembly}"`)) req.onWarning?.(w);
   const outDir = resolve(req.outDir);
   try {
     await mkdir(outDir, { recursive: true });

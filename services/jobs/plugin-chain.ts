@@ -39,6 +39,8 @@ export interface BrokenChainOptions {
   readonly ranWithout?: readonly string[];
   /** The plugins are a deployed instance's copies (the agent): the repair happens where abctl runs. */
   readonly inBundle?: boolean;
+  /** Where disablePlugin does not apply (validatePlugin's sandbox): how to leave the extension out instead. */
+  readonly leaveOut?: string;
 }
 
 /**
@@ -47,7 +49,7 @@ export interface BrokenChainOptions {
  * ways on: repair it, or disable it and run without it. `operation` reads e.g. `introspectTomcat`.
  */
 export function brokenChainError(chain: ResolvedChain, operation: string, opts: BrokenChainOptions = {}): AbError {
-  const { ranWithout, inBundle = false } = opts;
+  const { ranWithout, inBundle = false, leaveOut } = opts;
   const first = chain.broken[0] as PluginRecord;
   const { code, reason, repair, fault } = breakage(first);
   const others = [...chain.broken.slice(1).map((r) => r.name), ...chain.brokenBelow];
@@ -58,7 +60,9 @@ export function brokenChainError(chain: ResolvedChain, operation: string, opts: 
     (ranWithout !== undefined ? `; ran: ${ranWithout.join(', ') || 'none'}` : '');
   const hint = inBundle
     ? `${repair}; this is the copy deployed with the instance: repair or reinstall it where abctl runs (abctl installPlugins --from DIR), or leave it out there (abctl disablePlugin --name ${first.name}), and deploy again`
-    : `${repair}; or reinstall a working copy (abctl installPlugins --from DIR); or run ${chain.root} without it: abctl disablePlugin --name ${first.name}`;
+    : leaveOut !== undefined
+      ? `${repair}; or ${leaveOut}`
+      : `${repair}; or reinstall a working copy (abctl installPlugins --from DIR); or run ${chain.root} without it: abctl disablePlugin --name ${first.name}`;
   return fault('EXTENSION_BROKEN', message, hint);
 }
 
@@ -94,10 +98,10 @@ function breakage(record: PluginRecord): { code: string; reason: string; repair:
  * disabled extensions are left out and listed. Undefined when the root itself is not enabled
  * (each caller has its own answer to that).
  */
-export function runnableChain(inventory: PluginInventory, root: string, operation: string): ResolvedChain | undefined {
+export function runnableChain(inventory: PluginInventory, root: string, operation: string, opts: BrokenChainOptions = {}): ResolvedChain | undefined {
   if (inventory.records.get(root)?.state !== 'enabled') return undefined;
   const chain = resolveChain(inventory, root);
-  if (chain.broken.length > 0) throw brokenChainError(chain, operation);
+  if (chain.broken.length > 0) throw brokenChainError(chain, operation, opts);
   return chain;
 }
 
@@ -105,8 +109,8 @@ export function runnableChain(inventory: PluginInventory, root: string, operatio
  * Names of the chain below `root` (only enabled extensions); [] when the root is not enabled.
  * Throws EXTENSION_BROKEN when an extension of an enabled root is broken.
  */
-export function chainNames(inventory: PluginInventory, root: string, operation: string): string[] {
-  return [...(runnableChain(inventory, root, operation)?.participants ?? [])];
+export function chainNames(inventory: PluginInventory, root: string, operation: string, opts: BrokenChainOptions = {}): string[] {
+  return [...(runnableChain(inventory, root, operation, opts)?.participants ?? [])];
 }
 
 /**

@@ -35,7 +35,7 @@ import { BundleKey } from './bundle-key.js';
 import { sealPeerSecrets, splitPeerSecrets } from './peer-secrets.js';
 import { applianceAt, applyPlan } from './plan-overlay.js';
 import { chainNames } from '../jobs/plugin-chain.js';
-import { checkRecordedChains } from './recorded-chain.js';
+import { checkRecordedChains, madeAppliance } from './recorded-chain.js';
 
 const run = promisify(execFile);
 
@@ -113,7 +113,7 @@ export async function writeBundle(req: WriteBundleRequest): Promise<WrittenBundl
 
   const chain = chainOf(req.inventory, appliance);
   // Every target and image gets here: a recorded extension that is gone refuses the bundle (deploy checked it earlier and warned).
-  checkRecordedChains(req.inventory, [{ path: req.appliance, creator: appliance.creator, participants: appliance.participants }], `assembly "${req.assembly.name}"`);
+  checkRecordedChains(req.inventory, [madeAppliance(req.appliance, appliance)], `assembly "${req.assembly.name}"`);
   const plugins = await copyPlugins(req.inventory, chain, out);
 
   // Content resources, then the files the plan gives for fileRef properties (they become content resources too).

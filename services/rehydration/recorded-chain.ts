@@ -8,7 +8,7 @@
  * from another instance): both go on, said as warnings.
  */
 import { UserError } from '../../core/errors.js';
-import type { Participant } from '../../core/metadata/index.js';
+import type { Appliance, Participant } from '../../core/metadata/index.js';
 import type { PluginInventory } from '../../core/plugin-model.js';
 import { resolveChain } from '../../core/plugin-tree.js';
 import { compareVersions } from '../../core/version.js';
@@ -20,6 +20,11 @@ export interface MadeAppliance {
   readonly creator: string;
   /** Empty on records from before the list: the creator alone counts then. */
   readonly participants: readonly Participant[];
+}
+
+/** The appliance at `path` as the check reads it. */
+export function madeAppliance(path: string, appliance: Appliance): MadeAppliance {
+  return { path, creator: appliance.creator, participants: appliance.participants };
 }
 
 /**

@@ -139,6 +139,23 @@ describe('validatePlugin', () => {
     expect(second.sample).toMatchObject({ directory: sample, appliances: ['badhooks'] });
   });
 
+  it('reports a broken extension in the chain (given with --with) as the jobs would refuse it, with the way to leave it out', async () => {
+    const root = await plugin('chainroot', registering(GOOD.replaceAll('NAME', "'chainroot'")));
+    const ext = await plugin('chainbroken', `export const activator = { start() { throw new Error('no licence file'); } };\n`, { config: 'name=chainbroken\nversion=1.0\nparentName=chainroot\n' });
+    const r = await validatePluginDirectory(root, { ...quiet, with: [ext], sample });
+    expect(r.ok).toBe(false);
+    expect(r.problems[0]).toEqual({
+      check: 'parameters',
+      code: 'EXTENSION_BROKEN',
+      where: expect.stringContaining(ext),
+      message: expect.stringMatching(/^the chain of chainroot cannot run: extension chainbroken of chainroot is broken \(PLUGIN_START_FAILED: .*no licence file/),
+      hint: expect.stringContaining('or leave its directory out of --with'),
+    });
+    // The sample run resolves the chain the same way, and refuses as well.
+    expect(r.problems.slice(1).map((p) => [p.check, p.code])).toEqual([['sample', 'EXTENSION_BROKEN']]);
+    expect(statuses(r)).toContain('activation:passed');
+  });
+
   it('finds an extension\'s parent beside it; the CLI exits 0 for a valid plugin and 1 otherwise', async () => {
     await plugin('parent', registering(GOOD.replaceAll('NAME', "'parent'")));
     const ext = await plugin('child', `export default class { start(ctx) { ctx.registerService(ctx.ids.IntrospectorPluginExtension, { name: 'child', parentName: 'parent', async dehydrate() {} }); } }\n`, {

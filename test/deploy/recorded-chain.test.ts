@@ -4,13 +4,16 @@
  * extension and deployed to this machine with the built CLI: a recorded extension that is gone
  * (or moved under another root) refuses before anything is written; one the user disabled, or
  * one installed older than recorded, is a warning (text and --json); an extension installed
- * after the introspection runs, and nothing is said about it.
+ * after the introspection runs, and nothing is said about it. createTemplate and exportAssembly
+ * say the same warnings (real image and archive over a small root file system) and refuse the
+ * same missing extension.
  */
 import { existsSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { abctl } from '../introspection/helpers.js';
 import { tempDir, writePlugin } from '../helpers/plugins.js';
+import { testRootfs } from '../support/podman.mjs';
 import { health, localSiteWithPluginCopy, type ExampleSite } from './example-fixture.js';
 
 let tmp: { path: string; cleanup: () => Promise<void> };
@@ -108,4 +111,58 @@ describe('deploy checks the chain an appliance was made with', () => {
       writeFileSync(logsConfig, config);
     }
   }, 60_000);
+});
+
+describe('images and the assembly archive say the same about the recorded chain', () => {
+  const disabledWeb = 'extension examplelogs is disabled: appliance "web" of assembly "site" will be rehydrated without it';
+
+  it('createTemplate warns (stderr in text, warnings in --json) and refuses a missing extension before writing', () => {
+    const images = join(tmp.path, 'images');
+    expect(abctl(['disablePlugin', '--name', 'examplelogs'], site.env).code).toBe(0);
+    try {
+      // Text: said before the base is read (this base does not exist, so no image is written after it).
+      const text = abctl(['createTemplate', '--assembly', 'site', '--appliance', 'web', '--base', join(tmp.path, 'no-base'), '--out', images], site.env);
+      expect(text.code).toBe(1);
+      expect(flat(text.err)).toContain(`warning: ${disabledWeb}`);
+      expect(existsSync(join(images, 'web'))).toBe(false);
+
+      const json = abctl(['createTemplate', '--assembly', 'site', '--appliance', 'web', '--base', testRootfs(), '--out', images, '--json'], site.env);
+      expect(json.code, json.err).toBe(0);
+      const r = JSON.parse(json.out) as { images: { appliance: string }[]; warnings: string[] };
+      expect(r.images.map((i) => i.appliance)).toEqual(['web']);
+      expect(r.warnings).toEqual([expect.stringContaining(disabledWeb)]);
+      expect(json.err).not.toContain('examplelogs is disabled');
+    } finally {
+      expect(abctl(['enablePlugin', '--name', 'examplelogs'], site.env).code).toBe(0);
+    }
+    const away = join(tmp.path, 'examplelogs-away');
+    renameSync(join(plugins, 'examplelogs'), away);
+    try {
+      const missing = abctl(['createTemplate', '--assembly', 'site', '--appliance', 'web', '--base', testRootfs(), '--out', join(tmp.path, 'images-missing')], site.env);
+      expect(missing.code).toBe(1);
+      expect(flat(missing.err)).toContain('assembly "site" cannot be rehydrated as it was made: appliance "web" was made with extension examplelogs 1.0, which is not installed here');
+      expect(existsSync(join(tmp.path, 'images-missing'))).toBe(false);
+    } finally {
+      renameSync(away, join(plugins, 'examplelogs'));
+    }
+  }, 120_000);
+
+  it('exportAssembly warns once for the assembly (text and --json)', () => {
+    writeFileSync(logsConfig, config.replace('version=1.0', 'version=0.9'));
+    try {
+      const older = 'examplelogs is installed at version 0.9, older than the 1.0 that made appliance "web" of assembly "site"';
+      const text = abctl(['exportAssembly', '--assembly', 'site', '--base', join(tmp.path, 'no-base'), '--out', join(tmp.path, 'site.tar')], site.env);
+      expect(text.code).toBe(1);
+      expect(flat(text.err)).toContain(`warning: ${older}`);
+      expect(existsSync(join(tmp.path, 'site.tar'))).toBe(false);
+
+      const json = abctl(['exportAssembly', '--assembly', 'site', '--base', testRootfs(), '--out', join(tmp.path, 'site.tar'), '--json'], site.env);
+      expect(json.code, json.err).toBe(0);
+      const r = JSON.parse(json.out) as { file: string; warnings: string[] };
+      expect(r.warnings).toEqual([expect.stringContaining(older)]);
+      expect(existsSync(r.file)).toBe(true);
+    } finally {
+      writeFileSync(logsConfig, config);
+    }
+  }, 120_000);
 });
