@@ -95,7 +95,7 @@ export async function exportAssembly(req: ExportAssemblyRequest): Promise<Export
     throw new UserError('IMAGE_APPLIANCE_INVALID', `"${req.assembly}" is an atomic assembly; archives are made of the assembly holding it`, { hint: 'add it to an assembly (abctl addToAssembly) and export that one' });
   }
   // Every appliance's recorded chain at once, before anything is written: one warning per extension, a missing one refuses.
-  const warnings = checkRecordedChains(req.inventory, appliancesIn(assembly).map((a) => madeAppliance(a.path, a.appliance)), `assembly "${assembly.name}"`);
+  const warnings = checkRecordedChains(req.inventory, appliancesIn(assembly).map((a) => madeAppliance(a.path, a.appliance)), `assembly "${assembly.name}"`, 'export again');
   for (const w of warnings) req.onWarning?.(w);
   const out = resolve(req.out);
   await mkdir(dirname(out), { recursive: true }).catch((err: unknown) => {

@@ -158,7 +158,7 @@ export async function createTemplates(req: CreateTemplateRequest): Promise<Writt
   const list = await targets(req.catalog, req.appliance, req.assembly);
   // The chains the appliances were made with against the plugins the images get, as deploy compares them (writeBundle refuses again per image).
   const made = list.map((t) => madeAppliance(t.path, applianceAt(t.assembly, t.path)));
-  for (const w of checkRecordedChains(req.inventory, made, req.assembly === undefined ? 'the catalog' : `assembly "${req.assembly}"`)) req.onWarning?.(w);
+  for (const w of checkRecordedChains(req.inventory, made, req.assembly === undefined ? 'the catalog' : `assembly "${req.assembly}"`, 'write the image again')) req.onWarning?.(w);
   const outDir = resolve(req.outDir);
   try {
     await mkdir(outDir, { recursive: true });

@@ -31,9 +31,10 @@ export function madeAppliance(path: string, appliance: Appliance): MadeAppliance
  * Compares each appliance's recorded chain with the installed one. Throws BUNDLE_EXTENSION_MISSING
  * naming every recorded extension that is not installed under the appliance's creator; returns
  * the warnings (disabled extensions, older versions), one per extension. `of` names the
- * appliances' container in messages (`assembly "site"`).
+ * appliances' container in messages (`assembly "site"`); `again` ends the refusal's hint
+ * (`deploy again`, `write the image again`).
  */
-export function checkRecordedChains(inventory: PluginInventory, appliances: readonly MadeAppliance[], of: string): string[] {
+export function checkRecordedChains(inventory: PluginInventory, appliances: readonly MadeAppliance[], of: string, again = 'deploy again'): string[] {
   const missing: string[] = [];
   const missingNames = new Set<string>();
   const withoutIt = new Map<string, { disabledBy: string; paths: string[] }>();
@@ -67,7 +68,7 @@ export function checkRecordedChains(inventory: PluginInventory, appliances: read
   if (missing.length > 0) {
     throw new UserError('BUNDLE_EXTENSION_MISSING', `${of} cannot be rehydrated as it was made: ${missing.join('; ')}`, {
       where: of,
-      hint: `install ${missingNames.size > 1 ? 'them' : 'it'} again, at the recorded version or newer, as an extension of the appliance's plugin (abctl installPlugins --from DIR), then deploy again`,
+      hint: `install ${missingNames.size > 1 ? 'them' : 'it'} again, at the recorded version or newer, as an extension of the appliance's plugin (abctl installPlugins --from DIR), then ${again}`,
     });
   }
   const named = (paths: readonly string[]): string => `appliance${paths.length > 1 ? 's' : ''} ${paths.map((p) => `"${p}"`).join(', ')}`;

@@ -141,6 +141,7 @@ describe('images and the assembly archive say the same about the recorded chain'
       const missing = abctl(['createTemplate', '--assembly', 'site', '--appliance', 'web', '--base', testRootfs(), '--out', join(tmp.path, 'images-missing')], site.env);
       expect(missing.code).toBe(1);
       expect(flat(missing.err)).toContain('assembly "site" cannot be rehydrated as it was made: appliance "web" was made with extension examplelogs 1.0, which is not installed here');
+      expect(flat(missing.err)).toContain('then write the image again');
       expect(existsSync(join(tmp.path, 'images-missing'))).toBe(false);
     } finally {
       renameSync(away, join(plugins, 'examplelogs'));
