@@ -66,7 +66,7 @@ export function checkRecordedChains(inventory: PluginInventory, appliances: read
     }
   }
   if (missing.length > 0) {
-    throw new UserError('BUNDLE_EXTENSION_MISSING', `${of} cannot be rehydrated as it was made: ${missing.join('; ')}`, {
+    throw new UserError('BUNDLE_EXTENSION_MISSING', `the appliances of ${of} cannot be rehydrated as they were made: ${missing.join('; ')}`, {
       where: of,
       hint: `install ${missingNames.size > 1 ? 'them' : 'it'} again, at the recorded version or newer, as an extension of the appliance's plugin (abctl installPlugins --from DIR), then ${again}`,
     });

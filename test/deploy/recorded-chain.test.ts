@@ -47,7 +47,7 @@ describe('deploy checks the chain an appliance was made with', () => {
       expect(r.code).toBe(1);
       const { error } = JSON.parse(r.out) as { error: { code: string; message: string; hint: string } };
       expect(error.code).toBe('BUNDLE_EXTENSION_MISSING');
-      expect(error.message).toContain('assembly "site" cannot be rehydrated as it was made: appliance "web" was made with extension examplelogs 1.0, which is not installed here');
+      expect(error.message).toContain('the appliances of assembly "site" cannot be rehydrated as they were made: appliance "web" was made with extension examplelogs 1.0, which is not installed here');
       expect(error.hint).toContain('install it again, at the recorded version or newer');
       expect(error.hint).toContain('abctl installPlugins --from DIR');
     } finally {
@@ -140,7 +140,7 @@ describe('images and the assembly archive say the same about the recorded chain'
     try {
       const missing = abctl(['createTemplate', '--assembly', 'site', '--appliance', 'web', '--base', testRootfs(), '--out', join(tmp.path, 'images-missing')], site.env);
       expect(missing.code).toBe(1);
-      expect(flat(missing.err)).toContain('assembly "site" cannot be rehydrated as it was made: appliance "web" was made with extension examplelogs 1.0, which is not installed here');
+      expect(flat(missing.err)).toContain('the appliances of assembly "site" cannot be rehydrated as they were made: appliance "web" was made with extension examplelogs 1.0, which is not installed here');
       expect(flat(missing.err)).toContain('then write the image again');
       expect(existsSync(join(tmp.path, 'images-missing'))).toBe(false);
     } finally {

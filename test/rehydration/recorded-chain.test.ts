@@ -53,9 +53,21 @@ describe('checkRecordedChains', () => {
     const e = err as AbError;
     expect(e.code).toBe('BUNDLE_EXTENSION_MISSING');
     expect(e.message).toBe(
-      'assembly "a" cannot be rehydrated as it was made: appliance "web1" was made with extension gone 3.0, which is not installed here; ' +
+      'the appliances of assembly "a" cannot be rehydrated as they were made: appliance "web1" was made with extension gone 3.0, which is not installed here; ' +
         'appliance "web1" was made with extension db 1.0, which is installed here as a plugin of its own, not in the chain of web',
     );
     expect(e.hint).toMatch(/^install them again/);
+  });
+
+  it('names a top-level appliance as one of the catalog, and ends the hint with what to run again', () => {
+    let err: unknown;
+    try {
+      checkRecordedChains(inventory(), [madeBy('web1', ['web', '1.5'], ['gone', '3.0'])], 'the catalog', 'write the image again');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(AbError);
+    expect((err as AbError).message).toMatch(/^the appliances of the catalog cannot be rehydrated as they were made: appliance "web1" was made with extension gone 3\.0/);
+    expect((err as AbError).hint).toMatch(/write the image again$/);
   });
 });
