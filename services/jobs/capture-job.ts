@@ -56,9 +56,9 @@ export class CaptureJob {
     if (root?.state === 'broken' && root.userDisabled !== true) throw brokenRootError(root, operation, 'capture without its checks');
     const resolved = runnableChain(inventory, creator, operation);
     const chain = [...(resolved?.participants ?? [])];
-    const warn = (options.progress ?? silentProgress).warn.bind(options.progress ?? silentProgress);
-    if (resolved === undefined) warn(`plugin ${creator} is not enabled: its capture checks do not run`);
-    else if (resolved.disabled.length > 0) warn(`disabled extensions of ${creator} do not check this capture: ${disabledText(resolved.disabled)}`);
+    const progress = options.progress ?? silentProgress;
+    if (resolved === undefined) progress.warn(`plugin ${creator} is not enabled: its capture checks do not run`);
+    else if (resolved.disabled.length > 0) progress.warn(`disabled extensions of ${creator} do not check this capture: ${disabledText(resolved.disabled)}`);
 
     const spec = {
       name: 'capture',

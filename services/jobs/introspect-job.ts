@@ -92,15 +92,8 @@ export class IntrospectJob {
 
   /** Resolves the command and collects the job parameters of the plugin and its extensions. */
   async prepare(target: string): Promise<PreparedIntrospection> {
-    const inventory = await this.plugins.get();
-    const services = this.registry.createCollector();
     // A broken extension refuses the command here, before any job runs or anything is stored.
-    const chain = pluginChain(inventory, services, resolveCommandTarget(inventory, services, target), `introspect${target}`);
-    const parameters = mergeParameterDefinitions(
-      // Declarations build the command line before any job runs: a synchronous getter, no time limit to enforce.
-      chain.members.map((m) => ({ plugin: m.name, parameters: callHookSync({ plugin: m.name, hook: 'jobParameters' }, () => m.service.jobParameters?.() ?? []) })),
-    );
-    return { target, chain, parameters };
+    return this.prepareChain(target, false);
   }
 
   /**
@@ -109,18 +102,23 @@ export class IntrospectJob {
    * Help must answer even for a chain that cannot run; the refusal is shown beside it.
    */
   async prepareForHelp(target: string): Promise<PreparedIntrospection> {
-    const inventory = await this.plugins.get();
-    const services = this.registry.createCollector();
     try {
-      const chain = pluginChain(inventory, services, resolveCommandTarget(inventory, services, target), `introspect${target}`, true);
-      const parameters = mergeParameterDefinitions(
-        chain.members.map((m) => ({ plugin: m.name, parameters: callHookSync({ plugin: m.name, hook: 'jobParameters' }, () => m.service.jobParameters?.() ?? []) })),
-      );
-      return { target, chain, parameters };
+      return await this.prepareChain(target, true);
     } catch {
-      const root = inventory.records.get(target)?.rootName ?? target;
+      const root = (await this.plugins.get()).records.get(target)?.rootName ?? target;
       return { target, chain: { root, members: [], disabled: [] }, parameters: [] };
     }
+  }
+
+  private async prepareChain(target: string, withoutBroken: boolean): Promise<PreparedIntrospection> {
+    const inventory = await this.plugins.get();
+    const services = this.registry.createCollector();
+    const chain = pluginChain(inventory, services, resolveCommandTarget(inventory, services, target), `introspect${target}`, withoutBroken);
+    const parameters = mergeParameterDefinitions(
+      // Declarations build the command line before any job runs: a synchronous getter, no time limit to enforce.
+      chain.members.map((m) => ({ plugin: m.name, parameters: callHookSync({ plugin: m.name, hook: 'jobParameters' }, () => m.service.jobParameters?.() ?? []) })),
+    );
+    return { target, chain, parameters };
   }
 
   async introspect(prepared: PreparedIntrospection, values: JobParameterValues, options: IntrospectOptions = {}): Promise<IntrospectionSummary> {
